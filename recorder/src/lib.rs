@@ -1,0 +1,1 @@
+//! deja-recorder (placeholder overview, filled in below)

@@ -1,0 +1,1 @@
+//! deja-replayer (placeholder overview, filled in below)

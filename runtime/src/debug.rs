@@ -1,0 +1,337 @@
+//! The debug API, in the shape of wasmtime's: a [`FrameCursor`] over the Wasm frames of the
+//! current call (innermost first), [`DebugEvent`]s delivered to a [`DebugHandler`] that gets
+//! mutable access to the store while the guest is still on the stack, and breakpoints at
+//! (function, pc).
+//!
+//! Because the interpreter's frame state is exactly (function, pc, locals, operand stack), the
+//! cursor reads values straight from the value stack. Their types are not stored per
+//! instruction: locals' types come from the function's declaration, and operand types are
+//! recomputed on demand by re-validating the function body up to the frame's pc.
+
+use crate::error::{Error, Result};
+use crate::module::Module;
+use crate::store::{Instance, Store};
+use crate::trap::{FrameInfo, TrapCode};
+use crate::types::{DefinedFuncIndex, FuncIndex, Val, ValType};
+use std::collections::{BTreeSet, HashMap};
+
+/// Something that happened to the guest, delivered to the [`DebugHandler`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebugEvent<'a> {
+    /// The guest is about to trap; the frames still show the trapping instruction.
+    Trap(TrapCode),
+    /// A host function failed with this message; the run will end.
+    HostcallError(&'a str),
+    /// A breakpoint at the innermost frame's pc (not executed yet).
+    Breakpoint,
+}
+
+/// What the guest does after a [`DebugEvent::Breakpoint`]. Ignored for other events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebugAction {
+    /// Keep running.
+    Continue,
+    /// Pause: the call returns [`Error::Paused`] and [`Store::resume`] continues it.
+    Pause,
+}
+
+/// Receives debug events while the guest is paused on the stack.
+pub trait DebugHandler<T> {
+    /// Handles one event. `store.debug_frames()` shows the guest's frames.
+    fn handle(&mut self, store: &mut Store<T>, event: DebugEvent<'_>) -> DebugAction;
+}
+
+#[inline(always)]
+pub(crate) fn bit(bits: &[u64], i: usize) -> bool {
+    bits.get(i >> 6).is_some_and(|w| w & (1 << (i & 63)) != 0)
+}
+
+/// Breakpoints of a store: a set of locations, and per function a bitset over op indices that
+/// the single-step loop tests.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Breakpoints {
+    bits: HashMap<(usize, DefinedFuncIndex), Vec<u64>>,
+    set: BTreeSet<(usize, FuncIndex, u32)>,
+}
+
+impl Breakpoints {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    pub(crate) fn bits(&self, module: usize, def: DefinedFuncIndex) -> &[u64] {
+        self.bits.get(&(module, def)).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Which instruction a frame shows.
+fn frame_op(pc: usize, at_call: bool) -> usize {
+    if at_call { pc - 1 } else { pc }
+}
+
+impl<T> Store<T> {
+    /// Adds a breakpoint before the instruction of `func` at module byte offset `pc`, or the
+    /// first instruction after it if `pc` is a structural marker such as `block`. Returns the
+    /// pc actually used.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] if `func` is imported or has no instruction at or after `pc`.
+    pub fn add_breakpoint(&mut self, module: &Module, func: FuncIndex, pc: u32) -> Result<u32> {
+        let def = module.defined_func_index(func).ok_or_else(|| {
+            Error::Usage(format!(
+                "function {} is imported or does not exist",
+                func.as_u32()
+            ))
+        })?;
+        let code = &module.inner.code[def];
+        let (op, actual) = code
+            .ops
+            .iter()
+            .zip(code.pcs.iter())
+            .enumerate()
+            .filter(|(_, (op, p))| op.is_step() && **p >= pc)
+            .min_by_key(|(_, (_, p))| **p)
+            .map(|(i, (_, p))| (i, *p))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "function {} has no instruction at or after pc {pc:#x}",
+                    func.as_u32()
+                ))
+            })?;
+        let bp = &mut self.inner.breakpoints;
+        let bits = bp.bits.entry((module.ptr_id(), def)).or_default();
+        if bits.len() <= op >> 6 {
+            bits.resize((op >> 6) + 1, 0);
+        }
+        bits[op >> 6] |= 1 << (op & 63);
+        bp.set.insert((module.ptr_id(), func, actual));
+        // The fast loop never checks breakpoints: make the next resume single-step.
+        self.inner.exec.slow = true;
+        Ok(actual)
+    }
+
+    /// Adds a breakpoint at the entry of `func` (its first instruction).
+    ///
+    /// # Errors
+    /// As [`Store::add_breakpoint`].
+    pub fn add_entry_breakpoint(&mut self, module: &Module, func: FuncIndex) -> Result<u32> {
+        self.add_breakpoint(module, func, 0)
+    }
+
+    /// Removes a breakpoint; returns whether it existed.
+    pub fn remove_breakpoint(&mut self, module: &Module, func: FuncIndex, pc: u32) -> bool {
+        let bp = &mut self.inner.breakpoints;
+        if !bp.set.remove(&(module.ptr_id(), func, pc)) {
+            return false;
+        }
+        if let Some(def) = module.defined_func_index(func) {
+            let code = &module.inner.code[def];
+            if let Some(op) = code.op_at_pc(pc)
+                && let Some(bits) = bp.bits.get_mut(&(module.ptr_id(), def))
+            {
+                bits[op >> 6] &= !(1 << (op & 63));
+            }
+        }
+        true
+    }
+
+    /// Removes every breakpoint.
+    pub fn clear_breakpoints(&mut self) {
+        self.inner.breakpoints = Breakpoints::default();
+    }
+
+    /// The breakpoints, as (function, pc).
+    pub fn breakpoints(&self) -> Vec<(FuncIndex, u32)> {
+        self.inner
+            .breakpoints
+            .set
+            .iter()
+            .map(|(_, f, pc)| (*f, *pc))
+            .collect()
+    }
+
+    /// A cursor over the guest's frames, innermost first. Empty when no call is in progress.
+    pub fn debug_frames(&mut self) -> FrameCursor<'_, T> {
+        FrameCursor {
+            store: self,
+            index: 0,
+            types: None,
+        }
+    }
+
+    /// The Wasm backtrace of the current call, innermost first.
+    pub fn backtrace(&mut self) -> Vec<FrameInfo> {
+        let mut out = Vec::new();
+        let mut cursor = self.debug_frames();
+        while !cursor.done() {
+            let func = cursor.func_index();
+            out.push(FrameInfo {
+                func,
+                name: cursor.module().func_name(func).map(str::to_string),
+                pc: cursor.pc(),
+            });
+            cursor.move_to_parent();
+        }
+        out
+    }
+}
+
+/// A view of the guest's frames, innermost first, valid while the guest is paused (step budget,
+/// breakpoint, debug event, or inside a host function).
+pub struct FrameCursor<'a, T> {
+    store: &'a mut Store<T>,
+    /// 0 is the innermost frame.
+    index: usize,
+    /// Operand types of the current frame, computed on first use.
+    types: Option<Vec<ValType>>,
+}
+
+impl<T> FrameCursor<'_, T> {
+    fn frame_pos(&self) -> usize {
+        let frames = &self.store.inner.exec.frames;
+        frames.len() - 1 - self.index
+    }
+
+    fn frame(&self) -> crate::store::Frame {
+        assert!(!self.done(), "frame cursor is past the outermost frame");
+        self.store.inner.exec.frames[self.frame_pos()]
+    }
+
+    /// Whether the frame was left through a call (so its pc is after the call op).
+    fn at_call(&self) -> bool {
+        self.index > 0 || self.store.inner.exec.in_host
+    }
+
+    /// Moves to the caller's frame.
+    pub fn move_to_parent(&mut self) {
+        self.index += 1;
+        self.types = None;
+    }
+
+    /// Whether the cursor has moved past the outermost frame (or there are no frames).
+    pub fn done(&self) -> bool {
+        self.index >= self.store.inner.exec.frames.len()
+    }
+
+    /// Number of frames in all.
+    pub fn depth(&self) -> usize {
+        self.store.inner.exec.frames.len()
+    }
+
+    /// The instance of the current frame.
+    ///
+    /// # Panics
+    /// If [`FrameCursor::done`].
+    pub fn instance(&self) -> Instance {
+        self.frame().instance
+    }
+
+    /// The module of the current frame.
+    ///
+    /// # Panics
+    /// If [`FrameCursor::done`].
+    pub fn module(&self) -> &Module {
+        &self.store.inner.instances[self.frame().instance].module
+    }
+
+    /// The function of the current frame, as a store handle.
+    ///
+    /// # Panics
+    /// If [`FrameCursor::done`].
+    pub fn func(&self) -> crate::Func {
+        self.frame().func
+    }
+
+    /// The function's index in its module's function index space.
+    ///
+    /// # Panics
+    /// If [`FrameCursor::done`].
+    pub fn func_index(&self) -> FuncIndex {
+        let f = self.frame();
+        FuncIndex::from_u32(self.module().num_imported_funcs() + f.def.as_u32())
+    }
+
+    /// Module-relative byte offset of the frame's instruction: the next one to execute in the
+    /// innermost frame, the `call` in the others (and in the innermost one while a host
+    /// function it called runs).
+    ///
+    /// # Panics
+    /// If [`FrameCursor::done`].
+    pub fn pc(&self) -> u32 {
+        let f = self.frame();
+        let code = self.store.inner.instances[f.instance].code(f.def);
+        code.pcs[frame_op(f.pc as usize, self.at_call())]
+    }
+
+    /// `(function index, pc)`, as wasmtime's `wasm_function_index_and_pc`.
+    pub fn wasm_function_index_and_pc(&self) -> Option<(FuncIndex, u32)> {
+        (!self.done()).then(|| (self.func_index(), self.pc()))
+    }
+
+    /// Number of locals, parameters included.
+    pub fn num_locals(&self) -> u32 {
+        let f = self.frame();
+        self.store.inner.instances[f.instance]
+            .code(f.def)
+            .num_locals
+    }
+
+    /// A local's value.
+    ///
+    /// # Panics
+    /// If `index >= num_locals()`.
+    pub fn local(&self, index: u32) -> Val {
+        let f = self.frame();
+        let ty = self.module().inner.local_types[f.def][index as usize];
+        Val::from_cell(
+            self.store.inner.exec.cells[f.fp as usize + index as usize],
+            ty,
+        )
+    }
+
+    fn operand_range(&self) -> std::ops::Range<usize> {
+        let f = self.frame();
+        let start = f.fp as usize + self.num_locals() as usize;
+        let end = if self.index == 0 {
+            self.store.inner.exec.sp
+        } else {
+            // The callee's locals begin where the caller's operands end: its arguments were
+            // the caller's top operands.
+            self.store.inner.exec.frames[self.frame_pos() + 1].fp as usize
+        };
+        start..end.max(start)
+    }
+
+    /// Depth of the operand stack.
+    pub fn num_stacks(&self) -> u32 {
+        self.operand_range().len() as u32
+    }
+
+    /// The operand at `index`, 0 being the bottom of the stack.
+    ///
+    /// # Panics
+    /// If `index >= num_stacks()`.
+    pub fn stack(&mut self, index: u32) -> Val {
+        let range = self.operand_range();
+        assert!((index as usize) < range.len(), "operand index out of range");
+        if self.types.is_none() {
+            let func = self.func_index();
+            let pc = self.pc();
+            self.types = Some(self.module().operand_types_at(func, pc).unwrap_or_default());
+        }
+        let ty = self
+            .types
+            .as_ref()
+            .and_then(|t| t.get(index as usize).copied())
+            .unwrap_or(ValType::I64);
+        Val::from_cell(
+            self.store.inner.exec.cells[range.start + index as usize],
+            ty,
+        )
+    }
+
+    /// The store (for reading memory and globals while paused).
+    pub fn store(&mut self) -> &mut Store<T> {
+        self.store
+    }
+}

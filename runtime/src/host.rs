@@ -1,0 +1,199 @@
+//! The host-call seam: how imported functions are defined, what they see, and how their effects
+//! are observed.
+//!
+//! Every imported function, WASI or not, is a [`HostFunc`] called through one path in the
+//! interpreter driver. It receives its arguments and a [`Caller`]: the only way to reach guest
+//! memory. Every write through the caller can be logged as (address, bytes), and a
+//! [`HostCallObserver`] sees each completed call — import, position, arguments, outcome and memory
+//! writes — which is exactly what a recorder needs to write and a replayer needs to substitute.
+
+use crate::debug::FrameCursor;
+use crate::store::{Instance, Memory, Store};
+use crate::types::{Func, FuncType, Val};
+use std::sync::Arc;
+
+/// How a host function ends the run instead of returning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostError {
+    /// A failure; reported as a `HostcallError` debug event and [`crate::Error::Host`].
+    Error(String),
+    /// A requested exit with this code (WASI `proc_exit`); reported as [`crate::Error::Exit`].
+    Exit(i32),
+}
+
+impl HostError {
+    /// A failure with a message.
+    pub fn msg(message: impl Into<String>) -> HostError {
+        HostError::Error(message.into())
+    }
+}
+
+/// A guest memory access out of bounds, reported to host functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("guest memory access of {len} bytes at {addr:#x} is out of bounds")]
+pub struct MemoryAccessError {
+    /// Guest address.
+    pub addr: u64,
+    /// Length.
+    pub len: u64,
+}
+
+/// The body of a host function.
+pub type HostFn<T> =
+    dyn Fn(&mut Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), HostError> + Send + Sync;
+
+/// A host function definition: its signature and body.
+pub struct HostFunc<T> {
+    pub(crate) ty: FuncType,
+    pub(crate) func: Arc<HostFn<T>>,
+}
+
+impl<T> Clone for HostFunc<T> {
+    fn clone(&self) -> Self {
+        HostFunc {
+            ty: self.ty.clone(),
+            func: self.func.clone(),
+        }
+    }
+}
+
+impl<T> HostFunc<T> {
+    /// A host function of signature `ty`.
+    pub fn new(
+        ty: FuncType,
+        func: impl Fn(&mut Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), HostError>
+        + Send
+        + Sync
+        + 'static,
+    ) -> HostFunc<T> {
+        HostFunc {
+            ty,
+            func: Arc::new(func),
+        }
+    }
+
+    /// The signature.
+    pub fn ty(&self) -> &FuncType {
+        &self.ty
+    }
+}
+
+/// What a host function sees of the guest that called it.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut Store<T>,
+    pub(crate) instance: Instance,
+}
+
+impl<T> Caller<'_, T> {
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    /// The embedder's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// The calling instance.
+    pub fn instance(&self) -> Instance {
+        self.instance
+    }
+
+    /// The calling instance's memory 0.
+    pub fn memory(&self) -> Option<Memory> {
+        self.store.instance_memory(self.instance)
+    }
+
+    /// Position of the `call` instruction being executed.
+    pub fn position(&self) -> u64 {
+        self.store.position()
+    }
+
+    /// Size of the caller's memory in bytes (0 without a memory).
+    pub fn memory_size(&self) -> u64 {
+        self.memory()
+            .map_or(0, |m| self.store.memory_data(m).len() as u64)
+    }
+
+    /// Reads `len` bytes of the caller's memory at `addr`.
+    ///
+    /// # Errors
+    /// When the range is out of bounds (or there is no memory).
+    pub fn read(&self, addr: u64, len: u64) -> Result<&[u8], MemoryAccessError> {
+        let err = MemoryAccessError { addr, len };
+        let mem = self.memory().ok_or(err)?;
+        let data = self.store.memory_data(mem);
+        let end = addr.checked_add(len).ok_or(err)?;
+        if end > data.len() as u64 {
+            return Err(err);
+        }
+        Ok(&data[addr as usize..end as usize])
+    }
+
+    /// Writes bytes into the caller's memory at `addr`. This is the only way host functions
+    /// write guest memory, so that every write can be observed.
+    ///
+    /// # Errors
+    /// When the range is out of bounds (nothing is written then).
+    pub fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), MemoryAccessError> {
+        let err = MemoryAccessError {
+            addr,
+            len: bytes.len() as u64,
+        };
+        let mem = self.memory().ok_or(err)?;
+        if !self.store.inner.memories[mem].write(addr, bytes) {
+            return Err(err);
+        }
+        if let Some(log) = &mut self.store.host_writes
+            && !bytes.is_empty()
+        {
+            log.push((addr, bytes.to_vec()));
+        }
+        Ok(())
+    }
+
+    /// The guest's frames, innermost first (the innermost is at the `call` of this function).
+    pub fn debug_frames(&mut self) -> FrameCursor<'_, T> {
+        self.store.debug_frames()
+    }
+
+    /// The store, for anything else.
+    pub fn store(&mut self) -> &mut Store<T> {
+        self.store
+    }
+}
+
+/// How a host call ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum HostCallOutcome<'a> {
+    /// Returned these results.
+    Returned(&'a [Val]),
+    /// Failed with this message.
+    Error(&'a str),
+    /// Asked to exit with this code.
+    Exit(i32),
+}
+
+/// One completed host call, as the seam reports it.
+#[derive(Clone, Copy, Debug)]
+pub struct HostCall<'a> {
+    /// The called function.
+    pub func: Func,
+    /// `module::name` under which it was defined.
+    pub import: &'a str,
+    /// Position of the `call` instruction.
+    pub position: u64,
+    /// Arguments.
+    pub args: &'a [Val],
+    /// Outcome.
+    pub outcome: HostCallOutcome<'a>,
+    /// Guest memory written by the call, in order, as (address, bytes).
+    pub memory_writes: &'a [(u64, Vec<u8>)],
+}
+
+/// Sees every host call after it completes.
+pub trait HostCallObserver<T> {
+    /// Called once per host call, with the embedder's data.
+    fn on_host_call(&mut self, data: &mut T, call: &HostCall<'_>);
+}

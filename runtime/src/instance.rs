@@ -1,0 +1,359 @@
+//! Instantiation: resolving imports with the [`Linker`], allocating the module's entities in the
+//! store, initializing tables and memories from active segments, and running the start function.
+
+use crate::error::{Error, Result};
+use crate::host::{Caller, HostError, HostFunc};
+use crate::memory::MemoryInstance;
+use crate::module::{ConstExpr, ElemMode, ExportKind, ImportType, Module};
+use crate::store::{
+    Extern, FuncData, FuncKind, Global, GlobalInstance, Instance, InstanceData, Memory,
+    SegmentState, Store, StoreInner, TableInstance,
+};
+use crate::trap::{Trap, TrapCode};
+use crate::types::{DefinedFuncIndex, Func, FuncType, Val};
+use cranelift_entity::EntityRef;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+enum Definition<T> {
+    Extern(Extern),
+    Host(HostFunc<T>),
+}
+
+/// Names host functions and other instances' exports so that modules can import them.
+pub struct Linker<T> {
+    defs: HashMap<(String, String), Definition<T>>,
+}
+
+impl<T> Default for Linker<T> {
+    fn default() -> Self {
+        Linker {
+            defs: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Linker<T> {
+    /// An empty linker.
+    pub fn new() -> Linker<T> {
+        Linker::default()
+    }
+
+    /// Defines a host function as `module::name`.
+    pub fn func(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        func: impl Fn(&mut Caller<'_, T>, &[Val], &mut [Val]) -> Result<(), HostError>
+        + Send
+        + Sync
+        + 'static,
+    ) -> &mut Self {
+        self.define_host(module, name, HostFunc::new(ty, func))
+    }
+
+    /// Defines a host function as `module::name`.
+    pub fn define_host(&mut self, module: &str, name: &str, func: HostFunc<T>) -> &mut Self {
+        self.defs.insert(
+            (module.to_string(), name.to_string()),
+            Definition::Host(func),
+        );
+        self
+    }
+
+    /// Defines an existing store entity as `module::name`.
+    pub fn define(&mut self, module: &str, name: &str, item: Extern) -> &mut Self {
+        self.defs.insert(
+            (module.to_string(), name.to_string()),
+            Definition::Extern(item),
+        );
+        self
+    }
+
+    /// Defines every export of `instance` under the module name `module`.
+    pub fn define_instance(&mut self, store: &Store<T>, module: &str, instance: Instance) {
+        for (name, item) in &store.inner.instances[instance].exports {
+            self.define(module, name, *item);
+        }
+    }
+
+    /// Whether `module::name` is defined.
+    pub fn is_defined(&self, module: &str, name: &str) -> bool {
+        self.defs
+            .contains_key(&(module.to_string(), name.to_string()))
+    }
+
+    /// Instantiates `module` in `store`, running its start function.
+    ///
+    /// # Errors
+    /// [`Error::UnknownImports`] naming every import without a definition,
+    /// [`Error::IncompatibleImport`] for a definition of the wrong type, [`Error::Trap`] when
+    /// segment initialization or the start function traps (the instance then exists but is
+    /// not returned, as the specification has it), and anything the start function's host calls
+    /// return.
+    pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance> {
+        let missing: Vec<String> = module
+            .imports()
+            .iter()
+            .filter(|i| !self.is_defined(&i.module, &i.name))
+            .map(|i| format!("{}::{} ({})", i.module, i.name, i.ty.kind()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::UnknownImports(missing));
+        }
+        let mut externs = Vec::with_capacity(module.imports().len());
+        for import in module.imports() {
+            let def = &self.defs[&(import.module.clone(), import.name.clone())];
+            let item = match def {
+                Definition::Extern(e) => *e,
+                Definition::Host(h) => Extern::Func(
+                    store.alloc_host_func(h.clone(), format!("{}::{}", import.module, import.name)),
+                ),
+            };
+            externs.push(item);
+        }
+        instantiate(store, module, &externs)
+    }
+}
+
+impl<T> Store<T> {
+    pub(crate) fn alloc_host_func(&mut self, func: HostFunc<T>, name: String) -> Func {
+        let sig = self.inner.intern_sig(&func.ty);
+        let ty = func.ty.clone();
+        self.host_funcs.push(func);
+        self.inner.funcs.push(FuncData {
+            ty,
+            sig,
+            kind: FuncKind::Host {
+                host: self.host_funcs.len() - 1,
+                name: name.into(),
+            },
+        })
+    }
+}
+
+fn incompatible(module: &Module, i: usize, reason: String) -> Error {
+    let import = &module.imports()[i];
+    Error::IncompatibleImport {
+        module: import.module.clone(),
+        name: import.name.clone(),
+        reason,
+    }
+}
+
+fn eval_const(inner: &StoreInner, funcs: &[Func], globals: &[Global], e: ConstExpr) -> u64 {
+    match e {
+        ConstExpr::I32(v) => Val::I32(v).to_cell(),
+        ConstExpr::I64(v) => Val::I64(v).to_cell(),
+        ConstExpr::F32(v) => u64::from(v),
+        ConstExpr::F64(v) => v,
+        ConstExpr::RefNull => 0,
+        ConstExpr::RefFunc(f) => Val::FuncRef(Some(funcs[f.index()])).to_cell(),
+        ConstExpr::GlobalGet(g) => inner.globals[globals[g.index()]].value,
+    }
+}
+
+fn init_trap<T>(store: &Store<T>, code: TrapCode) -> Error {
+    Error::Trap(Trap {
+        code,
+        position: store.inner.position,
+        backtrace: Vec::new(),
+    })
+}
+
+/// Instantiates with imports already resolved, in import order.
+pub(crate) fn instantiate<T>(
+    store: &mut Store<T>,
+    module: &Module,
+    externs: &[Extern],
+) -> Result<Instance> {
+    if store.inner.exec.active {
+        return Err(Error::Usage(
+            "cannot instantiate while a call is in progress in this store".into(),
+        ));
+    }
+    let m = &module.inner;
+    let id = Instance::new(store.inner.instances.len());
+    let (mut funcs, mut tables, mut memories, mut globals) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, (import, item)) in module.imports().iter().zip(externs).enumerate() {
+        let inner = &store.inner;
+        match (&import.ty, *item) {
+            (ImportType::Func(ty), Extern::Func(f)) => {
+                let actual = &inner.funcs[f].ty;
+                if actual != ty {
+                    return Err(incompatible(
+                        module,
+                        i,
+                        format!("expected {ty}, found {actual}"),
+                    ));
+                }
+                funcs.push(f);
+            }
+            (ImportType::Table(ty), Extern::Table(t)) => {
+                let actual = store.table_type(t);
+                if actual.element != ty.element || !actual.limits.matches(&ty.limits) {
+                    return Err(incompatible(
+                        module,
+                        i,
+                        format!("expected {ty:?}, found {actual:?}"),
+                    ));
+                }
+                tables.push(t);
+            }
+            (ImportType::Memory(ty), Extern::Memory(mem)) => {
+                let actual = store.memory_type(mem);
+                if !actual.limits.matches(&ty.limits) {
+                    return Err(incompatible(
+                        module,
+                        i,
+                        format!("expected {ty:?}, found {actual:?}"),
+                    ));
+                }
+                memories.push(mem);
+            }
+            (ImportType::Global(ty), Extern::Global(g)) => {
+                let actual = inner.globals[g].ty;
+                if actual != *ty {
+                    return Err(incompatible(
+                        module,
+                        i,
+                        format!("expected {ty:?}, found {actual:?}"),
+                    ));
+                }
+                globals.push(g);
+            }
+            (ty, item) => {
+                return Err(incompatible(
+                    module,
+                    i,
+                    format!("expected a {}, found {item:?}", ty.kind()),
+                ));
+            }
+        }
+    }
+    let inner = &mut store.inner;
+    for (def, _) in m.code.iter() {
+        let index = crate::FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
+        let ty = m.types[m.funcs[index]].clone();
+        let sig = inner.intern_sig(&ty);
+        funcs.push(inner.funcs.push(FuncData {
+            ty,
+            sig,
+            kind: FuncKind::Wasm {
+                instance: id,
+                def: DefinedFuncIndex::new(def.index()),
+            },
+        }));
+    }
+    for ty in m.tables.values().skip(m.num_imported_tables as usize) {
+        if ty.limits.min > inner.config.max_table_elements {
+            return Err(Error::Resource(format!(
+                "table of {} elements exceeds the configured limit of {}",
+                ty.limits.min, inner.config.max_table_elements
+            )));
+        }
+        tables.push(inner.tables.push(TableInstance {
+            ty: *ty,
+            elements: vec![0; ty.limits.min as usize],
+        }));
+    }
+    for ty in m.memories.values().skip(m.num_imported_memories as usize) {
+        if ty.limits.min > inner.config.max_memory_pages {
+            return Err(Error::Resource(format!(
+                "memory of {} pages exceeds the configured limit of {}",
+                ty.limits.min, inner.config.max_memory_pages
+            )));
+        }
+        memories.push(inner.memories.push(MemoryInstance::new(*ty)));
+    }
+    for (ty, init) in m
+        .globals
+        .values()
+        .skip(m.num_imported_globals as usize)
+        .zip(&m.global_inits)
+    {
+        let value = eval_const(inner, &funcs, &globals, *init);
+        globals.push(inner.globals.push(GlobalInstance { ty: *ty, value }));
+    }
+    let sigs: Box<[_]> = m.types.values().map(|t| inner.intern_sig(t)).collect();
+    let elems: Box<[Arc<[u64]>]> = m
+        .elems
+        .values()
+        .map(|seg| {
+            seg.items
+                .iter()
+                .map(|e| eval_const(inner, &funcs, &globals, *e))
+                .collect()
+        })
+        .collect();
+    let exports = m
+        .exports
+        .iter()
+        .map(|(name, kind)| {
+            let item = match *kind {
+                ExportKind::Func(f) => Extern::Func(funcs[f.index()]),
+                ExportKind::Table(t) => Extern::Table(tables[t.index()]),
+                ExportKind::Memory(x) => Extern::Memory(memories[x.index()]),
+                ExportKind::Global(g) => Extern::Global(globals[g.index()]),
+            };
+            (name.clone(), item)
+        })
+        .collect();
+    let mem0 = memories.first().copied().unwrap_or(Memory::new(0));
+    let instance = inner.instances.push(InstanceData {
+        module: module.clone(),
+        funcs: funcs.into(),
+        tables: tables.into(),
+        memories: memories.into(),
+        mem0,
+        globals: globals.into(),
+        sigs,
+        elems,
+        exports,
+    });
+    debug_assert_eq!(instance, id);
+    inner.segments.push(SegmentState {
+        dropped_elems: vec![false; m.elems.len()],
+        dropped_datas: vec![false; m.datas.len()],
+    });
+
+    // Active element segments, then active data segments, in order; the first out-of-bounds
+    // one traps and earlier ones stay applied.
+    for (e, seg) in m.elems.iter() {
+        match &seg.mode {
+            ElemMode::Active { table, offset } => {
+                let inst = &inner.instances[id];
+                let offset = eval_const(inner, &inst.funcs, &inst.globals, *offset) as u32;
+                let items = inst.elems[e.index()].clone();
+                let t = &mut inner.tables[inst.tables[table.index()]];
+                let end = offset as u64 + items.len() as u64;
+                if end > t.elements.len() as u64 {
+                    return Err(init_trap(store, TrapCode::TableOutOfBounds));
+                }
+                t.elements[offset as usize..end as usize].copy_from_slice(&items);
+                inner.segments[id].dropped_elems[e.index()] = true;
+            }
+            ElemMode::Declared => inner.segments[id].dropped_elems[e.index()] = true,
+            ElemMode::Passive => {}
+        }
+    }
+    for (d, seg) in m.datas.iter() {
+        let Some((memory, offset)) = &seg.active else {
+            continue;
+        };
+        let inst = &inner.instances[id];
+        let offset = eval_const(inner, &inst.funcs, &inst.globals, *offset) as u32;
+        let mem = &mut inner.memories[inst.memories[memory.index()]];
+        if !mem.write(u64::from(offset), &seg.bytes) {
+            return Err(init_trap(store, TrapCode::MemoryOutOfBounds));
+        }
+        inner.segments[id].dropped_datas[d.index()] = true;
+    }
+    if let Some(start) = m.start {
+        let f = inner.instances[id].funcs[start.index()];
+        store.call(f, &[])?;
+    }
+    Ok(id)
+}

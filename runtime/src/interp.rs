@@ -1,0 +1,1073 @@
+//! The interpreter: Wasm's abstract machine made explicit.
+//!
+//! A single value stack of untyped 64-bit cells holds every frame's locals followed by its
+//! operands; a call stack of [`Frame`]s records (function, pc, locals base). Calls and returns
+//! update those vectors — no Rust recursion per Wasm call — so execution can stop anywhere
+//! (step budget, breakpoint, host call) and the whole state is plain data that the debug API
+//! reads and snapshots copy.
+//!
+//! # Two loops, one set of semantics
+//! [`StoreInner::run`] is instantiated twice. The fast loop counts steps once per run of
+//! straight-line code (see `code.rs`) and checks nothing per instruction. The single-step loop
+//! counts each step and checks the step budget and breakpoints before it. Execution switches
+//! between them only at the head of a run, where the position is exact: the fast loop hands over
+//! when a run would cross the budget, and the single-step loop hands back once it may run whole
+//! runs again. So breakpoints and budgets cost nothing while unused.
+//!
+//! Anything that needs the whole store — host calls, pauses, traps, mode switches — leaves the
+//! loop with an [`Exit`] and is handled by the driver [`Store::drive`], which re-enters the loop
+//! afterwards.
+
+use crate::code::{DropKeep, Op};
+use crate::debug::{DebugAction, DebugEvent};
+use crate::error::{Error, PauseReason, Result};
+use crate::host::{Caller, HostCall, HostCallOutcome, HostError};
+use crate::store::{Frame, FuncKind, Store, StoreInner};
+use crate::trap::{Trap, TrapCode};
+use crate::types::{Func, Val};
+use crate::wasm;
+use cranelift_entity::EntityRef;
+
+/// Why the loop returned to the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    Returned,
+    ToFast,
+    ToSlow,
+    Host(Func),
+    Pause(PauseReason),
+    Trap(TrapCode),
+}
+
+#[inline(always)]
+fn branch(cells: &mut [u64], sp: usize, dk: DropKeep) -> usize {
+    if dk.drop == 0 {
+        return sp;
+    }
+    let keep = dk.keep as usize;
+    let drop = dk.drop as usize;
+    if keep > 0 {
+        cells.copy_within(sp - keep..sp, sp - keep - drop);
+    }
+    sp - drop
+}
+
+#[inline(always)]
+fn i32_(c: u64) -> i32 {
+    c as u32 as i32
+}
+#[inline(always)]
+fn u32_(c: u64) -> u32 {
+    c as u32
+}
+#[inline(always)]
+fn i64_(c: u64) -> i64 {
+    c as i64
+}
+#[inline(always)]
+fn u64_(c: u64) -> u64 {
+    c
+}
+#[inline(always)]
+fn f32_(c: u64) -> f32 {
+    f32::from_bits(c as u32)
+}
+#[inline(always)]
+fn f64_(c: u64) -> f64 {
+    f64::from_bits(c)
+}
+#[inline(always)]
+fn ri32(v: i32) -> u64 {
+    v as u32 as u64
+}
+#[inline(always)]
+fn ru32(v: u32) -> u64 {
+    v as u64
+}
+#[inline(always)]
+fn ri64(v: i64) -> u64 {
+    v as u64
+}
+#[inline(always)]
+fn ru64(v: u64) -> u64 {
+    v
+}
+#[inline(always)]
+fn rbool(v: bool) -> u64 {
+    v as u64
+}
+#[inline(always)]
+fn rf32(v: f32) -> u64 {
+    v.to_bits() as u64
+}
+#[inline(always)]
+fn rf64(v: f64) -> u64 {
+    v.to_bits()
+}
+
+impl StoreInner {
+    /// Runs the current activation until something needs the driver. `SLOW` selects the
+    /// single-step loop.
+    #[allow(
+        clippy::cognitive_complexity,
+        clippy::too_many_lines,
+        reason = "the interpreter's one dispatch loop; splitting it costs speed"
+    )]
+    pub(crate) fn run<const SLOW: bool>(&mut self) -> Exit {
+        let StoreInner {
+            config,
+            funcs,
+            instances,
+            segments,
+            memories,
+            tables,
+            globals,
+            exec,
+            position,
+            stop_at,
+            breakpoints,
+            ..
+        } = self;
+        let crate::store::ExecState {
+            cells,
+            sp: exec_sp,
+            frames,
+            skip_breakpoint,
+            ..
+        } = exec;
+        let max_depth = config.max_call_depth as usize;
+        let canon = config.nan_canonicalization;
+        let max_pages = config.max_memory_pages;
+        let max_table = config.max_table_elements;
+        let stop_at = *stop_at;
+        let bp_active = !breakpoints.is_empty();
+
+        let frame = *frames.last().expect("an active frame");
+        let mut inst = &instances[frame.instance];
+        let mut cur_instance = frame.instance;
+        let mut code = inst.code(frame.def);
+        let mut ops: &[Op] = &code.ops;
+        let mut pc = frame.pc as usize;
+        let mut fp = frame.fp as usize;
+        let mut sp = *exec_sp;
+        let mut mem0 = inst.mem0;
+        let mut bp_bits: &[u64] = if SLOW && bp_active {
+            breakpoints.bits(inst.module.ptr_id(), frame.def)
+        } else {
+            &[]
+        };
+        let mut skip_bp = *skip_breakpoint;
+
+        let cf32 = |x: f32| -> u64 {
+            if canon {
+                rf32(wasm::canonicalize_f32(x))
+            } else {
+                rf32(x)
+            }
+        };
+        let cf64 = |x: f64| -> u64 {
+            if canon {
+                rf64(wasm::canonicalize_f64(x))
+            } else {
+                rf64(x)
+            }
+        };
+
+        macro_rules! save {
+            () => {{
+                *exec_sp = sp;
+                frames.last_mut().expect("frame").pc = pc as u32;
+                *skip_breakpoint = skip_bp;
+            }};
+        }
+        // `pc` has already moved past the op: point it back at the trapping op.
+        macro_rules! trap {
+            ($code:expr) => {{
+                pc -= 1;
+                save!();
+                return Exit::Trap($code);
+            }};
+        }
+        macro_rules! push {
+            ($v:expr) => {{
+                cells[sp] = $v;
+                sp += 1;
+            }};
+        }
+        macro_rules! un {
+            ($from:ident, $to:expr, $f:expr) => {{
+                let a = $from(cells[sp - 1]);
+                cells[sp - 1] = $to($f(a));
+            }};
+        }
+        macro_rules! bin {
+            ($from:ident, $to:expr, $f:expr) => {{
+                let b = $from(cells[sp - 1]);
+                let a = $from(cells[sp - 2]);
+                sp -= 1;
+                cells[sp - 1] = $to($f(a, b));
+            }};
+        }
+        macro_rules! bin_trap {
+            ($from:ident, $to:expr, $f:expr) => {{
+                let b = $from(cells[sp - 1]);
+                let a = $from(cells[sp - 2]);
+                match $f(a, b) {
+                    Ok(r) => {
+                        sp -= 1;
+                        cells[sp - 1] = $to(r);
+                    }
+                    Err(code) => trap!(code),
+                }
+            }};
+        }
+        macro_rules! un_trap {
+            ($from:ident, $to:expr, $f:expr) => {{
+                let a = $from(cells[sp - 1]);
+                match $f(a) {
+                    Ok(r) => cells[sp - 1] = $to(r),
+                    Err(code) => trap!(code),
+                }
+            }};
+        }
+        macro_rules! load {
+            ($off:expr, $n:literal, $conv:expr) => {{
+                let addr = u64::from(cells[sp - 1] as u32) + u64::from($off);
+                let data = &memories[mem0].data;
+                if addr + $n > data.len() as u64 {
+                    trap!(TrapCode::MemoryOutOfBounds);
+                }
+                let a = addr as usize;
+                let mut b = [0u8; $n];
+                b.copy_from_slice(&data[a..a + $n]);
+                cells[sp - 1] = $conv(b);
+            }};
+        }
+        macro_rules! store {
+            ($off:expr, $n:literal, $bytes:expr) => {{
+                let v = cells[sp - 1];
+                let addr = u64::from(cells[sp - 2] as u32) + u64::from($off);
+                let m = &mut memories[mem0];
+                if addr + $n > m.data.len() as u64 {
+                    trap!(TrapCode::MemoryOutOfBounds);
+                }
+                sp -= 2;
+                let a = addr as usize;
+                let b: [u8; $n] = $bytes(v);
+                m.data[a..a + $n].copy_from_slice(&b);
+                m.mark_dirty(a, $n);
+            }};
+        }
+        macro_rules! enter_frame {
+            ($caller:expr) => {{
+                let f: Frame = $caller;
+                inst = &instances[f.instance];
+                cur_instance = f.instance;
+                code = inst.code(f.def);
+                ops = &code.ops;
+                pc = f.pc as usize;
+                fp = f.fp as usize;
+                mem0 = inst.mem0;
+                if SLOW && bp_active {
+                    bp_bits = breakpoints.bits(inst.module.ptr_id(), f.def);
+                }
+            }};
+        }
+        // Calls `f` with its arguments on top of the stack, after popping `$pre` more cells
+        // (the table index of `call_indirect`) once the call is known not to trap.
+        macro_rules! call {
+            ($f:expr, $pre:expr) => {{
+                let f: Func = $f;
+                match funcs[f].kind {
+                    FuncKind::Wasm { instance, def } => {
+                        if frames.len() >= max_depth {
+                            trap!(TrapCode::CallStackExhausted);
+                        }
+                        sp -= $pre;
+                        frames.last_mut().expect("frame").pc = pc as u32;
+                        let callee = instances[instance].code(def);
+                        let new_fp = sp - callee.num_params as usize;
+                        let locals_end = new_fp + callee.num_locals as usize;
+                        let need = locals_end + callee.max_stack as usize;
+                        if cells.len() < need {
+                            cells.resize(need.max(cells.len() * 2), 0);
+                        }
+                        cells[sp..locals_end].fill(0);
+                        sp = locals_end;
+                        let frame = Frame {
+                            func: f,
+                            instance,
+                            def,
+                            pc: 0,
+                            fp: new_fp as u32,
+                        };
+                        frames.push(frame);
+                        enter_frame!(frame);
+                    }
+                    FuncKind::Host { .. } => {
+                        sp -= $pre;
+                        save!();
+                        return Exit::Host(f);
+                    }
+                }
+            }};
+        }
+
+        loop {
+            let op = ops[pc];
+            if SLOW {
+                match op {
+                    Op::Steps(n) => {
+                        if !bp_active && *position + u64::from(n) <= stop_at {
+                            *position += u64::from(n);
+                            pc += 1;
+                            save!();
+                            return Exit::ToFast;
+                        }
+                        pc += 1;
+                        continue;
+                    }
+                    Op::Jump(_) | Op::Exit => {}
+                    _ => {
+                        if bp_active && !skip_bp && crate::debug::bit(bp_bits, pc) {
+                            save!();
+                            return Exit::Pause(PauseReason::Breakpoint);
+                        }
+                        if *position >= stop_at {
+                            save!();
+                            return Exit::Pause(PauseReason::StepBudget);
+                        }
+                        skip_bp = false;
+                        *position += 1;
+                    }
+                }
+            }
+            pc += 1;
+            match op {
+                Op::Steps(n) => {
+                    // Only the fast loop gets here.
+                    if *position + u64::from(n) > stop_at {
+                        pc -= 1;
+                        save!();
+                        return Exit::ToSlow;
+                    }
+                    *position += u64::from(n);
+                }
+                Op::Jump(target) => pc = target as usize,
+                Op::Unreachable => trap!(TrapCode::UnreachableCodeReached),
+                Op::Nop => {}
+                Op::Br(t) => {
+                    sp = branch(cells, sp, t.dk);
+                    pc = t.pc as usize;
+                }
+                Op::BrIf(t) => {
+                    sp -= 1;
+                    if cells[sp] as u32 != 0 {
+                        sp = branch(cells, sp, t.dk);
+                        pc = t.pc as usize;
+                    }
+                }
+                Op::If(target) => {
+                    sp -= 1;
+                    if cells[sp] as u32 == 0 {
+                        pc = target as usize;
+                    }
+                }
+                Op::BrTable { start, len } => {
+                    let i = cells[sp - 1] as u32;
+                    sp -= 1;
+                    let i = i.min(len - 1);
+                    let t = code.br_tables[(start + i) as usize];
+                    sp = branch(cells, sp, t.dk);
+                    pc = t.pc as usize;
+                }
+                Op::Return | Op::Exit => {
+                    let n = code.num_results as usize;
+                    cells.copy_within(sp - n..sp, fp);
+                    sp = fp + n;
+                    frames.pop();
+                    match frames.last() {
+                        None => {
+                            *exec_sp = sp;
+                            *skip_breakpoint = skip_bp;
+                            return Exit::Returned;
+                        }
+                        Some(caller) => enter_frame!(*caller),
+                    }
+                }
+                Op::Call(f) => call!(inst.funcs[f.index()], 0),
+                Op::CallIndirect { ty, table } => {
+                    let i = cells[sp - 1] as u32;
+                    let t = &tables[inst.tables[table.index()]];
+                    let Some(&cell) = t.elements.get(i as usize) else {
+                        trap!(TrapCode::UndefinedElement);
+                    };
+                    if cell == 0 {
+                        trap!(TrapCode::UninitializedElement);
+                    }
+                    let f = Func::from_u32((cell - 1) as u32);
+                    if funcs[f].sig != inst.sigs[ty.index()] {
+                        trap!(TrapCode::IndirectCallTypeMismatch);
+                    }
+                    call!(f, 1)
+                }
+                Op::Drop => sp -= 1,
+                Op::Select => {
+                    let c = cells[sp - 1] as u32;
+                    let b = cells[sp - 2];
+                    sp -= 2;
+                    if c == 0 {
+                        cells[sp - 1] = b;
+                    }
+                }
+                Op::LocalGet(i) => push!(cells[fp + i as usize]),
+                Op::LocalSet(i) => {
+                    sp -= 1;
+                    cells[fp + i as usize] = cells[sp];
+                }
+                Op::LocalTee(i) => cells[fp + i as usize] = cells[sp - 1],
+                Op::GlobalGet(g) => push!(globals[inst.globals[g.index()]].value),
+                Op::GlobalSet(g) => {
+                    sp -= 1;
+                    globals[inst.globals[g.index()]].value = cells[sp];
+                }
+                Op::TableGet(t) => {
+                    let i = cells[sp - 1] as u32 as usize;
+                    let t = &tables[inst.tables[t.index()]];
+                    let Some(&v) = t.elements.get(i) else {
+                        trap!(TrapCode::TableOutOfBounds);
+                    };
+                    cells[sp - 1] = v;
+                }
+                Op::TableSet(t) => {
+                    let v = cells[sp - 1];
+                    let i = cells[sp - 2] as u32 as usize;
+                    let t = &mut tables[inst.tables[t.index()]];
+                    let Some(slot) = t.elements.get_mut(i) else {
+                        trap!(TrapCode::TableOutOfBounds);
+                    };
+                    *slot = v;
+                    sp -= 2;
+                }
+
+                Op::I32Load(o) => load!(o, 4, |b| ru32(u32::from_le_bytes(b))),
+                Op::I64Load(o) => load!(o, 8, u64::from_le_bytes),
+                Op::F32Load(o) => load!(o, 4, |b| ru32(u32::from_le_bytes(b))),
+                Op::F64Load(o) => load!(o, 8, u64::from_le_bytes),
+                Op::I32Load8S(o) => load!(o, 1, |b: [u8; 1]| ri32(b[0] as i8 as i32)),
+                Op::I32Load8U(o) => load!(o, 1, |b: [u8; 1]| u64::from(b[0])),
+                Op::I32Load16S(o) => load!(o, 2, |b| ri32(i16::from_le_bytes(b) as i32)),
+                Op::I32Load16U(o) => load!(o, 2, |b| u64::from(u16::from_le_bytes(b))),
+                Op::I64Load8S(o) => load!(o, 1, |b: [u8; 1]| ri64(b[0] as i8 as i64)),
+                Op::I64Load8U(o) => load!(o, 1, |b: [u8; 1]| u64::from(b[0])),
+                Op::I64Load16S(o) => load!(o, 2, |b| ri64(i16::from_le_bytes(b) as i64)),
+                Op::I64Load16U(o) => load!(o, 2, |b| u64::from(u16::from_le_bytes(b))),
+                Op::I64Load32S(o) => load!(o, 4, |b| ri64(i32::from_le_bytes(b) as i64)),
+                Op::I64Load32U(o) => load!(o, 4, |b| u64::from(u32::from_le_bytes(b))),
+                Op::I32Store(o) | Op::F32Store(o) => {
+                    store!(o, 4, |v: u64| (v as u32).to_le_bytes())
+                }
+                Op::I64Store(o) | Op::F64Store(o) => store!(o, 8, |v: u64| v.to_le_bytes()),
+                Op::I32Store8(o) | Op::I64Store8(o) => store!(o, 1, |v: u64| [v as u8]),
+                Op::I32Store16(o) | Op::I64Store16(o) => {
+                    store!(o, 2, |v: u64| (v as u16).to_le_bytes())
+                }
+                Op::I64Store32(o) => store!(o, 4, |v: u64| (v as u32).to_le_bytes()),
+                Op::MemorySize => push!(memories[mem0].pages()),
+                Op::MemoryGrow => {
+                    let delta = cells[sp - 1] as u32;
+                    let r = memories[mem0].grow(u64::from(delta), max_pages);
+                    cells[sp - 1] = r.map_or(u64::from(u32::MAX), |old| old);
+                }
+
+                Op::I32Const(v) => push!(ri32(v)),
+                Op::I64Const(v) => push!(ri64(v)),
+                Op::F32Const(v) => push!(u64::from(v)),
+                Op::F64Const(v) => push!(v),
+
+                Op::I32Eqz => un!(u32_, rbool, |a| a == 0),
+                Op::I32Eq => bin!(u32_, rbool, |a, b| a == b),
+                Op::I32Ne => bin!(u32_, rbool, |a, b| a != b),
+                Op::I32LtS => bin!(i32_, rbool, |a, b| a < b),
+                Op::I32LtU => bin!(u32_, rbool, |a, b| a < b),
+                Op::I32GtS => bin!(i32_, rbool, |a, b| a > b),
+                Op::I32GtU => bin!(u32_, rbool, |a, b| a > b),
+                Op::I32LeS => bin!(i32_, rbool, |a, b| a <= b),
+                Op::I32LeU => bin!(u32_, rbool, |a, b| a <= b),
+                Op::I32GeS => bin!(i32_, rbool, |a, b| a >= b),
+                Op::I32GeU => bin!(u32_, rbool, |a, b| a >= b),
+                Op::I64Eqz => un!(u64_, rbool, |a| a == 0),
+                Op::I64Eq => bin!(u64_, rbool, |a, b| a == b),
+                Op::I64Ne => bin!(u64_, rbool, |a, b| a != b),
+                Op::I64LtS => bin!(i64_, rbool, |a, b| a < b),
+                Op::I64LtU => bin!(u64_, rbool, |a, b| a < b),
+                Op::I64GtS => bin!(i64_, rbool, |a, b| a > b),
+                Op::I64GtU => bin!(u64_, rbool, |a, b| a > b),
+                Op::I64LeS => bin!(i64_, rbool, |a, b| a <= b),
+                Op::I64LeU => bin!(u64_, rbool, |a, b| a <= b),
+                Op::I64GeS => bin!(i64_, rbool, |a, b| a >= b),
+                Op::I64GeU => bin!(u64_, rbool, |a, b| a >= b),
+                Op::F32Eq => bin!(f32_, rbool, |a, b| a == b),
+                Op::F32Ne => bin!(f32_, rbool, |a, b| a != b),
+                Op::F32Lt => bin!(f32_, rbool, |a, b| a < b),
+                Op::F32Gt => bin!(f32_, rbool, |a, b| a > b),
+                Op::F32Le => bin!(f32_, rbool, |a, b| a <= b),
+                Op::F32Ge => bin!(f32_, rbool, |a, b| a >= b),
+                Op::F64Eq => bin!(f64_, rbool, |a, b| a == b),
+                Op::F64Ne => bin!(f64_, rbool, |a, b| a != b),
+                Op::F64Lt => bin!(f64_, rbool, |a, b| a < b),
+                Op::F64Gt => bin!(f64_, rbool, |a, b| a > b),
+                Op::F64Le => bin!(f64_, rbool, |a, b| a <= b),
+                Op::F64Ge => bin!(f64_, rbool, |a, b| a >= b),
+
+                Op::I32Clz => un!(u32_, ru32, u32::leading_zeros),
+                Op::I32Ctz => un!(u32_, ru32, u32::trailing_zeros),
+                Op::I32Popcnt => un!(u32_, ru32, u32::count_ones),
+                Op::I32Add => bin!(u32_, ru32, u32::wrapping_add),
+                Op::I32Sub => bin!(u32_, ru32, u32::wrapping_sub),
+                Op::I32Mul => bin!(u32_, ru32, u32::wrapping_mul),
+                Op::I32DivS => bin_trap!(i32_, ri32, wasm::i32_div_s),
+                Op::I32DivU => bin_trap!(i32_, ri32, wasm::i32_div_u),
+                Op::I32RemS => bin_trap!(i32_, ri32, wasm::i32_rem_s),
+                Op::I32RemU => bin_trap!(i32_, ri32, wasm::i32_rem_u),
+                Op::I32And => bin!(u32_, ru32, |a, b| a & b),
+                Op::I32Or => bin!(u32_, ru32, |a, b| a | b),
+                Op::I32Xor => bin!(u32_, ru32, |a, b| a ^ b),
+                Op::I32Shl => bin!(u32_, ru32, |a: u32, b| a.wrapping_shl(b)),
+                Op::I32ShrS => bin!(i32_, ri32, |a: i32, b| a.wrapping_shr(b as u32)),
+                Op::I32ShrU => bin!(u32_, ru32, |a: u32, b| a.wrapping_shr(b)),
+                Op::I32Rotl => bin!(u32_, ru32, |a: u32, b| a.rotate_left(b)),
+                Op::I32Rotr => bin!(u32_, ru32, |a: u32, b| a.rotate_right(b)),
+                Op::I64Clz => un!(u64_, |x: u32| u64::from(x), u64::leading_zeros),
+                Op::I64Ctz => un!(u64_, |x: u32| u64::from(x), u64::trailing_zeros),
+                Op::I64Popcnt => un!(u64_, |x: u32| u64::from(x), u64::count_ones),
+                Op::I64Add => bin!(u64_, ru64, u64::wrapping_add),
+                Op::I64Sub => bin!(u64_, ru64, u64::wrapping_sub),
+                Op::I64Mul => bin!(u64_, ru64, u64::wrapping_mul),
+                Op::I64DivS => bin_trap!(i64_, ri64, wasm::i64_div_s),
+                Op::I64DivU => bin_trap!(i64_, ri64, wasm::i64_div_u),
+                Op::I64RemS => bin_trap!(i64_, ri64, wasm::i64_rem_s),
+                Op::I64RemU => bin_trap!(i64_, ri64, wasm::i64_rem_u),
+                Op::I64And => bin!(u64_, ru64, |a, b| a & b),
+                Op::I64Or => bin!(u64_, ru64, |a, b| a | b),
+                Op::I64Xor => bin!(u64_, ru64, |a, b| a ^ b),
+                Op::I64Shl => bin!(u64_, ru64, |a: u64, b| a.wrapping_shl(b as u32)),
+                Op::I64ShrS => bin!(i64_, ri64, |a: i64, b| a.wrapping_shr(b as u32)),
+                Op::I64ShrU => bin!(u64_, ru64, |a: u64, b| a.wrapping_shr(b as u32)),
+                Op::I64Rotl => bin!(u64_, ru64, |a: u64, b| a.rotate_left((b % 64) as u32)),
+                Op::I64Rotr => bin!(u64_, ru64, |a: u64, b| a.rotate_right((b % 64) as u32)),
+
+                Op::F32Abs => un!(u64_, ru64, |a| a & 0x7fff_ffff),
+                Op::F32Neg => un!(u64_, ru64, |a| (a ^ 0x8000_0000) & 0xffff_ffff),
+                Op::F32Ceil => un!(f32_, cf32, f32::ceil),
+                Op::F32Floor => un!(f32_, cf32, f32::floor),
+                Op::F32Trunc => un!(f32_, cf32, f32::trunc),
+                Op::F32Nearest => un!(f32_, cf32, wasm::f32_nearest),
+                Op::F32Sqrt => un!(f32_, cf32, f32::sqrt),
+                Op::F32Add => bin!(f32_, cf32, |a, b| a + b),
+                Op::F32Sub => bin!(f32_, cf32, |a, b| a - b),
+                Op::F32Mul => bin!(f32_, cf32, |a, b| a * b),
+                Op::F32Div => bin!(f32_, cf32, |a, b| a / b),
+                Op::F32Min => bin!(f32_, cf32, wasm::f32_min),
+                Op::F32Max => bin!(f32_, cf32, wasm::f32_max),
+                Op::F32Copysign => bin!(f32_, rf32, wasm::f32_copysign),
+                Op::F64Abs => un!(u64_, ru64, |a| a & 0x7fff_ffff_ffff_ffff),
+                Op::F64Neg => un!(u64_, ru64, |a| a ^ 0x8000_0000_0000_0000),
+                Op::F64Ceil => un!(f64_, cf64, f64::ceil),
+                Op::F64Floor => un!(f64_, cf64, f64::floor),
+                Op::F64Trunc => un!(f64_, cf64, f64::trunc),
+                Op::F64Nearest => un!(f64_, cf64, wasm::f64_nearest),
+                Op::F64Sqrt => un!(f64_, cf64, f64::sqrt),
+                Op::F64Add => bin!(f64_, cf64, |a, b| a + b),
+                Op::F64Sub => bin!(f64_, cf64, |a, b| a - b),
+                Op::F64Mul => bin!(f64_, cf64, |a, b| a * b),
+                Op::F64Div => bin!(f64_, cf64, |a, b| a / b),
+                Op::F64Min => bin!(f64_, cf64, wasm::f64_min),
+                Op::F64Max => bin!(f64_, cf64, wasm::f64_max),
+                Op::F64Copysign => bin!(f64_, rf64, wasm::f64_copysign),
+
+                Op::I32WrapI64 => un!(u64_, ru64, |a| a & 0xffff_ffff),
+                Op::I32TruncF32S => un_trap!(f32_, ri32, wasm::i32_trunc_f32_s),
+                Op::I32TruncF32U => un_trap!(f32_, ru32, wasm::i32_trunc_f32_u),
+                Op::I32TruncF64S => un_trap!(f64_, ri32, wasm::i32_trunc_f64_s),
+                Op::I32TruncF64U => un_trap!(f64_, ru32, wasm::i32_trunc_f64_u),
+                Op::I64ExtendI32S => un!(i32_, ri64, i64::from),
+                Op::I64ExtendI32U => un!(u32_, ru64, u64::from),
+                Op::I64TruncF32S => un_trap!(f32_, ri64, wasm::i64_trunc_f32_s),
+                Op::I64TruncF32U => un_trap!(f32_, ru64, wasm::i64_trunc_f32_u),
+                Op::I64TruncF64S => un_trap!(f64_, ri64, wasm::i64_trunc_f64_s),
+                Op::I64TruncF64U => un_trap!(f64_, ru64, wasm::i64_trunc_f64_u),
+                Op::F32ConvertI32S => un!(i32_, rf32, |a| a as f32),
+                Op::F32ConvertI32U => un!(u32_, rf32, |a| a as f32),
+                Op::F32ConvertI64S => un!(i64_, rf32, |a| a as f32),
+                Op::F32ConvertI64U => un!(u64_, rf32, |a| a as f32),
+                Op::F32DemoteF64 => un!(f64_, cf32, |a| a as f32),
+                Op::F64ConvertI32S => un!(i32_, rf64, f64::from),
+                Op::F64ConvertI32U => un!(u32_, rf64, f64::from),
+                Op::F64ConvertI64S => un!(i64_, rf64, |a| a as f64),
+                Op::F64ConvertI64U => un!(u64_, rf64, |a| a as f64),
+                Op::F64PromoteF32 => un!(f32_, cf64, f64::from),
+                Op::Reinterpret => {}
+                Op::I32Extend8S => un!(i32_, ri32, |a| a as i8 as i32),
+                Op::I32Extend16S => un!(i32_, ri32, |a| a as i16 as i32),
+                Op::I64Extend8S => un!(i64_, ri64, |a| a as i8 as i64),
+                Op::I64Extend16S => un!(i64_, ri64, |a| a as i16 as i64),
+                Op::I64Extend32S => un!(i64_, ri64, |a| a as i32 as i64),
+                Op::I32TruncSatF32S => un!(f32_, ri32, wasm::i32_trunc_sat_f32_s),
+                Op::I32TruncSatF32U => un!(f32_, ru32, wasm::i32_trunc_sat_f32_u),
+                Op::I32TruncSatF64S => un!(f64_, ri32, wasm::i32_trunc_sat_f64_s),
+                Op::I32TruncSatF64U => un!(f64_, ru32, wasm::i32_trunc_sat_f64_u),
+                Op::I64TruncSatF32S => un!(f32_, ri64, wasm::i64_trunc_sat_f32_s),
+                Op::I64TruncSatF32U => un!(f32_, ru64, wasm::i64_trunc_sat_f32_u),
+                Op::I64TruncSatF64S => un!(f64_, ri64, wasm::i64_trunc_sat_f64_s),
+                Op::I64TruncSatF64U => un!(f64_, ru64, wasm::i64_trunc_sat_f64_u),
+
+                Op::MemoryInit(d) => {
+                    let n = cells[sp - 1] as u32 as u64;
+                    let s = cells[sp - 2] as u32 as u64;
+                    let dst = cells[sp - 3] as u32 as u64;
+                    let bytes: &[u8] = if segments[cur_instance].dropped_datas[d.index()] {
+                        &[]
+                    } else {
+                        &inst.module.inner.datas[d].bytes
+                    };
+                    let m = &mut memories[mem0];
+                    if s + n > bytes.len() as u64 || dst + n > m.data.len() as u64 {
+                        trap!(TrapCode::MemoryOutOfBounds);
+                    }
+                    sp -= 3;
+                    if n > 0 {
+                        m.data[dst as usize..(dst + n) as usize]
+                            .copy_from_slice(&bytes[s as usize..(s + n) as usize]);
+                        m.mark_dirty(dst as usize, n as usize);
+                    }
+                }
+                Op::DataDrop(d) => segments[cur_instance].dropped_datas[d.index()] = true,
+                Op::MemoryCopy => {
+                    let n = cells[sp - 1] as u32 as u64;
+                    let s = cells[sp - 2] as u32 as u64;
+                    let dst = cells[sp - 3] as u32 as u64;
+                    let m = &mut memories[mem0];
+                    let len = m.data.len() as u64;
+                    if s + n > len || dst + n > len {
+                        trap!(TrapCode::MemoryOutOfBounds);
+                    }
+                    sp -= 3;
+                    if n > 0 {
+                        m.data
+                            .copy_within(s as usize..(s + n) as usize, dst as usize);
+                        m.mark_dirty(dst as usize, n as usize);
+                    }
+                }
+                Op::MemoryFill => {
+                    let n = cells[sp - 1] as u32 as u64;
+                    let v = cells[sp - 2] as u8;
+                    let dst = cells[sp - 3] as u32 as u64;
+                    let m = &mut memories[mem0];
+                    if dst + n > m.data.len() as u64 {
+                        trap!(TrapCode::MemoryOutOfBounds);
+                    }
+                    sp -= 3;
+                    if n > 0 {
+                        m.data[dst as usize..(dst + n) as usize].fill(v);
+                        m.mark_dirty(dst as usize, n as usize);
+                    }
+                }
+                Op::TableInit { elem, table } => {
+                    let n = cells[sp - 1] as u32 as u64;
+                    let s = cells[sp - 2] as u32 as u64;
+                    let dst = cells[sp - 3] as u32 as u64;
+                    let items: &[u64] = if segments[cur_instance].dropped_elems[elem.index()] {
+                        &[]
+                    } else {
+                        &inst.elems[elem.index()]
+                    };
+                    let t = &mut tables[inst.tables[table.index()]];
+                    if s + n > items.len() as u64 || dst + n > t.elements.len() as u64 {
+                        trap!(TrapCode::TableOutOfBounds);
+                    }
+                    sp -= 3;
+                    t.elements[dst as usize..(dst + n) as usize]
+                        .copy_from_slice(&items[s as usize..(s + n) as usize]);
+                }
+                Op::ElemDrop(e) => segments[cur_instance].dropped_elems[e.index()] = true,
+                Op::TableCopy { dst, src } => {
+                    let n = cells[sp - 1] as u32 as u64;
+                    let s = cells[sp - 2] as u32 as u64;
+                    let d = cells[sp - 3] as u32 as u64;
+                    let (dt, st) = (inst.tables[dst.index()], inst.tables[src.index()]);
+                    if s + n > tables[st].elements.len() as u64
+                        || d + n > tables[dt].elements.len() as u64
+                    {
+                        trap!(TrapCode::TableOutOfBounds);
+                    }
+                    sp -= 3;
+                    let (s, d, n) = (s as usize, d as usize, n as usize);
+                    if dt == st {
+                        tables[dt].elements.copy_within(s..s + n, d);
+                    } else if n > 0 {
+                        let tmp: Vec<u64> = tables[st].elements[s..s + n].to_vec();
+                        tables[dt].elements[d..d + n].copy_from_slice(&tmp);
+                    }
+                }
+                Op::TableGrow(t) => {
+                    let n = cells[sp - 1] as u32 as u64;
+                    let init = cells[sp - 2];
+                    sp -= 1;
+                    let t = &mut tables[inst.tables[t.index()]];
+                    let old = t.elements.len() as u64;
+                    let max =
+                        t.ty.limits
+                            .max
+                            .unwrap_or(u64::from(u32::MAX))
+                            .min(max_table);
+                    cells[sp - 1] = match old.checked_add(n) {
+                        Some(new) if new <= max => {
+                            t.elements.resize(new as usize, init);
+                            old
+                        }
+                        _ => u64::from(u32::MAX),
+                    };
+                }
+                Op::TableSize(t) => push!(tables[inst.tables[t.index()]].elements.len() as u64),
+                Op::TableFill(t) => {
+                    let n = cells[sp - 1] as u32 as u64;
+                    let v = cells[sp - 2];
+                    let i = cells[sp - 3] as u32 as u64;
+                    let t = &mut tables[inst.tables[t.index()]];
+                    if i + n > t.elements.len() as u64 {
+                        trap!(TrapCode::TableOutOfBounds);
+                    }
+                    sp -= 3;
+                    t.elements[i as usize..(i + n) as usize].fill(v);
+                }
+                Op::RefNull => push!(0),
+                Op::RefIsNull => un!(u64_, rbool, |a| a == 0),
+                Op::RefFunc(f) => push!(u64::from(inst.funcs[f.index()].as_u32()) + 1),
+            }
+        }
+    }
+}
+
+impl<T> Store<T> {
+    /// Calls `func` with `args` and runs it to completion.
+    ///
+    /// # Errors
+    /// [`Error::BadArguments`] if `args` do not match the signature, [`Error::Trap`],
+    /// [`Error::Host`], [`Error::Exit`], or [`Error::Paused`] when the step budget runs out or a
+    /// breakpoint is hit (then [`Store::resume`] continues the same call).
+    pub fn call(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>> {
+        if self.inner.exec.active {
+            return Err(Error::Usage(
+                "a call is already in progress (paused or in a host function); resume or abandon it first".into(),
+            ));
+        }
+        let ty = self.inner.funcs[func].ty.clone();
+        if args.len() != ty.params().len() {
+            return Err(Error::BadArguments {
+                reason: format!(
+                    "expected {} arguments, got {}",
+                    ty.params().len(),
+                    args.len()
+                ),
+                ty,
+            });
+        }
+        for (i, (a, t)) in args.iter().zip(ty.params()).enumerate() {
+            if a.ty() != *t {
+                return Err(Error::BadArguments {
+                    reason: format!("argument {i} is {}, expected {t}", a.ty()),
+                    ty,
+                });
+            }
+        }
+        if let FuncKind::Host { .. } = self.inner.funcs[func].kind {
+            return self.call_host_directly(func, args);
+        }
+        let exec = &mut self.inner.exec;
+        exec.cells.clear();
+        exec.cells.extend(args.iter().map(Val::to_cell));
+        exec.sp = args.len();
+        exec.frames.clear();
+        exec.results = ty.results().to_vec();
+        exec.active = true;
+        exec.paused = false;
+        exec.in_host = false;
+        exec.slow = true;
+        exec.skip_breakpoint = false;
+        let FuncKind::Wasm { instance, def } = self.inner.funcs[func].kind else {
+            unreachable!("host functions were handled above");
+        };
+        let code = self.inner.instances[instance].code(def);
+        let locals_end = code.num_locals as usize;
+        exec.cells
+            .resize(locals_end + code.max_stack as usize + 16, 0);
+        exec.sp = locals_end;
+        exec.frames.push(Frame {
+            func,
+            instance,
+            def,
+            pc: 0,
+            fp: 0,
+        });
+        if self.inner.config.max_call_depth == 0 {
+            return self.finish_trap(TrapCode::CallStackExhausted, false);
+        }
+        self.drive()
+    }
+
+    /// Continues a paused call.
+    ///
+    /// # Errors
+    /// As [`Store::call`]; [`Error::Usage`] if no call is paused.
+    pub fn resume(&mut self) -> Result<Vec<Val>> {
+        if !self.inner.exec.paused {
+            return Err(Error::Usage("no paused call to resume".into()));
+        }
+        self.inner.exec.paused = false;
+        self.drive()
+    }
+
+    /// Abandons a paused call: its frames are discarded; memories, tables and globals keep
+    /// what it did.
+    pub fn abandon(&mut self) {
+        let exec = &mut self.inner.exec;
+        exec.frames.clear();
+        exec.sp = 0;
+        exec.active = false;
+        exec.paused = false;
+        exec.in_host = false;
+    }
+
+    fn call_host_directly(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>> {
+        let FuncKind::Host { host, ref name } = self.inner.funcs[func].kind else {
+            unreachable!("only host functions are called directly");
+        };
+        let name = name.clone();
+        let hf = self.host_funcs[host].func.clone();
+        let ty = self.inner.funcs[func].ty.clone();
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        let instance = self.inner.instances.keys().next_back();
+        let Some(instance) = instance else {
+            // Without any instance there is no memory to offer; run with a dummy caller
+            // instance is impossible, so refuse.
+            return Err(Error::Usage(format!(
+                "cannot call host function {name} before any instance exists"
+            )));
+        };
+        let position = self.inner.position;
+        let r = hf(
+            &mut Caller {
+                store: self,
+                instance,
+            },
+            args,
+            &mut results,
+        );
+        match r {
+            Ok(()) => Ok(results),
+            Err(HostError::Exit(code)) => Err(Error::Exit { code, position }),
+            Err(HostError::Error(message)) => Err(Error::Host {
+                import: name.to_string(),
+                message,
+                position,
+            }),
+        }
+    }
+
+    /// Runs the loops until the call returns, pauses, or ends.
+    fn drive(&mut self) -> Result<Vec<Val>> {
+        loop {
+            let slow = self.inner.exec.slow;
+            let exit = if slow {
+                self.inner.run::<true>()
+            } else {
+                self.inner.run::<false>()
+            };
+            match exit {
+                Exit::ToFast => self.inner.exec.slow = false,
+                Exit::ToSlow => self.inner.exec.slow = true,
+                Exit::Returned => {
+                    let exec = &mut self.inner.exec;
+                    exec.active = false;
+                    let results = exec
+                        .results
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| Val::from_cell(exec.cells[i], *t))
+                        .collect();
+                    return Ok(results);
+                }
+                Exit::Host(f) => {
+                    self.host_call(f)?;
+                    if !self.inner.breakpoints.is_empty() || self.inner.stop_at != u64::MAX {
+                        self.inner.exec.slow = true;
+                    }
+                }
+                Exit::Pause(reason) => {
+                    self.inner.exec.paused = true;
+                    self.inner.exec.slow = true;
+                    if reason == PauseReason::Breakpoint {
+                        self.inner.exec.skip_breakpoint = true;
+                        if self.deliver(DebugEvent::Breakpoint) == DebugAction::Continue {
+                            self.inner.exec.paused = false;
+                            continue;
+                        }
+                    }
+                    return Err(Error::Paused {
+                        reason,
+                        position: self.inner.position,
+                    });
+                }
+                Exit::Trap(code) => return self.finish_trap(code, slow),
+            }
+        }
+    }
+
+    /// Corrects the position for a trap (the trapping instruction is not completed), delivers
+    /// the event while the frames are still there, and ends the call.
+    fn finish_trap(&mut self, code: TrapCode, slow: bool) -> Result<Vec<Val>> {
+        if let Some(frame) = self.inner.exec.frames.last() {
+            let ops = &self.inner.instances[frame.instance].code(frame.def).ops;
+            let pc = frame.pc as usize;
+            if slow {
+                // The single-step loop counted the trapping op before executing it.
+                self.inner.position -= 1;
+            } else {
+                // The fast loop counted the whole run: walk back to its head.
+                let head = (0..pc)
+                    .rev()
+                    .find(|&i| matches!(ops[i], Op::Steps(_)))
+                    .expect("every step op belongs to a run");
+                let Op::Steps(n) = ops[head] else {
+                    unreachable!()
+                };
+                let done = (pc - head - 1) as u64;
+                self.inner.position = self.inner.position - u64::from(n) + done;
+            }
+        }
+        let trap = Trap {
+            code,
+            position: self.inner.position,
+            backtrace: self.backtrace(),
+        };
+        self.inner.exec.paused = false;
+        self.deliver(DebugEvent::Trap(code));
+        self.abandon();
+        Err(Error::Trap(trap))
+    }
+
+    /// Calls host function `f` for the innermost frame, whose arguments are on the stack.
+    fn host_call(&mut self, f: Func) -> Result<()> {
+        let FuncKind::Host { host, ref name } = self.inner.funcs[f].kind else {
+            unreachable!("only host functions leave the loop to be called");
+        };
+        let name = name.clone();
+        let hf = self.host_funcs[host].func.clone();
+        let ty = self.inner.funcs[f].ty.clone();
+        let exec = &mut self.inner.exec;
+        let n = ty.params().len();
+        let args: Vec<Val> = exec.cells[exec.sp - n..exec.sp]
+            .iter()
+            .zip(ty.params())
+            .map(|(c, t)| Val::from_cell(*c, *t))
+            .collect();
+        // Keep the arguments on the stack while the host runs (the debug view shows the frame
+        // as it is at the call); they are popped once it returns.
+        let instance = exec.frames.last().expect("caller frame").instance;
+        exec.in_host = true;
+        // The call is not complete while the host runs.
+        self.inner.position -= 1;
+        if let Some(log) = &mut self.host_writes {
+            log.clear();
+        }
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        let r = hf(
+            &mut Caller {
+                store: self,
+                instance,
+            },
+            &args,
+            &mut results,
+        );
+        let position = self.inner.position;
+        let r = r.and_then(|()| {
+            for (i, (v, t)) in results.iter().zip(ty.results()).enumerate() {
+                if v.ty() != *t {
+                    return Err(HostError::Error(format!(
+                        "host function returned {} for result {i}, expected {t}",
+                        v.ty()
+                    )));
+                }
+            }
+            Ok(())
+        });
+        if let Some(mut observer) = self.observer.take() {
+            let writes = self.host_writes.take().unwrap_or_default();
+            let outcome = match &r {
+                Ok(()) => HostCallOutcome::Returned(&results),
+                Err(HostError::Error(m)) => HostCallOutcome::Error(m),
+                Err(HostError::Exit(c)) => HostCallOutcome::Exit(*c),
+            };
+            observer.on_host_call(
+                &mut self.data,
+                &HostCall {
+                    func: f,
+                    import: &name,
+                    position,
+                    args: &args,
+                    outcome,
+                    memory_writes: &writes,
+                },
+            );
+            self.host_writes = Some(writes);
+            self.observer = Some(observer);
+        }
+        match r {
+            Ok(()) => {
+                self.inner.exec.in_host = false;
+                let exec = &mut self.inner.exec;
+                exec.sp -= n;
+                for v in &results {
+                    if exec.sp >= exec.cells.len() {
+                        exec.cells.push(0);
+                    }
+                    exec.cells[exec.sp] = v.to_cell();
+                    exec.sp += 1;
+                }
+                self.inner.position += 1;
+                Ok(())
+            }
+            Err(HostError::Exit(code)) => {
+                self.inner.exec.in_host = false;
+                self.abandon();
+                Err(Error::Exit { code, position })
+            }
+            Err(HostError::Error(message)) => {
+                self.deliver(DebugEvent::HostcallError(&message));
+                self.inner.exec.in_host = false;
+                self.abandon();
+                Err(Error::Host {
+                    import: name.to_string(),
+                    message,
+                    position,
+                })
+            }
+        }
+    }
+
+    /// Delivers a debug event to the handler, if any. Without a handler, execution pauses
+    /// where pausing is possible.
+    fn deliver(&mut self, event: DebugEvent<'_>) -> DebugAction {
+        match self.handler.take() {
+            Some(mut handler) => {
+                let action = handler.handle(self, event);
+                if self.handler.is_none() {
+                    self.handler = Some(handler);
+                }
+                action
+            }
+            None => DebugAction::Pause,
+        }
+    }
+}

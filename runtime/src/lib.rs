@@ -1,0 +1,54 @@
+//! deja's WebAssembly runtime.
+//!
+//! A runtime library in the shape of wasmtime's API, built for time travel: every instruction
+//! is a counted *step*, execution can pause at an exact position and resume, the complete state
+//! can be captured in a [`Snapshot`] and restored, and a [`FrameCursor`] shows every frame's
+//! locals and operand stack while the guest is paused.
+//!
+//! Main types: [`Module`] (decoded, validated, translated), [`Store`] (all runtime state and the
+//! current call), [`Linker`] (imports: host functions and other instances' exports),
+//! [`Config`] (everything that affects determinism), [`Trap`] with its stable [`TrapCode`].
+//!
+//! ```
+//! use deja_runtime::{Config, Linker, Module, Store, Val};
+//! let module = Module::new(br#"(module (func (export "add") (param i32 i32) (result i32)
+//!     local.get 0 local.get 1 i32.add))"#).unwrap();
+//! let mut store = Store::new(Config::default(), ());
+//! let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+//! let add = store.get_func(instance, "add").unwrap();
+//! assert_eq!(store.call(add, &[Val::I32(2), Val::I32(3)]).unwrap(), vec![Val::I32(5)]);
+//! // local.get, local.get, i32.add and the final `end`:
+//! assert_eq!(store.position(), 4);
+//! ```
+
+mod code;
+mod debug;
+mod error;
+mod host;
+mod instance;
+mod interp;
+mod memory;
+mod module;
+mod snapshot;
+mod store;
+mod translate;
+mod trap;
+mod types;
+pub mod wasm;
+
+pub use debug::{DebugAction, DebugEvent, DebugHandler, FrameCursor};
+pub use error::{Error, PauseReason, Result};
+pub use host::{
+    Caller, HostCall, HostCallObserver, HostCallOutcome, HostError, HostFn, HostFunc,
+    MemoryAccessError,
+};
+pub use instance::Linker;
+pub use memory::{PAGE_SIZE, WASM_PAGE_SIZE};
+pub use module::{ExportKind, Import, ImportType, Module, supported_features};
+pub use snapshot::Snapshot;
+pub use store::{Config, Extern, Global, Instance, Memory, Store, Table};
+pub use trap::{FrameInfo, Trap, TrapCode};
+pub use types::{
+    DataIndex, DefinedFuncIndex, ElemIndex, Func, FuncIndex, FuncType, GlobalIndex, GlobalType,
+    Limits, MemoryIndex, MemoryType, TableIndex, TableType, TypeIndex, Val, ValType,
+};

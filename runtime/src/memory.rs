@@ -1,0 +1,336 @@
+//! Linear memory: a flat byte vector for speed, plus what makes snapshots cheap.
+//!
+//! # Snapshots share unchanged pages
+//! Memory is tracked in 4 KiB pages. Each memory remembers the image it was last synchronized
+//! with (`base`: the last snapshot taken or restored, or all zeros at creation) and a dirty bit per
+//! page written since. Taking a snapshot copies only the dirty pages and shares every other page
+//! (and every 64-page chunk without dirty pages) with `base` by reference count. So a snapshot
+//! costs the memory written since the previous one plus one pointer per 256 KiB chunk.
+//!
+//! Restoring compares the target image with `base` chunk by chunk and page by page (pointer
+//! equality) and copies only pages that differ or are dirty, so moving between nearby snapshots
+//! is cheap too.
+//!
+//! Every write path (stores, bulk operations, data segments, host writes through the call
+//! context) marks its pages dirty; a store instruction pays two bit operations for it.
+
+use crate::types::{Limits, MemoryType};
+use std::sync::{Arc, LazyLock};
+
+/// Size of a Wasm page.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+/// log2 of the dirty-tracking page size.
+const PAGE_BITS: u32 = 12;
+/// Dirty-tracking page size (4 KiB).
+pub const PAGE_SIZE: usize = 1 << PAGE_BITS;
+/// Pages per chunk of the two-level page table.
+const CHUNK_PAGES: usize = 64;
+
+type Page = [u8; PAGE_SIZE];
+
+static ZERO_PAGE: LazyLock<Arc<Page>> = LazyLock::new(|| Arc::new([0; PAGE_SIZE]));
+static ZERO_CHUNK: LazyLock<Arc<Chunk>> = LazyLock::new(|| {
+    Arc::new(Chunk {
+        pages: vec![ZERO_PAGE.clone(); CHUNK_PAGES],
+    })
+});
+
+#[derive(Debug)]
+struct Chunk {
+    pages: Vec<Arc<Page>>,
+}
+
+/// An immutable copy of a memory's bytes at one moment, sharing pages with other images.
+#[derive(Clone, Debug)]
+pub struct MemImage {
+    len: usize,
+    chunks: Vec<Arc<Chunk>>,
+}
+
+impl MemImage {
+    fn zeroed(len: usize) -> MemImage {
+        let pages = len / PAGE_SIZE;
+        MemImage {
+            len,
+            chunks: vec![ZERO_CHUNK.clone(); pages.div_ceil(CHUNK_PAGES)],
+        }
+    }
+
+    fn page(&self, p: usize) -> Option<&Arc<Page>> {
+        self.chunks.get(p / CHUNK_PAGES)?.pages.get(p % CHUNK_PAGES)
+    }
+
+    /// Adds the distinct pages and chunks of this image to `seen`, returning the bytes they add.
+    pub(crate) fn account(&self, seen: &mut std::collections::HashSet<usize>) -> usize {
+        let mut bytes = 0;
+        for chunk in &self.chunks {
+            if seen.insert(Arc::as_ptr(chunk) as *const u8 as usize) {
+                bytes += std::mem::size_of::<Chunk>() + CHUNK_PAGES * std::mem::size_of::<usize>();
+                for page in &chunk.pages {
+                    if seen.insert(Arc::as_ptr(page) as *const u8 as usize) {
+                        bytes += PAGE_SIZE;
+                    }
+                }
+            }
+        }
+        bytes + self.chunks.len() * std::mem::size_of::<usize>()
+    }
+}
+
+/// A linear memory instance.
+#[derive(Debug)]
+pub struct MemoryInstance {
+    pub(crate) data: Vec<u8>,
+    /// Declared type; `limits.min` is not updated by growth (see [`MemoryInstance::pages`]).
+    pub(crate) ty: MemoryType,
+    /// One bit per 4 KiB page written since `base`.
+    dirty: Vec<u64>,
+    base: Arc<MemImage>,
+}
+
+impl MemoryInstance {
+    pub(crate) fn new(ty: MemoryType) -> MemoryInstance {
+        let len = (ty.limits.min * WASM_PAGE_SIZE) as usize;
+        MemoryInstance {
+            data: vec![0; len],
+            ty,
+            dirty: vec![0; (len / PAGE_SIZE).div_ceil(64)],
+            base: Arc::new(MemImage::zeroed(len)),
+        }
+    }
+
+    /// Current size in Wasm pages.
+    pub fn pages(&self) -> u64 {
+        self.data.len() as u64 / WASM_PAGE_SIZE
+    }
+
+    /// Current limits (current size as minimum), for import matching.
+    pub fn current_limits(&self) -> Limits {
+        Limits {
+            min: self.pages(),
+            max: self.ty.limits.max,
+        }
+    }
+
+    /// The bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Grows by `delta` pages; returns the old size in pages, or `None` when the declared
+    /// maximum or `limit` (in pages) would be exceeded.
+    pub(crate) fn grow(&mut self, delta: u64, limit: u64) -> Option<u64> {
+        let old = self.pages();
+        let new = old.checked_add(delta)?;
+        let max = self.ty.limits.max.unwrap_or(65536).min(65536).min(limit);
+        if new > max {
+            return None;
+        }
+        if delta == 0 {
+            return Some(old);
+        }
+        let new_len = (new * WASM_PAGE_SIZE) as usize;
+        self.data.resize(new_len, 0);
+        self.dirty.resize((new_len / PAGE_SIZE).div_ceil(64), 0);
+        // The new pages are zero, as in a zeroed image: extend `base` so they start clean.
+        let mut base = (*self.base).clone();
+        let old_pages = base.len / PAGE_SIZE;
+        let new_pages = new_len / PAGE_SIZE;
+        for p in old_pages..new_pages {
+            let c = p / CHUNK_PAGES;
+            if c == base.chunks.len() {
+                if p % CHUNK_PAGES == 0 && p + CHUNK_PAGES <= new_pages {
+                    base.chunks.push(ZERO_CHUNK.clone());
+                    continue;
+                }
+                base.chunks.push(Arc::new(Chunk { pages: Vec::new() }));
+            }
+            if base.chunks[c].pages.len() <= p % CHUNK_PAGES {
+                Arc::make_mut_chunk(&mut base.chunks[c])
+                    .pages
+                    .push(ZERO_PAGE.clone());
+            }
+        }
+        base.len = new_len;
+        self.base = Arc::new(base);
+        Some(old)
+    }
+
+    /// Marks the pages of `[addr, addr + len)` dirty. `len` must be at least 1.
+    #[inline(always)]
+    pub(crate) fn mark_dirty(&mut self, addr: usize, len: usize) {
+        let first = addr >> PAGE_BITS;
+        let last = (addr + len - 1) >> PAGE_BITS;
+        self.dirty[first >> 6] |= 1 << (first & 63);
+        self.dirty[last >> 6] |= 1 << (last & 63);
+        if last > first + 1 {
+            for p in first + 1..last {
+                self.dirty[p >> 6] |= 1 << (p & 63);
+            }
+        }
+    }
+
+    fn is_dirty(&self, p: usize) -> bool {
+        self.dirty[p >> 6] & (1 << (p & 63)) != 0
+    }
+
+    /// Writes bytes, bounds-checked. Returns `false` when out of bounds (nothing written).
+    pub(crate) fn write(&mut self, addr: u64, bytes: &[u8]) -> bool {
+        let Some(end) = addr.checked_add(bytes.len() as u64) else {
+            return false;
+        };
+        if end > self.data.len() as u64 {
+            return false;
+        }
+        if !bytes.is_empty() {
+            self.data[addr as usize..end as usize].copy_from_slice(bytes);
+            self.mark_dirty(addr as usize, bytes.len());
+        }
+        true
+    }
+
+    /// Captures the current bytes, sharing unchanged pages with the previous image.
+    pub(crate) fn snapshot(&mut self) -> Arc<MemImage> {
+        let pages = self.data.len() / PAGE_SIZE;
+        let mut chunks = Vec::with_capacity(pages.div_ceil(CHUNK_PAGES));
+        for c in 0..pages.div_ceil(CHUNK_PAGES) {
+            let range = c * CHUNK_PAGES..pages.min((c + 1) * CHUNK_PAGES);
+            let base_chunk = self.base.chunks.get(c);
+            let clean = range.clone().all(|p| !self.is_dirty(p));
+            if let Some(bc) = base_chunk
+                && clean
+                && bc.pages.len() == range.len()
+            {
+                chunks.push(bc.clone());
+                continue;
+            }
+            let mut new = Vec::with_capacity(range.len());
+            for p in range {
+                match self.base.page(p) {
+                    Some(page) if !self.is_dirty(p) => new.push(page.clone()),
+                    _ => {
+                        let bytes = &self.data[p * PAGE_SIZE..(p + 1) * PAGE_SIZE];
+                        if bytes.iter().all(|b| *b == 0) {
+                            new.push(ZERO_PAGE.clone());
+                        } else {
+                            let mut page = Arc::new([0u8; PAGE_SIZE]);
+                            Arc::get_mut(&mut page)
+                                .expect("fresh")
+                                .copy_from_slice(bytes);
+                            new.push(page);
+                        }
+                    }
+                }
+            }
+            chunks.push(Arc::new(Chunk { pages: new }));
+        }
+        let image = Arc::new(MemImage {
+            len: self.data.len(),
+            chunks,
+        });
+        self.base = image.clone();
+        self.dirty.fill(0);
+        image
+    }
+
+    /// Makes the memory equal to `image`, copying only pages that differ from what it holds.
+    pub(crate) fn restore(&mut self, image: &Arc<MemImage>) {
+        self.data.resize(image.len, 0);
+        let pages = image.len / PAGE_SIZE;
+        self.dirty.resize(pages.div_ceil(64), 0);
+        for (c, chunk) in image.chunks.iter().enumerate() {
+            let range = c * CHUNK_PAGES..pages.min((c + 1) * CHUNK_PAGES);
+            if let Some(bc) = self.base.chunks.get(c)
+                && Arc::ptr_eq(bc, chunk)
+                && range.clone().all(|p| !self.is_dirty(p))
+            {
+                continue;
+            }
+            for p in range {
+                let target = &chunk.pages[p % CHUNK_PAGES];
+                let same = matches!(self.base.page(p), Some(b) if Arc::ptr_eq(b, target));
+                if !same || self.is_dirty(p) {
+                    self.data[p * PAGE_SIZE..(p + 1) * PAGE_SIZE].copy_from_slice(&target[..]);
+                }
+            }
+        }
+        self.base = image.clone();
+        self.dirty.fill(0);
+    }
+}
+
+/// `Arc::make_mut` for chunks (which are not `Clone` themselves, to keep copies explicit).
+trait MakeMutChunk {
+    fn make_mut_chunk(this: &mut Arc<Chunk>) -> &mut Chunk;
+}
+
+impl MakeMutChunk for Arc<Chunk> {
+    fn make_mut_chunk(this: &mut Arc<Chunk>) -> &mut Chunk {
+        if Arc::get_mut(this).is_none() {
+            *this = Arc::new(Chunk {
+                pages: this.pages.clone(),
+            });
+        }
+        Arc::get_mut(this).expect("unique after copy")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem(pages: u64) -> MemoryInstance {
+        MemoryInstance::new(MemoryType {
+            limits: Limits {
+                min: pages,
+                max: None,
+            },
+        })
+    }
+
+    #[test]
+    fn snapshot_restore_round_trip_with_growth() {
+        let mut m = mem(1);
+        assert!(m.write(10, b"hello"));
+        let s1 = m.snapshot();
+        assert!(m.write(70_000 - 65536, b"x"));
+        assert_eq!(m.grow(2, u64::MAX), Some(1));
+        assert!(m.write(65536 * 2 + 5, b"grown"));
+        let s2 = m.snapshot();
+        m.restore(&s1);
+        assert_eq!(m.pages(), 1);
+        assert_eq!(&m.data[10..15], b"hello");
+        assert_eq!(m.data[70_000 - 65536], 0);
+        m.restore(&s2);
+        assert_eq!(m.pages(), 3);
+        assert_eq!(&m.data[65536 * 2 + 5..65536 * 2 + 10], b"grown");
+        assert_eq!(m.data[70_000 - 65536], b'x');
+        // Writes after a restore are undone by restoring again.
+        assert!(m.write(10, b"HELLO"));
+        m.restore(&s2);
+        assert_eq!(&m.data[10..15], b"hello");
+    }
+
+    #[test]
+    fn out_of_bounds_writes_change_nothing() {
+        let mut m = mem(1);
+        assert!(!m.write(65535, b"ab"));
+        assert!(!m.write(u64::MAX, b"a"));
+        assert!(m.data.iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn growth_respects_limits() {
+        let mut m = MemoryInstance::new(MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(2),
+            },
+        });
+        assert_eq!(m.grow(1, u64::MAX), Some(1));
+        assert_eq!(m.grow(1, u64::MAX), None);
+        assert_eq!(m.pages(), 2);
+        let mut m = mem(0);
+        assert_eq!(m.grow(3, 2), None);
+    }
+}

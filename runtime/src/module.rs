@@ -1,0 +1,663 @@
+//! Loading a module: decoding and validation with wasmparser, translation of every function body
+//! into the interpreter's ops, and the module's static description (types, imports, exports,
+//! segments, names).
+
+use crate::code::CompiledFunc;
+use crate::error::{Error, Result};
+use crate::translate::translate_function;
+use crate::types::{
+    DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, FuncType, GlobalIndex, GlobalType, Limits,
+    MemoryIndex, MemoryType, TableIndex, TableType, TypeIndex, ValType,
+};
+use cranelift_entity::{EntityRef, PrimaryMap};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+/// The proposals deja supports today: WebAssembly 2.0 without SIMD.
+pub fn supported_features() -> WasmFeatures {
+    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+}
+
+/// Proposals that wasmparser knows and deja refuses by name.
+const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
+    ("SIMD", WasmFeatures::SIMD),
+    (
+        "relaxed SIMD",
+        WasmFeatures::RELAXED_SIMD.union(WasmFeatures::SIMD),
+    ),
+    ("exception handling", WasmFeatures::EXCEPTIONS),
+    ("legacy exception handling", WasmFeatures::LEGACY_EXCEPTIONS),
+    ("tail calls", WasmFeatures::TAIL_CALL),
+    ("memory64", WasmFeatures::MEMORY64),
+    ("multi-memory", WasmFeatures::MULTI_MEMORY),
+    ("threads", WasmFeatures::THREADS),
+    (
+        "extended constant expressions",
+        WasmFeatures::EXTENDED_CONST,
+    ),
+    (
+        "typed function references",
+        WasmFeatures::FUNCTION_REFERENCES,
+    ),
+    (
+        "garbage collection",
+        WasmFeatures::GC.union(WasmFeatures::FUNCTION_REFERENCES),
+    ),
+    ("wide arithmetic", WasmFeatures::WIDE_ARITHMETIC),
+    ("custom page sizes", WasmFeatures::CUSTOM_PAGE_SIZES),
+    ("component model", WasmFeatures::COMPONENT_MODEL),
+];
+
+/// A constant expression (WebAssembly 2.0 allows exactly one instruction).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum ConstExpr {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    RefNull,
+    RefFunc(FuncIndex),
+    GlobalGet(GlobalIndex),
+}
+
+/// What an import asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImportType {
+    /// A function of this signature.
+    Func(FuncType),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+impl ImportType {
+    /// The kind's name, as in the text format.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ImportType::Func(_) => "func",
+            ImportType::Table(_) => "table",
+            ImportType::Memory(_) => "memory",
+            ImportType::Global(_) => "global",
+        }
+    }
+}
+
+/// One import of a module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Import {
+    /// Module name.
+    pub module: String,
+    /// Field name.
+    pub name: String,
+    /// What is imported.
+    pub ty: ImportType,
+}
+
+/// The kind and index of an export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportKind {
+    /// A function.
+    Func(FuncIndex),
+    /// A table.
+    Table(TableIndex),
+    /// A memory.
+    Memory(MemoryIndex),
+    /// A global.
+    Global(GlobalIndex),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum ElemMode {
+    Passive,
+    Active {
+        table: TableIndex,
+        offset: ConstExpr,
+    },
+    Declared,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ElemSegment {
+    pub mode: ElemMode,
+    pub items: Box<[ConstExpr]>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct DataSegment {
+    /// `None` for passive segments.
+    pub active: Option<(MemoryIndex, ConstExpr)>,
+    pub bytes: Arc<[u8]>,
+}
+
+/// Everything known about a module after loading. Shared by all its instances.
+#[derive(Debug)]
+pub(crate) struct ModuleInner {
+    pub bytes: Arc<[u8]>,
+    pub name: Option<String>,
+    pub types: PrimaryMap<TypeIndex, FuncType>,
+    pub imports: Vec<Import>,
+    pub funcs: PrimaryMap<FuncIndex, TypeIndex>,
+    pub num_imported_funcs: u32,
+    pub tables: PrimaryMap<TableIndex, TableType>,
+    pub num_imported_tables: u32,
+    pub memories: PrimaryMap<MemoryIndex, MemoryType>,
+    pub num_imported_memories: u32,
+    pub globals: PrimaryMap<GlobalIndex, GlobalType>,
+    pub num_imported_globals: u32,
+    /// Initializers of the defined globals, in order.
+    pub global_inits: Vec<ConstExpr>,
+    pub exports: Vec<(String, ExportKind)>,
+    pub start: Option<FuncIndex>,
+    pub elems: PrimaryMap<ElemIndex, ElemSegment>,
+    pub datas: PrimaryMap<DataIndex, DataSegment>,
+    pub code: PrimaryMap<DefinedFuncIndex, CompiledFunc>,
+    /// Types of every local (parameters first) of each defined function.
+    pub local_types: PrimaryMap<DefinedFuncIndex, Box<[ValType]>>,
+    pub func_names: HashMap<FuncIndex, String>,
+}
+
+/// A validated, translated WebAssembly module. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl Module {
+    /// Loads a module from WebAssembly binary or text.
+    ///
+    /// # Errors
+    /// [`Error::Syntax`] for text that does not parse, [`Error::Malformed`] for a binary that does
+    /// not decode, [`Error::Invalid`] with the validator's message and offset, and
+    /// [`Error::Unsupported`] naming the proposal for modules that need one deja lacks.
+    pub fn new(bytes: &[u8]) -> Result<Module> {
+        let binary = wat::parse_bytes(bytes).map_err(|e| Error::Syntax(e.to_string()))?;
+        Self::from_binary(&binary)
+    }
+
+    /// Loads a module from a `.wasm` or `.wat` file.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read, then as [`Module::new`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let binary = wat::parse_bytes(&bytes).map_err(|mut e| {
+            e.set_path(path);
+            Error::Syntax(e.to_string())
+        })?;
+        Self::from_binary(&binary)
+    }
+
+    /// Loads a module from a WebAssembly binary.
+    ///
+    /// # Errors
+    /// As [`Module::new`], except that text is not accepted.
+    pub fn from_binary(bytes: &[u8]) -> Result<Module> {
+        let mut validator = Validator::new_with_features(supported_features());
+        // Validate the whole module first so that the error class (unsupported proposal,
+        // malformed, invalid) is decided before any translation.
+        if let Err(e) = validator.validate_all(bytes) {
+            return Err(classify_error(bytes, e));
+        }
+        let inner = parse(bytes)?;
+        Ok(Module {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The module's binary.
+    pub fn bytes(&self) -> &[u8] {
+        &self.inner.bytes
+    }
+
+    /// The module's name from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.name.as_deref()
+    }
+
+    /// The module's imports, in order.
+    pub fn imports(&self) -> &[Import] {
+        &self.inner.imports
+    }
+
+    /// The module's exports, in order.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, ExportKind)> {
+        self.inner.exports.iter().map(|(n, k)| (n.as_str(), *k))
+    }
+
+    /// The signature of a function in the module's function index space.
+    pub fn func_type(&self, func: FuncIndex) -> Option<&FuncType> {
+        self.inner.funcs.get(func).map(|t| &self.inner.types[*t])
+    }
+
+    /// The name of a function from the name section.
+    pub fn func_name(&self, func: FuncIndex) -> Option<&str> {
+        self.inner.func_names.get(&func).map(String::as_str)
+    }
+
+    /// Looks a function up by its name-section name or by an export name.
+    pub fn func_by_name(&self, name: &str) -> Option<FuncIndex> {
+        self.inner
+            .func_names
+            .iter()
+            .filter(|(_, n)| n.as_str() == name)
+            .map(|(i, _)| *i)
+            .min()
+            .or_else(|| {
+                self.inner.exports.iter().find_map(|(n, k)| match k {
+                    ExportKind::Func(f) if n == name => Some(*f),
+                    _ => None,
+                })
+            })
+    }
+
+    /// Number of functions, imports included.
+    pub fn num_funcs(&self) -> u32 {
+        self.inner.funcs.len() as u32
+    }
+
+    /// Number of imported functions.
+    pub fn num_imported_funcs(&self) -> u32 {
+        self.inner.num_imported_funcs
+    }
+
+    /// The defined-function index of a function, `None` for an imported one.
+    pub fn defined_func_index(&self, func: FuncIndex) -> Option<DefinedFuncIndex> {
+        func.as_u32()
+            .checked_sub(self.inner.num_imported_funcs)
+            .map(DefinedFuncIndex::from_u32)
+            .filter(|d| d.index() < self.inner.code.len())
+    }
+
+    /// The module-relative byte offsets of the instructions of a defined function at which
+    /// execution can stop (every step), in order. These are the valid breakpoint locations.
+    pub fn instruction_pcs(&self, func: FuncIndex) -> Vec<u32> {
+        let Some(def) = self.defined_func_index(func) else {
+            return Vec::new();
+        };
+        let code = &self.inner.code[def];
+        code.ops
+            .iter()
+            .zip(code.pcs.iter())
+            .filter(|(op, _)| op.is_step())
+            .map(|(_, pc)| *pc)
+            .collect()
+    }
+
+    /// The types of the operand stack of `func` just before the instruction at `pc` executes,
+    /// bottom first. Computed on demand by re-validating the body up to `pc`, so that the
+    /// interpreter never stores types per instruction.
+    pub fn operand_types_at(&self, func: FuncIndex, pc: u32) -> Option<Vec<ValType>> {
+        let def = self.defined_func_index(func)?;
+        crate::translate::operand_types_at(self, def, pc)
+    }
+
+    /// The types of the locals (parameters first) of a defined function.
+    pub fn local_types(&self, func: FuncIndex) -> Option<&[ValType]> {
+        let def = self.defined_func_index(func)?;
+        Some(&self.inner.local_types[def])
+    }
+
+    pub(crate) fn ptr_id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+}
+
+/// Decides what a validation failure means: a proposal deja lacks, a binary that does not even
+/// decode, or an invalid module.
+fn classify_error(bytes: &[u8], e: wasmparser::BinaryReaderError) -> Error {
+    let offset = e.offset();
+    let message = e.message().to_string();
+    if let Some(missing) = e.missing_wasm_feature()
+        && let Some((proposal, _)) = UNSUPPORTED_PROPOSALS
+            .iter()
+            .find(|(_, f)| f.intersects(missing))
+    {
+        return Error::Unsupported { proposal, offset };
+    }
+    for (proposal, feature) in UNSUPPORTED_PROPOSALS {
+        let mut v = Validator::new_with_features(supported_features().union(*feature));
+        let passes_further = match v.validate_all(bytes) {
+            Ok(_) => true,
+            Err(e2) => e2.offset() > offset,
+        };
+        if passes_further {
+            return Error::Unsupported { proposal, offset };
+        }
+    }
+    if decodes(bytes) {
+        Error::Invalid { message, offset }
+    } else {
+        Error::Malformed { message, offset }
+    }
+}
+
+/// Whether the binary decodes at all, validation aside: every section item and every operator.
+fn decodes(bytes: &[u8]) -> bool {
+    fn all<T>(it: impl IntoIterator<Item = wasmparser::Result<T>>) -> wasmparser::Result<()> {
+        for x in it {
+            x?;
+        }
+        Ok(())
+    }
+    let check = || -> wasmparser::Result<()> {
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload? {
+                Payload::TypeSection(r) => all(r)?,
+                Payload::ImportSection(r) => all(r.into_imports())?,
+                Payload::FunctionSection(r) => all(r)?,
+                Payload::TableSection(r) => all(r)?,
+                Payload::MemorySection(r) => all(r)?,
+                Payload::GlobalSection(r) => all(r)?,
+                Payload::ExportSection(r) => all(r)?,
+                Payload::ElementSection(r) => all(r)?,
+                Payload::DataSection(r) => all(r)?,
+                Payload::CodeSectionEntry(body) => {
+                    all(body.get_locals_reader()?)?;
+                    let mut ops = body.get_operators_reader()?;
+                    while !ops.eof() {
+                        ops.read()?;
+                    }
+                    ops.finish()?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    };
+    check().is_ok()
+}
+
+fn limits(min: u64, max: Option<u64>) -> Limits {
+    Limits { min, max }
+}
+
+fn val_type(ty: wasmparser::ValType) -> Result<ValType> {
+    ValType::from_wasmparser(ty).ok_or_else(|| Error::Invalid {
+        message: "value type not supported by deja".to_string(),
+        offset: 0,
+    })
+}
+
+fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
+    let element = ValType::from_ref_type(t.element_type).ok_or_else(|| Error::Invalid {
+        message: "table element type not supported by deja".to_string(),
+        offset: 0,
+    })?;
+    Ok(TableType {
+        element,
+        limits: limits(t.initial, t.maximum),
+    })
+}
+
+pub(crate) fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+    use wasmparser::Operator as O;
+    let mut reader = expr.get_operators_reader();
+    let (op, offset) = reader.read_with_offset()?;
+    let value = match op {
+        O::I32Const { value } => ConstExpr::I32(value),
+        O::I64Const { value } => ConstExpr::I64(value),
+        O::F32Const { value } => ConstExpr::F32(value.bits()),
+        O::F64Const { value } => ConstExpr::F64(value.bits()),
+        O::RefNull { .. } => ConstExpr::RefNull,
+        O::RefFunc { function_index } => ConstExpr::RefFunc(FuncIndex::from_u32(function_index)),
+        O::GlobalGet { global_index } => ConstExpr::GlobalGet(GlobalIndex::from_u32(global_index)),
+        _ => {
+            return Err(Error::Invalid {
+                message: "constant expression not supported by deja".to_string(),
+                offset,
+            });
+        }
+    };
+    Ok(value)
+}
+
+fn parse(bytes: &[u8]) -> Result<ModuleInner> {
+    let mut m = ModuleInner {
+        bytes: bytes.into(),
+        name: None,
+        types: PrimaryMap::new(),
+        imports: Vec::new(),
+        funcs: PrimaryMap::new(),
+        num_imported_funcs: 0,
+        tables: PrimaryMap::new(),
+        num_imported_tables: 0,
+        memories: PrimaryMap::new(),
+        num_imported_memories: 0,
+        globals: PrimaryMap::new(),
+        num_imported_globals: 0,
+        global_inits: Vec::new(),
+        exports: Vec::new(),
+        start: None,
+        elems: PrimaryMap::new(),
+        datas: PrimaryMap::new(),
+        code: PrimaryMap::new(),
+        local_types: PrimaryMap::new(),
+        func_names: HashMap::new(),
+    };
+    // A second validator drives translation: it hands out one function validator per body,
+    // whose operand-stack view gives the translator exact stack heights.
+    let mut validator = Validator::new_with_features(supported_features());
+    let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        let valid = validator.payload(&payload)?;
+        match payload {
+            Payload::TypeSection(r) => {
+                for group in r {
+                    for sub in group?.into_types() {
+                        let f = sub.unwrap_func();
+                        let params = f.params().iter().map(|t| val_type(*t));
+                        let results = f.results().iter().map(|t| val_type(*t));
+                        m.types.push(FuncType::new(
+                            params.collect::<Result<Vec<_>>>()?,
+                            results.collect::<Result<Vec<_>>>()?,
+                        ));
+                    }
+                }
+            }
+            Payload::ImportSection(r) => {
+                for import in r.into_imports() {
+                    let import = import?;
+                    let ty = match import.ty {
+                        wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
+                            let t = TypeIndex::from_u32(t);
+                            m.funcs.push(t);
+                            m.num_imported_funcs += 1;
+                            ImportType::Func(m.types[t].clone())
+                        }
+                        wasmparser::TypeRef::Table(t) => {
+                            let t = table_type(&t)?;
+                            m.tables.push(t);
+                            m.num_imported_tables += 1;
+                            ImportType::Table(t)
+                        }
+                        wasmparser::TypeRef::Memory(t) => {
+                            let t = MemoryType {
+                                limits: limits(t.initial, t.maximum),
+                            };
+                            m.memories.push(t);
+                            m.num_imported_memories += 1;
+                            ImportType::Memory(t)
+                        }
+                        wasmparser::TypeRef::Global(g) => {
+                            let t = GlobalType {
+                                content: val_type(g.content_type)?,
+                                mutable: g.mutable,
+                            };
+                            m.globals.push(t);
+                            m.num_imported_globals += 1;
+                            ImportType::Global(t)
+                        }
+                        wasmparser::TypeRef::Tag(_) => {
+                            return Err(Error::Invalid {
+                                message: "tag imports are not supported by deja".to_string(),
+                                offset: 0,
+                            });
+                        }
+                    };
+                    m.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        ty,
+                    });
+                }
+            }
+            Payload::FunctionSection(r) => {
+                for t in r {
+                    m.funcs.push(TypeIndex::from_u32(t?));
+                }
+            }
+            Payload::TableSection(r) => {
+                for t in r {
+                    let t = t?;
+                    if !matches!(t.init, wasmparser::TableInit::RefNull) {
+                        return Err(Error::Invalid {
+                            message: "table initializer expressions are not supported by deja"
+                                .to_string(),
+                            offset: 0,
+                        });
+                    }
+                    m.tables.push(table_type(&t.ty)?);
+                }
+            }
+            Payload::MemorySection(r) => {
+                for t in r {
+                    let t = t?;
+                    m.memories.push(MemoryType {
+                        limits: limits(t.initial, t.maximum),
+                    });
+                }
+            }
+            Payload::GlobalSection(r) => {
+                for g in r {
+                    let g = g?;
+                    m.globals.push(GlobalType {
+                        content: val_type(g.ty.content_type)?,
+                        mutable: g.ty.mutable,
+                    });
+                    m.global_inits.push(const_expr(&g.init_expr)?);
+                }
+            }
+            Payload::ExportSection(r) => {
+                for e in r {
+                    let e = e?;
+                    let kind = match e.kind {
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            ExportKind::Func(FuncIndex::from_u32(e.index))
+                        }
+                        wasmparser::ExternalKind::Table => {
+                            ExportKind::Table(TableIndex::from_u32(e.index))
+                        }
+                        wasmparser::ExternalKind::Memory => {
+                            ExportKind::Memory(MemoryIndex::from_u32(e.index))
+                        }
+                        wasmparser::ExternalKind::Global => {
+                            ExportKind::Global(GlobalIndex::from_u32(e.index))
+                        }
+                        wasmparser::ExternalKind::Tag => continue,
+                    };
+                    m.exports.push((e.name.to_string(), kind));
+                }
+            }
+            Payload::StartSection { func, .. } => m.start = Some(FuncIndex::from_u32(func)),
+            Payload::ElementSection(r) => {
+                for e in r {
+                    let e = e?;
+                    let mode = match e.kind {
+                        wasmparser::ElementKind::Passive => ElemMode::Passive,
+                        wasmparser::ElementKind::Declared => ElemMode::Declared,
+                        wasmparser::ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElemMode::Active {
+                            table: TableIndex::from_u32(table_index.unwrap_or(0)),
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let mut items = Vec::new();
+                    match e.items {
+                        wasmparser::ElementItems::Functions(r) => {
+                            for f in r {
+                                items.push(ConstExpr::RefFunc(FuncIndex::from_u32(f?)));
+                            }
+                        }
+                        wasmparser::ElementItems::Expressions(_, r) => {
+                            for x in r {
+                                items.push(const_expr(&x?)?);
+                            }
+                        }
+                    }
+                    m.elems.push(ElemSegment {
+                        mode,
+                        items: items.into(),
+                    });
+                }
+            }
+            Payload::DataSection(r) => {
+                for d in r {
+                    let d = d?;
+                    let active = match d.kind {
+                        wasmparser::DataKind::Passive => None,
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => Some((
+                            MemoryIndex::from_u32(memory_index),
+                            const_expr(&offset_expr)?,
+                        )),
+                    };
+                    m.datas.push(DataSegment {
+                        active,
+                        bytes: d.data.into(),
+                    });
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let wasmparser::ValidPayload::Func(func, body2) = valid else {
+                    unreachable!("the validator hands out every code section entry");
+                };
+                debug_assert_eq!(body.range(), body2.range());
+                let def = DefinedFuncIndex::new(m.code.len());
+                let func_index = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
+                let ty = m.types[m.funcs[func_index]].clone();
+                let mut fv = func.into_validator(std::mem::take(&mut allocs));
+                let (compiled, locals) = translate_function(&mut fv, &body, &ty, &m.types)?;
+                allocs = fv.into_allocations();
+                m.code.push(compiled);
+                m.local_types.push(locals);
+            }
+            Payload::CustomSection(c) => {
+                if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                    // A damaged name section only costs us names, never the module.
+                    for name in names.into_iter().flatten() {
+                        match name {
+                            wasmparser::Name::Module { name, .. } => {
+                                m.name = Some(name.to_string())
+                            }
+                            wasmparser::Name::Function(map) => {
+                                for naming in map.into_iter().flatten() {
+                                    m.func_names.insert(
+                                        FuncIndex::from_u32(naming.index),
+                                        naming.name.to_string(),
+                                    );
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(m)
+}

@@ -1,0 +1,136 @@
+//! Snapshots: the complete execution state of a store at one position.
+//!
+//! A snapshot holds every memory (as page-sharing images, see `memory.rs`), every table and
+//! global, the dropped-segment flags, and the current call's value stack and frames. Restoring
+//! one and resuming gives exactly the run that would have followed the original: the state is
+//! all plain data, and nothing else (no host-side caches) influences execution.
+//!
+//! Host state (the embedder's `T`) is not part of a snapshot: a replayer's host functions answer
+//! from the trace and hold no state that snapshots would need.
+
+use crate::error::{Error, Result};
+use crate::memory::MemImage;
+use crate::store::{ExecState, SegmentState, Store};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// The complete execution state of a store at one position.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    position: u64,
+    memories: Vec<Arc<MemImage>>,
+    tables: Vec<Vec<u64>>,
+    globals: Vec<u64>,
+    segments: Vec<SegmentState>,
+    exec: ExecState,
+    num_funcs: usize,
+    num_instances: usize,
+}
+
+impl Snapshot {
+    /// The position at which it was taken.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Bytes held by a set of snapshots together, counting shared memory pages once.
+    pub fn footprint<'a>(snapshots: impl IntoIterator<Item = &'a Snapshot>) -> usize {
+        let mut seen = HashSet::new();
+        let mut bytes = 0;
+        for s in snapshots {
+            bytes += std::mem::size_of::<Snapshot>();
+            bytes += s.tables.iter().map(|t| t.len() * 8).sum::<usize>();
+            bytes += s.globals.len() * 8 + s.exec.cells.len() * 8;
+            bytes += s.exec.frames.len() * std::mem::size_of::<crate::store::Frame>();
+            for m in &s.memories {
+                bytes += m.account(&mut seen);
+            }
+        }
+        bytes
+    }
+}
+
+impl<T> Store<T> {
+    /// Captures the complete execution state.
+    ///
+    /// Costs the memory written since the previous snapshot or restore, plus one pointer per
+    /// 256 KiB of memory.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] while a host function runs (the host's half of the call cannot be
+    /// captured).
+    pub fn snapshot(&mut self) -> Result<Snapshot> {
+        let inner = &mut self.inner;
+        if inner.exec.in_host {
+            return Err(Error::Usage(
+                "cannot take a snapshot while a host function runs".into(),
+            ));
+        }
+        let mut exec = inner.exec.clone();
+        exec.cells.truncate(exec.sp);
+        Ok(Snapshot {
+            position: inner.position,
+            memories: inner.memories.values_mut().map(|m| m.snapshot()).collect(),
+            tables: inner.tables.values().map(|t| t.elements.clone()).collect(),
+            globals: inner.globals.values().map(|g| g.value).collect(),
+            segments: inner.segments.values().cloned().collect(),
+            exec,
+            num_funcs: inner.funcs.len(),
+            num_instances: inner.instances.len(),
+        })
+    }
+
+    /// Restores a snapshot taken from this store. A call that was paused when it was taken is
+    /// paused again and [`Store::resume`] continues it.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] while a host function runs, or if instances or memories were created
+    /// since the snapshot was taken.
+    pub fn restore(&mut self, snapshot: &Snapshot) -> Result<()> {
+        let inner = &mut self.inner;
+        if inner.exec.in_host {
+            return Err(Error::Usage(
+                "cannot restore a snapshot while a host function runs".into(),
+            ));
+        }
+        if inner.funcs.len() != snapshot.num_funcs
+            || inner.instances.len() != snapshot.num_instances
+            || inner.memories.len() != snapshot.memories.len()
+            || inner.tables.len() != snapshot.tables.len()
+            || inner.globals.len() != snapshot.globals.len()
+        {
+            return Err(Error::Usage(
+                "snapshot does not belong to this store in its current shape".into(),
+            ));
+        }
+        for (m, image) in inner.memories.values_mut().zip(&snapshot.memories) {
+            m.restore(image);
+        }
+        for (t, elements) in inner.tables.values_mut().zip(&snapshot.tables) {
+            t.elements.clone_from(elements);
+        }
+        for (g, value) in inner.globals.values_mut().zip(&snapshot.globals) {
+            g.value = *value;
+        }
+        for (s, saved) in inner.segments.values_mut().zip(&snapshot.segments) {
+            s.clone_from(saved);
+        }
+        inner.exec.clone_from(&snapshot.exec);
+        if inner.exec.active {
+            // Room for the innermost frame's operands.
+            let need = inner.exec.sp + 1024;
+            if inner.exec.cells.len() < need {
+                inner.exec.cells.resize(need, 0);
+            }
+            if let Some(f) = inner.exec.frames.last() {
+                let code = inner.instances[f.instance].code(f.def);
+                let need = f.fp as usize + (code.num_locals + code.max_stack) as usize;
+                if inner.exec.cells.len() < need {
+                    inner.exec.cells.resize(need, 0);
+                }
+            }
+        }
+        inner.position = snapshot.position;
+        Ok(())
+    }
+}

@@ -1,0 +1,438 @@
+//! The store: every runtime entity (functions, instances, memories, tables, globals), the
+//! execution state of the current call, and the embedder's data.
+//!
+//! Entities are addressed by index newtypes, as in the specification's abstract store; handles
+//! such as [`Func`] and [`Memory`] are plain indices into one store.
+
+use crate::code::CompiledFunc;
+use crate::debug::{Breakpoints, DebugHandler};
+use crate::error::{Error, Result};
+use crate::host::{HostCallObserver, HostFunc};
+use crate::memory::MemoryInstance;
+use crate::module::Module;
+use crate::types::{
+    DefinedFuncIndex, Func, FuncType, GlobalType, Limits, MemoryType, TableType, Val, ValType,
+};
+use cranelift_entity::{PrimaryMap, entity_impl};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An instance handle in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Instance(u32);
+entity_impl!(Instance);
+
+/// A memory handle in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Memory(u32);
+entity_impl!(Memory);
+
+/// A table handle in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Table(u32);
+entity_impl!(Table);
+
+/// A global handle in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Global(u32);
+entity_impl!(Global);
+
+/// A store-wide id of a function signature: equal ids mean equal signatures, which makes
+/// `call_indirect`'s type check one integer comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct SigId(u32);
+entity_impl!(SigId);
+
+/// Anything an instance can export or a module import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extern {
+    /// A function.
+    Func(Func),
+    /// A table.
+    Table(Table),
+    /// A memory.
+    Memory(Memory),
+    /// A global.
+    Global(Global),
+}
+
+/// Runtime configuration. Everything that can change a run's behaviour lives here, so that a
+/// trace can record it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Replace every NaN produced by float arithmetic with the canonical NaN (on by default).
+    pub nan_canonicalization: bool,
+    /// Maximum number of Wasm frames on the call stack; one more call traps with
+    /// [`crate::TrapCode::CallStackExhausted`].
+    pub max_call_depth: u32,
+    /// Maximum size of any memory, in 64 KiB pages; `memory.grow` beyond it returns -1.
+    pub max_memory_pages: u64,
+    /// Maximum number of elements of any table; `table.grow` beyond it returns -1.
+    pub max_table_elements: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            nan_canonicalization: true,
+            max_call_depth: 20_000,
+            max_memory_pages: 65536,
+            max_table_elements: 10_000_000,
+        }
+    }
+}
+
+pub(crate) enum FuncKind {
+    Wasm {
+        instance: Instance,
+        def: DefinedFuncIndex,
+    },
+    Host {
+        /// Index into [`Store::host_funcs`].
+        host: usize,
+        /// `module::name` it was defined under, for messages.
+        name: Arc<str>,
+    },
+}
+
+pub(crate) struct FuncData {
+    pub ty: FuncType,
+    pub sig: SigId,
+    pub kind: FuncKind,
+}
+
+pub(crate) struct InstanceData {
+    pub module: Module,
+    pub funcs: Box<[Func]>,
+    pub tables: Box<[Table]>,
+    pub memories: Box<[Memory]>,
+    /// Memory 0 (the only one in Wasm 2.0); a dummy handle if the module has none, never used
+    /// because validation rejects memory instructions then.
+    pub mem0: Memory,
+    pub globals: Box<[Global]>,
+    pub sigs: Box<[SigId]>,
+    /// Element segments resolved to reference cells (see [`SegmentState`] for drops).
+    pub elems: Box<[Arc<[u64]>]>,
+    pub exports: HashMap<String, Extern>,
+}
+
+impl InstanceData {
+    pub(crate) fn code(&self, def: DefinedFuncIndex) -> &CompiledFunc {
+        &self.module.inner.code[def]
+    }
+}
+
+/// Which segments of an instance have been dropped: mutable state, kept apart from the
+/// immutable [`InstanceData`] so the interpreter can borrow both at once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SegmentState {
+    pub dropped_elems: Vec<bool>,
+    pub dropped_datas: Vec<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct TableInstance {
+    pub ty: TableType,
+    pub elements: Vec<u64>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GlobalInstance {
+    pub ty: GlobalType,
+    pub value: u64,
+}
+
+/// One Wasm frame of the interpreter's call stack.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Frame {
+    pub func: Func,
+    pub instance: Instance,
+    pub def: DefinedFuncIndex,
+    /// Index of the next op to execute (for a frame that called another one, the op after the
+    /// call).
+    pub pc: u32,
+    /// Index of the first local in the value stack.
+    pub fp: u32,
+}
+
+/// State of the current call into Wasm.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ExecState {
+    pub cells: Vec<u64>,
+    pub sp: usize,
+    pub frames: Vec<Frame>,
+    /// Result types of the call in progress.
+    pub results: Vec<ValType>,
+    /// A call is in progress (running, paused, or inside a host function).
+    pub active: bool,
+    /// Paused; [`Store::resume`] continues.
+    pub paused: bool,
+    /// Inside a host function called by the innermost frame.
+    pub in_host: bool,
+    /// Execution resumes in the single-step engine (the pc may be inside a run).
+    pub slow: bool,
+    /// The next step ignores a breakpoint at its pc (we are resuming from it).
+    pub skip_breakpoint: bool,
+}
+
+pub(crate) struct StoreInner {
+    pub config: Config,
+    pub funcs: PrimaryMap<Func, FuncData>,
+    pub instances: PrimaryMap<Instance, InstanceData>,
+    pub segments: PrimaryMap<Instance, SegmentState>,
+    pub memories: PrimaryMap<Memory, MemoryInstance>,
+    pub tables: PrimaryMap<Table, TableInstance>,
+    pub globals: PrimaryMap<Global, GlobalInstance>,
+    pub sig_ids: HashMap<FuncType, SigId>,
+    pub sigs: PrimaryMap<SigId, FuncType>,
+    pub exec: ExecState,
+    /// Steps completed since the store was created.
+    pub position: u64,
+    /// Execution pauses when `position` reaches this (`u64::MAX`: never).
+    pub stop_at: u64,
+    pub breakpoints: Breakpoints,
+}
+
+impl StoreInner {
+    pub(crate) fn intern_sig(&mut self, ty: &FuncType) -> SigId {
+        if let Some(id) = self.sig_ids.get(ty) {
+            return *id;
+        }
+        let id = self.sigs.push(ty.clone());
+        self.sig_ids.insert(ty.clone(), id);
+        id
+    }
+}
+
+/// All runtime state of one guest, plus the embedder's data `T` (available to host functions).
+pub struct Store<T> {
+    pub(crate) inner: StoreInner,
+    pub(crate) data: T,
+    pub(crate) host_funcs: Vec<HostFunc<T>>,
+    pub(crate) handler: Option<Box<dyn DebugHandler<T>>>,
+    pub(crate) observer: Option<Box<dyn HostCallObserver<T>>>,
+    /// Memory writes made by host functions during the current host call, when logged.
+    pub(crate) host_writes: Option<Vec<(u64, Vec<u8>)>>,
+}
+
+impl<T> Store<T> {
+    /// A new, empty store.
+    pub fn new(config: Config, data: T) -> Store<T> {
+        Store {
+            inner: StoreInner {
+                config,
+                funcs: PrimaryMap::new(),
+                instances: PrimaryMap::new(),
+                segments: PrimaryMap::new(),
+                memories: PrimaryMap::new(),
+                tables: PrimaryMap::new(),
+                globals: PrimaryMap::new(),
+                sig_ids: HashMap::new(),
+                sigs: PrimaryMap::new(),
+                exec: ExecState::default(),
+                position: 0,
+                stop_at: u64::MAX,
+                breakpoints: Breakpoints::default(),
+            },
+            data,
+            host_funcs: Vec::new(),
+            handler: None,
+            observer: None,
+            host_writes: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The embedder's data.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// The embedder's data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.data
+    }
+
+    /// Steps completed since the store was created (the current position).
+    ///
+    /// While a host function runs, this is the position of its `call` instruction (the call
+    /// is not complete yet).
+    pub fn position(&self) -> u64 {
+        self.inner.position
+    }
+
+    /// Pauses execution once `steps` more steps have completed (`None`: never). The pause
+    /// happens before the next instruction; [`Store::resume`] continues.
+    pub fn set_step_budget(&mut self, steps: Option<u64>) {
+        self.inner.stop_at = steps.map_or(u64::MAX, |s| self.inner.position.saturating_add(s));
+    }
+
+    /// Pauses execution when the position reaches `position` (`None`: never).
+    pub fn set_stop_position(&mut self, position: Option<u64>) {
+        self.inner.stop_at = position.unwrap_or(u64::MAX);
+    }
+
+    /// The position at which execution will pause (`None`: no budget).
+    pub fn stop_position(&self) -> Option<u64> {
+        (self.inner.stop_at != u64::MAX).then_some(self.inner.stop_at)
+    }
+
+    /// Whether a call is paused (step budget or breakpoint) and can be resumed.
+    pub fn is_paused(&self) -> bool {
+        self.inner.exec.paused
+    }
+
+    /// Installs the handler that receives debug events.
+    pub fn set_debug_handler(&mut self, handler: Option<Box<dyn DebugHandler<T>>>) {
+        self.handler = handler;
+    }
+
+    /// Installs the observer of host calls (the recorder's hook on the seam).
+    pub fn set_host_call_observer(&mut self, observer: Option<Box<dyn HostCallObserver<T>>>) {
+        self.observer = observer;
+        if self.observer.is_some() {
+            self.host_writes.get_or_insert_with(Vec::new);
+        } else {
+            self.host_writes = None;
+        }
+    }
+
+    /// The signature of a function.
+    pub fn func_type(&self, func: Func) -> &FuncType {
+        &self.inner.funcs[func].ty
+    }
+
+    /// The export of an instance.
+    pub fn get_export(&self, instance: Instance, name: &str) -> Option<Extern> {
+        self.inner.instances[instance].exports.get(name).copied()
+    }
+
+    /// An exported function.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchExport`] if there is no function export of that name.
+    pub fn get_func(&self, instance: Instance, name: &str) -> Result<Func> {
+        match self.get_export(instance, name) {
+            Some(Extern::Func(f)) => Ok(f),
+            _ => Err(Error::NoSuchExport {
+                kind: "function",
+                name: name.to_string(),
+            }),
+        }
+    }
+
+    /// The module an instance was created from.
+    pub fn instance_module(&self, instance: Instance) -> &Module {
+        &self.inner.instances[instance].module
+    }
+
+    /// Memory 0 of an instance, if it has one.
+    pub fn instance_memory(&self, instance: Instance) -> Option<Memory> {
+        self.inner.instances[instance].memories.first().copied()
+    }
+
+    /// The globals of an instance, in its global index space.
+    pub fn instance_globals(&self, instance: Instance) -> &[Global] {
+        &self.inner.instances[instance].globals
+    }
+
+    /// All instances, oldest first.
+    pub fn instances(&self) -> impl Iterator<Item = Instance> + '_ {
+        self.inner.instances.keys()
+    }
+
+    /// The bytes of a memory.
+    pub fn memory_data(&self, memory: Memory) -> &[u8] {
+        self.inner.memories[memory].data()
+    }
+
+    /// Writes into a memory from the embedder (marks the pages dirty for snapshots).
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when out of bounds.
+    pub fn memory_write(&mut self, memory: Memory, addr: u64, bytes: &[u8]) -> Result<()> {
+        if self.inner.memories[memory].write(addr, bytes) {
+            Ok(())
+        } else {
+            Err(Error::Usage(format!(
+                "memory write of {} bytes at {addr:#x} is out of bounds",
+                bytes.len()
+            )))
+        }
+    }
+
+    /// A memory's type with its current size.
+    pub fn memory_type(&self, memory: Memory) -> MemoryType {
+        MemoryType {
+            limits: self.inner.memories[memory].current_limits(),
+        }
+    }
+
+    /// Value of a global.
+    pub fn global_get(&self, global: Global) -> Val {
+        let g = &self.inner.globals[global];
+        Val::from_cell(g.value, g.ty.content)
+    }
+
+    /// Type of a global.
+    pub fn global_type(&self, global: Global) -> GlobalType {
+        self.inner.globals[global].ty
+    }
+
+    /// Size of a table.
+    pub fn table_size(&self, table: Table) -> u64 {
+        self.inner.tables[table].elements.len() as u64
+    }
+
+    /// A table's type with its current size.
+    pub fn table_type(&self, table: Table) -> TableType {
+        let t = &self.inner.tables[table];
+        TableType {
+            element: t.ty.element,
+            limits: Limits {
+                min: t.elements.len() as u64,
+                max: t.ty.limits.max,
+            },
+        }
+    }
+
+    /// Creates a memory owned by the host (for example the spec tests' `spectest.memory`).
+    pub fn new_memory(&mut self, ty: MemoryType) -> Memory {
+        self.inner.memories.push(MemoryInstance::new(ty))
+    }
+
+    /// Creates a table owned by the host, filled with `init`.
+    pub fn new_table(&mut self, ty: TableType, init: Val) -> Table {
+        self.inner.tables.push(TableInstance {
+            ty,
+            elements: vec![init.to_cell(); ty.limits.min as usize],
+        })
+    }
+
+    /// Creates a global owned by the host.
+    pub fn new_global(&mut self, ty: GlobalType, value: Val) -> Global {
+        self.inner.globals.push(GlobalInstance {
+            ty,
+            value: value.to_cell(),
+        })
+    }
+
+    /// The name of a function for messages: its name-section name, else `module::name` for a
+    /// host function, else its index.
+    pub fn func_display_name(&self, func: Func) -> String {
+        match &self.inner.funcs[func].kind {
+            FuncKind::Host { name, .. } => name.to_string(),
+            FuncKind::Wasm { instance, def } => {
+                let module = &self.inner.instances[*instance].module;
+                let index = crate::FuncIndex::from_u32(module.num_imported_funcs() + def.as_u32());
+                module
+                    .func_name(index)
+                    .map_or_else(|| format!("func {}", index.as_u32()), str::to_string)
+            }
+        }
+    }
+}

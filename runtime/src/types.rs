@@ -1,0 +1,281 @@
+//! Index newtypes, value types, function types and values.
+
+use cranelift_entity::entity_impl;
+use std::fmt;
+
+/// A function index in a module's function index space (imports first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FuncIndex(u32);
+entity_impl!(FuncIndex);
+
+/// A function index among the functions a module defines (imports excluded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DefinedFuncIndex(u32);
+entity_impl!(DefinedFuncIndex);
+
+/// A type index in a module's type section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TypeIndex(u32);
+entity_impl!(TypeIndex);
+
+/// A global index in a module's global index space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GlobalIndex(u32);
+entity_impl!(GlobalIndex);
+
+/// A table index in a module's table index space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TableIndex(u32);
+entity_impl!(TableIndex);
+
+/// A memory index in a module's memory index space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemoryIndex(u32);
+entity_impl!(MemoryIndex);
+
+/// An element segment index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ElemIndex(u32);
+entity_impl!(ElemIndex);
+
+/// A data segment index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataIndex(u32);
+entity_impl!(DataIndex);
+
+/// The type of a Wasm value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit IEEE float.
+    F32,
+    /// 64-bit IEEE float.
+    F64,
+    /// Nullable function reference.
+    FuncRef,
+    /// Nullable external reference.
+    ExternRef,
+}
+
+impl ValType {
+    pub(crate) fn from_wasmparser(ty: wasmparser::ValType) -> Option<ValType> {
+        Some(match ty {
+            wasmparser::ValType::I32 => ValType::I32,
+            wasmparser::ValType::I64 => ValType::I64,
+            wasmparser::ValType::F32 => ValType::F32,
+            wasmparser::ValType::F64 => ValType::F64,
+            wasmparser::ValType::Ref(r) => Self::from_ref_type(r)?,
+            wasmparser::ValType::V128 => return None,
+        })
+    }
+
+    pub(crate) fn from_ref_type(r: wasmparser::RefType) -> Option<ValType> {
+        if r == wasmparser::RefType::FUNCREF {
+            Some(ValType::FuncRef)
+        } else if r == wasmparser::RefType::EXTERNREF {
+            Some(ValType::ExternRef)
+        } else {
+            None
+        }
+    }
+
+    /// Whether this is a reference type.
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
+    }
+}
+
+impl fmt::Display for ValType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        })
+    }
+}
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FuncType {
+    params: Box<[ValType]>,
+    results: Box<[ValType]>,
+}
+
+impl FuncType {
+    /// A signature from its parameter and result types.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> FuncType {
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+
+    /// Parameter types.
+    pub fn params(&self) -> &[ValType] {
+        &self.params
+    }
+
+    /// Result types.
+    pub fn results(&self) -> &[ValType] {
+        &self.results
+    }
+}
+
+impl fmt::Display for FuncType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |xs: &[ValType]| {
+            xs.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(f, "(func")?;
+        if !self.params.is_empty() {
+            write!(f, " (param {})", list(&self.params))?;
+        }
+        if !self.results.is_empty() {
+            write!(f, " (result {})", list(&self.results))?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// Limits of a memory (in 64 KiB pages) or a table (in elements).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Initial size.
+    pub min: u64,
+    /// Maximum size, if declared.
+    pub max: Option<u64>,
+}
+
+impl Limits {
+    /// Import subtyping: `self` (the provided entity's current limits) matches `required`.
+    pub fn matches(&self, required: &Limits) -> bool {
+        if self.min < required.min {
+            return false;
+        }
+        match (self.max, required.max) {
+            (_, None) => true,
+            (Some(a), Some(b)) => a <= b,
+            (None, Some(_)) => false,
+        }
+    }
+}
+
+/// A table's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableType {
+    /// Element type (`FuncRef` or `ExternRef`).
+    pub element: ValType,
+    /// Size limits in elements.
+    pub limits: Limits,
+}
+
+/// A memory's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryType {
+    /// Size limits in 64 KiB pages.
+    pub limits: Limits,
+}
+
+/// A global's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalType {
+    /// Value type.
+    pub content: ValType,
+    /// Whether `global.set` may change it.
+    pub mutable: bool,
+}
+
+/// A function handle in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Func(pub(crate) u32);
+entity_impl!(Func);
+
+/// A typed Wasm value as seen by embedders and the debug API.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    /// `i32`.
+    I32(i32),
+    /// `i64`.
+    I64(i64),
+    /// `f32`, as its bits (so NaN payloads survive).
+    F32(u32),
+    /// `f64`, as its bits.
+    F64(u64),
+    /// `funcref`, `None` for null.
+    FuncRef(Option<Func>),
+    /// `externref`: an opaque host value, `None` for null.
+    ExternRef(Option<u32>),
+}
+
+impl Val {
+    /// This value's type.
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The zero value (null for references) of a type.
+    pub fn default_for(ty: ValType) -> Val {
+        Val::from_cell(0, ty)
+    }
+
+    /// The untyped 64-bit cell the interpreter keeps this value in.
+    ///
+    /// References are stored as `index + 1`, with 0 meaning null, so that a zeroed cell is the
+    /// default value of every type.
+    pub fn to_cell(&self) -> u64 {
+        match *self {
+            Val::I32(v) => v as u32 as u64,
+            Val::I64(v) => v as u64,
+            Val::F32(v) => v as u64,
+            Val::F64(v) => v,
+            Val::FuncRef(f) => f.map_or(0, |f| u64::from(f.0) + 1),
+            Val::ExternRef(e) => e.map_or(0, |e| u64::from(e) + 1),
+        }
+    }
+
+    /// Reads a cell as a value of the given type.
+    pub fn from_cell(cell: u64, ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(cell as u32 as i32),
+            ValType::I64 => Val::I64(cell as i64),
+            ValType::F32 => Val::F32(cell as u32),
+            ValType::F64 => Val::F64(cell),
+            ValType::FuncRef => Val::FuncRef(cell.checked_sub(1).map(|i| Func(i as u32))),
+            ValType::ExternRef => Val::ExternRef(cell.checked_sub(1).map(|i| i as u32)),
+        }
+    }
+}
+
+impl fmt::Display for Val {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Val::I32(v) => write!(f, "{v}"),
+            Val::I64(v) => write!(f, "{v}"),
+            Val::F32(v) => write!(f, "{}", f32::from_bits(*v)),
+            Val::F64(v) => write!(f, "{}", f64::from_bits(*v)),
+            Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
+            Val::FuncRef(Some(func)) => write!(f, "funcref:{}", func.0),
+            Val::ExternRef(Some(e)) => write!(f, "externref:{e}"),
+        }
+    }
+}

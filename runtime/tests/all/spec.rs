@@ -1,0 +1,477 @@
+//! The WebAssembly spec test suite (core 2.0) on the interpreter, twice: once plainly, once with
+//! every invocation interrupted midway by a snapshot, a run to the end, a restore and a second
+//! run from the snapshot, which must agree exactly (results, trap, step count).
+
+use deja_runtime::{
+    Config, Error, Extern, Func, FuncType, GlobalType, Instance, Limits, Linker, MemoryType,
+    Module, Store, TableType, TrapCode, Val, ValType,
+};
+use std::collections::HashMap;
+use std::path::Path;
+use wast::core::{AbstractHeapType, HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::parser::{self, ParseBuffer};
+use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+#[derive(Default)]
+struct Stats {
+    passed: usize,
+    failed: usize,
+    failures: Vec<String>,
+}
+
+struct Runner {
+    store: Store<()>,
+    linker: Linker<()>,
+    named: HashMap<String, Instance>,
+    definitions: HashMap<String, Module>,
+    last: Option<Instance>,
+    snapshot_mode: bool,
+}
+
+/// The outcome of one invocation, compared between runs.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Values(Vec<Val>),
+    Trap(TrapCode),
+    Other(String),
+}
+
+fn spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
+    use ValType::*;
+    for (name, params) in [
+        ("print", vec![]),
+        ("print_i32", vec![I32]),
+        ("print_i64", vec![I64]),
+        ("print_f32", vec![F32]),
+        ("print_f64", vec![F64]),
+        ("print_i32_f32", vec![I32, F32]),
+        ("print_f64_f64", vec![F64, F64]),
+    ] {
+        linker.func(
+            "spectest",
+            name,
+            FuncType::new(params, []),
+            |_, _, _| Ok(()),
+        );
+    }
+    let globals = [
+        ("global_i32", I32, Val::I32(666)),
+        ("global_i64", I64, Val::I64(666)),
+        ("global_f32", F32, Val::F32(666.6f32.to_bits())),
+        ("global_f64", F64, Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, ty, v) in globals {
+        let g = store.new_global(
+            GlobalType {
+                content: ty,
+                mutable: false,
+            },
+            v,
+        );
+        linker.define("spectest", name, Extern::Global(g));
+    }
+    let table = store.new_table(
+        TableType {
+            element: FuncRef,
+            limits: Limits {
+                min: 10,
+                max: Some(20),
+            },
+        },
+        Val::FuncRef(None),
+    );
+    linker.define("spectest", "table", Extern::Table(table));
+    let memory = store.new_memory(MemoryType {
+        limits: Limits {
+            min: 1,
+            max: Some(2),
+        },
+    });
+    linker.define("spectest", "memory", Extern::Memory(memory));
+}
+
+fn arg(a: &WastArg<'_>) -> Result<Val, String> {
+    let WastArg::Core(a) = a else {
+        return Err("component argument".into());
+    };
+    Ok(match a {
+        WastArgCore::I32(v) => Val::I32(*v),
+        WastArgCore::I64(v) => Val::I64(*v),
+        WastArgCore::F32(v) => Val::F32(v.bits),
+        WastArgCore::F64(v) => Val::F64(v.bits),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Func,
+            ..
+        }) => Val::FuncRef(None),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Extern,
+            ..
+        }) => Val::ExternRef(None),
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n)),
+        other => return Err(format!("unsupported argument {other:?}")),
+    })
+}
+
+fn matches(expected: &WastRetCore<'_>, actual: &Val) -> bool {
+    fn f32_ok(p: &NanPattern<wast::token::F32>, bits: u32) -> bool {
+        match p {
+            NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
+            NanPattern::ArithmeticNan => f32::from_bits(bits).is_nan() && bits & 0x0040_0000 != 0,
+            NanPattern::Value(v) => v.bits == bits,
+        }
+    }
+    fn f64_ok(p: &NanPattern<wast::token::F64>, bits: u64) -> bool {
+        match p {
+            NanPattern::CanonicalNan => bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+            NanPattern::ArithmeticNan => {
+                f64::from_bits(bits).is_nan() && bits & 0x0008_0000_0000_0000 != 0
+            }
+            NanPattern::Value(v) => v.bits == bits,
+        }
+    }
+    match (expected, actual) {
+        (WastRetCore::I32(e), Val::I32(a)) => e == a,
+        (WastRetCore::I64(e), Val::I64(a)) => e == a,
+        (WastRetCore::F32(p), Val::F32(a)) => f32_ok(p, *a),
+        (WastRetCore::F64(p), Val::F64(a)) => f64_ok(p, *a),
+        (WastRetCore::RefNull(_), Val::FuncRef(None) | Val::ExternRef(None)) => true,
+        (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
+        (WastRetCore::RefExtern(Some(e)), Val::ExternRef(Some(a))) => e == a,
+        (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
+        (WastRetCore::Either(options), a) => options.iter().any(|o| matches(o, a)),
+        _ => false,
+    }
+}
+
+fn trap_matches(code: TrapCode, message: &str) -> bool {
+    let ours = code.message();
+    message.starts_with(ours) || ours.starts_with(message)
+}
+
+fn module_id(wat: &QuoteWat<'_>) -> Option<String> {
+    match wat {
+        QuoteWat::Wat(Wat::Module(m)) => m.id.map(|i| i.name().to_string()),
+        _ => None,
+    }
+}
+
+impl Runner {
+    fn new(snapshot_mode: bool) -> Runner {
+        let mut store = Store::new(Config::default(), ());
+        let mut linker = Linker::new();
+        spectest(&mut store, &mut linker);
+        Runner {
+            store,
+            linker,
+            named: HashMap::new(),
+            definitions: HashMap::new(),
+            last: None,
+            snapshot_mode,
+        }
+    }
+
+    fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance, String> {
+        match id {
+            Some(id) => self
+                .named
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| format!("unknown module ${}", id.name())),
+            None => self
+                .last
+                .ok_or_else(|| "no module instantiated".to_string()),
+        }
+    }
+
+    fn instantiate(&mut self, module: &Module, name: Option<String>) -> Result<Instance, Error> {
+        let instance = self.linker.instantiate(&mut self.store, module)?;
+        self.last = Some(instance);
+        if let Some(name) = name {
+            self.named.insert(name, instance);
+        }
+        Ok(instance)
+    }
+
+    fn run_call(&mut self, func: Func, args: &[Val]) -> (Outcome, u64) {
+        let start = self.store.position();
+        let outcome = match self.store.call(func, args) {
+            Ok(v) => Outcome::Values(v),
+            Err(Error::Trap(t)) => Outcome::Trap(t.code),
+            Err(e) => Outcome::Other(e.to_string()),
+        };
+        (outcome, self.store.position() - start)
+    }
+
+    /// Invokes `func`; in snapshot mode, also checks that a snapshot taken midway replays to
+    /// the same outcome and step count.
+    fn call(&mut self, func: Func, args: &[Val]) -> Result<Outcome, String> {
+        if !self.snapshot_mode {
+            return Ok(self.run_call(func, args).0);
+        }
+        let before = self.store.snapshot().map_err(|e| e.to_string())?;
+        let (reference, steps) = self.run_call(func, args);
+        let end_position = self.store.position();
+        self.store.restore(&before).map_err(|e| e.to_string())?;
+        let mid = steps / 2;
+        self.store.set_step_budget(Some(mid));
+        let start = self.store.position();
+        let first = self.store.call(func, args);
+        self.store.set_step_budget(None);
+        match first {
+            Err(Error::Paused { position, .. }) => {
+                if position != start + mid {
+                    return Err(format!("paused at {position}, expected {}", start + mid));
+                }
+                let snap = self.store.snapshot().map_err(|e| e.to_string())?;
+                let run_on = |r: &mut Runner| -> (Outcome, u64) {
+                    let outcome = match r.store.resume() {
+                        Ok(v) => Outcome::Values(v),
+                        Err(Error::Trap(t)) => Outcome::Trap(t.code),
+                        Err(e) => Outcome::Other(e.to_string()),
+                    };
+                    (outcome, r.store.position())
+                };
+                let second = run_on(self);
+                self.store.restore(&snap).map_err(|e| e.to_string())?;
+                let third = run_on(self);
+                for (what, (o, p)) in [("resumed", second), ("restored", third)] {
+                    if o != reference || p != end_position {
+                        return Err(format!(
+                            "{what} run differs: {o:?} at {p}, reference {reference:?} at {end_position}"
+                        ));
+                    }
+                }
+            }
+            // Calls with no steps to split (or that end before midway) must still agree.
+            other => {
+                let o = match other {
+                    Ok(v) => Outcome::Values(v),
+                    Err(Error::Trap(t)) => Outcome::Trap(t.code),
+                    Err(e) => Outcome::Other(e.to_string()),
+                };
+                if o != reference || self.store.position() != end_position {
+                    return Err(format!("rerun differs: {o:?}, reference {reference:?}"));
+                }
+            }
+        }
+        Ok(reference)
+    }
+
+    fn invoke(&mut self, invoke: &WastInvoke<'_>) -> Result<Outcome, String> {
+        let instance = self.instance(invoke.module)?;
+        let func = self
+            .store
+            .get_func(instance, invoke.name)
+            .map_err(|e| e.to_string())?;
+        let args = invoke.args.iter().map(arg).collect::<Result<Vec<_>, _>>()?;
+        self.call(func, &args)
+    }
+
+    fn execute(&mut self, exec: &mut WastExecute<'_>) -> Result<Outcome, String> {
+        match exec {
+            WastExecute::Invoke(i) => self.invoke(i),
+            WastExecute::Wat(wat) => {
+                let bytes = wat.encode().map_err(|e| e.to_string())?;
+                let module = Module::from_binary(&bytes).map_err(|e| e.to_string())?;
+                match self.instantiate(&module, None) {
+                    Ok(_) => Ok(Outcome::Values(vec![])),
+                    Err(Error::Trap(t)) => Ok(Outcome::Trap(t.code)),
+                    Err(e) => Ok(Outcome::Other(e.to_string())),
+                }
+            }
+            WastExecute::Get { module, global, .. } => {
+                let instance = self.instance(*module)?;
+                match self.store.get_export(instance, global) {
+                    Some(Extern::Global(g)) => Ok(Outcome::Values(vec![self.store.global_get(g)])),
+                    _ => Err(format!("no global {global}")),
+                }
+            }
+        }
+    }
+
+    fn directive(&mut self, d: WastDirective<'_>) -> Result<(), String> {
+        match d {
+            WastDirective::Module(mut wat) => {
+                let name = module_id(&wat);
+                let bytes = wat.encode().map_err(|e| e.to_string())?;
+                let module = Module::from_binary(&bytes).map_err(|e| e.to_string())?;
+                self.instantiate(&module, name).map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            WastDirective::ModuleDefinition(mut wat) => {
+                let name = module_id(&wat).ok_or("module definition without a name")?;
+                let bytes = wat.encode().map_err(|e| e.to_string())?;
+                let module = Module::from_binary(&bytes).map_err(|e| e.to_string())?;
+                self.definitions.insert(name, module);
+                Ok(())
+            }
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
+                let def = module.ok_or("module instance without a definition")?;
+                let module = self
+                    .definitions
+                    .get(def.name())
+                    .cloned()
+                    .ok_or("unknown module definition")?;
+                self.instantiate(&module, instance.map(|i| i.name().to_string()))
+                    .map_err(|e| e.to_string())?;
+                Ok(())
+            }
+            WastDirective::AssertMalformed { mut module, .. }
+            | WastDirective::AssertInvalid { mut module, .. } => {
+                let Ok(bytes) = module.encode() else {
+                    return Ok(()); // rejected by the text parser already
+                };
+                match Module::from_binary(&bytes) {
+                    Ok(_) => Err("module was accepted".into()),
+                    Err(
+                        Error::Invalid { .. } | Error::Malformed { .. } | Error::Unsupported { .. },
+                    ) => Ok(()),
+                    Err(e) => Err(format!("wrong kind of error: {e}")),
+                }
+            }
+            WastDirective::Register { name, module, .. } => {
+                let instance = self.instance(module)?;
+                self.linker.define_instance(&self.store, name, instance);
+                Ok(())
+            }
+            WastDirective::Invoke(i) => match self.invoke(&i)? {
+                Outcome::Values(_) => Ok(()),
+                other => Err(format!("invoke failed: {other:?}")),
+            },
+            WastDirective::AssertReturn {
+                mut exec, results, ..
+            } => match self.execute(&mut exec)? {
+                Outcome::Values(values) => {
+                    let ok = values.len() == results.len()
+                        && results.iter().zip(&values).all(|(e, a)| match e {
+                            WastRet::Core(e) => matches(e, a),
+                            #[allow(unreachable_patterns, reason = "component values")]
+                            _ => false,
+                        });
+                    if ok {
+                        Ok(())
+                    } else {
+                        Err(format!("expected {results:?}, got {values:?}"))
+                    }
+                }
+                other => Err(format!("expected values, got {other:?}")),
+            },
+            WastDirective::AssertTrap {
+                mut exec, message, ..
+            } => match self.execute(&mut exec)? {
+                Outcome::Trap(code) if trap_matches(code, message) => Ok(()),
+                other => Err(format!("expected trap `{message}`, got {other:?}")),
+            },
+            WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call)? {
+                Outcome::Trap(TrapCode::CallStackExhausted) => Ok(()),
+                other => Err(format!("expected exhaustion `{message}`, got {other:?}")),
+            },
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
+                let bytes = module.encode().map_err(|e| e.to_string())?;
+                let module = Module::from_binary(&bytes).map_err(|e| e.to_string())?;
+                match self.linker.instantiate(&mut self.store, &module) {
+                    Err(Error::UnknownImports(_) | Error::IncompatibleImport { .. }) => Ok(()),
+                    other => Err(format!("expected unlinkable `{message}`, got {other:?}")),
+                }
+            }
+            other => Err(format!("unsupported directive {other:?}")),
+        }
+    }
+}
+
+/// Runs one file; returns (passed, failed) and appends failure descriptions.
+fn run_file(path: &Path, snapshot_mode: bool, stats: &mut Stats) {
+    let text = std::fs::read_to_string(path).expect("read wast");
+    let mut lexer = wast::lexer::Lexer::new(&text);
+    lexer.allow_confusing_unicode(true);
+    let buf = match ParseBuffer::new_with_lexer(lexer) {
+        Ok(b) => b,
+        Err(e) => {
+            stats.failed += 1;
+            stats.failures.push(format!("{}: lex: {e}", path.display()));
+            return;
+        }
+    };
+    let wast: Wast<'_> = match parser::parse(&buf) {
+        Ok(w) => w,
+        Err(e) => {
+            stats.failed += 1;
+            stats
+                .failures
+                .push(format!("{}: parse: {e}", path.display()));
+            return;
+        }
+    };
+    let mut runner = Runner::new(snapshot_mode);
+    for d in wast.directives {
+        let span = d.span();
+        let (line, col) = span.linecol_in(&text);
+        match runner.directive(d) {
+            Ok(()) => stats.passed += 1,
+            Err(e) => {
+                stats.failed += 1;
+                stats.failures.push(format!(
+                    "{}:{}:{}: {e}",
+                    path.file_name().unwrap().to_string_lossy(),
+                    line + 1,
+                    col + 1
+                ));
+            }
+        }
+    }
+}
+
+fn run_suite(snapshot_mode: bool) {
+    let Some(dir) = crate::corpus("spec/core-2.0") else {
+        return;
+    };
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    files.sort();
+    let mut stats = Stats::default();
+    let mut skipped = Vec::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("simd_") {
+            skipped.push(name);
+            continue;
+        }
+        run_file(path, snapshot_mode, &mut stats);
+    }
+    let label = if snapshot_mode {
+        "spec core-2.0 (snapshot midway)"
+    } else {
+        "spec core-2.0"
+    };
+    println!(
+        "{label}: {} passed, {} failed, {} skipped",
+        stats.passed,
+        stats.failed,
+        skipped.len()
+    );
+    println!("skipped (SIMD, not supported yet): {}", skipped.join(" "));
+    for f in stats.failures.iter().take(200) {
+        println!("FAILED {f}");
+    }
+    assert!(stats.passed > 0, "no assertion ran");
+    assert_eq!(stats.failed, 0, "{label}: {} failures", stats.failed);
+}
+
+#[test]
+fn spec_core_2_0() {
+    run_suite(false);
+}
+
+#[test]
+fn spec_core_2_0_with_snapshot_midway() {
+    run_suite(true);
+}

@@ -1,0 +1,105 @@
+//! Debug events: things that happened to the guest that are not host calls.
+
+use crate::{FuncIndex, ImportIndex, Position, TagIndex};
+
+/// An event raised while the guest ran, with the Wasm backtrace at that moment.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+pub struct DebugEvent {
+    /// Position of the event: a trap at position N is raised by the instruction that would have
+    /// been step N + 1.
+    pub position: Position,
+    /// What happened.
+    pub kind: EventKind,
+    /// Wasm frames, innermost first.
+    pub backtrace: Vec<BacktraceFrame>,
+}
+
+/// What kind of debug event happened.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+pub enum EventKind {
+    /// A trap. `code` is the runtime's stable `#[repr(u8)]` `TrapCode` discriminant; traces store
+    /// the byte so that this crate does not depend on the runtime.
+    Trap {
+        /// The trap code's discriminant.
+        code: u8,
+        /// Extra detail, when the runtime has any.
+        message: Option<String>,
+    },
+    /// An imported function returned an error.
+    HostCallError {
+        /// The import that failed.
+        import: ImportIndex,
+        /// The host's error message.
+        message: String,
+    },
+    /// A Wasm exception was thrown.
+    Exception {
+        /// The exception's tag.
+        tag: TagIndex,
+        /// Whether a handler in the guest caught it.
+        caught: bool,
+    },
+    /// The run was interrupted.
+    Interrupted(Interruption),
+}
+
+/// Why a run was interrupted.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+pub enum Interruption {
+    /// The user asked (Ctrl-C).
+    Signal,
+    /// The configured step budget ran out.
+    StepBudget,
+    /// Anything else, described.
+    Other(String),
+}
+
+/// One Wasm frame of a backtrace.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+pub struct BacktraceFrame {
+    /// The frame's function.
+    pub func: FuncIndex,
+    /// Module-relative byte offset of the frame's next instruction.
+    pub pc: u32,
+}

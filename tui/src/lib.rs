@@ -1,0 +1,1 @@
+//! deja-tui (placeholder overview, filled in below)

@@ -1,1 +1,19 @@
-fn main() {}
+//! The `deja` command: parses arguments, dispatches to a library, maps the result to an exit
+//! code. All real work lives in the workspace's crates.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod exit;
+mod run;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Run(args) => run::run(&args),
+    };
+    exit::report(result)
+}

@@ -125,8 +125,34 @@ pub struct Trap {
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "wasm trap: {} at position {}", self.code, self.position)?;
+        // Deep recursion gives thousands of equal frames: show runs of them once.
+        let mut groups: Vec<(usize, usize)> = Vec::new();
         for (i, frame) in self.backtrace.iter().enumerate() {
-            write!(f, "\n  {i}: {frame}")?;
+            match groups.last_mut() {
+                Some((start, end)) if self.backtrace[*start] == *frame => *end = i,
+                _ => groups.push((i, i)),
+            }
+        }
+        const HEAD: usize = 20;
+        const TAIL: usize = 10;
+        for (g, (start, end)) in groups.iter().enumerate() {
+            if groups.len() > HEAD + TAIL && g == HEAD {
+                let skipped = groups.len() - HEAD - TAIL;
+                write!(f, "\n  ... {skipped} more groups of frames ...")?;
+            }
+            if groups.len() > HEAD + TAIL && g >= HEAD && g < groups.len() - TAIL {
+                continue;
+            }
+            let frame = &self.backtrace[*start];
+            if start == end {
+                write!(f, "\n  {start}: {frame}")?;
+            } else {
+                write!(
+                    f,
+                    "\n  {start}..={end}: {frame} ({} frames)",
+                    end - start + 1
+                )?;
+            }
         }
         Ok(())
     }
@@ -135,6 +161,29 @@ impl fmt::Display for Trap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_backtraces_are_condensed() {
+        let frame = |func: u32, pc: u32| FrameInfo {
+            func: FuncIndex::from_u32(func),
+            name: None,
+            pc,
+        };
+        let mut backtrace = vec![frame(0, 0x35); 5000];
+        backtrace.push(frame(1, 0x3f));
+        let trap = Trap {
+            code: TrapCode::CallStackExhausted,
+            position: 7,
+            backtrace,
+        };
+        let text = trap.to_string();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains("0..=4999: func 0 at pc 0x35 (5000 frames)"),
+            "{text}"
+        );
+        assert!(text.contains("5000: func 1 at pc 0x3f"), "{text}");
+    }
 
     #[test]
     fn trap_codes_round_trip_through_their_byte() {
@@ -148,6 +197,7 @@ mod tests {
         }
         assert_eq!(TrapCode::from_u8(TrapCode::ALL.len() as u8), None);
         // Pinned values: traces written today must decode tomorrow.
+        assert_eq!(TrapCode::NullReference as u8, 10);
         assert_eq!(TrapCode::UnreachableCodeReached as u8, 0);
         assert_eq!(TrapCode::CallStackExhausted as u8, 9);
     }

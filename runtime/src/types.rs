@@ -73,9 +73,11 @@ impl ValType {
     }
 
     pub(crate) fn from_ref_type(r: wasmparser::RefType) -> Option<ValType> {
-        if r == wasmparser::RefType::FUNCREF {
+        // The validator types `ref.func` as a non-nullable reference; deja's view of
+        // WebAssembly 2.0 only distinguishes the two heap types.
+        if r.is_func_ref() || r.is_concrete_type_ref() {
             Some(ValType::FuncRef)
-        } else if r == wasmparser::RefType::EXTERNREF {
+        } else if r.is_extern_ref() {
             Some(ValType::ExternRef)
         } else {
             None

@@ -1,1 +1,192 @@
-//! host
+//! The host-call seam, linking, and load-time errors.
+
+use deja_runtime::{
+    Error, FuncType, HostCall, HostCallObserver, HostCallOutcome, HostError, Linker, Module, Store,
+    Val, ValType,
+};
+use std::sync::{Arc, Mutex};
+
+const GUEST: &str = r#"(module
+  (import "env" "fill" (func $fill (param i32 i32) (result i32)))
+  (import "env" "exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "go") (result i32)
+    (drop (call $fill (i32.const 100) (i32.const 3)))
+    (i32.load8_u (i32.const 102)))
+  (func (export "quit") (call $exit (i32.const 3)) (unreachable)))"#;
+
+#[derive(Default)]
+struct Log(Vec<String>);
+
+struct Observer(Arc<Mutex<Log>>);
+
+impl HostCallObserver<u32> for Observer {
+    fn on_host_call(&mut self, data: &mut u32, call: &HostCall<'_>) {
+        *data += 1;
+        self.0.lock().unwrap().0.push(format!(
+            "{} at {} args {:?} -> {:?} writes {:?}",
+            call.import, call.position, call.args, call.outcome, call.memory_writes
+        ));
+    }
+}
+
+fn linker() -> Linker<u32> {
+    let mut linker = Linker::new();
+    linker.func(
+        "env",
+        "fill",
+        FuncType::new([ValType::I32, ValType::I32], [ValType::I32]),
+        |caller, args, results| {
+            let (Val::I32(addr), Val::I32(len)) = (args[0], args[1]) else {
+                unreachable!()
+            };
+            let bytes: Vec<u8> = (0..len as u8).map(|i| 0xa0 + i).collect();
+            caller
+                .write(addr as u64, &bytes)
+                .map_err(|e| HostError::msg(e.to_string()))?;
+            results[0] = Val::I32(len);
+            Ok(())
+        },
+    );
+    linker.func(
+        "env",
+        "exit",
+        FuncType::new([ValType::I32], []),
+        |_, args, _| {
+            let Val::I32(code) = args[0] else {
+                unreachable!()
+            };
+            Err(HostError::Exit(code))
+        },
+    );
+    linker
+}
+
+#[test]
+fn host_writes_and_calls_are_observed() {
+    let module = Module::new(GUEST.as_bytes()).unwrap();
+    let mut store = Store::new(Default::default(), 0u32);
+    let log = Arc::new(Mutex::new(Log::default()));
+    store.set_host_call_observer(Some(Box::new(Observer(log.clone()))));
+    let instance = linker().instantiate(&mut store, &module).unwrap();
+    let go = store.get_func(instance, "go").unwrap();
+    assert_eq!(store.call(go, &[]).unwrap(), vec![Val::I32(0xa2)]);
+    assert_eq!(*store.data(), 1);
+    let log = &log.lock().unwrap().0;
+    assert_eq!(
+        log,
+        &[format!(
+            "env::fill at 2 args [I32(100), I32(3)] -> {:?} writes [(100, [160, 161, 162])]",
+            HostCallOutcome::Returned(&[Val::I32(3)])
+        )]
+    );
+}
+
+#[test]
+fn host_exit_ends_the_run_with_its_code() {
+    let module = Module::new(GUEST.as_bytes()).unwrap();
+    let mut store = Store::new(Default::default(), 0u32);
+    let instance = linker().instantiate(&mut store, &module).unwrap();
+    let quit = store.get_func(instance, "quit").unwrap();
+    match store.call(quit, &[]) {
+        Err(Error::Exit { code, position }) => {
+            assert_eq!(code, 3);
+            assert_eq!(position, 1);
+        }
+        other => panic!("expected an exit, got {other:?}"),
+    }
+    // The store is usable again afterwards.
+    let go = store.get_func(instance, "go").unwrap();
+    assert_eq!(store.call(go, &[]).unwrap(), vec![Val::I32(0xa2)]);
+}
+
+#[test]
+fn out_of_bounds_host_writes_are_refused_and_change_nothing() {
+    let wat = r#"(module (import "env" "fill" (func $fill (param i32 i32) (result i32)))
+        (memory 1) (func (export "go") (result i32) (call $fill (i32.const 65535) (i32.const 2))))"#;
+    let module = Module::new(wat.as_bytes()).unwrap();
+    let mut store = Store::new(Default::default(), 0u32);
+    let instance = linker().instantiate(&mut store, &module).unwrap();
+    let go = store.get_func(instance, "go").unwrap();
+    let Err(Error::Host { message, .. }) = store.call(go, &[]) else {
+        panic!("expected a host error");
+    };
+    assert!(message.contains("out of bounds"), "{message}");
+    let mem = store.instance_memory(instance).unwrap();
+    assert!(store.memory_data(mem).iter().all(|b| *b == 0));
+}
+
+#[test]
+fn unknown_and_incompatible_imports_are_named() {
+    let module = Module::new(GUEST.as_bytes()).unwrap();
+    let mut store = Store::new(Default::default(), 0u32);
+    let err = Linker::new().instantiate(&mut store, &module).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown imports: env::fill (func), env::exit (func)"
+    );
+    let mut wrong = linker();
+    wrong.func(
+        "env",
+        "exit",
+        FuncType::new([ValType::I64], []),
+        |_, _, _| Ok(()),
+    );
+    let err = wrong.instantiate(&mut store, &module).unwrap_err();
+    assert!(
+        matches!(&err, Error::IncompatibleImport { name, .. } if name == "exit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unsupported_proposals_are_refused_by_name() {
+    let cases = [
+        (
+            "(module (func (result v128) (v128.const i32x4 0 0 0 0)))",
+            "SIMD",
+        ),
+        ("(module (func $f (return_call $f)))", "tail calls"),
+        ("(module (memory i64 1))", "memory64"),
+        ("(module (memory 1) (memory 1))", "multi-memory"),
+        ("(module (memory 1 1 shared))", "threads"),
+        ("(module (tag))", "exception handling"),
+        (
+            "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
+            "extended constant expressions",
+        ),
+    ];
+    for (wat, proposal) in cases {
+        match Module::new(wat.as_bytes()) {
+            Err(Error::Unsupported { proposal: p, .. }) => assert_eq!(p, proposal, "{wat}"),
+            other => panic!("{wat}: expected unsupported {proposal}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn load_errors_say_what_and_where() {
+    match Module::new(b"(module (func (result i32)))") {
+        Err(Error::Invalid { message, offset }) => {
+            assert!(message.contains("type mismatch"), "{message}");
+            assert!(offset > 8);
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    assert!(matches!(
+        Module::new(b"\0asm\x01\0\0\0\x01\x05"),
+        Err(Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        Module::new(b"(module (fnuc))"),
+        Err(Error::Syntax(_))
+    ));
+    assert!(matches!(
+        Module::new(b""),
+        Err(Error::Syntax(_) | Error::Malformed { .. })
+    ));
+    assert!(matches!(
+        Module::from_file("/nonexistent/x.wasm"),
+        Err(Error::Io { .. })
+    ));
+}

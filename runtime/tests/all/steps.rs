@@ -1,1 +1,174 @@
-//! steps
+//! Step counting, step budgets, trap positions and the call-depth limit.
+
+use crate::instantiate;
+use deja_runtime::{Config, Error, Linker, Module, PauseReason, Store, TrapCode, Val};
+
+const COUNTED: &str = r#"(module
+  (func (export "f") (param i32) (result i32)
+    (block
+      (local.get 0)
+      (br_if 0)
+      (nop))
+    (if (result i32) (local.get 0)
+      (then (i32.const 1))
+      (else (i32.const 2)))))"#;
+
+#[test]
+fn structural_markers_are_not_steps() {
+    let (mut store, instance) = instantiate(COUNTED);
+    let f = store.get_func(instance, "f").unwrap();
+    // local.get, br_if (not taken), nop, local.get, if, i32.const 2, end
+    assert_eq!(store.call(f, &[Val::I32(0)]).unwrap(), vec![Val::I32(2)]);
+    assert_eq!(store.position(), 7);
+    // local.get, br_if (taken), local.get, if, i32.const 1, end (the else is not a step)
+    assert_eq!(store.call(f, &[Val::I32(1)]).unwrap(), vec![Val::I32(1)]);
+    assert_eq!(store.position(), 13);
+}
+
+const FIB: &str = r#"(module
+  (memory 1)
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2))))))))"#;
+
+fn total_steps(n: i32) -> (Vec<Val>, u64) {
+    let (mut store, instance) = instantiate(FIB);
+    let fib = store.get_func(instance, "fib").unwrap();
+    let r = store.call(fib, &[Val::I32(n)]).unwrap();
+    (r, store.position())
+}
+
+#[test]
+fn budget_pauses_at_the_exact_position_and_resumes_identically() {
+    let (expected, total) = total_steps(12);
+    assert_eq!(expected, vec![Val::I32(144)]);
+    let mut budgets: Vec<u64> = (0..40).collect();
+    budgets.extend((0..200).map(|i| i * total / 200));
+    budgets.extend([total - 1, total]);
+    for budget in budgets {
+        let (mut store, instance) = instantiate(FIB);
+        let fib = store.get_func(instance, "fib").unwrap();
+        store.set_step_budget(Some(budget));
+        match store.call(fib, &[Val::I32(12)]) {
+            Err(Error::Paused {
+                reason: PauseReason::StepBudget,
+                position,
+            }) => {
+                assert_eq!(position, budget);
+                assert!(budget < total);
+                store.set_step_budget(None);
+                assert_eq!(store.resume().unwrap(), expected);
+            }
+            Ok(r) => {
+                assert_eq!(budget, total, "finished early with budget {budget}");
+                assert_eq!(r, expected);
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+        assert_eq!(store.position(), total, "budget {budget}");
+    }
+}
+
+#[test]
+fn single_stepping_visits_every_position() {
+    let (expected, total) = total_steps(6);
+    let (mut store, instance) = instantiate(FIB);
+    let fib = store.get_func(instance, "fib").unwrap();
+    store.set_step_budget(Some(0));
+    let mut result = store.call(fib, &[Val::I32(6)]);
+    let mut expected_position = 0;
+    while let Err(Error::Paused { position, .. }) = result {
+        assert_eq!(position, expected_position);
+        expected_position += 1;
+        store.set_step_budget(Some(1));
+        result = store.resume();
+    }
+    assert_eq!(result.unwrap(), expected);
+    assert_eq!(expected_position, total);
+}
+
+#[test]
+fn trap_position_is_the_trapping_instruction_in_both_loops() {
+    let wat = r#"(module
+      (func $inner (param $x i32) (result i32) (i32.div_s (i32.const 100) (local.get $x)))
+      (func (export "div") (param $x i32) (result i32) (call $inner (local.get $x))))"#;
+    for budget in [None, Some(1), Some(3)] {
+        let (mut store, instance) = instantiate(wat);
+        let f = store.get_func(instance, "div").unwrap();
+        store.set_step_budget(budget);
+        let mut r = store.call(f, &[Val::I32(0)]);
+        if let Err(Error::Paused { .. }) = r {
+            store.set_step_budget(None);
+            r = store.resume();
+        }
+        let Err(Error::Trap(trap)) = r else {
+            panic!("expected a trap, got {r:?}");
+        };
+        assert_eq!(trap.code, TrapCode::IntegerDivisionByZero);
+        // local.get, call, i32.const, local.get: the division is not completed.
+        assert_eq!(trap.position, 4);
+        assert_eq!(store.position(), 4);
+        let names: Vec<_> = trap.backtrace.iter().map(|f| f.name.clone()).collect();
+        assert_eq!(names, vec![Some("inner".to_string()), None]);
+    }
+}
+
+#[test]
+fn call_depth_limit_counts_wasm_frames() {
+    let wat = r#"(module (func $down (export "down") (param i32) (result i32)
+        (call $down (i32.add (local.get 0) (i32.const 1)))))"#;
+    let module = Module::new(wat.as_bytes()).unwrap();
+    for limit in [1, 10, 1000] {
+        let mut store = Store::new(
+            Config {
+                max_call_depth: limit,
+                ..Config::default()
+            },
+            (),
+        );
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let f = store.get_func(instance, "down").unwrap();
+        let Err(Error::Trap(trap)) = store.call(f, &[Val::I32(0)]) else {
+            panic!("expected exhaustion");
+        };
+        assert_eq!(trap.code, TrapCode::CallStackExhausted);
+        assert_eq!(trap.backtrace.len(), limit as usize);
+        // Each frame completes local.get, i32.const, i32.add and its call; the innermost
+        // frame's call is the one that traps.
+        assert_eq!(trap.position, 4 * u64::from(limit) - 1);
+    }
+}
+
+#[test]
+fn nan_canonicalization_is_configurable() {
+    let wat = r#"(module
+      (func (export "sqrt") (param f32) (result f32) (f32.sqrt (local.get 0)))
+      (func (export "neg") (param f32) (result f32) (f32.neg (local.get 0))))"#;
+    let module = Module::new(wat.as_bytes()).unwrap();
+    for canon in [true, false] {
+        let mut store = Store::new(
+            Config {
+                nan_canonicalization: canon,
+                ..Config::default()
+            },
+            (),
+        );
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let sqrt = store.get_func(instance, "sqrt").unwrap();
+        let [Val::F32(bits)] = store.call(sqrt, &[Val::F32((-1.0f32).to_bits())]).unwrap()[..]
+        else {
+            panic!()
+        };
+        assert!(f32::from_bits(bits).is_nan());
+        if canon {
+            assert_eq!(bits, 0x7fc0_0000);
+        }
+        // Bit operations never canonicalize: a NaN payload survives negation.
+        let neg = store.get_func(instance, "neg").unwrap();
+        let r = store.call(neg, &[Val::F32(0x7fa0_0001)]).unwrap();
+        assert_eq!(r, vec![Val::F32(0xffa0_0001)]);
+    }
+}

@@ -1,0 +1,3 @@
+;; Not valid WebAssembly text (an unknown instruction).
+(module
+  (func (export "_start") (i32.frobnicate)))

@@ -1,0 +1,124 @@
+//! Command-line definitions (clap derive).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    the guest finished
+  2    usage error (bad flags or arguments)
+  110  internal error (a bug in deja)
+  111  a file could not be read
+  112  the module does not parse (WebAssembly text syntax or binary encoding)
+  113  the module is invalid or uses an unsupported proposal
+  114  the module's imports cannot be satisfied
+  115  the step budget (--max-steps) ran out
+  116  the call stack was exhausted (too deep recursion)
+  117  a host function failed
+  134  the guest trapped";
+
+/// deja: a record-and-replay time-travel debugger for WebAssembly.
+#[derive(Debug, Parser)]
+#[command(name = "deja", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a WebAssembly module (binary or text) on deja's interpreter.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+}
+
+/// Options shared by every command that executes a guest.
+#[derive(Debug, Args)]
+pub struct ExecOptions {
+    /// Pause and stop after this many steps (executed Wasm instructions).
+    #[arg(long, value_name = "N", help_heading = "Execution")]
+    pub max_steps: Option<u64>,
+
+    /// Maximum call depth in Wasm frames; one more call traps.
+    #[arg(
+        long,
+        value_name = "FRAMES",
+        default_value_t = 20_000,
+        help_heading = "Execution"
+    )]
+    pub max_call_depth: u32,
+
+    /// Do not canonicalize NaNs produced by float arithmetic.
+    #[arg(long, help_heading = "Execution")]
+    pub no_nan_canonicalization: bool,
+}
+
+/// `deja run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Call this exported function instead of `_start`; ARGS are its arguments, parsed by its
+    /// signature (integers in decimal or 0x-hex, floats, `nan`, `inf`, `null`).
+    #[arg(long, value_name = "NAME")]
+    pub invoke: Option<String>,
+
+    #[command(flatten)]
+    pub exec: ExecOptions,
+
+    /// The module: a `.wasm` binary or `.wat` text.
+    #[arg(value_name = "MODULE")]
+    pub module: PathBuf,
+
+    /// Arguments for the invoked function (after MODULE; a `--` before them is accepted).
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn accepted_and_rejected_command_lines() {
+        let ok: &[&[&str]] = &[
+            &["deja", "run", "m.wasm"],
+            &["deja", "run", "--invoke", "f", "m.wat", "1", "2"],
+            &["deja", "run", "--invoke", "f", "m.wat", "--", "-1"],
+            &["deja", "run", "m.wat", "-5"],
+            &["deja", "run", "--max-steps", "100", "m.wat"],
+            &["deja", "run", "--max-call-depth", "10", "m.wat"],
+        ];
+        for line in ok {
+            assert!(Cli::try_parse_from(*line).is_ok(), "should accept {line:?}");
+        }
+        let bad: &[&[&str]] = &[
+            &["deja"],
+            &["deja", "run"],
+            &["deja", "run", "--max-steps", "many", "m.wat"],
+            &["deja", "run", "--max-steps", "-1", "m.wat"],
+            &["deja", "frobnicate"],
+            &["deja", "run", "--no-such-flag", "m.wat"],
+        ];
+        for line in bad {
+            assert!(
+                Cli::try_parse_from(*line).is_err(),
+                "should reject {line:?}"
+            );
+        }
+        let parsed =
+            Cli::try_parse_from(["deja", "run", "--invoke", "f", "m.wat", "--", "-1"]).unwrap();
+        let Command::Run(args) = parsed.command;
+        assert_eq!(args.args, vec!["-1"]);
+    }
+}

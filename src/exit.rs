@@ -1,0 +1,82 @@
+//! Mapping outcomes to exit codes and one-line error messages.
+
+use deja_runtime::{Error, TrapCode};
+use std::process::ExitCode;
+
+/// How a command ended, when not plainly successful.
+#[derive(Debug)]
+pub enum Failure {
+    /// An error with its exit code.
+    Runtime(Error),
+    /// A usage problem found after argument parsing (bad invoke arguments, ...).
+    Usage(String),
+    /// A message with its exit code.
+    Message {
+        /// One line (or a few, for backtraces).
+        message: String,
+        /// Exit code.
+        code: u8,
+    },
+    /// Writing to stdout failed because the reader went away: exit quietly.
+    BrokenPipe,
+    /// Anything else (I/O on our side).
+    Other(anyhow::Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Runtime(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::BrokenPipe
+        } else {
+            Failure::Other(e.into())
+        }
+    }
+}
+
+/// The exit code for a runtime error (see `deja --help`).
+pub fn code_for(e: &Error) -> u8 {
+    match e {
+        Error::Io { .. } => 111,
+        Error::Syntax(_) | Error::Malformed { .. } => 112,
+        Error::Invalid { .. } | Error::Unsupported { .. } => 113,
+        Error::UnknownImports(_) | Error::IncompatibleImport { .. } => 114,
+        Error::Paused { .. } => 115,
+        Error::Trap(t) if t.code == TrapCode::CallStackExhausted => 116,
+        Error::Trap(_) => 134,
+        Error::Host { .. } => 117,
+        Error::Exit { code, .. } => (*code & 0xff) as u8,
+        Error::NoSuchExport { .. } | Error::BadArguments { .. } | Error::Usage(_) => 2,
+        Error::Resource(_) => 117,
+        Error::Internal(_) => 110,
+    }
+}
+
+/// Prints the failure (if any) and returns the exit code.
+pub fn report(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) | Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Message { message, code }) => {
+            eprintln!("error: {message}");
+            ExitCode::from(code)
+        }
+        Err(Failure::Runtime(Error::Exit { code, .. })) => ExitCode::from((code & 0xff) as u8),
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(code_for(&e))
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(111)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! `deja run`: instantiate a module and run `_start` or an exported function.
+
+use crate::cli::RunArgs;
+use crate::exit::Failure;
+use deja_runtime::{Config, Error, Linker, Module, Store, Val, ValType};
+use std::io::Write;
+
+/// Parses a command-line argument as a value of type `ty`.
+fn parse_val(text: &str, ty: ValType) -> Result<Val, String> {
+    fn int(text: &str) -> Option<i128> {
+        let (neg, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let v = match digits
+            .strip_prefix("0x")
+            .or_else(|| digits.strip_prefix("0X"))
+        {
+            Some(hex) => i128::from_str_radix(hex, 16).ok()?,
+            None => digits.parse::<i128>().ok()?,
+        };
+        Some(if neg { -v } else { v })
+    }
+    let bad = || format!("`{text}` is not a valid {ty}");
+    Ok(match ty {
+        ValType::I32 => {
+            let v = int(text).ok_or_else(bad)?;
+            if !(i128::from(i32::MIN)..=i128::from(u32::MAX)).contains(&v) {
+                return Err(format!("`{text}` does not fit in i32"));
+            }
+            Val::I32(v as i32)
+        }
+        ValType::I64 => {
+            let v = int(text).ok_or_else(bad)?;
+            if !(i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(&v) {
+                return Err(format!("`{text}` does not fit in i64"));
+            }
+            Val::I64(v as i64)
+        }
+        ValType::F32 => Val::F32(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
+        ValType::F64 => Val::F64(text.parse::<f64>().map_err(|_| bad())?.to_bits()),
+        ValType::FuncRef if text == "null" => Val::FuncRef(None),
+        ValType::ExternRef if text == "null" => Val::ExternRef(None),
+        ValType::ExternRef => Val::ExternRef(Some(text.parse::<u32>().map_err(|_| bad())?)),
+        ValType::FuncRef => return Err("a funcref argument can only be `null`".into()),
+    })
+}
+
+fn describe_position<T>(store: &mut Store<T>) -> String {
+    let frames = store.backtrace();
+    match frames.first() {
+        Some(f) => format!("in {f}"),
+        None => "outside any function".into(),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    let module = Module::from_file(&args.module)?;
+    let config = Config {
+        nan_canonicalization: !args.exec.no_nan_canonicalization,
+        max_call_depth: args.exec.max_call_depth,
+        ..Config::default()
+    };
+    let mut store = Store::new(config, ());
+    store.set_step_budget(args.exec.max_steps);
+    let linker: Linker<()> = Linker::new();
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(i) => i,
+        Err(Error::UnknownImports(missing)) => {
+            return Err(Failure::Runtime(Error::UnknownImports(missing)));
+        }
+        Err(e) => return Err(with_context(&mut store, e)),
+    };
+    let name = args.invoke.as_deref().unwrap_or("_start");
+    let func = match store.get_func(instance, name) {
+        Ok(f) => f,
+        Err(_) if args.invoke.is_none() => {
+            return Err(Failure::Usage(format!(
+                "{} has no `_start` export; choose a function with --invoke NAME",
+                args.module.display()
+            )));
+        }
+        Err(e) => return Err(Failure::Usage(e.to_string())),
+    };
+    let ty = store.func_type(func).clone();
+    let vals = if args.invoke.is_some() {
+        if args.args.len() != ty.params().len() {
+            return Err(Failure::Usage(format!(
+                "`{name}` has signature {ty}: expected {} arguments, got {}",
+                ty.params().len(),
+                args.args.len()
+            )));
+        }
+        args.args
+            .iter()
+            .zip(ty.params())
+            .map(|(a, t)| parse_val(a, *t))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Failure::Usage)?
+    } else {
+        // Guest arguments for `_start` are delivered through WASI once it is provided.
+        Vec::new()
+    };
+    let results = match store.call(func, &vals) {
+        Ok(r) => r,
+        Err(e) => return Err(with_context(&mut store, e)),
+    };
+    let mut out = std::io::stdout().lock();
+    for v in results {
+        writeln!(out, "{v}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Adds context to a run that did not finish: where a budget stopped it, how to raise the
+/// call-depth limit.
+fn with_context<T>(store: &mut Store<T>, e: Error) -> Failure {
+    let code = crate::exit::code_for(&e);
+    match e {
+        Error::Paused { position, .. } => {
+            let location = describe_position(store);
+            Failure::Message {
+                message: format!(
+                    "stopped: step budget exhausted after {position} steps, {location} (raise --max-steps)"
+                ),
+                code,
+            }
+        }
+        Error::Trap(t) if t.code == deja_runtime::TrapCode::CallStackExhausted => {
+            Failure::Message {
+                message: format!(
+                    "{t}\n(the call depth limit is {} Wasm frames; raise it with --max-call-depth)",
+                    store.config().max_call_depth
+                ),
+                code,
+            }
+        }
+        e => Failure::Runtime(e),
+    }
+}

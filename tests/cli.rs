@@ -1,0 +1,155 @@
+//! The `deja` binary end to end: outputs, messages and exit codes.
+
+use std::process::{Command, Output};
+
+fn deja(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run deja")
+}
+
+fn check(args: &[&str], code: i32, stdout: &str, stderr_contains: &str) {
+    let out = deja(args);
+    let (so, se) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}\nstdout: {so}\nstderr: {se}"
+    );
+    assert_eq!(so, stdout, "{args:?}");
+    assert!(se.contains(stderr_contains), "{args:?}: stderr was {se}");
+}
+
+#[test]
+fn runs_exports_and_prints_results() {
+    check(
+        &["run", "--invoke", "fib", "examples/wat/fib.wat", "90"],
+        0,
+        "2880067194370816120\n",
+        "",
+    );
+    check(
+        &[
+            "run",
+            "--invoke",
+            "fib_rec",
+            "examples/wat/fib.wat",
+            "--",
+            "0x14",
+        ],
+        0,
+        "6765\n",
+        "",
+    );
+    check(&["run", "examples/wat/fib.wat"], 0, "", "");
+}
+
+#[test]
+fn each_failure_has_its_message_and_exit_code() {
+    check(
+        &["run", "examples/wat/syntax-error.wat"],
+        112,
+        "",
+        "syntax error in WebAssembly text",
+    );
+    check(
+        &["run", "examples/wat/invalid.wat"],
+        113,
+        "",
+        "invalid module at byte offset 0x25: type mismatch",
+    );
+    check(
+        &["run", "--invoke", "div", "examples/wat/trap.wat", "0"],
+        134,
+        "",
+        "wasm trap: integer divide by zero at position 4\n  0: func 0 (inner) at pc 0x28",
+    );
+    check(
+        &["run", "--max-steps", "100000", "examples/wat/loop.wat"],
+        115,
+        "",
+        "step budget exhausted after 100000 steps, in func 0 (spin)",
+    );
+    check(
+        &["run", "examples/wat/recurse.wat"],
+        116,
+        "",
+        "call stack exhausted",
+    );
+    check(
+        &["run", "no/such/file.wasm"],
+        111,
+        "",
+        "cannot read no/such/file.wasm",
+    );
+    check(
+        &["run", "--invoke", "fib", "examples/wat/fib.wat", "x"],
+        2,
+        "",
+        "`x` is not a valid i32",
+    );
+    check(
+        &["run", "--invoke", "fib", "examples/wat/fib.wat"],
+        2,
+        "",
+        "expected 1 arguments, got 0",
+    );
+    check(
+        &["run", "--bogus", "examples/wat/fib.wat"],
+        2,
+        "",
+        "unexpected argument",
+    );
+}
+
+#[test]
+fn unsatisfied_imports_are_named() {
+    let dir = std::env::temp_dir().join(format!("deja-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("imports.wat");
+    std::fs::write(
+        &path,
+        r#"(module (import "env" "clock" (func (result i64))) (func (export "_start")))"#,
+    )
+    .unwrap();
+    check(
+        &["run", path.to_str().unwrap()],
+        114,
+        "",
+        "unknown import: env::clock (func)",
+    );
+    let simd = dir.join("simd.wat");
+    std::fs::write(&simd, "(module (func (drop (v128.const i64x2 1 2))))").unwrap();
+    check(
+        &["run", simd.to_str().unwrap()],
+        113,
+        "",
+        "WebAssembly SIMD proposal",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["run", "--invoke", "fib", "examples/wat/fib.wat", "10"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

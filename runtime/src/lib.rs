@@ -34,6 +34,7 @@ mod store;
 mod translate;
 mod trap;
 mod types;
+pub mod wasi;
 pub mod wasm;
 
 pub use debug::{DebugAction, DebugEvent, DebugHandler, FrameCursor};

@@ -5,6 +5,7 @@ mod host;
 mod snapshots;
 mod spec;
 mod steps;
+mod wasi_suite;
 
 use deja_runtime::{Config, Instance, Linker, Module, Store};
 

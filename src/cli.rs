@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0    the guest finished
+  0    the guest finished (a WASI guest's own exit code is passed through)
   2    usage error (bad flags or arguments)
   110  internal error (a bug in deja)
   111  a file could not be read
@@ -55,6 +55,45 @@ pub struct ExecOptions {
     pub no_nan_canonicalization: bool,
 }
 
+/// What the guest sees of the host: directories, environment, extra imports.
+#[derive(Debug, Args)]
+pub struct GuestOptions {
+    /// Give the guest a host directory, as GUEST (default: the same path). Repeatable.
+    #[arg(
+        long = "dir",
+        value_name = "HOST[::GUEST]",
+        help_heading = "Guest environment"
+    )]
+    pub dirs: Vec<String>,
+
+    /// Like --dir, but the guest may only read. Repeatable.
+    #[arg(
+        long = "dir-ro",
+        value_name = "HOST[::GUEST]",
+        help_heading = "Guest environment"
+    )]
+    pub dirs_ro: Vec<String>,
+
+    /// Set an environment variable for the guest. Repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env, help_heading = "Guest environment")]
+    pub env: Vec<(String, String)>,
+
+    /// Pass the host's whole environment to the guest (before any --env).
+    #[arg(long, help_heading = "Guest environment")]
+    pub inherit_env: bool,
+
+    /// Provide `bench.start` and `bench.end` (sightglass benchmarks) as no-op imports.
+    #[arg(long, help_heading = "Guest environment")]
+    pub bench_imports: bool,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}
+
 /// `deja run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -66,11 +105,15 @@ pub struct RunArgs {
     #[command(flatten)]
     pub exec: ExecOptions,
 
+    #[command(flatten)]
+    pub guest: GuestOptions,
+
     /// The module: a `.wasm` binary or `.wat` text.
     #[arg(value_name = "MODULE")]
     pub module: PathBuf,
 
-    /// Arguments for the invoked function (after MODULE; a `--` before them is accepted).
+    /// The guest's arguments (its argv after the program name), or with --invoke the
+    /// function's arguments. They follow MODULE; a `--` before them is accepted.
     #[arg(
         value_name = "ARGS",
         trailing_var_arg = true,
@@ -98,6 +141,19 @@ mod tests {
             &["deja", "run", "m.wat", "-5"],
             &["deja", "run", "--max-steps", "100", "m.wat"],
             &["deja", "run", "--max-call-depth", "10", "m.wat"],
+            &[
+                "deja", "run", "--dir", ".", "--dir", "a::/b", "--env", "K=V", "m.wasm", "x",
+            ],
+            &[
+                "deja",
+                "run",
+                "--dir-ro",
+                "data",
+                "--inherit-env",
+                "--bench-imports",
+                "m.wasm",
+            ],
+            &["deja", "run", "m.wasm", "--", "--dir", "x"],
         ];
         for line in ok {
             assert!(Cli::try_parse_from(*line).is_ok(), "should accept {line:?}");
@@ -109,6 +165,9 @@ mod tests {
             &["deja", "run", "--max-steps", "-1", "m.wat"],
             &["deja", "frobnicate"],
             &["deja", "run", "--no-such-flag", "m.wat"],
+            &["deja", "run", "--env", "NOEQUALS", "m.wat"],
+            &["deja", "run", "--env", "=v", "m.wat"],
+            &["deja", "run", "--dir"],
         ];
         for line in bad {
             assert!(
@@ -120,5 +179,10 @@ mod tests {
             Cli::try_parse_from(["deja", "run", "--invoke", "f", "m.wat", "--", "-1"]).unwrap();
         let Command::Run(args) = parsed.command;
         assert_eq!(args.args, vec!["-1"]);
+        // Flags after the module belong to the guest.
+        let parsed = Cli::try_parse_from(["deja", "run", "m.wasm", "--dir", "x"]).unwrap();
+        let Command::Run(args) = parsed.command;
+        assert_eq!(args.args, vec!["--dir", "x"]);
+        assert!(args.guest.dirs.is_empty());
     }
 }

@@ -1,9 +1,11 @@
 //! `deja run`: instantiate a module and run `_start` or an exported function.
 
-use crate::cli::RunArgs;
+use crate::cli::{GuestOptions, RunArgs};
 use crate::exit::Failure;
-use deja_runtime::{Config, Error, Linker, Module, Store, Val, ValType};
+use deja_runtime::wasi::{self, Preopen, WasiCtx, WasiCtxBuilder};
+use deja_runtime::{Config, Error, FuncType, Linker, Module, Store, Val, ValType};
 use std::io::Write;
+use std::path::Path;
 
 /// Parses a command-line argument as a value of type `ty`.
 fn parse_val(text: &str, ty: ValType) -> Result<Val, String> {
@@ -54,6 +56,56 @@ fn describe_position<T>(store: &mut Store<T>) -> String {
     }
 }
 
+/// The WASI context the options describe; `argv` is the guest's whole argv.
+pub fn wasi_ctx(opts: &GuestOptions, argv: Vec<String>) -> Result<WasiCtx, Failure> {
+    let mut b = WasiCtxBuilder::new();
+    b.args(argv);
+    if opts.inherit_env {
+        for (k, v) in std::env::vars() {
+            b.env(k, v);
+        }
+    }
+    for (k, v) in &opts.env {
+        b.env(k, v);
+    }
+    for (spec, read_only) in opts
+        .dirs
+        .iter()
+        .map(|d| (d, false))
+        .chain(opts.dirs_ro.iter().map(|d| (d, true)))
+    {
+        let mut p = Preopen::parse(spec);
+        p.read_only = read_only;
+        if !p.host.is_dir() {
+            return Err(Failure::Usage(format!(
+                "--dir {spec}: {} is not a directory",
+                p.host.display()
+            )));
+        }
+        b.preopen(p);
+    }
+    Ok(b.build()?)
+}
+
+/// A linker with WASI and, when asked, the sightglass `bench` imports.
+pub fn linker(opts: &GuestOptions) -> Linker<WasiCtx> {
+    let mut linker = Linker::new();
+    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c);
+    if opts.bench_imports {
+        for name in ["start", "end"] {
+            linker.func("bench", name, FuncType::default(), |_, _, _| Ok(()));
+        }
+    }
+    linker
+}
+
+fn program_name(module: &Path) -> String {
+    module.file_name().map_or_else(
+        || module.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// Runs the command.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let module = Module::from_file(&args.module)?;
@@ -62,9 +114,14 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         max_call_depth: args.exec.max_call_depth,
         ..Config::default()
     };
-    let mut store = Store::new(config, ());
+    let mut argv = vec![program_name(&args.module)];
+    if args.invoke.is_none() {
+        argv.extend(args.args.iter().cloned());
+    }
+    let ctx = wasi_ctx(&args.guest, argv)?;
+    let mut store = Store::new(config, ctx);
     store.set_step_budget(args.exec.max_steps);
-    let linker: Linker<()> = Linker::new();
+    let linker = linker(&args.guest);
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(i) => i,
         Err(Error::UnknownImports(missing)) => {
@@ -99,7 +156,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(Failure::Usage)?
     } else {
-        // Guest arguments for `_start` are delivered through WASI once it is provided.
+        // The guest's arguments went to WASI's argv.
         Vec::new()
     };
     let results = match store.call(func, &vals) {

@@ -153,3 +153,92 @@ fn broken_pipe_is_quiet() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn wasi_guests_get_args_dirs_and_their_exit_code() {
+    let out = deja(&[
+        "run",
+        "--dir",
+        "examples::.",
+        "examples/wat/cat.wat",
+        "wat/cat.wat",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        out.stdout,
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/wat/cat.wat")).unwrap()
+    );
+    // The guest's own exit codes pass through: 2 without an argument, 100 + errno otherwise.
+    check(&["run", "examples/wat/cat.wat"], 2, "", "");
+    check(
+        &[
+            "run",
+            "--dir",
+            "examples::.",
+            "examples/wat/cat.wat",
+            "missing",
+        ],
+        144,
+        "",
+        "",
+    );
+    check(
+        &[
+            "run",
+            "--dir",
+            "examples::.",
+            "examples/wat/cat.wat",
+            "../README.md",
+        ],
+        163,
+        "",
+        "",
+    );
+    check(
+        &[
+            "run",
+            "--dir-ro",
+            "examples::.",
+            "examples/wat/cat.wat",
+            "/etc/passwd",
+        ],
+        163,
+        "",
+        "",
+    );
+    check(
+        &["run", "--dir", "no/such/dir", "examples/wat/cat.wat", "x"],
+        2,
+        "",
+        "--dir no/such/dir: no/such/dir is not a directory",
+    );
+}
+
+#[test]
+fn environment_is_exactly_what_was_given() {
+    let out = deja(&[
+        "run",
+        "--env",
+        "A=1",
+        "--env",
+        "B=two=2",
+        "examples/wat/printenv.wat",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "A=1\nB=two=2\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args([
+            "run",
+            "--inherit-env",
+            "--env",
+            "ZZ_LAST=1",
+            "examples/wat/printenv.wat",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DEJA_TEST_MARKER", "present")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DEJA_TEST_MARKER=present\n"), "{text}");
+    assert!(text.ends_with("ZZ_LAST=1\n"), "{text}");
+}

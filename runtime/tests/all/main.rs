@@ -2,6 +2,8 @@
 
 mod debug;
 mod host;
+mod sandbox;
+mod seam;
 mod snapshots;
 mod spec;
 mod steps;

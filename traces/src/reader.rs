@@ -459,6 +459,13 @@ impl<R: Read + Seek> TraceReader<R> {
                 _ => {}
             }
         }
+        // A finished trace ends with the end record its footer repeats.
+        if let Some(end) = &self.end
+            && last_chunk
+            && records.last() != Some(&Record::End(end.clone()))
+        {
+            return Err("the last record is not the end of run the footer holds".into());
+        }
         Ok(())
     }
 
@@ -639,7 +646,7 @@ impl<R: Read + Seek> Io<'_, R> {
         section: Section,
     ) -> Result<Vec<u8>> {
         let payload = self.read_vec(offset + FRAME_HEADER_LEN, frame.stored_len as usize)?;
-        if crc32fast::hash(&payload) != frame.payload_crc {
+        if !frame::checksum_matches(crc32fast::hash(&payload), frame.payload_crc) {
             return Err(corrupt(section, offset, "payload checksum mismatch"));
         }
         Ok(payload)

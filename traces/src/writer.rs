@@ -34,7 +34,7 @@ const MAX_QUEUED_BATCHES: usize = 2;
 
 /// zstd level used unless the caller picks another; chosen by the measurements in
 /// `traces/BENCHMARKS-traces.md`.
-pub const DEFAULT_COMPRESSION_LEVEL: i32 = 3;
+pub const DEFAULT_COMPRESSION_LEVEL: i32 = 1;
 
 /// How a [`TraceWriter`] cuts and compresses chunks.
 #[derive(Clone, Debug)]

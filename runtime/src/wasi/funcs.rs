@@ -616,6 +616,7 @@ fn fd_readdir<T>(cx: &mut Cx<'_, '_, T>, fd: u32, buf: u32, len: u32, cookie: u6
 
 // ---- paths ----
 
+#[expect(clippy::too_many_arguments, reason = "the WASI signature")]
 fn path_open<T>(
     cx: &mut Cx<'_, '_, T>,
     dirfd: u32,
@@ -763,7 +764,6 @@ fn path_filestat_get<T>(
     cx.write(out, &filestat(&m))
 }
 
-#[allow(clippy::too_many_arguments, reason = "the WASI signature")]
 fn path_filestat_set_times<T>(
     cx: &mut Cx<'_, '_, T>,
     fd: u32,
@@ -814,7 +814,7 @@ fn path_unlink_file<T>(cx: &mut Cx<'_, '_, T>, fd: u32, path: (u32, u32)) -> R {
     Ok(())
 }
 
-fn two_dirs<'c>(ctx: &'c mut WasiCtx, a: u32, ra: u64, b: u32, rb: u64) -> R<(&'c Dir, &'c Dir)> {
+fn two_dirs(ctx: &mut WasiCtx, a: u32, ra: u64, b: u32, rb: u64) -> R<(&Dir, &Dir)> {
     ctx.dir(a, ra)?;
     ctx.dir(b, rb)?;
     let (Some(da), Some(db)) = (ctx.fds.get(&a), ctx.fds.get(&b)) else {

@@ -15,6 +15,9 @@ Exit codes:
   115  the step budget (--max-steps) ran out
   116  the call stack was exhausted (too deep recursion)
   117  a host function failed
+  118  replay diverged from the recording
+  119  the trace cannot be read (damaged, not a trace, newer format, altered module)
+  120  replay stopped at the end of a truncated trace (it matched up to there)
   134  the guest trapped";
 
 /// deja: a record-and-replay time-travel debugger for WebAssembly.
@@ -32,6 +35,97 @@ pub enum Command {
     /// Run a WebAssembly module (binary or text) on deja's interpreter.
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Run a guest and record everything it receives into one trace file.
+    #[command(after_help = EXIT_CODES)]
+    Record(RecordArgs),
+    /// Re-execute a trace and check that it does exactly what was recorded.
+    #[command(after_help = EXIT_CODES)]
+    Replay(ReplayArgs),
+    /// Describe a trace: header, module, outcome, host calls by import, sizes.
+    #[command(after_help = EXIT_CODES)]
+    Info(InfoArgs),
+    /// Print a trace's records, one per line.
+    #[command(after_help = EXIT_CODES)]
+    Dump(DumpArgs),
+}
+
+/// `deja record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Where to write the trace (default: `<module stem>.deja` in the current directory).
+    #[arg(short, long, value_name = "FILE", help_heading = "Trace")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite the output file if it exists.
+    #[arg(long, help_heading = "Trace")]
+    pub force: bool,
+
+    /// Run the guest up to N times and keep only the trace of the first run that exits
+    /// non-zero or traps.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Trace")]
+    pub until_failure: Option<u32>,
+
+    #[command(flatten)]
+    pub exec: ExecOptions,
+
+    #[command(flatten)]
+    pub guest: GuestOptions,
+
+    /// The module: a `.wasm` binary or `.wat` text.
+    #[arg(value_name = "MODULE")]
+    pub module: PathBuf,
+
+    /// The guest's arguments (its argv after the program name), after `--`.
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+}
+
+/// `deja replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Print the guest's recorded stdout and stderr as the replay reaches them.
+    #[arg(long)]
+    pub print_output: bool,
+
+    /// The trace.
+    #[arg(value_name = "FILE")]
+    pub trace: PathBuf,
+}
+
+/// `deja info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The trace.
+    #[arg(value_name = "FILE")]
+    pub trace: PathBuf,
+}
+
+/// `deja dump`.
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// First record to print.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub from: u64,
+
+    /// Number of records to print (default: all).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// The trace.
+    #[arg(value_name = "FILE")]
+    pub trace: PathBuf,
 }
 
 /// Options shared by every command that executes a guest.
@@ -154,6 +248,37 @@ mod tests {
                 "m.wasm",
             ],
             &["deja", "run", "m.wasm", "--", "--dir", "x"],
+            &["deja", "record", "m.wasm"],
+            &[
+                "deja",
+                "record",
+                "-o",
+                "t.deja",
+                "--force",
+                "--until-failure",
+                "200",
+                "m.wasm",
+                "--",
+                "a",
+                "-b",
+            ],
+            &[
+                "deja",
+                "record",
+                "--dir",
+                "d::/data",
+                "--env",
+                "K=V",
+                "--max-steps",
+                "9",
+                "m.wasm",
+            ],
+            &["deja", "replay", "t.deja"],
+            &["deja", "replay", "--print-output", "t.deja"],
+            &["deja", "info", "--json", "t.deja"],
+            &[
+                "deja", "dump", "--json", "--from", "3", "--count", "2", "t.deja",
+            ],
         ];
         for line in ok {
             assert!(Cli::try_parse_from(*line).is_ok(), "should accept {line:?}");
@@ -168,6 +293,13 @@ mod tests {
             &["deja", "run", "--env", "NOEQUALS", "m.wat"],
             &["deja", "run", "--env", "=v", "m.wat"],
             &["deja", "run", "--dir"],
+            &["deja", "record"],
+            &["deja", "record", "--until-failure", "0", "m.wasm"],
+            &["deja", "record", "--until-failure", "-3", "m.wasm"],
+            &["deja", "replay"],
+            &["deja", "replay", "a.deja", "b.deja"],
+            &["deja", "dump", "--from", "x", "t.deja"],
+            &["deja", "info"],
         ];
         for line in bad {
             assert!(
@@ -177,11 +309,15 @@ mod tests {
         }
         let parsed =
             Cli::try_parse_from(["deja", "run", "--invoke", "f", "m.wat", "--", "-1"]).unwrap();
-        let Command::Run(args) = parsed.command;
+        let Command::Run(args) = parsed.command else {
+            panic!("run")
+        };
         assert_eq!(args.args, vec!["-1"]);
         // Flags after the module belong to the guest.
         let parsed = Cli::try_parse_from(["deja", "run", "m.wasm", "--dir", "x"]).unwrap();
-        let Command::Run(args) = parsed.command;
+        let Command::Run(args) = parsed.command else {
+            panic!("run")
+        };
         assert_eq!(args.args, vec!["--dir", "x"]);
         assert!(args.guest.dirs.is_empty());
     }

@@ -17,6 +17,8 @@ pub enum Failure {
         /// Exit code.
         code: u8,
     },
+    /// Exit with this code; everything was already said.
+    Silent(u8),
     /// Writing to stdout failed because the reader went away: exit quietly.
     BrokenPipe,
     /// Anything else (I/O on our side).
@@ -57,6 +59,20 @@ pub fn code_for(e: &Error) -> u8 {
     }
 }
 
+/// The exit code of a recorded or replayed run: the guest's own, or deja's for traps and
+/// errors (the same as `deja run` gives).
+pub fn run_outcome_code(outcome: &deja_traces::RunOutcome) -> u8 {
+    use deja_traces::RunOutcome;
+    match outcome {
+        RunOutcome::Returned => 0,
+        RunOutcome::Exit(c) => (*c & 0xff) as u8,
+        RunOutcome::Trap { code, .. } if *code == TrapCode::CallStackExhausted.as_u8() => 116,
+        RunOutcome::Trap { .. } => 134,
+        RunOutcome::HostError { .. } => 117,
+        RunOutcome::Interrupted => 115,
+    }
+}
+
 /// Prints the failure (if any) and returns the exit code.
 pub fn report(result: Result<(), Failure>) -> ExitCode {
     match result {
@@ -65,6 +81,7 @@ pub fn report(result: Result<(), Failure>) -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(2)
         }
+        Err(Failure::Silent(code)) => ExitCode::from(code),
         Err(Failure::Message { message, code }) => {
             eprintln!("error: {message}");
             ExitCode::from(code)

@@ -5,6 +5,9 @@
 
 mod cli;
 mod exit;
+mod inspect;
+mod record;
+mod replay;
 mod run;
 
 use clap::Parser;
@@ -14,6 +17,10 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Run(args) => run::run(&args),
+        cli::Command::Record(args) => record::record(&args),
+        cli::Command::Replay(args) => replay::replay(&args),
+        cli::Command::Info(args) => inspect::info(&args),
+        cli::Command::Dump(args) => inspect::dump(&args),
     };
     exit::report(result)
 }

@@ -1,10 +1,30 @@
-//! deja's replayer: feeds a trace back into `deja-runtime` and moves through the run in both
-//! directions.
+//! deja's replayer: feeds a trace back into `deja-runtime`.
 //!
-//! Main types (to come): `Session` over a trace with a current position and a frame cursor;
-//! `Timeline` with checkpoints (snapshots thinned with distance); commands `step_forward`,
-//! `reverse_step`, `reverse_continue`, `seek`, each forward and reverse.
+//! [`replay`] re-executes the trace's embedded module with a *replay layer* on the host-call
+//! seam: every imported function is replaced by one that takes the next recorded call, checks
+//! that the guest calls the same import at the same position with the same arguments, applies
+//! the recorded memory writes and returns the recorded results. It performs no real effect — no
+//! file is touched, nothing is printed unless a [`Tap`] asks. The first mismatch is a
+//! [`Divergence`]: position, expected and actual call, backtrace, and how many records were
+//! consumed. At the end, the outcome and the total step count are checked against the
+//! recording. Like the recorder it knows nothing of WASI.
 //!
-//! Status: an empty library for now; replay and time travel are separate issues.
+//! Still to come here: `Session` and `Timeline` for moving backward and forward.
+//!
+//! ```
+//! use deja_recorder::{record, Settings};
+//! use deja_runtime::{Config, Linker, Module, Store};
+//! let module = Module::new(br#"(module (func (export "_start") (drop (i32.const 1))))"#).unwrap();
+//! let mut store = Store::new(Config::default(), ());
+//! let (_, bytes) =
+//!     record(&mut store, &Linker::new(), &module, Vec::new(), Settings::new("test")).unwrap();
+//! let trace = deja_traces::TraceReader::new(std::io::Cursor::new(bytes)).unwrap();
+//! let report = deja_replayer::replay(trace, None).unwrap();
+//! assert_eq!(report.total_steps, 3);
+//! ```
 
 #![forbid(unsafe_code)]
+
+mod replay;
+
+pub use replay::{Divergence, Error, Outcome, Report, Tap, replay};

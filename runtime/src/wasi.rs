@@ -39,3 +39,33 @@ pub mod rights;
 pub use ctx::{OutputSink, Preopen, StdinSource, WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use funcs::{FUNCTIONS, GetCtx, MODULE, add_to_linker};
+
+/// If `import` (`module::name`) is WASI's `fd_write` to stdout or stderr, the descriptor and
+/// the bytes it is about to write, read from the caller's memory. Lets a replayer show a WASI
+/// guest's output without performing the call.
+pub fn pending_output<T>(
+    caller: &crate::Caller<'_, T>,
+    import: &str,
+    args: &[crate::Val],
+) -> Option<(u32, Vec<u8>)> {
+    use crate::Val;
+    if import != "wasi_snapshot_preview1::fd_write" {
+        return None;
+    }
+    let [Val::I32(fd), Val::I32(iovs), Val::I32(count), ..] = *args else {
+        return None;
+    };
+    if fd != 1 && fd != 2 {
+        return None;
+    }
+    let table = caller
+        .read(iovs as u32 as u64, (count as u32 as u64).checked_mul(8)?)
+        .ok()?;
+    let mut out = Vec::new();
+    for iov in table.chunks_exact(8) {
+        let buf = u32::from_le_bytes(iov[0..4].try_into().ok()?);
+        let len = u32::from_le_bytes(iov[4..8].try_into().ok()?);
+        out.extend_from_slice(caller.read(u64::from(buf), u64::from(len)).ok()?);
+    }
+    Some((fd as u32, out))
+}

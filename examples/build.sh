@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Rebuilds the C examples to WebAssembly. The .wasm files are committed, so a fresh machine
+# needs no C toolchain; this script needs Debian's clang, lld, wasi-libc and
+# libclang-rt-dev-wasm32 (apt-get install -y clang lld wasi-libc libclang-rt-dev-wasm32).
+set -euo pipefail
+cd "$(dirname "$0")"
+clang --target=wasm32-wasi -O2 -g -o flaky/flaky.wasm flaky/flaky.c
+echo "built examples/flaky/flaky.wasm"

@@ -1,0 +1,113 @@
+//! Translations between the runtime's types and the trace format's.
+//!
+//! The two crates do not know each other; the recorder and the replayer meet here, so both
+//! directions live in one place.
+
+use deja_runtime::{Config, Func, FuncType, TrapCode, Val, ValType};
+use deja_traces::{Signature, Value};
+
+/// A runtime value as stored in a trace.
+pub fn value(v: &Val) -> Value {
+    match *v {
+        Val::I32(x) => Value::I32(x as u32),
+        Val::I64(x) => Value::I64(x as u64),
+        Val::F32(x) => Value::F32(x),
+        Val::F64(x) => Value::F64(x),
+        Val::FuncRef(f) => Value::FuncRef(f.map(|f| f.as_u32())),
+        Val::ExternRef(e) => Value::ExternRef(e),
+    }
+}
+
+/// A value from a trace as the runtime's; `None` for values the runtime cannot hold (v128).
+pub fn val(v: &Value) -> Option<Val> {
+    Some(match *v {
+        Value::I32(x) => Val::I32(x as i32),
+        Value::I64(x) => Val::I64(x as i64),
+        Value::F32(x) => Val::F32(x),
+        Value::F64(x) => Val::F64(x),
+        Value::FuncRef(f) => Val::FuncRef(f.map(Func::from_u32)),
+        Value::ExternRef(e) => Val::ExternRef(e),
+        Value::V128(_) => return None,
+    })
+}
+
+fn val_type(t: ValType) -> deja_traces::ValType {
+    match t {
+        ValType::I32 => deja_traces::ValType::I32,
+        ValType::I64 => deja_traces::ValType::I64,
+        ValType::F32 => deja_traces::ValType::F32,
+        ValType::F64 => deja_traces::ValType::F64,
+        ValType::FuncRef => deja_traces::ValType::FuncRef,
+        ValType::ExternRef => deja_traces::ValType::ExternRef,
+    }
+}
+
+/// A function signature as stored in a trace's import table.
+pub fn signature(ty: &FuncType) -> Signature {
+    Signature {
+        params: ty.params().iter().map(|t| val_type(*t)).collect(),
+        results: ty.results().iter().map(|t| val_type(*t)).collect(),
+    }
+}
+
+/// The runtime configuration as the JSON a trace header stores.
+pub fn config_to_json(c: &Config) -> serde_json::Value {
+    serde_json::json!({
+        "features": "wasm2-without-simd",
+        "nan_canonicalization": c.nan_canonicalization,
+        "max_call_depth": c.max_call_depth,
+        "max_memory_pages": c.max_memory_pages,
+        "max_table_elements": c.max_table_elements,
+    })
+}
+
+/// The runtime configuration a trace header describes; defaults for anything missing.
+pub fn config_from_json(v: &serde_json::Value) -> Config {
+    let d = Config::default();
+    Config {
+        nan_canonicalization: v["nan_canonicalization"]
+            .as_bool()
+            .unwrap_or(d.nan_canonicalization),
+        max_call_depth: v["max_call_depth"]
+            .as_u64()
+            .and_then(|x| u32::try_from(x).ok())
+            .unwrap_or(d.max_call_depth),
+        max_memory_pages: v["max_memory_pages"].as_u64().unwrap_or(d.max_memory_pages),
+        max_table_elements: v["max_table_elements"]
+            .as_u64()
+            .unwrap_or(d.max_table_elements),
+    }
+}
+
+/// A trap code's name for humans, from the byte a trace stores.
+pub fn trap_message(code: u8) -> String {
+    TrapCode::from_u8(code).map_or_else(|| format!("unknown trap code {code}"), |c| c.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_and_config_round_trip() {
+        for v in [
+            Val::I32(-5),
+            Val::I64(i64::MIN),
+            Val::F32(0x7fc0_0001),
+            Val::F64(1.5f64.to_bits()),
+            Val::FuncRef(None),
+            Val::FuncRef(Some(Func::from_u32(7))),
+            Val::ExternRef(Some(3)),
+        ] {
+            assert_eq!(val(&value(&v)), Some(v));
+        }
+        let c = Config {
+            nan_canonicalization: false,
+            max_call_depth: 77,
+            max_memory_pages: 10,
+            max_table_elements: 99,
+        };
+        assert_eq!(config_from_json(&config_to_json(&c)), c);
+        assert_eq!(trap_message(0), "unreachable");
+    }
+}

@@ -1,0 +1,410 @@
+//! Replaying one trace.
+
+use deja_recorder::convert;
+use deja_runtime::{
+    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module,
+    PauseReason, Store, Val,
+};
+use deja_traces::{CallOutcome, EndOfRun, HostCall, Record, RecordIndex, RunOutcome, TraceReader};
+use std::fmt;
+use std::io::{Read, Seek};
+use std::sync::{Arc, Mutex};
+
+/// Where a replay first differed from its recording.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    /// Position of the guest when it differed.
+    pub position: u64,
+    /// What the recording says happens here.
+    pub expected: String,
+    /// What the guest did.
+    pub actual: String,
+    /// The guest's frames at that moment, innermost first.
+    pub backtrace: Vec<FrameInfo>,
+    /// Records consumed before the divergence.
+    pub records_consumed: u64,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "replay diverged at position {} after {} records\n  expected: {}\n  actual:   {}",
+            self.position, self.records_consumed, self.expected, self.actual
+        )?;
+        for (i, frame) in self.backtrace.iter().enumerate().take(20) {
+            write!(f, "\n  {i}: {frame}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a replay could not be done or did not match.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The trace could not be read (damaged, foreign, newer, or a module whose hash does not
+    /// match the header).
+    #[error("{0}")]
+    Trace(#[from] deja_traces::Error),
+    /// The embedded module could not be loaded or instantiated.
+    #[error("the trace's module cannot run: {0}")]
+    Module(RuntimeError),
+    /// The trace's header does not fit its module.
+    #[error("the trace is inconsistent: {0}")]
+    Inconsistent(String),
+    /// The guest did something other than what was recorded.
+    #[error("{0}")]
+    Diverged(Box<Divergence>),
+}
+
+/// How a replay that matched ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The whole run replayed and ended as recorded.
+    Matched(RunOutcome),
+    /// The trace is truncated (its recorder died); the replay matched every record it holds and
+    /// stopped where they end.
+    Truncated,
+}
+
+/// The result of a replay that did not diverge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Steps executed.
+    pub total_steps: u64,
+    /// Host calls replayed.
+    pub host_calls: u64,
+}
+
+/// Sees every replayed host call before its recorded effects are applied (for example to print
+/// what a WASI guest writes to stdout): the caller, `module::name` and the arguments.
+pub type Tap = Box<dyn FnMut(&mut Caller<'_, ()>, &str, &[Val]) + Send>;
+
+struct Cursor<R: Read + Seek> {
+    reader: TraceReader<R>,
+    next: u64,
+    host_calls: u64,
+    divergence: Option<Divergence>,
+    /// The guest called past the end of a truncated trace, at this position.
+    ran_out: bool,
+    read_error: Option<deja_traces::Error>,
+    tap: Option<Tap>,
+    import_names: Vec<String>,
+}
+
+fn describe_call(name: &str, args: &[String], position: u64) -> String {
+    format!("call {name}({}) at position {position}", args.join(", "))
+}
+
+fn describe_record(names: &[String], hc: &HostCall) -> String {
+    let name = names
+        .get(hc.import.0 as usize)
+        .map_or("<unknown import>", String::as_str);
+    let args: Vec<String> = hc.args.iter().map(|v| format!("{v:?}")).collect();
+    describe_call(name, &args, hc.position.0)
+}
+
+fn describe_end(end: &EndOfRun) -> String {
+    format!(
+        "the run ends with {:?} after {} steps",
+        end.outcome, end.total_steps.0
+    )
+}
+
+impl<R: Read + Seek> Cursor<R> {
+    fn diverge(
+        &mut self,
+        caller: &mut Caller<'_, ()>,
+        expected: String,
+        actual: String,
+    ) -> HostError {
+        self.divergence = Some(Divergence {
+            position: caller.position(),
+            expected,
+            actual,
+            backtrace: caller.store().backtrace(),
+            records_consumed: self.next,
+        });
+        HostError::msg("replay diverged")
+    }
+
+    /// The next recorded host call, skipping events.
+    fn next_call(&mut self) -> Result<Option<Result<HostCall, EndOfRun>>, deja_traces::Error> {
+        while self.next < self.reader.record_count() {
+            let record = self.reader.read_record(RecordIndex(self.next))?;
+            self.next += 1;
+            match record {
+                Record::HostCall(hc) => return Ok(Some(Ok(hc))),
+                Record::Event(_) => {}
+                Record::End(end) => return Ok(Some(Err(end))),
+            }
+        }
+        Ok(None)
+    }
+
+    fn call(
+        &mut self,
+        caller: &mut Caller<'_, ()>,
+        import: u32,
+        args: &[Val],
+        results: &mut [Val],
+    ) -> Result<(), HostError> {
+        let name = self.import_names[import as usize].clone();
+        let arg_text: Vec<String> = args
+            .iter()
+            .map(|v| format!("{:?}", convert::value(v)))
+            .collect();
+        let actual = describe_call(&name, &arg_text, caller.position());
+        let hc = match self.next_call() {
+            Err(e) => {
+                self.read_error = Some(e);
+                return Err(HostError::msg("trace unreadable"));
+            }
+            Ok(None) => {
+                if self.reader.is_truncated() {
+                    self.ran_out = true;
+                    return Err(HostError::msg("end of truncated trace"));
+                }
+                return Err(self.diverge(caller, "no further host calls".into(), actual));
+            }
+            Ok(Some(Err(end))) => return Err(self.diverge(caller, describe_end(&end), actual)),
+            Ok(Some(Ok(hc))) => hc,
+        };
+        let recorded_args: Vec<_> = hc.args.clone();
+        let actual_args: Vec<_> = args.iter().map(convert::value).collect();
+        // Imports are compared by name: a module may import one host function twice.
+        let same_import = self.import_names.get(hc.import.0 as usize) == Some(&name);
+        if !same_import || hc.position.0 != caller.position() || recorded_args != actual_args {
+            let expected = describe_record(&self.import_names, &hc);
+            return Err(self.diverge(caller, expected, actual));
+        }
+        if let Some(tap) = &mut self.tap {
+            tap(caller, &name, args);
+        }
+        for w in &hc.memory_writes {
+            if caller.write(w.address, &w.bytes).is_err() {
+                let expected = format!(
+                    "a write of {} bytes at {:#x} by {name}",
+                    w.bytes.len(),
+                    w.address
+                );
+                let actual = format!("guest memory of {} bytes", caller.memory_size());
+                return Err(self.diverge(caller, expected, actual));
+            }
+        }
+        self.host_calls += 1;
+        match hc.outcome {
+            CallOutcome::Returned => {
+                if hc.results.len() != results.len() {
+                    return Err(HostError::msg("recorded results do not fit the signature"));
+                }
+                for (slot, v) in results.iter_mut().zip(&hc.results) {
+                    *slot = convert::val(v).ok_or_else(|| HostError::msg("unsupported value"))?;
+                }
+                Ok(())
+            }
+            CallOutcome::Exit(code) => Err(HostError::Exit(code as i32)),
+            CallOutcome::Error(m) => Err(HostError::Error(m)),
+        }
+    }
+}
+
+fn outcome_of(result: &Result<Vec<Val>, RuntimeError>, names: &[String]) -> Option<RunOutcome> {
+    Some(match result {
+        Ok(_) => RunOutcome::Returned,
+        Err(RuntimeError::Exit { code, .. }) => RunOutcome::Exit(*code as u32),
+        Err(RuntimeError::Trap(t)) => RunOutcome::Trap {
+            code: t.code.as_u8(),
+            message: Some(t.code.message().to_string()),
+        },
+        Err(RuntimeError::Host {
+            import, message, ..
+        }) => RunOutcome::HostError {
+            import: deja_traces::ImportIndex(
+                names.iter().position(|n| n == import).unwrap_or(usize::MAX) as u32,
+            ),
+            message: message.clone(),
+        },
+        Err(RuntimeError::Paused {
+            reason: PauseReason::StepBudget,
+            ..
+        }) => RunOutcome::Interrupted,
+        Err(_) => return None,
+    })
+}
+
+/// Replays a trace on the interpreter.
+///
+/// # Errors
+/// [`Error::Trace`] for a trace that cannot be read, [`Error::Module`] /
+/// [`Error::Inconsistent`] for one whose module cannot run as described, and
+/// [`Error::Diverged`] with the first difference between the replay and the recording.
+pub fn replay<R: Read + Seek + Send + 'static>(
+    reader: TraceReader<R>,
+    tap: Option<Tap>,
+) -> Result<Report, Error> {
+    let module_bytes = reader.module_bytes()?;
+    let module = Module::from_binary(&module_bytes).map_err(Error::Module)?;
+    let header = reader.header().clone();
+    let config: Config = convert::config_from_json(&header.runtime_config);
+    let entry = header.runtime_config["entry"]
+        .as_str()
+        .unwrap_or("_start")
+        .to_string();
+    let recorded_end = reader.end_of_run().cloned();
+
+    let mut func_imports = Vec::new();
+    for import in module.imports() {
+        match &import.ty {
+            ImportType::Func(ty) => func_imports.push((import, ty.clone())),
+            other => {
+                return Err(Error::Inconsistent(format!(
+                    "the module imports a {} ({}::{}); replay provides functions only",
+                    other.kind(),
+                    import.module,
+                    import.name
+                )));
+            }
+        }
+    }
+    if func_imports.len() != header.imports.len()
+        || func_imports
+            .iter()
+            .zip(&header.imports)
+            .any(|((i, ty), h)| {
+                i.module != h.module || i.name != h.name || convert::signature(ty) != h.signature
+            })
+    {
+        return Err(Error::Inconsistent(
+            "the header's import table does not match the module's imports".into(),
+        ));
+    }
+    let import_names: Vec<String> = header
+        .imports
+        .iter()
+        .map(|i| format!("{}::{}", i.module, i.name))
+        .collect();
+    let cursor = Arc::new(Mutex::new(Cursor {
+        reader,
+        next: 0,
+        host_calls: 0,
+        divergence: None,
+        ran_out: false,
+        read_error: None,
+        tap,
+        import_names: import_names.clone(),
+    }));
+    let mut linker = Linker::new();
+    for (index, (import, ty)) in func_imports.iter().enumerate() {
+        let cursor = cursor.clone();
+        linker.func(
+            &import.module,
+            &import.name,
+            ty.clone(),
+            move |caller, args, results| {
+                cursor.lock().unwrap_or_else(|e| e.into_inner()).call(
+                    caller,
+                    index as u32,
+                    args,
+                    results,
+                )
+            },
+        );
+    }
+
+    let mut store = Store::new(config, ());
+    if let Some(end) = &recorded_end
+        && end.outcome == RunOutcome::Interrupted
+    {
+        store.set_stop_position(Some(end.total_steps.0));
+    }
+    let result = linker
+        .instantiate(&mut store, &module)
+        .and_then(|instance| {
+            let f = store.get_func(instance, &entry)?;
+            store.call(f, &[])
+        });
+    let mut c = cursor.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = c.read_error.take() {
+        return Err(Error::Trace(e));
+    }
+    if let Some(d) = c.divergence.take() {
+        return Err(Error::Diverged(Box::new(d)));
+    }
+    let total_steps = store.position();
+    if c.ran_out {
+        return Ok(Report {
+            outcome: Outcome::Truncated,
+            total_steps,
+            host_calls: c.host_calls,
+        });
+    }
+    let actual = outcome_of(&result, &import_names).ok_or_else(|| {
+        Error::Module(result.as_ref().err().map_or_else(
+            || RuntimeError::Internal("no outcome".into()),
+            |e| RuntimeError::Internal(e.to_string()),
+        ))
+    })?;
+    // Anything left but events and the end means the guest stopped early.
+    let rest = match c.next_call() {
+        Ok(r) => r,
+        Err(e) => return Err(Error::Trace(e)),
+    };
+    let divergence = |expected: String, actual: String, c: &Cursor<R>, store: &mut Store<()>| {
+        Error::Diverged(Box::new(Divergence {
+            position: total_steps,
+            expected,
+            actual,
+            backtrace: store.backtrace(),
+            records_consumed: c.next,
+        }))
+    };
+    let actual_end = EndOfRun {
+        outcome: actual.clone(),
+        total_steps: deja_traces::Position(total_steps),
+    };
+    match rest {
+        Some(Ok(hc)) => Err(divergence(
+            describe_record(&c.import_names, &hc),
+            describe_end(&actual_end),
+            &c,
+            &mut store,
+        )),
+        // The guest ended exactly where a truncated trace ends: nothing left to check.
+        None if c.reader.is_truncated() => Ok(Report {
+            outcome: Outcome::Truncated,
+            total_steps,
+            host_calls: c.host_calls,
+        }),
+        Some(Err(end)) => {
+            if same_outcome(&end.outcome, &actual) && end.total_steps.0 == total_steps {
+                Ok(Report {
+                    outcome: Outcome::Matched(end.outcome),
+                    total_steps,
+                    host_calls: c.host_calls,
+                })
+            } else {
+                Err(divergence(
+                    describe_end(&end),
+                    describe_end(&actual_end),
+                    &c,
+                    &mut store,
+                ))
+            }
+        }
+        None => Err(Error::Inconsistent("the trace has no end record".into())),
+    }
+}
+
+/// Outcomes agree on kind and codes (messages are for humans).
+fn same_outcome(a: &RunOutcome, b: &RunOutcome) -> bool {
+    match (a, b) {
+        (RunOutcome::Trap { code: x, .. }, RunOutcome::Trap { code: y, .. }) => x == y,
+        (RunOutcome::HostError { import: x, .. }, RunOutcome::HostError { import: y, .. }) => {
+            x == y
+        }
+        _ => a == b,
+    }
+}

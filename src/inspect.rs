@@ -1,0 +1,171 @@
+//! `deja info` and `deja dump`.
+
+use crate::cli::{DumpArgs, InfoArgs};
+use crate::exit::Failure;
+use crate::replay::open;
+use deja_traces::{Record, RecordIndex};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+fn trace_error(path: &std::path::Path, e: deja_traces::Error) -> Failure {
+    Failure::Message {
+        message: format!("{}: {e}", path.display()),
+        code: 119,
+    }
+}
+
+/// Runs `deja info`.
+pub fn info(args: &InfoArgs) -> Result<(), Failure> {
+    let reader = open(&args.trace)?;
+    let summary = reader.summary();
+    let names: Vec<String> = summary
+        .header
+        .imports
+        .iter()
+        .map(|i| format!("{}::{}", i.module, i.name))
+        .collect();
+    let mut calls: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut host_calls, mut events, mut payload) = (0u64, 0u64, 0u64);
+    for record in reader.records() {
+        match record.map_err(|e| trace_error(&args.trace, e))? {
+            Record::HostCall(hc) => {
+                host_calls += 1;
+                payload += hc
+                    .memory_writes
+                    .iter()
+                    .map(|w| w.bytes.len() as u64)
+                    .sum::<u64>();
+                let name = names
+                    .get(hc.import.0 as usize)
+                    .cloned()
+                    .unwrap_or_else(|| format!("import {}", hc.import.0));
+                *calls.entry(name).or_default() += 1;
+            }
+            Record::Event(_) => events += 1,
+            Record::End(_) => {}
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let v = serde_json::json!({
+            "summary": summary,
+            "host_calls": host_calls,
+            "host_calls_by_import": calls,
+            "events": events,
+            "memory_write_bytes": payload,
+        });
+        writeln!(out, "{v}")?;
+        return Ok(());
+    }
+    let h = &summary.header;
+    writeln!(
+        out,
+        "trace:       {} ({} bytes, format {})",
+        args.trace.display(),
+        summary.file_len,
+        summary.format_version
+    )?;
+    writeln!(
+        out,
+        "recorded by: {} on {} at {} ms since the epoch",
+        h.tool_version, h.host, h.created_unix_ms
+    )?;
+    writeln!(
+        out,
+        "module:      {} bytes, sha256 {}",
+        h.module.size, h.module.sha256
+    )?;
+    writeln!(out, "args:        {:?}", h.args)?;
+    writeln!(out, "env:         {:?}", h.env)?;
+    writeln!(out, "dirs:        {:?}", h.preopens)?;
+    writeln!(out, "config:      {}", h.runtime_config)?;
+    match (&summary.end, &summary.truncation) {
+        (Some(end), _) => writeln!(
+            out,
+            "outcome:     {:?} after {} steps",
+            end.outcome, end.total_steps.0
+        )?,
+        (None, Some(t)) => writeln!(
+            out,
+            "outcome:     TRUNCATED: the recorder stopped before finishing; {} records recovered ({} of {} bytes valid)",
+            t.records_recovered, t.valid_len, t.file_len
+        )?,
+        (None, None) => writeln!(out, "outcome:     unknown")?,
+    }
+    writeln!(
+        out,
+        "records:     {} in {} chunks",
+        summary.record_count, summary.chunk_count
+    )?;
+    writeln!(out, "host calls:  {host_calls}")?;
+    for (name, n) in &calls {
+        writeln!(out, "  {n:>10}  {name}")?;
+    }
+    writeln!(out, "events:      {events}")?;
+    let raw = h.module.size + payload;
+    let ratio = if summary.file_len > 0 {
+        raw as f64 / summary.file_len as f64
+    } else {
+        0.0
+    };
+    writeln!(
+        out,
+        "sizes:       module {} bytes + recorded memory writes {payload} bytes, stored in {} bytes ({ratio:.1}x)",
+        h.module.size, summary.file_len
+    )?;
+    Ok(())
+}
+
+/// Runs `deja dump`.
+pub fn dump(args: &DumpArgs) -> Result<(), Failure> {
+    let reader = open(&args.trace)?;
+    let names: Vec<String> = reader
+        .header()
+        .imports
+        .iter()
+        .map(|i| format!("{}::{}", i.module, i.name))
+        .collect();
+    let records = reader
+        .records_from(RecordIndex(args.from))
+        .map_err(|e| trace_error(&args.trace, e))?;
+    let mut out = std::io::stdout().lock();
+    let limit = args.count.unwrap_or(u64::MAX);
+    for (i, record) in records.enumerate() {
+        if i as u64 >= limit {
+            break;
+        }
+        let record = record.map_err(|e| trace_error(&args.trace, e))?;
+        let index = args.from + i as u64;
+        if args.json {
+            let v = serde_json::json!({ "index": index, "record": record });
+            writeln!(out, "{v}")?;
+            continue;
+        }
+        match &record {
+            Record::HostCall(hc) => {
+                let name = names.get(hc.import.0 as usize).map_or("?", String::as_str);
+                let writes: Vec<String> = hc
+                    .memory_writes
+                    .iter()
+                    .map(|w| format!("{}B@{:#x}", w.bytes.len(), w.address))
+                    .collect();
+                writeln!(
+                    out,
+                    "#{index} @{} call {name}{:?} -> {:?} {:?} writes [{}]",
+                    hc.position.0,
+                    hc.args,
+                    hc.results,
+                    hc.outcome,
+                    writes.join(", ")
+                )?;
+            }
+            Record::Event(e) => writeln!(
+                out,
+                "#{index} @{} event {:?} backtrace {:?}",
+                e.position.0, e.kind, e.backtrace
+            )?,
+            Record::End(e) => writeln!(out, "#{index} @{} end {:?}", e.total_steps.0, e.outcome)?,
+        }
+    }
+    Ok(())
+}

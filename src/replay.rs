@@ -1,0 +1,65 @@
+//! `deja replay`: re-execute a trace and check it against the recording.
+
+use crate::cli::ReplayArgs;
+use crate::exit::{Failure, run_outcome_code};
+use deja_replayer::{Error, Outcome, Tap, replay as replay_trace};
+use deja_traces::TraceReader;
+use std::io::Write;
+
+/// Opens a trace, mapping failures to exit code 119 with a message naming the file.
+pub fn open(path: &std::path::Path) -> Result<TraceReader, Failure> {
+    TraceReader::open(path).map_err(|e| Failure::Message {
+        message: format!("{}: {e}", path.display()),
+        code: 119,
+    })
+}
+
+/// Runs the command.
+pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
+    let reader = open(&args.trace)?;
+    let tap: Option<Tap> = args.print_output.then(|| {
+        Box::new(
+            |caller: &mut deja_runtime::Caller<'_, ()>,
+             import: &str,
+             args: &[deja_runtime::Val]| {
+                if let Some((fd, bytes)) = deja_runtime::wasi::pending_output(caller, import, args)
+                {
+                    let _ = if fd == 1 {
+                        std::io::stdout().lock().write_all(&bytes)
+                    } else {
+                        std::io::stderr().lock().write_all(&bytes)
+                    };
+                }
+            },
+        ) as Tap
+    });
+    match replay_trace(reader, tap) {
+        Ok(report) => match report.outcome {
+            Outcome::Matched(outcome) => {
+                eprintln!(
+                    "replay matches: {:?} after {} steps, {} host calls",
+                    outcome, report.total_steps, report.host_calls
+                );
+                match run_outcome_code(&outcome) {
+                    0 => Ok(()),
+                    code => Err(Failure::Silent(code)),
+                }
+            }
+            Outcome::Truncated => Err(Failure::Message {
+                message: format!(
+                    "replay stopped at the end of a truncated trace: it matched all {} recorded host calls, up to position {}",
+                    report.host_calls, report.total_steps
+                ),
+                code: 120,
+            }),
+        },
+        Err(Error::Diverged(d)) => Err(Failure::Message {
+            message: d.to_string(),
+            code: 118,
+        }),
+        Err(e) => Err(Failure::Message {
+            message: format!("{}: {e}", args.trace.display()),
+            code: 119,
+        }),
+    }
+}

@@ -1,0 +1,250 @@
+//! `deja record`, `replay`, `info` and `dump` end to end on the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn deja_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run deja")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("deja-rr-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn until_failure_keeps_the_failing_run_and_replay_reproduces_it() {
+    let work = tmp("flaky");
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::copy(
+        repo().join("examples/flaky/data/prices.txt"),
+        data.join("prices.txt"),
+    )
+    .unwrap();
+    let wasm = repo().join("examples/flaky/flaky.wasm");
+    let rec = deja_in(
+        &work,
+        &[
+            "record",
+            "--until-failure",
+            "300",
+            "--dir",
+            "data::data",
+            wasm.to_str().unwrap(),
+        ],
+    );
+    let err = text(&rec.stderr);
+    assert!(err.contains("failed on run "), "{err}");
+    let code = rec.status.code().unwrap();
+    assert!(code == 1 || code == 134, "exit {code}: {err}");
+    let trace = work.join("flaky.deja");
+    assert!(trace.is_file());
+    let rep = deja_in(&work, &["replay", "flaky.deja"]);
+    assert_eq!(rep.status.code(), Some(code), "{}", text(&rep.stderr));
+    assert!(
+        text(&rep.stderr).starts_with("replay matches: "),
+        "{}",
+        text(&rep.stderr)
+    );
+    // Never overwritten silently.
+    let again = deja_in(
+        &work,
+        &["record", "--dir", "data::data", wasm.to_str().unwrap()],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+#[test]
+fn until_failure_keeps_nothing_when_every_run_passes() {
+    let work = tmp("pass");
+    let fib = repo().join("examples/wat/fib.wat");
+    let out = deja_in(
+        &work,
+        &["record", "--until-failure", "3", fib.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("all 3 runs passed; no trace kept"));
+    assert!(!work.join("fib.deja").exists());
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+#[test]
+fn a_trace_replays_elsewhere_with_its_directories_gone() {
+    let work = tmp("portable");
+    let data = work.join("files");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("note.txt"), "recorded once, replayed anywhere\n").unwrap();
+    let cat = repo().join("examples/wat/cat.wat");
+    let rec = deja_in(
+        &work,
+        &[
+            "record",
+            "-o",
+            "cat.deja",
+            "--dir",
+            "files::.",
+            cat.to_str().unwrap(),
+            "--",
+            "note.txt",
+        ],
+    );
+    assert_eq!(rec.status.code(), Some(0), "{}", text(&rec.stderr));
+    assert_eq!(text(&rec.stdout), "recorded once, replayed anywhere\n");
+    // Move the trace away and delete everything it was recorded from.
+    let elsewhere = tmp("portable-elsewhere");
+    std::fs::rename(work.join("cat.deja"), elsewhere.join("cat.deja")).unwrap();
+    std::fs::remove_dir_all(&work).unwrap();
+    let rep = deja_in(&elsewhere, &["replay", "--print-output", "cat.deja"]);
+    assert_eq!(rep.status.code(), Some(0), "{}", text(&rep.stderr));
+    assert_eq!(text(&rep.stdout), "recorded once, replayed anywhere\n");
+    // Without --print-output nothing of the guest's output appears.
+    let quiet = deja_in(&elsewhere, &["replay", "cat.deja"]);
+    assert!(quiet.stdout.is_empty());
+    // info and dump describe it.
+    let info = deja_in(&elsewhere, &["info", "cat.deja"]);
+    let info_text = text(&info.stdout);
+    assert!(
+        info_text.contains("wasi_snapshot_preview1::fd_read"),
+        "{info_text}"
+    );
+    assert!(
+        info_text.contains("args:        [\"cat.wat\", \"note.txt\"]"),
+        "{info_text}"
+    );
+    let json = deja_in(&elsewhere, &["info", "--json", "cat.deja"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(v["host_calls"].as_u64().unwrap() >= 4, "{v}");
+    let dump = deja_in(
+        &elsewhere,
+        &["dump", "--from", "1", "--count", "2", "cat.deja"],
+    );
+    let lines: Vec<_> = text(&dump.stdout).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("#1 @"), "{lines:?}");
+    let dump = deja_in(&elsewhere, &["dump", "--json", "cat.deja"]);
+    for line in text(&dump.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(v["record"].is_object(), "{line}");
+    }
+    std::fs::remove_dir_all(&elsewhere).unwrap();
+}
+
+#[test]
+fn a_killed_recorder_leaves_a_trace_that_replays_to_where_it_stopped() {
+    let work = tmp("killed");
+    let ticker = repo().join("examples/wat/ticker.wat");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["record", "-o", "t.deja", ticker.to_str().unwrap()])
+        .current_dir(&work)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let info = deja_in(&work, &["info", "t.deja"]);
+    assert_eq!(info.status.code(), Some(0), "{}", text(&info.stderr));
+    assert!(
+        text(&info.stdout).contains("TRUNCATED"),
+        "{}",
+        text(&info.stdout)
+    );
+    let rep = deja_in(&work, &["replay", "t.deja"]);
+    assert_eq!(rep.status.code(), Some(120), "{}", text(&rep.stderr));
+    let err = text(&rep.stderr);
+    assert!(
+        err.contains("replay stopped at the end of a truncated trace"),
+        "{err}"
+    );
+    assert!(err.contains("up to position "), "{err}");
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+#[test]
+fn damaged_or_foreign_traces_are_refused_clearly() {
+    let work = tmp("damaged");
+    std::fs::write(work.join("foreign.deja"), b"this is not a trace at all").unwrap();
+    std::fs::write(work.join("empty.deja"), b"").unwrap();
+    for f in ["foreign.deja", "empty.deja", "missing.deja"] {
+        for cmd in ["replay", "info", "dump"] {
+            let out = deja_in(&work, &[cmd, f]);
+            assert_eq!(
+                out.status.code(),
+                Some(119),
+                "{cmd} {f}: {}",
+                text(&out.stderr)
+            );
+            let err = text(&out.stderr);
+            assert!(err.starts_with(&format!("error: {f}: ")), "{err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+    // A good trace with one byte flipped in its record area.
+    let fib = repo().join("examples/wat/fib.wat");
+    let rec = deja_in(&work, &["record", "-o", "good.deja", fib.to_str().unwrap()]);
+    assert_eq!(rec.status.code(), Some(0), "{}", text(&rec.stderr));
+    let mut bytes = std::fs::read(work.join("good.deja")).unwrap();
+    let n = bytes.len();
+    bytes[n - 30] ^= 0x40;
+    std::fs::write(work.join("flipped.deja"), &bytes).unwrap();
+    let out = deja_in(&work, &["replay", "flipped.deja"]);
+    assert_eq!(out.status.code(), Some(119), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+#[test]
+fn traps_and_budgets_are_recorded_and_replayed() {
+    let work = tmp("trap");
+    let recurse = repo().join("examples/wat/recurse.wat");
+    let rec = deja_in(
+        &work,
+        &["record", "-o", "r.deja", recurse.to_str().unwrap()],
+    );
+    assert_eq!(rec.status.code(), Some(116), "{}", text(&rec.stderr));
+    assert!(text(&rec.stderr).contains("call stack exhausted"));
+    let rep = deja_in(&work, &["replay", "r.deja"]);
+    assert_eq!(rep.status.code(), Some(116), "{}", text(&rep.stderr));
+    let ticker = repo().join("examples/wat/ticker.wat");
+    let rec = deja_in(
+        &work,
+        &[
+            "record",
+            "-o",
+            "b.deja",
+            "--max-steps",
+            "2000000",
+            ticker.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(rec.status.code(), Some(115), "{}", text(&rec.stderr));
+    let rep = deja_in(&work, &["replay", "b.deja"]);
+    assert_eq!(rep.status.code(), Some(115), "{}", text(&rep.stderr));
+    assert!(
+        text(&rep.stderr).contains("after 2000000 steps"),
+        "{}",
+        text(&rep.stderr)
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}

@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::module::Module;
-use crate::store::{Instance, Store};
+use crate::store::{Instance, Memory, Store};
 use crate::trap::{FrameInfo, TrapCode};
 use crate::types::{DefinedFuncIndex, FuncIndex, Val, ValType};
 use std::collections::{BTreeSet, HashMap};
@@ -52,11 +52,27 @@ pub(crate) fn bit(bits: &[u64], i: usize) -> bool {
 pub(crate) struct Breakpoints {
     bits: HashMap<(usize, DefinedFuncIndex), Vec<u64>>,
     set: BTreeSet<(usize, FuncIndex, u32)>,
+    /// Watched memory ranges: (memory, start, end exclusive).
+    watches: Vec<(Memory, u64, u64)>,
 }
 
 impl Breakpoints {
+    /// Whether nothing needs the single-step loop: no breakpoints and no watchpoints.
     pub(crate) fn is_empty(&self) -> bool {
-        self.set.is_empty()
+        self.set.is_empty() && self.watches.is_empty()
+    }
+
+    pub(crate) fn watching(&self) -> bool {
+        !self.watches.is_empty()
+    }
+
+    /// Whether a write of `len` bytes at `addr` of `memory` touches a watched range.
+    pub(crate) fn watch_hit(&self, memory: Memory, addr: u64, len: u64) -> bool {
+        len > 0
+            && self
+                .watches
+                .iter()
+                .any(|(m, s, e)| *m == memory && addr < *e && addr.saturating_add(len) > *s)
     }
 
     pub(crate) fn bits(&self, module: usize, def: DefinedFuncIndex) -> &[u64] {
@@ -135,9 +151,44 @@ impl<T> Store<T> {
         true
     }
 
-    /// Removes every breakpoint.
+    /// Removes every breakpoint and watchpoint.
     pub fn clear_breakpoints(&mut self) {
         self.inner.breakpoints = Breakpoints::default();
+    }
+
+    /// Watches `len` bytes of `memory` at `addr`: execution pauses with
+    /// [`PauseReason::Watchpoint`](crate::PauseReason::Watchpoint) right after an instruction
+    /// writes any of them. Host functions' writes are not instructions; an embedder that wants
+    /// to stop on them checks [`Store::watches`] itself and asks for a pause
+    /// ([`Caller::request_pause`](crate::Caller::request_pause)).
+    pub fn add_watchpoint(&mut self, memory: Memory, addr: u64, len: u64) {
+        if len > 0 {
+            self.inner
+                .breakpoints
+                .watches
+                .push((memory, addr, addr.saturating_add(len)));
+            self.inner.exec.slow = true;
+        }
+    }
+
+    /// Removes a watchpoint added with the same arguments; returns whether it existed.
+    pub fn remove_watchpoint(&mut self, memory: Memory, addr: u64, len: u64) -> bool {
+        let w = &mut self.inner.breakpoints.watches;
+        match w
+            .iter()
+            .position(|x| *x == (memory, addr, addr.saturating_add(len)))
+        {
+            Some(i) => {
+                w.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a write to `memory` at `addr` of `len` bytes touches a watched range.
+    pub fn watches(&self, memory: Memory, addr: u64, len: u64) -> bool {
+        self.inner.breakpoints.watch_hit(memory, addr, len)
     }
 
     /// The breakpoints, as (function, pc).
@@ -195,6 +246,20 @@ impl<T> FrameCursor<'_, T> {
     fn frame(&self) -> crate::store::Frame {
         assert!(!self.done(), "frame cursor is past the outermost frame");
         self.store.inner.exec.frames[self.frame_pos()]
+    }
+
+    /// Whether the frame's next instruction is a `call` or `call_indirect` (for the innermost
+    /// frame; callers are always at a call).
+    pub fn is_at_call(&self) -> bool {
+        if self.at_call() {
+            return true;
+        }
+        let f = self.frame();
+        let code = self.store.inner.instances[f.instance].code(f.def);
+        code.ops[f.pc as usize..]
+            .iter()
+            .find(|op| op.is_step())
+            .is_some_and(|op| matches!(op, crate::code::Op::Call(_) | crate::code::Op::CallIndirect { .. }))
     }
 
     /// Whether the frame was left through a call (so its pc is after the call op).

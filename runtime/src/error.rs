@@ -15,6 +15,10 @@ pub enum PauseReason {
     StepBudget,
     /// A breakpoint at the next instruction to execute.
     Breakpoint,
+    /// The instruction just executed wrote to a watched memory range.
+    Watchpoint,
+    /// The host function just called asked for a pause ([`crate::Caller::request_pause`]).
+    HostRequest,
 }
 
 /// Everything that can go wrong in the runtime.

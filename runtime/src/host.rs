@@ -158,6 +158,13 @@ impl<T> Caller<'_, T> {
         self.store.debug_frames()
     }
 
+    /// Asks the runtime to pause right after this host function returns (the call is then
+    /// complete); the call in progress returns [`crate::Error::Paused`] with
+    /// [`crate::PauseReason::HostRequest`] and [`Store::resume`] continues it.
+    pub fn request_pause(&mut self) {
+        self.store.inner.pause_requested = true;
+    }
+
     /// The store, for anything else.
     pub fn store(&mut self) -> &mut Store<T> {
         self.store

@@ -52,6 +52,22 @@ fn branch(cells: &mut [u64], sp: usize, dk: DropKeep) -> usize {
     sp - drop
 }
 
+/// The guest memory range an op is about to write, for watchpoints.
+fn write_range(op: &Op, cells: &[u64], sp: usize) -> Option<(u64, u64)> {
+    let addr = |off: u32| u64::from(cells[sp - 2] as u32) + u64::from(off);
+    Some(match *op {
+        Op::I32Store(o) | Op::F32Store(o) | Op::I64Store32(o) => (addr(o), 4),
+        Op::I64Store(o) | Op::F64Store(o) => (addr(o), 8),
+        Op::I32Store8(o) | Op::I64Store8(o) => (addr(o), 1),
+        Op::I32Store16(o) | Op::I64Store16(o) => (addr(o), 2),
+        Op::MemoryFill | Op::MemoryCopy | Op::MemoryInit(_) => (
+            u64::from(cells[sp - 3] as u32),
+            u64::from(cells[sp - 1] as u32),
+        ),
+        _ => return None,
+    })
+}
+
 #[inline(always)]
 fn i32_(c: u64) -> i32 {
     c as u32 as i32
@@ -141,6 +157,10 @@ impl StoreInner {
         let max_table = config.max_table_elements;
         let stop_at = *stop_at;
         let bp_active = !breakpoints.is_empty();
+        let watching = breakpoints.watching();
+        // The write range of the op just executed, checked against watchpoints before the
+        // next one (so a watchpoint stops *after* the writing instruction).
+        let mut pending_write: Option<(u64, u64)> = None;
 
         let frame = *frames.last().expect("an active frame");
         let mut inst = &instances[frame.instance];
@@ -321,6 +341,12 @@ impl StoreInner {
         loop {
             let op = ops[pc];
             if SLOW {
+                if let Some((addr, len)) = pending_write.take()
+                    && breakpoints.watch_hit(mem0, addr, len)
+                {
+                    save!();
+                    return Exit::Pause(PauseReason::Watchpoint);
+                }
                 match op {
                     Op::Steps(n) => {
                         if !bp_active && *position + u64::from(n) <= stop_at {
@@ -344,6 +370,9 @@ impl StoreInner {
                         }
                         skip_bp = false;
                         *position += 1;
+                        if watching {
+                            pending_write = write_range(&op, cells, sp);
+                        }
                     }
                 }
             }
@@ -907,6 +936,14 @@ impl<T> Store<T> {
                     self.host_call(f)?;
                     if !self.inner.breakpoints.is_empty() || self.inner.stop_at != u64::MAX {
                         self.inner.exec.slow = true;
+                    }
+                    if std::mem::take(&mut self.inner.pause_requested) {
+                        self.inner.exec.paused = true;
+                        self.inner.exec.slow = true;
+                        return Err(Error::Paused {
+                            reason: PauseReason::HostRequest,
+                            position: self.inner.position,
+                        });
                     }
                 }
                 Exit::Pause(reason) => {

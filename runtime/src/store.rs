@@ -191,6 +191,8 @@ pub(crate) struct StoreInner {
     /// Execution pauses when `position` reaches this (`u64::MAX`: never).
     pub stop_at: u64,
     pub breakpoints: Breakpoints,
+    /// A host function asked for a pause after it returns.
+    pub pause_requested: bool,
 }
 
 impl StoreInner {
@@ -233,6 +235,7 @@ impl<T> Store<T> {
                 position: 0,
                 stop_at: u64::MAX,
                 breakpoints: Breakpoints::default(),
+                pause_requested: false,
             },
             data,
             host_funcs: Vec::new(),

@@ -211,3 +211,76 @@ fn breakpoints_on_structural_markers_slide_to_the_next_instruction() {
     );
     assert_eq!(store.breakpoints(), vec![(FuncIndex::from_u32(0), pcs[0])]);
 }
+
+#[test]
+fn watchpoints_stop_right_after_the_writing_instruction() {
+    let wat = r#"(module
+      (memory (export "mem") 1)
+      (func (export "f")
+        (local $i i32)
+        (loop $l
+          (i32.store8 (local.get $i) (i32.const 7))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 100))))
+        (memory.fill (i32.const 200) (i32.const 1) (i32.const 50))))"#;
+    let (mut store, instance) = instantiate(wat);
+    let mem = store.instance_memory(instance).unwrap();
+    let f = store.get_func(instance, "f").unwrap();
+    store.add_watchpoint(mem, 42, 1);
+    store.add_watchpoint(mem, 240, 4);
+    // Per iteration: local.get, i32.const, i32.store8, then local.get, i32.const, i32.add,
+    // local.set, local.get, i32.const, i32.lt_u, br_if.
+    let per_iteration = 11;
+    let Err(Error::Paused {
+        reason: PauseReason::Watchpoint,
+        position,
+    }) = store.call(f, &[])
+    else {
+        panic!("expected the watchpoint");
+    };
+    assert_eq!(position, 42 * per_iteration + 3);
+    assert_eq!(store.memory_data(mem)[42], 7);
+    assert_eq!(store.memory_data(mem)[43], 0);
+    // The bulk fill hits the second watchpoint.
+    let Err(Error::Paused {
+        reason: PauseReason::Watchpoint,
+        position,
+    }) = store.resume()
+    else {
+        panic!("expected the second watchpoint");
+    };
+    assert_eq!(position, 100 * per_iteration + 4);
+    assert_eq!(store.memory_data(mem)[249], 1);
+    assert!(store.remove_watchpoint(mem, 240, 4));
+    assert!(store.remove_watchpoint(mem, 42, 1));
+    assert_eq!(store.resume().unwrap(), vec![]);
+}
+
+#[test]
+fn host_functions_can_ask_for_a_pause_after_they_return() {
+    let wat = r#"(module (import "env" "tick" (func $tick))
+        (func (export "go") (result i32) (call $tick) (call $tick) (i32.const 5)))"#;
+    let module = Module::new(wat.as_bytes()).unwrap();
+    let mut store = Store::new(Default::default(), ());
+    let mut linker = Linker::new();
+    linker.func("env", "tick", FuncType::default(), |caller, _, _| {
+        caller.request_pause();
+        Ok(())
+    });
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let go = store.get_func(instance, "go").unwrap();
+    for expected in [1, 2] {
+        match store.call(go, &[]).or_else(|e| match e {
+            Error::Usage(_) => store.resume(),
+            e => Err(e),
+        }) {
+            Err(Error::Paused {
+                reason: PauseReason::HostRequest,
+                position,
+            }) => assert_eq!(position, expected),
+            other => panic!("expected a pause, got {other:?}"),
+        }
+    }
+    assert_eq!(store.resume().unwrap(), vec![Val::I32(5)]);
+    assert_eq!(store.position(), 4);
+}

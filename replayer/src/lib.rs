@@ -9,7 +9,9 @@
 //! consumed. At the end, the outcome and the total step count are checked against the
 //! recording. Like the recorder it knows nothing of WASI.
 //!
-//! Still to come here: `Session` and `Timeline` for moving backward and forward.
+//! [`Session`] is the time-travel front: a replay that moves backward as easily as forward
+//! (step, next, finish, continue, seek — each in both directions), with breakpoints,
+//! watchpoints and checkpoints.
 //!
 //! ```
 //! use deja_recorder::{record, Settings};
@@ -26,5 +28,9 @@
 #![forbid(unsafe_code)]
 
 mod replay;
+mod session;
 
 pub use replay::{Divergence, Error, Outcome, Report, Tap, replay};
+pub use session::{
+    Checkpoint, OutputDecoder, Progress, Session, SessionOptions, Stop, StopPoint, StopReason,
+};

@@ -82,16 +82,19 @@ pub struct Report {
 /// what a WASI guest writes to stdout): the caller, `module::name` and the arguments.
 pub type Tap = Box<dyn FnMut(&mut Caller<'_, ()>, &str, &[Val]) + Send>;
 
-struct Cursor<R: Read + Seek> {
-    reader: TraceReader<R>,
-    next: u64,
-    host_calls: u64,
-    divergence: Option<Divergence>,
-    /// The guest called past the end of a truncated trace, at this position.
-    ran_out: bool,
-    read_error: Option<deja_traces::Error>,
-    tap: Option<Tap>,
-    import_names: Vec<String>,
+pub(crate) struct Cursor<R: Read + Seek> {
+    pub(crate) reader: TraceReader<R>,
+    /// The next record to consume.
+    pub(crate) next: u64,
+    pub(crate) host_calls: u64,
+    pub(crate) divergence: Option<Divergence>,
+    /// The guest called past the end of a truncated trace.
+    pub(crate) ran_out: bool,
+    pub(crate) read_error: Option<deja_traces::Error>,
+    pub(crate) tap: Option<Tap>,
+    pub(crate) import_names: Vec<String>,
+    /// Pause after a host call whose recorded writes touch a watched range (sessions).
+    pub(crate) stop_on_watched_writes: bool,
 }
 
 fn describe_call(name: &str, args: &[String], position: u64) -> String {
@@ -131,7 +134,9 @@ impl<R: Read + Seek> Cursor<R> {
     }
 
     /// The next recorded host call, skipping events.
-    fn next_call(&mut self) -> Result<Option<Result<HostCall, EndOfRun>>, deja_traces::Error> {
+    pub(crate) fn next_call(
+        &mut self,
+    ) -> Result<Option<Result<HostCall, EndOfRun>>, deja_traces::Error> {
         while self.next < self.reader.record_count() {
             let record = self.reader.read_record(RecordIndex(self.next))?;
             self.next += 1;
@@ -183,7 +188,14 @@ impl<R: Read + Seek> Cursor<R> {
         if let Some(tap) = &mut self.tap {
             tap(caller, &name, args);
         }
+        let mut watched = false;
         for w in &hc.memory_writes {
+            if self.stop_on_watched_writes
+                && let Some(mem) = caller.memory()
+                && caller.store().watches(mem, w.address, w.bytes.len() as u64)
+            {
+                watched = true;
+            }
             if caller.write(w.address, &w.bytes).is_err() {
                 let expected = format!(
                     "a write of {} bytes at {:#x} by {name}",
@@ -195,6 +207,9 @@ impl<R: Read + Seek> Cursor<R> {
             }
         }
         self.host_calls += 1;
+        if watched {
+            caller.request_pause();
+        }
         match hc.outcome {
             CallOutcome::Returned => {
                 if hc.results.len() != results.len() {
@@ -235,16 +250,23 @@ fn outcome_of(result: &Result<Vec<Val>, RuntimeError>, names: &[String]) -> Opti
     })
 }
 
-/// Replays a trace on the interpreter.
-///
-/// # Errors
-/// [`Error::Trace`] for a trace that cannot be read, [`Error::Module`] /
-/// [`Error::Inconsistent`] for one whose module cannot run as described, and
-/// [`Error::Diverged`] with the first difference between the replay and the recording.
-pub fn replay<R: Read + Seek + Send + 'static>(
+/// A trace made ready to replay: its module, configuration, and a linker whose every import
+/// is the replay layer over a shared record cursor.
+pub(crate) struct Prepared<R: Read + Seek> {
+    pub(crate) module: Module,
+    pub(crate) config: Config,
+    pub(crate) entry: String,
+    pub(crate) recorded_end: Option<EndOfRun>,
+    pub(crate) import_names: Vec<String>,
+    pub(crate) cursor: Arc<Mutex<Cursor<R>>>,
+    pub(crate) linker: Linker<()>,
+}
+
+/// Loads the trace's module and builds the replay layer.
+pub(crate) fn prepare<R: Read + Seek + Send + 'static>(
     reader: TraceReader<R>,
     tap: Option<Tap>,
-) -> Result<Report, Error> {
+) -> Result<Prepared<R>, Error> {
     let module_bytes = reader.module_bytes()?;
     let module = Module::from_binary(&module_bytes).map_err(Error::Module)?;
     let header = reader.header().clone();
@@ -295,6 +317,7 @@ pub fn replay<R: Read + Seek + Send + 'static>(
         read_error: None,
         tap,
         import_names: import_names.clone(),
+        stop_on_watched_writes: false,
     }));
     let mut linker = Linker::new();
     for (index, (import, ty)) in func_imports.iter().enumerate() {
@@ -314,6 +337,36 @@ pub fn replay<R: Read + Seek + Send + 'static>(
         );
     }
 
+    Ok(Prepared {
+        module,
+        config,
+        entry,
+        recorded_end,
+        import_names,
+        cursor,
+        linker,
+    })
+}
+
+/// Replays a trace on the interpreter.
+///
+/// # Errors
+/// [`Error::Trace`] for a trace that cannot be read, [`Error::Module`] /
+/// [`Error::Inconsistent`] for one whose module cannot run as described, and
+/// [`Error::Diverged`] with the first difference between the replay and the recording.
+pub fn replay<R: Read + Seek + Send + 'static>(
+    reader: TraceReader<R>,
+    tap: Option<Tap>,
+) -> Result<Report, Error> {
+    let Prepared {
+        module,
+        config,
+        entry,
+        recorded_end,
+        import_names,
+        cursor,
+        linker,
+    } = prepare(reader, tap)?;
     let mut store = Store::new(config, ());
     if let Some(end) = &recorded_end
         && end.outcome == RunOutcome::Interrupted

@@ -251,6 +251,9 @@ impl<T> FrameCursor<'_, T> {
     /// Whether the frame's next instruction is a `call` or `call_indirect` (for the innermost
     /// frame; callers are always at a call).
     pub fn is_at_call(&self) -> bool {
+        if self.done() {
+            return false;
+        }
         if self.at_call() {
             return true;
         }
@@ -259,7 +262,12 @@ impl<T> FrameCursor<'_, T> {
         code.ops[f.pc as usize..]
             .iter()
             .find(|op| op.is_step())
-            .is_some_and(|op| matches!(op, crate::code::Op::Call(_) | crate::code::Op::CallIndirect { .. }))
+            .is_some_and(|op| {
+                matches!(
+                    op,
+                    crate::code::Op::Call(_) | crate::code::Op::CallIndirect { .. }
+                )
+            })
     }
 
     /// Whether the frame was left through a call (so its pc is after the call op).

@@ -2,6 +2,7 @@
 
 mod divergence;
 mod roundtrip;
+mod session;
 
 use deja_recorder::{Settings, record};
 use deja_replayer::{Report, Tap, replay};

@@ -47,6 +47,34 @@ pub enum Command {
     /// Print a trace's records, one per line.
     #[command(after_help = EXIT_CODES)]
     Dump(DumpArgs),
+    /// Travel through a trace: step and continue forward and backward, read frames, memory
+    /// and output at any position.
+    #[command(after_help = EXIT_CODES)]
+    Debug(DebugArgs),
+}
+
+/// `deja debug`.
+#[derive(Debug, Args)]
+pub struct DebugArgs {
+    /// Read commands from FILE (`-` for stdin), one per line, and print one result per line.
+    #[arg(long, value_name = "FILE")]
+    pub batch: Option<String>,
+
+    /// With --batch: one JSON object per result.
+    #[arg(long, requires = "batch")]
+    pub json: bool,
+
+    /// Where to start: `start`, `end` (default: where a failure is) or a position.
+    #[arg(long, value_name = "start|end|POSITION")]
+    pub at: Option<String>,
+
+    /// Memory the checkpoints may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    pub checkpoint_budget: usize,
+
+    /// The trace.
+    #[arg(value_name = "FILE")]
+    pub trace: PathBuf,
 }
 
 /// `deja record`.
@@ -300,6 +328,7 @@ mod tests {
             &["deja", "replay", "a.deja", "b.deja"],
             &["deja", "dump", "--from", "x", "t.deja"],
             &["deja", "info"],
+            &["deja", "debug", "--json", "t.deja"],
         ];
         for line in bad {
             assert!(

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod debug;
 mod exit;
 mod inspect;
 mod record;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         cli::Command::Replay(args) => replay::replay(&args),
         cli::Command::Info(args) => inspect::info(&args),
         cli::Command::Dump(args) => inspect::dump(&args),
+        cli::Command::Debug(args) => debug::debug(&args),
     };
     exit::report(result)
 }

@@ -248,3 +248,93 @@ fn traps_and_budgets_are_recorded_and_replayed() {
     );
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+#[test]
+fn debug_batch_moves_both_ways_and_reports_json() {
+    use std::io::Write;
+    let work = tmp("batch");
+    let cat = repo().join("examples/wat/cat.wat");
+    std::fs::write(work.join("in.txt"), "abc\n").unwrap();
+    let rec = deja_in(
+        &work,
+        &[
+            "record",
+            "-o",
+            "c.deja",
+            "--dir",
+            ".::.",
+            cat.to_str().unwrap(),
+            "--",
+            "in.txt",
+        ],
+    );
+    assert_eq!(rec.status.code(), Some(0), "{}", text(&rec.stderr));
+    let script = "info\nwhere\noutput\ngoto start\nwhere\nstep 5\nrstep 2\nbreak 6\ncontinue\nlocals\nstack 0\nrcontinue\ndelete 1\nwatch 72 4\ncontinue\nrcontinue\ngoto hostcall 2\nmem 0x40 8\nglobals\nnope\ndelete 99\ngoto end\noutput\n";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["debug", "--batch", "-", "--json", "c.deja"])
+        .current_dir(&work)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let results: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), script.lines().count());
+    let by = |cmd: &str| {
+        results
+            .iter()
+            .find(|r| r["command"] == cmd)
+            .unwrap()
+            .clone()
+    };
+    for r in &results {
+        assert!(
+            r["command"].is_string() && r["ok"].is_boolean() && r["position"].is_u64(),
+            "{r}"
+        );
+    }
+    let end = by("info")["end"].as_u64().unwrap();
+    assert_eq!(results[0]["position"], end, "opens at the end");
+    assert_eq!(by("output")["stdout"], "abc\n");
+    assert_eq!(by("goto start")["stop"], "start");
+    assert_eq!(
+        by("step 5")["position"],
+        results[3]["position"].as_u64().unwrap() + 5
+    );
+    assert_eq!(by("rstep 2")["stop"], "step");
+    // Function 6 is $strlen (six imports come first): continue stops at its entry.
+    let bp = by("continue");
+    assert_eq!(bp["stop"], "breakpoint", "{bp}");
+    assert_eq!(by("locals")["locals"][0]["type"], "i32");
+    let back = by("rcontinue");
+    assert_eq!(back["stop"], "start", "no earlier hit: {back}");
+    let w = results
+        .iter()
+        .filter(|r| r["command"] == "continue")
+        .nth(1)
+        .unwrap();
+    assert_eq!(w["stop"], "watchpoint", "{w}");
+    let rw = results
+        .iter()
+        .filter(|r| r["command"] == "rcontinue")
+        .nth(1)
+        .unwrap();
+    assert!(rw["stop"] == "watchpoint" || rw["stop"] == "start", "{rw}");
+    assert_eq!(by("mem 0x40 8")["bytes"].as_str().unwrap().len(), 16);
+    assert_eq!(by("delete 1")["ok"], true);
+    assert_eq!(by("nope")["ok"], false);
+    assert_eq!(by("delete 99")["ok"], false);
+    assert_eq!(by("goto end")["position"], end);
+    std::fs::remove_dir_all(&work).unwrap();
+}

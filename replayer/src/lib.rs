@@ -30,6 +30,11 @@
 mod replay;
 mod session;
 
+/// The runtime types a session exposes (frames, values, indices).
+pub use deja_runtime as runtime;
+/// The trace types a session exposes (outcomes, records).
+pub use deja_traces as traces;
+
 pub use replay::{Divergence, Error, Outcome, Report, Tap, replay};
 pub use session::{
     Checkpoint, OutputDecoder, Progress, Session, SessionOptions, Stop, StopPoint, StopReason,

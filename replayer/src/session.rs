@@ -31,6 +31,9 @@ use std::sync::{Arc, Mutex};
 /// `deja_runtime::wasi::pending_output`.
 pub type OutputDecoder = fn(&Caller<'_, ()>, &str, &[Val]) -> Option<(u32, Vec<u8>)>;
 
+/// Guest output by the position of the host call that wrote it: (fd, bytes).
+type OutputLog = Arc<Mutex<BTreeMap<u64, (u32, Vec<u8>)>>>;
+
 /// Reports progress of long operations: (steps done, steps to do). Returning `false` cancels.
 pub type Progress = Box<dyn FnMut(u64, u64) -> bool + Send>;
 
@@ -153,7 +156,7 @@ pub struct Session<R: Read + Seek + Send + 'static = std::fs::File> {
     stops: BTreeMap<u32, StopPoint>,
     next_stop_id: u32,
     host_calls: Vec<u64>,
-    output: Arc<Mutex<BTreeMap<u64, (u32, Vec<u8>)>>>,
+    output: OutputLog,
     progress: Option<Progress>,
 }
 
@@ -757,7 +760,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     ///
     /// # Errors
     /// As [`Session::seek`].
-    pub fn next(&mut self) -> Result<Stop, Error> {
+    pub fn step_over(&mut self) -> Result<Stop, Error> {
         let (at_call, depth, func) = {
             let c = self.store.debug_frames();
             if c.done() {
@@ -879,7 +882,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     ///
     /// # Errors
     /// As [`Session::seek`].
-    pub fn reverse_next(&mut self) -> Result<Stop, Error> {
+    pub fn reverse_step_over(&mut self) -> Result<Stop, Error> {
         let from = self.position();
         if from <= self.start {
             return self.goto(self.start);

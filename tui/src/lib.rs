@@ -1,7 +1,10 @@
-//! deja's terminal UI (ratatui + crossterm) over a replayer `Session`: code, call stack,
-//! locals, operand stack, globals, memory, host calls and guest output as of the current
-//! position, with gdb's single-key commands (lowercase forward, uppercase reverse).
+//! deja's front ends over a replayer [`Session`](deja_replayer::Session).
 //!
-//! Status: an empty library for now; the UI is a separate issue.
+//! Today: [`batch`], the scriptable front end behind `deja debug TRACE --batch FILE|-`: one
+//! command per line in, one result per line out (text, or JSON with `--json`).
+//!
+//! To come: the terminal UI (ratatui + crossterm) with gdb's single-key commands.
 
 #![forbid(unsafe_code)]
+
+pub mod batch;

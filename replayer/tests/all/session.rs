@@ -147,7 +147,7 @@ fn movements_land_where_forward_replay_says_in_both_directions() {
         let d = depth(&truth, p, start);
         s.seek(p).unwrap();
         let is_call = s.store().debug_frames().is_at_call() && d > 0;
-        let stop = s.next().unwrap();
+        let stop = s.step_over().unwrap();
         let expected = if is_call {
             (p + 1..=end)
                 .find(|&q| depth(&truth, q, start) <= d)
@@ -165,7 +165,7 @@ fn movements_land_where_forward_replay_says_in_both_directions() {
         assert_eq!(stop.position, expected, "finish from {p}");
 
         s.seek(p).unwrap();
-        let stop = s.reverse_next().unwrap();
+        let stop = s.reverse_step_over().unwrap();
         // With no frame (after the run returned) reverse-next is a reverse step.
         let expected = if d == 0 {
             p.saturating_sub(1).max(start)

@@ -1,0 +1,254 @@
+//! The batch front end: one command per line, one result per command.
+//!
+//! Commands: `step [N]`, `rstep [N]`, `next`, `rnext`, `finish`, `rfinish`, `continue`,
+//! `rcontinue`, `goto POSITION|start|end|hostcall K`, `break FUNC[:PC]` (index or name),
+//! `watch ADDR LEN`, `delete ID`, `where`, `locals [FRAME]`, `stack [FRAME]`, `globals`,
+//! `mem ADDR LEN`, `output`, `info`. Numbers are decimal or 0x-hex. A bad command gives an error
+//! result and the session goes on.
+//!
+//! With JSON, each result is an object with at least `command`, `ok` and `position`; movements
+//! add `stop` (`step`, `breakpoint`, `watchpoint`, `event`, `start`, `end`, `cancelled`).
+
+use deja_replayer::runtime::{FuncIndex, Val};
+use deja_replayer::{Session, Stop, StopReason};
+use serde_json::{Value, json};
+use std::io::{BufRead, Read, Seek, Write};
+
+/// Parses a number in decimal or 0x-hex.
+pub fn parse_number(s: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse::<u64>(),
+    };
+    r.map_err(|_| format!("`{s}` is not a number (decimal or 0x-hex)"))
+}
+
+fn value_json(v: &Val) -> Value {
+    json!({ "type": v.ty().to_string(), "value": v.to_string() })
+}
+
+fn stop_json(stop: &Stop) -> Value {
+    let mut v = json!({ "stop": stop.reason.name() });
+    match stop.reason {
+        StopReason::Breakpoint(id) | StopReason::Watchpoint(id) => v["id"] = id.into(),
+        _ => {}
+    }
+    v
+}
+
+fn arg<'a>(args: &[&'a str], i: usize, what: &str) -> Result<&'a str, String> {
+    args.get(i)
+        .copied()
+        .ok_or_else(|| format!("missing {what}"))
+}
+
+fn frames<R: Read + Seek + Send + 'static>(s: &mut Session<R>) -> Vec<Value> {
+    let module = s.module().clone();
+    let mut out = Vec::new();
+    let mut c = s.store().debug_frames();
+    while !c.done() {
+        let (func, pc) = c.wasm_function_index_and_pc().expect("not done");
+        out.push(json!({
+            "func": func.as_u32(),
+            "name": module.func_name(func),
+            "pc": pc,
+        }));
+        c.move_to_parent();
+    }
+    out
+}
+
+/// Values of one frame: its locals or its operand stack.
+fn frame_values<R: Read + Seek + Send + 'static>(
+    s: &mut Session<R>,
+    frame: usize,
+    locals: bool,
+) -> Result<Vec<Value>, String> {
+    let mut c = s.store().debug_frames();
+    for _ in 0..frame {
+        c.move_to_parent();
+    }
+    if c.done() {
+        return Err(format!("there is no frame {frame}"));
+    }
+    Ok(if locals {
+        (0..c.num_locals())
+            .map(|i| value_json(&c.local(i)))
+            .collect()
+    } else {
+        (0..c.num_stacks())
+            .map(|i| value_json(&c.stack(i)))
+            .collect()
+    })
+}
+
+fn func_by_spec<R: Read + Seek + Send + 'static>(
+    s: &Session<R>,
+    spec: &str,
+) -> Result<FuncIndex, String> {
+    if let Ok(n) = parse_number(spec) {
+        return Ok(FuncIndex::from_u32(n as u32));
+    }
+    s.module()
+        .func_by_name(spec.trim_start_matches('$'))
+        .ok_or_else(|| format!("no function named `{spec}`"))
+}
+
+/// Executes one command; `Ok` holds the fields of the result.
+fn execute<R: Read + Seek + Send + 'static>(
+    s: &mut Session<R>,
+    line: &str,
+) -> Result<Value, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let (cmd, args) = words.split_first().ok_or("empty command")?;
+    let count =
+        |args: &[&str]| -> Result<u64, String> { args.first().map_or(Ok(1), |n| parse_number(n)) };
+    let moved =
+        |r: Result<Stop, deja_replayer::Error>| r.map(|s| stop_json(&s)).map_err(|e| e.to_string());
+    match *cmd {
+        "step" | "s" => moved(s.step_forward(count(args)?)),
+        "rstep" | "S" => moved(s.reverse_step(count(args)?)),
+        "next" | "n" => moved(s.step_over()),
+        "rnext" | "N" => moved(s.reverse_step_over()),
+        "finish" | "f" => moved(s.finish()),
+        "rfinish" | "F" => moved(s.reverse_finish()),
+        "continue" | "c" => moved(s.continue_forward()),
+        "rcontinue" | "C" => moved(s.reverse_continue()),
+        "goto" | "g" => {
+            let target = arg(args, 0, "a position, start, end or hostcall K")?;
+            match target {
+                "start" => moved(s.seek(s.start())),
+                "end" => moved(s.seek(s.end())),
+                "hostcall" => {
+                    let k = parse_number(arg(args, 1, "the host call number")?)?;
+                    moved(s.seek_host_call(k as usize))
+                }
+                p => moved(s.seek(parse_number(p)?)),
+            }
+        }
+        "break" | "b" => {
+            let spec = arg(args, 0, "FUNC[:PC]")?;
+            let (func, pc) = match spec.split_once(':') {
+                Some((f, pc)) => (f, Some(parse_number(pc)? as u32)),
+                None => (spec, None),
+            };
+            let func = func_by_spec(s, func)?;
+            let id = s.add_breakpoint(func, pc).map_err(|e| e.to_string())?;
+            let deja_replayer::StopPoint::Breakpoint { pc, .. } = s.stop_points()[&id] else {
+                unreachable!("just added a breakpoint")
+            };
+            Ok(json!({ "id": id, "func": func.as_u32(), "pc": pc }))
+        }
+        "watch" | "w" => {
+            let addr = parse_number(arg(args, 0, "ADDR")?)?;
+            let len = parse_number(arg(args, 1, "LEN")?)?;
+            Ok(json!({ "id": s.add_watchpoint(addr, len) }))
+        }
+        "delete" | "d" => {
+            let id = parse_number(arg(args, 0, "ID")?)? as u32;
+            if s.delete(id) {
+                Ok(json!({ "id": id }))
+            } else {
+                Err(format!("no breakpoint or watchpoint {id}"))
+            }
+        }
+        "where" | "bt" => Ok(json!({ "frames": frames(s) })),
+        "locals" => {
+            let frame = args.first().map_or(Ok(0), |n| parse_number(n))? as usize;
+            Ok(json!({ "frame": frame, "locals": frame_values(s, frame, true)? }))
+        }
+        "stack" => {
+            let frame = args.first().map_or(Ok(0), |n| parse_number(n))? as usize;
+            Ok(json!({ "frame": frame, "stack": frame_values(s, frame, false)? }))
+        }
+        "globals" => {
+            Ok(json!({ "globals": s.globals().iter().map(value_json).collect::<Vec<_>>() }))
+        }
+        "mem" | "x" => {
+            let addr = parse_number(arg(args, 0, "ADDR")?)?;
+            let len = parse_number(arg(args, 1, "LEN")?)?;
+            if len > 1 << 20 {
+                return Err("at most 1 MiB at a time".into());
+            }
+            let bytes = s
+                .read_memory(addr, len)
+                .ok_or_else(|| format!("{len} bytes at {addr:#x} are outside memory"))?;
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            Ok(json!({ "address": addr, "bytes": hex }))
+        }
+        "output" => {
+            let (out, err) = s.output();
+            Ok(json!({
+                "stdout": String::from_utf8_lossy(&out),
+                "stderr": String::from_utf8_lossy(&err),
+            }))
+        }
+        "info" => Ok(json!({
+            "start": s.start(),
+            "end": s.end(),
+            "host_calls": s.host_calls().len(),
+            "checkpoints": s.checkpoint_count(),
+            "outcome": s.outcome().map(|o| format!("{o:?}")),
+        })),
+        other => Err(format!("unknown command `{other}`")),
+    }
+}
+
+/// Text rendering of a result.
+fn text(line: &str, position: u64, r: &Result<Value, String>) -> String {
+    match r {
+        Err(e) => format!("{line}: error: {e}"),
+        Ok(v) => {
+            let mut fields = Vec::new();
+            if let Some(stop) = v.get("stop") {
+                fields.push(format!("stop {}", stop.as_str().unwrap_or_default()));
+            }
+            if let Some(obj) = v.as_object() {
+                for (k, val) in obj {
+                    if k != "stop" {
+                        fields.push(format!("{k} {val}"));
+                    }
+                }
+            }
+            format!("{line}: position {position} {}", fields.join(" "))
+        }
+    }
+}
+
+/// Runs commands from `input` against the session, writing one result line per command.
+///
+/// # Errors
+/// Only I/O errors on `input` or `output`; a failing command is a result, not an error.
+pub fn run<R: Read + Seek + Send + 'static>(
+    session: &mut Session<R>,
+    input: impl BufRead,
+    mut output: impl Write,
+    json: bool,
+) -> std::io::Result<()> {
+    for line in input.lines() {
+        let line = line?;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let r = execute(session, line);
+        let position = session.position();
+        if json {
+            let mut v = json!({ "command": line, "ok": r.is_ok(), "position": position });
+            match &r {
+                Ok(fields) => {
+                    if let Some(obj) = fields.as_object() {
+                        for (k, val) in obj {
+                            v[k] = val.clone();
+                        }
+                    }
+                }
+                Err(e) => v["error"] = e.clone().into(),
+            }
+            writeln!(output, "{v}")?;
+        } else {
+            writeln!(output, "{}", text(line, position, &r))?;
+        }
+    }
+    Ok(())
+}

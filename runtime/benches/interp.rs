@@ -12,7 +12,11 @@ const KERNELS: &[(&str, &str, i32)] = &[
     ("fib_rec", include_str!("kernels/fib_rec.wat"), 30),
     ("loop", include_str!("kernels/loop.wat"), 10_000_000),
     ("memcpy", include_str!("kernels/memcpy.wat"), 1_000),
-    ("call_indirect", include_str!("kernels/call_indirect.wat"), 5_000_000),
+    (
+        "call_indirect",
+        include_str!("kernels/call_indirect.wat"),
+        5_000_000,
+    ),
     ("float", include_str!("kernels/float.wat"), 256),
 ];
 
@@ -30,7 +34,9 @@ fn best_of(runs: usize, mut f: impl FnMut() -> i64) -> (Duration, i64) {
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let runs = if quick { 1 } else { 5 };
-    println!("| kernel | n | steps | deja (ms) | wasmi (ms) | deja Msteps/s | wasmi Msteps/s | deja / wasmi |");
+    println!(
+        "| kernel | n | steps | deja (ms) | wasmi (ms) | deja Msteps/s | wasmi Msteps/s | deja / wasmi |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     for (name, wat, n) in KERNELS {
         let n = if quick { (n / 100).max(1) } else { *n };

@@ -339,6 +339,27 @@ pub enum Op {
         tee: bool,
         k: u64,
     },
+    /// `local.get a; local.get b; <const k>; <op1>; <op2>`: `a op2 (b op1 k)`, such as
+    /// `base + (index << 2)`.
+    FuseLLC {
+        op1: BinOp,
+        op2: BinOp,
+        a: u16,
+        b: u16,
+        k: u64,
+    },
+    /// `local.get a; local.get b; <const k>; <op1>; <op2>; local.set/tee c`. `k` is an `i32` or
+    /// an `i64` that fits one, sign-extended into a cell (integer operators only read the bits
+    /// of their width).
+    FuseLLCSet {
+        op1: BinOp,
+        op2: BinOp,
+        a: u16,
+        b: u16,
+        c: u16,
+        tee: bool,
+        k: i32,
+    },
     /// `local.get a; local.get b; <op>; br_if/if`.
     FuseLLBr {
         op: BinOp,
@@ -616,6 +637,8 @@ impl Op {
                 | Op::FuseSSSet { .. }
                 | Op::FuseSLSet { .. }
                 | Op::FuseSCSet { .. }
+                | Op::FuseLLC { .. }
+                | Op::FuseLLCSet { .. }
                 | Op::FuseLLBr { .. }
                 | Op::FuseLCBr { .. }
                 | Op::FuseSSBr { .. }

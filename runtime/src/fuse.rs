@@ -40,6 +40,15 @@ fn konst(op: &Op) -> Option<u64> {
     }
 }
 
+/// An integer constant that fits an `i32` (see `Op::FuseLLCSet`).
+fn small_int(op: &Op) -> Option<i32> {
+    match *op {
+        Op::I32Const(v) => Some(v),
+        Op::I64Const(v) => i32::try_from(v).ok(),
+        _ => None,
+    }
+}
+
 /// `local.set c` or `local.tee c`: `(c, tee)`.
 fn set(op: &Op) -> Option<(u16, bool)> {
     match *op {
@@ -70,6 +79,34 @@ fn header(w: &[Op]) -> Option<(Op, usize)> {
     let br = |i: usize| at(i).is_some_and(cond_branch);
 
     // Longest patterns first.
+    if let (Some(a), Some(b), Some(kc), Some(op1), Some(op2)) = (l(0), l(1), k(2), bin(3), bin(4)) {
+        if let Some((c, tee)) = st(5)
+            && let Some(k) = small_int(&w[2])
+        {
+            return Some((
+                Op::FuseLLCSet {
+                    op1,
+                    op2,
+                    a,
+                    b,
+                    c,
+                    tee,
+                    k,
+                },
+                6,
+            ));
+        }
+        return Some((
+            Op::FuseLLC {
+                op1,
+                op2,
+                a,
+                b,
+                k: kc,
+            },
+            5,
+        ));
+    }
     if let (Some(a), Some(b), Some(op)) = (l(0), l(1), bin(2)) {
         if let Some((c, tee)) = st(3) {
             return Some((Op::FuseLLSet { op, a, b, c, tee }, 4));
@@ -156,6 +193,9 @@ fn inner(op: &Op) -> bool {
         )
 }
 
+/// The most ops a header covers.
+const MAX_WINDOW: usize = 6;
+
 /// Inserts fused headers into a translated function and remaps every branch target.
 pub(crate) fn fuse(code: &mut CompiledFunc) {
     let ops = &code.ops;
@@ -167,10 +207,10 @@ pub(crate) fn fuse(code: &mut CompiledFunc) {
     while i < ops.len() {
         // The window: ops that stay in this run, plus at most one run-ending op.
         let mut end = i;
-        while end < ops.len() && end - i < 4 && inner(&ops[end]) {
+        while end < ops.len() && end - i < MAX_WINDOW && inner(&ops[end]) {
             end += 1;
         }
-        if end < ops.len() && end - i < 4 && cond_branch(&ops[end]) {
+        if end < ops.len() && end - i < MAX_WINDOW && cond_branch(&ops[end]) {
             end += 1;
         }
         let covered = match header(&ops[i..end]) {
@@ -379,6 +419,10 @@ mod tests {
           (local.set $t (i32.add (local.get $t)))
           ;; Copy, SL and SC feeding a store, SCBr and SSBr
           (local.set $t (local.get $i))
+          ;; LLCSet and LLC
+          (local.set $t (i32.add (local.get $t) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $x (i64.xor (local.get $x) (i64.shr_s (local.get $x) (i64.const -3))))
+          (i64.store (i32.const 416) (i64.sub (local.get $x) (i64.shr_u (local.get $x) (i64.const 3))))
           (i64.store (i32.const 400) (i64.add (i64.load (i32.const 400)) (local.get $x)))
           (i64.store (i32.const 408) (i64.mul (i64.load (i32.const 408)) (i64.const 3)))
           (block $d
@@ -418,7 +462,7 @@ mod tests {
             .collect();
         kinds.sort();
         kinds.dedup();
-        assert_eq!(kinds.len(), 19, "shapes covered: {kinds:?}");
+        assert_eq!(kinds.len(), 21, "shapes covered: {kinds:?}");
     }
 
     /// Traps inside fused sequences report the same code, position and backtrace.

@@ -974,6 +974,24 @@ impl StoreInner {
                     fused_set!(c, tee, v);
                     pc += 3;
                 }
+                Op::FuseLLC { op1, op2, a, b, k } => {
+                    let inner = eval_bin(op1, local!(b), k, canon);
+                    push!(eval_bin(op2, local!(a), inner, canon));
+                    pc += 5;
+                }
+                Op::FuseLLCSet {
+                    op1,
+                    op2,
+                    a,
+                    b,
+                    c,
+                    tee,
+                    k,
+                } => {
+                    let inner = eval_bin(op1, local!(b), k as i64 as u64, canon);
+                    fused_set!(c, tee, eval_bin(op2, local!(a), inner, canon));
+                    pc += 6;
+                }
                 Op::FuseLLBr { op, a, b } => {
                     pc += 3;
                     fused_branch!(eval_bin(op, local!(a), local!(b), canon) as u32 != 0);

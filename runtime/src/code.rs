@@ -392,6 +392,24 @@ pub enum Op {
         a: u16,
         off: u32,
     },
+    /// `local.get a; <load off>; local.set/tee c`.
+    FuseLLoadSet {
+        kind: LoadKind,
+        a: u16,
+        c: u16,
+        tee: bool,
+        off: u32,
+    },
+    /// `local.get a; local.get b; <load off1>; <store off2>`: copies memory at `b + off1` to
+    /// `a + off2`.
+    FuseLLLoadStore {
+        kind: LoadKind,
+        width: StoreWidth,
+        a: u16,
+        b: u16,
+        off1: u32,
+        off2: u32,
+    },
     /// `local.get a; local.get b; <store off>`: address from `a`, value from `b`.
     FuseLLStore {
         width: StoreWidth,
@@ -645,6 +663,8 @@ impl Op {
                 | Op::FuseSCBr { .. }
                 | Op::FuseLBr { .. }
                 | Op::FuseLLoad { .. }
+                | Op::FuseLLoadSet { .. }
+                | Op::FuseLLLoadStore { .. }
                 | Op::FuseLLStore { .. }
                 | Op::FuseSLStore { .. }
                 | Op::FuseCopy { .. }

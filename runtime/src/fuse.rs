@@ -125,6 +125,24 @@ fn header(w: &[Op]) -> Option<(Op, usize)> {
         }
         return Some((Op::FuseLC { op, a, k }, 3));
     }
+    if let (Some(a), Some(b), Some((kind, off1)), Some((width, off2))) = (
+        l(0),
+        l(1),
+        at(2).and_then(LoadKind::of),
+        at(3).and_then(StoreWidth::of),
+    ) {
+        return Some((
+            Op::FuseLLLoadStore {
+                kind,
+                width,
+                a,
+                b,
+                off1,
+                off2,
+            },
+            4,
+        ));
+    }
     if let (Some(a), Some(b)) = (l(0), l(1))
         && let Some((width, off)) = at(2).and_then(StoreWidth::of)
     {
@@ -153,6 +171,18 @@ fn header(w: &[Op]) -> Option<(Op, usize)> {
             return Some((Op::FuseLBr { a, eqz: false }, 2));
         }
         if let Some((kind, off)) = at(1).and_then(LoadKind::of) {
+            if let Some((c, tee)) = st(2) {
+                return Some((
+                    Op::FuseLLoadSet {
+                        kind,
+                        a,
+                        c,
+                        tee,
+                        off,
+                    },
+                    3,
+                ));
+            }
             return Some((Op::FuseLLoad { kind, a, off }, 2));
         }
         if let Some((width, off)) = at(1).and_then(StoreWidth::of) {
@@ -419,6 +449,9 @@ mod tests {
           (local.set $t (i32.add (local.get $t)))
           ;; Copy, SL and SC feeding a store, SCBr and SSBr
           (local.set $t (local.get $i))
+          ;; LLoadSet and LLLoadStore
+          (local.set $t (i32.load16_s offset=4 (local.get $i)))
+          (i32.store offset=8 (local.get $i) (i32.load offset=12 (local.get $i)))
           ;; LLCSet and LLC
           (local.set $t (i32.add (local.get $t) (i32.shl (local.get $i) (i32.const 2))))
           (local.set $x (i64.xor (local.get $x) (i64.shr_s (local.get $x) (i64.const -3))))
@@ -462,7 +495,38 @@ mod tests {
             .collect();
         kinds.sort();
         kinds.dedup();
-        assert_eq!(kinds.len(), 21, "shapes covered: {kinds:?}");
+        assert_eq!(kinds.len(), 23, "shapes covered: {kinds:?}");
+    }
+
+    /// A fused memory copy declines when either access is out of bounds; the original ops then
+    /// trap at the load or at the store.
+    #[test]
+    fn traps_inside_fused_copies_are_identical() {
+        let wat = r#"(module
+          (memory 1)
+          (func (export "run") (param $to i32) (param $from i32) (result i32)
+            (local $z i32)
+            (i32.store (local.get $z) (i32.const 5))
+            (i32.store offset=2 (local.get $to) (i32.load offset=1 (local.get $from)))
+            (local.get $to)))"#;
+        for (to, from) in [(0, 0), (65534, 0), (0, 65534), (65534, 65534)] {
+            for budget in [None, Some(1), Some(4), Some(7)] {
+                let outcome = |fuse: bool| {
+                    let (mut store, instance) = load(wat, fuse);
+                    let f = store.get_func(instance, "run").unwrap();
+                    store.set_step_budget(budget);
+                    let mut r = store.call(f, &[Val::I32(to), Val::I32(from)]);
+                    if let Err(Error::Paused { .. }) = r {
+                        store.set_step_budget(None);
+                        r = store.resume();
+                    }
+                    let memory = store.instance_memory(instance).unwrap();
+                    let data = store.memory_data(memory)[..16].to_vec();
+                    (format!("{r:?}"), store.position(), data)
+                };
+                assert_eq!(outcome(true), outcome(false), "{to}, {from}, {budget:?}");
+            }
+        }
     }
 
     /// Traps inside fused sequences report the same code, position and backtrace.

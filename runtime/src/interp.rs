@@ -1030,6 +1030,37 @@ impl StoreInner {
                     }
                     // Otherwise decline: the load itself traps.
                 }
+                Op::FuseLLoadSet {
+                    kind,
+                    a,
+                    c,
+                    tee,
+                    off,
+                } => {
+                    let addr = u64::from(local!(a) as u32) + u64::from(off);
+                    if let Some(v) = fused_load(&memories[mem0].data, addr, kind) {
+                        fused_set!(c, tee, v);
+                        pc += 3;
+                    }
+                }
+                Op::FuseLLLoadStore {
+                    kind,
+                    width,
+                    a,
+                    b,
+                    off1,
+                    off2,
+                } => {
+                    // Declines before any effect if either access is out of bounds (the load
+                    // has none).
+                    let from = u64::from(local!(b) as u32) + u64::from(off1);
+                    let to = u64::from(local!(a) as u32) + u64::from(off2);
+                    if let Some(v) = fused_load(&memories[mem0].data, from, kind)
+                        && fused_store(&mut memories[mem0], to, width, v)
+                    {
+                        pc += 4;
+                    }
+                }
                 Op::FuseLLStore { width, a, b, off } => {
                     let addr = u64::from(local!(a) as u32) + u64::from(off);
                     if fused_store(&mut memories[mem0], addr, width, local!(b)) {

@@ -47,7 +47,9 @@ fn branch(cells: &mut [u64], sp: usize, dk: DropKeep) -> usize {
     }
     let keep = dk.keep as usize;
     let drop = dk.drop as usize;
-    if keep > 0 {
+    if keep == 1 {
+        cells[sp - 1 - drop] = cells[sp - 1];
+    } else if keep > 0 {
         cells.copy_within(sp - keep..sp, sp - keep - drop);
     }
     sp - drop
@@ -483,7 +485,19 @@ impl StoreInner {
                             fp: new_fp as u32,
                         };
                         frames.push(frame);
-                        enter_frame!(frame);
+                        // Enter the callee without looking it up again.
+                        if instance != cur_instance {
+                            inst = &instances[instance];
+                            cur_instance = instance;
+                            mem0 = inst.mem0;
+                        }
+                        code = callee;
+                        ops = &code.ops;
+                        pc = 0;
+                        fp = new_fp;
+                        if SLOW && bp_active {
+                            bp_bits = breakpoints.bits(inst.module.ptr_id(), def);
+                        }
                     }
                     FuncKind::Host { .. } => {
                         sp -= $pre;
@@ -569,7 +583,11 @@ impl StoreInner {
                 }
                 Op::Return | Op::Exit => {
                     let n = code.num_results as usize;
-                    cells.copy_within(sp - n..sp, fp);
+                    if n == 1 {
+                        cells[fp] = cells[sp - 1];
+                    } else {
+                        cells.copy_within(sp - n..sp, fp);
+                    }
                     sp = fp + n;
                     frames.pop();
                     match frames.last() {
@@ -578,7 +596,20 @@ impl StoreInner {
                             *skip_breakpoint = skip_bp;
                             return Exit::Returned;
                         }
-                        Some(caller) => enter_frame!(*caller),
+                        Some(caller) => {
+                            let caller = *caller;
+                            if caller.instance == cur_instance {
+                                code = inst.code(caller.def);
+                                ops = &code.ops;
+                                pc = caller.pc as usize;
+                                fp = caller.fp as usize;
+                                if SLOW && bp_active {
+                                    bp_bits = breakpoints.bits(inst.module.ptr_id(), caller.def);
+                                }
+                            } else {
+                                enter_frame!(caller);
+                            }
+                        }
                     }
                 }
                 Op::Call(f) => call!(inst.funcs[f.index()], 0),

@@ -360,6 +360,23 @@ pub enum Op {
         tee: bool,
         k: i32,
     },
+    /// `local.get a; local.get b; <op1>; local.get c; local.get d; <op2>; <op3>`:
+    /// `(a op1 b) op3 (c op2 d)`, such as `x * x + y * y`.
+    FuseLL2 {
+        op1: BinOp,
+        op2: BinOp,
+        op3: BinOp,
+        a: u16,
+        b: u16,
+        c: u16,
+        d: u16,
+    },
+    /// `<const k>; local.get b; <op>`.
+    FuseCL {
+        op: BinOp,
+        b: u16,
+        k: u64,
+    },
     /// `local.get a; local.get b; <op>; br_if/if`.
     FuseLLBr {
         op: BinOp,
@@ -657,6 +674,8 @@ impl Op {
                 | Op::FuseSCSet { .. }
                 | Op::FuseLLC { .. }
                 | Op::FuseLLCSet { .. }
+                | Op::FuseLL2 { .. }
+                | Op::FuseCL { .. }
                 | Op::FuseLLBr { .. }
                 | Op::FuseLCBr { .. }
                 | Op::FuseSSBr { .. }

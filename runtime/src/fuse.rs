@@ -107,6 +107,22 @@ fn header(w: &[Op]) -> Option<(Op, usize)> {
             5,
         ));
     }
+    if let (Some(a), Some(b), Some(op1), Some(c), Some(d), Some(op2), Some(op3)) =
+        (l(0), l(1), bin(2), l(3), l(4), bin(5), bin(6))
+    {
+        return Some((
+            Op::FuseLL2 {
+                op1,
+                op2,
+                op3,
+                a,
+                b,
+                c,
+                d,
+            },
+            7,
+        ));
+    }
     if let (Some(a), Some(b), Some(op)) = (l(0), l(1), bin(2)) {
         if let Some((c, tee)) = st(3) {
             return Some((Op::FuseLLSet { op, a, b, c, tee }, 4));
@@ -162,6 +178,9 @@ fn header(w: &[Op]) -> Option<(Op, usize)> {
             return Some((Op::FuseSCBr { op, k }, 3));
         }
         return Some((Op::FuseSC { op, k }, 2));
+    }
+    if let (Some(k), Some(b), Some(op)) = (k(0), l(1), bin(2)) {
+        return Some((Op::FuseCL { op, b, k }, 3));
     }
     if let Some(a) = l(0) {
         if matches!(at(1), Some(Op::I32Eqz)) && br(2) {
@@ -224,7 +243,7 @@ fn inner(op: &Op) -> bool {
 }
 
 /// The most ops a header covers.
-const MAX_WINDOW: usize = 6;
+const MAX_WINDOW: usize = 7;
 
 /// Inserts fused headers into a translated function and remaps every branch target.
 pub(crate) fn fuse(code: &mut CompiledFunc) {
@@ -449,6 +468,10 @@ mod tests {
           (local.set $t (i32.add (local.get $t)))
           ;; Copy, SL and SC feeding a store, SCBr and SSBr
           (local.set $t (local.get $i))
+          ;; LL2 and CL
+          (local.set $d (f64.sub (f64.mul (local.get $d) (local.get $d))
+                                 (f64.div (local.get $d) (local.get $d))))
+          (local.set $x (i64.sub (i64.const 1000) (local.get $x)))
           ;; LLoadSet and LLLoadStore
           (local.set $t (i32.load16_s offset=4 (local.get $i)))
           (i32.store offset=8 (local.get $i) (i32.load offset=12 (local.get $i)))
@@ -495,7 +518,7 @@ mod tests {
             .collect();
         kinds.sort();
         kinds.dedup();
-        assert_eq!(kinds.len(), 23, "shapes covered: {kinds:?}");
+        assert_eq!(kinds.len(), 25, "shapes covered: {kinds:?}");
     }
 
     /// A fused memory copy declines when either access is out of bounds; the original ops then

@@ -1023,6 +1023,24 @@ impl StoreInner {
                     fused_set!(c, tee, eval_bin(op2, local!(a), inner, canon));
                     pc += 6;
                 }
+                Op::FuseLL2 {
+                    op1,
+                    op2,
+                    op3,
+                    a,
+                    b,
+                    c,
+                    d,
+                } => {
+                    let left = eval_bin(op1, local!(a), local!(b), canon);
+                    let right = eval_bin(op2, local!(c), local!(d), canon);
+                    push!(eval_bin(op3, left, right, canon));
+                    pc += 7;
+                }
+                Op::FuseCL { op, b, k } => {
+                    push!(eval_bin(op, k, local!(b), canon));
+                    pc += 3;
+                }
                 Op::FuseLLBr { op, a, b } => {
                     pc += 3;
                     fused_branch!(eval_bin(op, local!(a), local!(b), canon) as u32 != 0);

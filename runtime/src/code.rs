@@ -377,6 +377,63 @@ pub enum Op {
         b: u16,
         k: u64,
     },
+    /// `local.get a; <const k>; i32.add; local.set/tee c` (or `i32.sub` of `-k`): the loop
+    /// counter idiom, specialised so that it needs no second dispatch on the operator.
+    FuseI32AddSet {
+        a: u16,
+        c: u16,
+        tee: bool,
+        k: u32,
+    },
+    /// As `FuseI32AddSet`, for `i64`.
+    FuseI64AddSet {
+        a: u16,
+        c: u16,
+        tee: bool,
+        k: u64,
+    },
+    /// `local.get a; i32.const k; i32.<cmp>; br_if/if`, one variant per comparison (the loop
+    /// test idiom, specialised like `FuseI32AddSet`).
+    FuseI32EqBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32NeBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32LtSBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32LtUBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32GtSBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32GtUBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32LeSBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32LeUBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32GeSBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32GeUBr {
+        a: u16,
+        k: u32,
+    },
     /// `local.get a; local.get b; <op>; br_if/if`.
     FuseLLBr {
         op: BinOp,
@@ -676,6 +733,18 @@ impl Op {
                 | Op::FuseLLCSet { .. }
                 | Op::FuseLL2 { .. }
                 | Op::FuseCL { .. }
+                | Op::FuseI32AddSet { .. }
+                | Op::FuseI64AddSet { .. }
+                | Op::FuseI32EqBr { .. }
+                | Op::FuseI32NeBr { .. }
+                | Op::FuseI32LtSBr { .. }
+                | Op::FuseI32LtUBr { .. }
+                | Op::FuseI32GtSBr { .. }
+                | Op::FuseI32GtUBr { .. }
+                | Op::FuseI32LeSBr { .. }
+                | Op::FuseI32LeUBr { .. }
+                | Op::FuseI32GeSBr { .. }
+                | Op::FuseI32GeUBr { .. }
                 | Op::FuseLLBr { .. }
                 | Op::FuseLCBr { .. }
                 | Op::FuseSSBr { .. }

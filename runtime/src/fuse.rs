@@ -134,10 +134,40 @@ fn header(w: &[Op]) -> Option<(Op, usize)> {
     }
     if let (Some(a), Some(k), Some(op)) = (l(0), k(1), bin(2)) {
         if let Some((c, tee)) = st(3) {
+            match op {
+                BinOp::I32Add => {
+                    let k = k as u32;
+                    return Some((Op::FuseI32AddSet { a, c, tee, k }, 4));
+                }
+                BinOp::I32Sub => {
+                    let k = (k as u32).wrapping_neg();
+                    return Some((Op::FuseI32AddSet { a, c, tee, k }, 4));
+                }
+                BinOp::I64Add => return Some((Op::FuseI64AddSet { a, c, tee, k }, 4)),
+                BinOp::I64Sub => {
+                    let k = k.wrapping_neg();
+                    return Some((Op::FuseI64AddSet { a, c, tee, k }, 4));
+                }
+                _ => {}
+            }
             return Some((Op::FuseLCSet { op, a, c, tee, k }, 4));
         }
         if br(3) && op.yields_i32() {
-            return Some((Op::FuseLCBr { op, a, k }, 4));
+            let k32 = k as u32;
+            let specialised = match op {
+                BinOp::I32Eq => Some(Op::FuseI32EqBr { a, k: k32 }),
+                BinOp::I32Ne => Some(Op::FuseI32NeBr { a, k: k32 }),
+                BinOp::I32LtS => Some(Op::FuseI32LtSBr { a, k: k32 }),
+                BinOp::I32LtU => Some(Op::FuseI32LtUBr { a, k: k32 }),
+                BinOp::I32GtS => Some(Op::FuseI32GtSBr { a, k: k32 }),
+                BinOp::I32GtU => Some(Op::FuseI32GtUBr { a, k: k32 }),
+                BinOp::I32LeS => Some(Op::FuseI32LeSBr { a, k: k32 }),
+                BinOp::I32LeU => Some(Op::FuseI32LeUBr { a, k: k32 }),
+                BinOp::I32GeS => Some(Op::FuseI32GeSBr { a, k: k32 }),
+                BinOp::I32GeU => Some(Op::FuseI32GeUBr { a, k: k32 }),
+                _ => None,
+            };
+            return Some((specialised.unwrap_or(Op::FuseLCBr { op, a, k }), 4));
         }
         return Some((Op::FuseLC { op, a, k }, 3));
     }
@@ -420,7 +450,7 @@ mod tests {
     const SHAPES: &str = r#"(module
       (memory 1)
       (func (export "run") (param $n i32) (result i64)
-        (local $i i32) (local $x i64) (local $f f32) (local $d f64) (local $t i32)
+        (local $i i32) (local $x i64) (local $f f32) (local $d f64) (local $t i32) (local $s i32)
         (local.set $f (f32.const nan:0x200000))
         (local.set $d (f64.const 1.5))
         (loop $l
@@ -468,6 +498,30 @@ mod tests {
           (local.set $t (i32.add (local.get $t)))
           ;; Copy, SL and SC feeding a store, SCBr and SSBr
           (local.set $t (local.get $i))
+          ;; Specialised i32 compare-and-branch, across zero, and generic LCBr
+          (local.set $s (i32.sub (local.get $i) (i32.const 30)))
+          (block $e0 (br_if $e0 (i32.eq (local.get $s) (i32.const -2)))
+            (local.set $x (i64.add (local.get $x) (i64.const 2))))
+          (block $e1 (br_if $e1 (i32.ne (local.get $s) (i32.const 3)))
+            (local.set $x (i64.add (local.get $x) (i64.const 4))))
+          (block $e2 (br_if $e2 (i32.lt_s (local.get $s) (i32.const -2)))
+            (local.set $x (i64.add (local.get $x) (i64.const 8))))
+          (block $e3 (br_if $e3 (i32.lt_u (local.get $s) (i32.const 3)))
+            (local.set $x (i64.add (local.get $x) (i64.const 16))))
+          (block $e4 (br_if $e4 (i32.gt_s (local.get $s) (i32.const -2)))
+            (local.set $x (i64.add (local.get $x) (i64.const 32))))
+          (block $e5 (br_if $e5 (i32.gt_u (local.get $s) (i32.const 3)))
+            (local.set $x (i64.add (local.get $x) (i64.const 64))))
+          (block $e6 (br_if $e6 (i32.le_s (local.get $s) (i32.const -2)))
+            (local.set $x (i64.add (local.get $x) (i64.const 128))))
+          (block $e7 (br_if $e7 (i32.le_u (local.get $s) (i32.const 3)))
+            (local.set $x (i64.add (local.get $x) (i64.const 256))))
+          (block $e8 (br_if $e8 (i32.ge_s (local.get $s) (i32.const -2)))
+            (local.set $x (i64.add (local.get $x) (i64.const 512))))
+          (block $e9 (br_if $e9 (i32.ge_u (local.get $s) (i32.const 3)))
+            (local.set $x (i64.add (local.get $x) (i64.const 1024))))
+          (block $e (br_if $e (i64.ne (local.get $x) (i64.const 12345)))
+            (local.set $x (i64.const 0)))
           ;; LL2 and CL
           (local.set $d (f64.sub (f64.mul (local.get $d) (local.get $d))
                                  (f64.div (local.get $d) (local.get $d))))
@@ -518,7 +572,7 @@ mod tests {
             .collect();
         kinds.sort();
         kinds.dedup();
-        assert_eq!(kinds.len(), 25, "shapes covered: {kinds:?}");
+        assert_eq!(kinds.len(), 37, "shapes covered: {kinds:?}");
     }
 
     /// A fused memory copy declines when either access is out of bounds; the original ops then

@@ -379,6 +379,13 @@ impl StoreInner {
                 }
             }};
         }
+        // `local.get a; i32.const k; <cmp>; br_if/if` with the comparison known statically.
+        macro_rules! i32_cmp_br {
+            ($a:expr, $k:expr, $from:ident, $cmp:expr) => {{
+                pc += 3;
+                fused_branch!($cmp($from(local!($a)), $from(u64::from($k))));
+            }};
+        }
         // A fused local.set/tee of `$v` to local `$c`.
         macro_rules! fused_set {
             ($c:expr, $tee:expr, $v:expr) => {{
@@ -1041,6 +1048,24 @@ impl StoreInner {
                     push!(eval_bin(op, k, local!(b), canon));
                     pc += 3;
                 }
+                Op::FuseI32AddSet { a, c, tee, k } => {
+                    fused_set!(c, tee, ru32(u32_(local!(a)).wrapping_add(k)));
+                    pc += 4;
+                }
+                Op::FuseI64AddSet { a, c, tee, k } => {
+                    fused_set!(c, tee, local!(a).wrapping_add(k));
+                    pc += 4;
+                }
+                Op::FuseI32EqBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x == y),
+                Op::FuseI32NeBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x != y),
+                Op::FuseI32LtSBr { a, k } => i32_cmp_br!(a, k, i32_, |x, y| x < y),
+                Op::FuseI32LtUBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x < y),
+                Op::FuseI32GtSBr { a, k } => i32_cmp_br!(a, k, i32_, |x, y| x > y),
+                Op::FuseI32GtUBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x > y),
+                Op::FuseI32LeSBr { a, k } => i32_cmp_br!(a, k, i32_, |x, y| x <= y),
+                Op::FuseI32LeUBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x <= y),
+                Op::FuseI32GeSBr { a, k } => i32_cmp_br!(a, k, i32_, |x, y| x >= y),
+                Op::FuseI32GeUBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x >= y),
                 Op::FuseLLBr { op, a, b } => {
                     pc += 3;
                     fused_branch!(eval_bin(op, local!(a), local!(b), canon) as u32 != 0);

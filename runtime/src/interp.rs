@@ -25,7 +25,7 @@ use crate::host::{Caller, HostCall, HostCallOutcome, HostError};
 use crate::memory::MemoryInstance;
 use crate::store::{Frame, FuncKind, Store, StoreInner};
 use crate::trap::{Trap, TrapCode};
-use crate::types::{Func, Val};
+use crate::types::{DefinedFuncIndex, Func, Val};
 use crate::wasm;
 use cranelift_entity::EntityRef;
 
@@ -461,51 +461,59 @@ impl StoreInner {
                 }
             }};
         }
-        // Calls `f` with its arguments on top of the stack, after popping `$pre` more cells
-        // (the table index of `call_indirect`) once the call is known not to trap.
+        // Calls Wasm function `f`, defined as `def` in `instance`, with its arguments on top of
+        // the stack, after popping `$pre` more cells (the table index of `call_indirect`) once
+        // the call is known not to trap.
+        macro_rules! call_wasm {
+            ($f:expr, $instance:expr, $def:expr, $pre:expr) => {{
+                let (f, instance, def): (Func, crate::store::Instance, DefinedFuncIndex) =
+                    ($f, $instance, $def);
+                if frames.len() >= max_depth {
+                    trap!(TrapCode::CallStackExhausted);
+                }
+                sp -= $pre;
+                frames.last_mut().expect("frame").pc = pc as u32;
+                let callee = instances[instance].code(def);
+                let new_fp = sp - callee.num_params as usize;
+                let locals_end = new_fp + callee.num_locals as usize;
+                let need = locals_end + callee.max_stack as usize;
+                if cells.len() < need {
+                    let len = cells.len();
+                    cells_vec.resize(need.max(len * 2), 0);
+                    cells = cells_vec.as_mut_slice();
+                }
+                if locals_end > sp {
+                    cells[sp..locals_end].fill(0);
+                }
+                sp = locals_end;
+                frames.push(Frame {
+                    func: f,
+                    instance,
+                    def,
+                    pc: 0,
+                    fp: new_fp as u32,
+                });
+                // Enter the callee without looking it up again.
+                if instance != cur_instance {
+                    inst = &instances[instance];
+                    cur_instance = instance;
+                    mem0 = inst.mem0;
+                }
+                code = callee;
+                ops = &code.ops;
+                pc = 0;
+                fp = new_fp;
+                if SLOW && bp_active {
+                    bp_bits = breakpoints.bits(inst.module.ptr_id(), def);
+                }
+            }};
+        }
+        // Calls any function `f`, as `call_wasm!`.
         macro_rules! call {
             ($f:expr, $pre:expr) => {{
                 let f: Func = $f;
                 match funcs[f].kind {
-                    FuncKind::Wasm { instance, def } => {
-                        if frames.len() >= max_depth {
-                            trap!(TrapCode::CallStackExhausted);
-                        }
-                        sp -= $pre;
-                        frames.last_mut().expect("frame").pc = pc as u32;
-                        let callee = instances[instance].code(def);
-                        let new_fp = sp - callee.num_params as usize;
-                        let locals_end = new_fp + callee.num_locals as usize;
-                        let need = locals_end + callee.max_stack as usize;
-                        if cells.len() < need {
-                            let len = cells.len();
-                            cells_vec.resize(need.max(len * 2), 0);
-                            cells = cells_vec.as_mut_slice();
-                        }
-                        cells[sp..locals_end].fill(0);
-                        sp = locals_end;
-                        let frame = Frame {
-                            func: f,
-                            instance,
-                            def,
-                            pc: 0,
-                            fp: new_fp as u32,
-                        };
-                        frames.push(frame);
-                        // Enter the callee without looking it up again.
-                        if instance != cur_instance {
-                            inst = &instances[instance];
-                            cur_instance = instance;
-                            mem0 = inst.mem0;
-                        }
-                        code = callee;
-                        ops = &code.ops;
-                        pc = 0;
-                        fp = new_fp;
-                        if SLOW && bp_active {
-                            bp_bits = breakpoints.bits(inst.module.ptr_id(), def);
-                        }
-                    }
+                    FuncKind::Wasm { instance, def } => call_wasm!(f, instance, def, $pre),
                     FuncKind::Host { .. } => {
                         sp -= $pre;
                         save!();
@@ -619,7 +627,15 @@ impl StoreInner {
                         }
                     }
                 }
-                Op::Call(f) => call!(inst.funcs[f.index()], 0),
+                Op::Call(f) => {
+                    // A function the module defines runs in this same instance: no need to look
+                    // at the store's function table.
+                    let func = inst.funcs[f.index()];
+                    match f.as_u32().checked_sub(inst.module.inner.num_imported_funcs) {
+                        Some(d) => call_wasm!(func, cur_instance, DefinedFuncIndex::from_u32(d), 0),
+                        None => call!(func, 0),
+                    }
+                }
                 Op::CallIndirect { ty, table } => {
                     let i = cells[sp - 1] as u32;
                     let t = &tables[inst.tables[table.index()]];

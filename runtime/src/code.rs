@@ -4,7 +4,7 @@
 //! branch targets and stack adjustments resolved. Structural markers (`block`, `loop`, `end`) emit
 //! nothing; an `else` becomes an internal [`Op::Jump`], which is not a step. Every other op is
 //! exactly one Wasm instruction and one step, except [`Op::Steps`], which opens each straight-line
-//! run of code and adds the run's step count at once.
+//! run of code and adds the run's step count at once, and the fused headers (below).
 //!
 //! # Runs
 //! A run starts at every branch target and after every op that can transfer control (branches,
@@ -15,7 +15,12 @@
 //! - when a run is entered, the position is exact, so execution can switch between the fast path
 //!   and the single-step path there;
 //! - after a trap in the middle of a run, the exact position is recovered by walking back to the
-//!   run's `Steps` op (every op between it and the trapping op is a step).
+//!   run's `Steps` op and counting the step ops in between.
+//!
+//! # Fused headers
+//! Inside a run, `fuse.rs` may put a fused header (`Op::Fuse*`) in front of a few ops. A header is
+//! not a step and never a branch target: the fast loop executes the covered ops' combined effect
+//! and skips them, the single-step loop skips the header and executes the ops one by one.
 
 use crate::types::{DataIndex, ElemIndex, FuncIndex, GlobalIndex, TableIndex, TypeIndex};
 
@@ -270,13 +275,489 @@ pub enum Op {
     RefNull,
     RefIsNull,
     RefFunc(FuncIndex),
+
+    // Fused headers (see `fuse.rs`). Each one stands in front of the original ops it covers and
+    // is not a step: the fast loop executes its effect at once and skips those ops; the
+    // single-step loop ignores it and executes them one by one. `a` and `b` are source locals,
+    // `c` the destination local, `k` a constant as a cell; `tee` means `local.tee` rather than
+    // `local.set`.
+    /// `local.get a; local.get b; <op>`.
+    FuseLL {
+        op: BinOp,
+        a: u16,
+        b: u16,
+    },
+    /// `local.get a; <const k>; <op>`.
+    FuseLC {
+        op: BinOp,
+        a: u16,
+        k: u64,
+    },
+    /// `local.get b; <op>`: the left operand is on the stack.
+    FuseSL {
+        op: BinOp,
+        b: u16,
+    },
+    /// `<const k>; <op>`: the left operand is on the stack.
+    FuseSC {
+        op: BinOp,
+        k: u64,
+    },
+    /// `local.get a; local.get b; <op>; local.set/tee c`.
+    FuseLLSet {
+        op: BinOp,
+        a: u16,
+        b: u16,
+        c: u16,
+        tee: bool,
+    },
+    /// `local.get a; <const k>; <op>; local.set/tee c`.
+    FuseLCSet {
+        op: BinOp,
+        a: u16,
+        c: u16,
+        tee: bool,
+        k: u64,
+    },
+    /// `<op>; local.set/tee c`: both operands on the stack.
+    FuseSSSet {
+        op: BinOp,
+        c: u16,
+        tee: bool,
+    },
+    /// `local.get b; <op>; local.set/tee c`.
+    FuseSLSet {
+        op: BinOp,
+        b: u16,
+        c: u16,
+        tee: bool,
+    },
+    /// `<const k>; <op>; local.set/tee c`.
+    FuseSCSet {
+        op: BinOp,
+        c: u16,
+        tee: bool,
+        k: u64,
+    },
+    /// `local.get a; local.get b; <const k>; <op1>; <op2>`: `a op2 (b op1 k)`, such as
+    /// `base + (index << 2)`.
+    FuseLLC {
+        op1: BinOp,
+        op2: BinOp,
+        a: u16,
+        b: u16,
+        k: u64,
+    },
+    /// `local.get a; local.get b; <const k>; <op1>; <op2>; local.set/tee c`. `k` is an `i32` or
+    /// an `i64` that fits one, sign-extended into a cell (integer operators only read the bits
+    /// of their width).
+    FuseLLCSet {
+        op1: BinOp,
+        op2: BinOp,
+        a: u16,
+        b: u16,
+        c: u16,
+        tee: bool,
+        k: i32,
+    },
+    /// `local.get a; local.get b; <op1>; local.get c; local.get d; <op2>; <op3>`:
+    /// `(a op1 b) op3 (c op2 d)`, such as `x * x + y * y`.
+    FuseLL2 {
+        op1: BinOp,
+        op2: BinOp,
+        op3: BinOp,
+        a: u16,
+        b: u16,
+        c: u16,
+        d: u16,
+    },
+    /// `<const k>; local.get b; <op>`.
+    FuseCL {
+        op: BinOp,
+        b: u16,
+        k: u64,
+    },
+    /// `local.get a; <const k>; i32.add; local.set/tee c` (or `i32.sub` of `-k`): the loop
+    /// counter idiom, specialised so that it needs no second dispatch on the operator.
+    FuseI32AddSet {
+        a: u16,
+        c: u16,
+        tee: bool,
+        k: u32,
+    },
+    /// As `FuseI32AddSet`, for `i64`.
+    FuseI64AddSet {
+        a: u16,
+        c: u16,
+        tee: bool,
+        k: u64,
+    },
+    /// `local.get a; i32.const k; i32.<cmp>; br_if/if`, one variant per comparison (the loop
+    /// test idiom, specialised like `FuseI32AddSet`).
+    FuseI32EqBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32NeBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32LtSBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32LtUBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32GtSBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32GtUBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32LeSBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32LeUBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32GeSBr {
+        a: u16,
+        k: u32,
+    },
+    FuseI32GeUBr {
+        a: u16,
+        k: u32,
+    },
+    /// `local.get a; local.get b; <op>; br_if/if`.
+    FuseLLBr {
+        op: BinOp,
+        a: u16,
+        b: u16,
+    },
+    /// `local.get a; <const k>; <op>; br_if/if`.
+    FuseLCBr {
+        op: BinOp,
+        a: u16,
+        k: u64,
+    },
+    /// `<op>; br_if/if`.
+    FuseSSBr {
+        op: BinOp,
+    },
+    /// `<const k>; <op>; br_if/if`.
+    FuseSCBr {
+        op: BinOp,
+        k: u64,
+    },
+    /// `local.get a; br_if/if`, or with `eqz`, `local.get a; i32.eqz; br_if/if`.
+    FuseLBr {
+        a: u16,
+        eqz: bool,
+    },
+    /// `local.get a; <load off>`.
+    FuseLLoad {
+        kind: LoadKind,
+        a: u16,
+        off: u32,
+    },
+    /// `local.get a; <load off>; local.set/tee c`.
+    FuseLLoadSet {
+        kind: LoadKind,
+        a: u16,
+        c: u16,
+        tee: bool,
+        off: u32,
+    },
+    /// `local.get a; local.get b; <load off1>; <store off2>`: copies memory at `b + off1` to
+    /// `a + off2`.
+    FuseLLLoadStore {
+        kind: LoadKind,
+        width: StoreWidth,
+        a: u16,
+        b: u16,
+        off1: u32,
+        off2: u32,
+    },
+    /// `local.get a; local.get b; <store off>`: address from `a`, value from `b`.
+    FuseLLStore {
+        width: StoreWidth,
+        a: u16,
+        b: u16,
+        off: u32,
+    },
+    /// `local.get b; <store off>`: address on the stack, value from `b`.
+    FuseSLStore {
+        width: StoreWidth,
+        b: u16,
+        off: u32,
+    },
+    /// `local.get a; local.set/tee c`.
+    FuseCopy {
+        a: u16,
+        c: u16,
+        tee: bool,
+    },
+    /// `<const k>; local.set/tee c`.
+    FuseConstSet {
+        c: u16,
+        tee: bool,
+        k: u64,
+    },
+}
+
+/// The binary operators a fused header applies: every one that cannot trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs, reason = "named after the Wasm instructions")]
+pub enum BinOp {
+    I32Eq,
+    I32Ne,
+    I32LtS,
+    I32LtU,
+    I32GtS,
+    I32GtU,
+    I32LeS,
+    I32LeU,
+    I32GeS,
+    I32GeU,
+    I64Eq,
+    I64Ne,
+    I64LtS,
+    I64LtU,
+    I64GtS,
+    I64GtU,
+    I64LeS,
+    I64LeU,
+    I64GeS,
+    I64GeU,
+    F32Eq,
+    F32Ne,
+    F32Lt,
+    F32Gt,
+    F32Le,
+    F32Ge,
+    F64Eq,
+    F64Ne,
+    F64Lt,
+    F64Gt,
+    F64Le,
+    F64Ge,
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I32And,
+    I32Or,
+    I32Xor,
+    I32Shl,
+    I32ShrS,
+    I32ShrU,
+    I32Rotl,
+    I32Rotr,
+    I64Add,
+    I64Sub,
+    I64Mul,
+    I64And,
+    I64Or,
+    I64Xor,
+    I64Shl,
+    I64ShrS,
+    I64ShrU,
+    I64Rotl,
+    I64Rotr,
+    F32Add,
+    F32Sub,
+    F32Mul,
+    F32Div,
+    F32Min,
+    F32Max,
+    F32Copysign,
+    F64Add,
+    F64Sub,
+    F64Mul,
+    F64Div,
+    F64Min,
+    F64Max,
+    F64Copysign,
+}
+
+macro_rules! binops {
+    ($($name:ident)*) => {
+        impl BinOp {
+            /// The fusable operator behind `op`, if it is one.
+            pub fn of(op: &Op) -> Option<BinOp> {
+                Some(match op {
+                    $(Op::$name => BinOp::$name,)*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+binops! {
+    I32Eq I32Ne I32LtS I32LtU I32GtS I32GtU I32LeS I32LeU I32GeS I32GeU
+    I64Eq I64Ne I64LtS I64LtU I64GtS I64GtU I64LeS I64LeU I64GeS I64GeU
+    F32Eq F32Ne F32Lt F32Gt F32Le F32Ge F64Eq F64Ne F64Lt F64Gt F64Le F64Ge
+    I32Add I32Sub I32Mul I32And I32Or I32Xor I32Shl I32ShrS I32ShrU I32Rotl I32Rotr
+    I64Add I64Sub I64Mul I64And I64Or I64Xor I64Shl I64ShrS I64ShrU I64Rotl I64Rotr
+    F32Add F32Sub F32Mul F32Div F32Min F32Max F32Copysign
+    F64Add F64Sub F64Mul F64Div F64Min F64Max F64Copysign
+}
+
+impl BinOp {
+    /// Whether the result is an `i32` (so it can be a branch condition).
+    pub fn yields_i32(self) -> bool {
+        use BinOp as B;
+        !matches!(
+            self,
+            B::I64Add
+                | B::I64Sub
+                | B::I64Mul
+                | B::I64And
+                | B::I64Or
+                | B::I64Xor
+                | B::I64Shl
+                | B::I64ShrS
+                | B::I64ShrU
+                | B::I64Rotl
+                | B::I64Rotr
+                | B::F32Add
+                | B::F32Sub
+                | B::F32Mul
+                | B::F32Div
+                | B::F32Min
+                | B::F32Max
+                | B::F32Copysign
+                | B::F64Add
+                | B::F64Sub
+                | B::F64Mul
+                | B::F64Div
+                | B::F64Min
+                | B::F64Max
+                | B::F64Copysign
+        )
+    }
+}
+
+/// What a fused load reads and how it extends it into a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadKind {
+    /// 4 bytes, zero-extended: `i32.load`, `f32.load`, `i64.load32_u`.
+    U32,
+    /// 8 bytes: `i64.load`, `f64.load`.
+    U64,
+    /// 1 byte, zero-extended: `i32.load8_u`, `i64.load8_u`.
+    U8,
+    /// 2 bytes, zero-extended: `i32.load16_u`, `i64.load16_u`.
+    U16,
+    /// `i32.load8_s`.
+    I32S8,
+    /// `i32.load16_s`.
+    I32S16,
+    /// `i64.load8_s`.
+    I64S8,
+    /// `i64.load16_s`.
+    I64S16,
+    /// `i64.load32_s`.
+    I64S32,
+}
+
+impl LoadKind {
+    /// The load behind `op` and its offset, if it is one.
+    pub fn of(op: &Op) -> Option<(LoadKind, u32)> {
+        Some(match *op {
+            Op::I32Load(o) | Op::F32Load(o) | Op::I64Load32U(o) => (LoadKind::U32, o),
+            Op::I64Load(o) | Op::F64Load(o) => (LoadKind::U64, o),
+            Op::I32Load8U(o) | Op::I64Load8U(o) => (LoadKind::U8, o),
+            Op::I32Load16U(o) | Op::I64Load16U(o) => (LoadKind::U16, o),
+            Op::I32Load8S(o) => (LoadKind::I32S8, o),
+            Op::I32Load16S(o) => (LoadKind::I32S16, o),
+            Op::I64Load8S(o) => (LoadKind::I64S8, o),
+            Op::I64Load16S(o) => (LoadKind::I64S16, o),
+            Op::I64Load32S(o) => (LoadKind::I64S32, o),
+            _ => return None,
+        })
+    }
+}
+
+/// How many low bytes of the value a fused store writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs, reason = "named after the width in bits")]
+pub enum StoreWidth {
+    W8,
+    W16,
+    W32,
+    W64,
+}
+
+impl StoreWidth {
+    /// The store behind `op` and its offset, if it is one.
+    pub fn of(op: &Op) -> Option<(StoreWidth, u32)> {
+        Some(match *op {
+            Op::I32Store8(o) | Op::I64Store8(o) => (StoreWidth::W8, o),
+            Op::I32Store16(o) | Op::I64Store16(o) => (StoreWidth::W16, o),
+            Op::I32Store(o) | Op::F32Store(o) | Op::I64Store32(o) => (StoreWidth::W32, o),
+            Op::I64Store(o) | Op::F64Store(o) => (StoreWidth::W64, o),
+            _ => return None,
+        })
+    }
 }
 
 impl Op {
     /// Whether executing this op completes one step.
     #[inline(always)]
     pub fn is_step(&self) -> bool {
-        !matches!(self, Op::Steps(_) | Op::Jump(_) | Op::Exit)
+        !matches!(self, Op::Steps(_) | Op::Jump(_) | Op::Exit) && !self.is_fused()
+    }
+
+    /// Whether this is a fused header (see `fuse.rs`).
+    #[inline(always)]
+    pub fn is_fused(&self) -> bool {
+        matches!(
+            self,
+            Op::FuseLL { .. }
+                | Op::FuseLC { .. }
+                | Op::FuseSL { .. }
+                | Op::FuseSC { .. }
+                | Op::FuseLLSet { .. }
+                | Op::FuseLCSet { .. }
+                | Op::FuseSSSet { .. }
+                | Op::FuseSLSet { .. }
+                | Op::FuseSCSet { .. }
+                | Op::FuseLLC { .. }
+                | Op::FuseLLCSet { .. }
+                | Op::FuseLL2 { .. }
+                | Op::FuseCL { .. }
+                | Op::FuseI32AddSet { .. }
+                | Op::FuseI64AddSet { .. }
+                | Op::FuseI32EqBr { .. }
+                | Op::FuseI32NeBr { .. }
+                | Op::FuseI32LtSBr { .. }
+                | Op::FuseI32LtUBr { .. }
+                | Op::FuseI32GtSBr { .. }
+                | Op::FuseI32GtUBr { .. }
+                | Op::FuseI32LeSBr { .. }
+                | Op::FuseI32LeUBr { .. }
+                | Op::FuseI32GeSBr { .. }
+                | Op::FuseI32GeUBr { .. }
+                | Op::FuseLLBr { .. }
+                | Op::FuseLCBr { .. }
+                | Op::FuseSSBr { .. }
+                | Op::FuseSCBr { .. }
+                | Op::FuseLBr { .. }
+                | Op::FuseLLoad { .. }
+                | Op::FuseLLoadSet { .. }
+                | Op::FuseLLLoadStore { .. }
+                | Op::FuseLLStore { .. }
+                | Op::FuseSLStore { .. }
+                | Op::FuseCopy { .. }
+                | Op::FuseConstSet { .. }
+        )
     }
 }
 

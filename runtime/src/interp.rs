@@ -18,13 +18,14 @@
 //! loop with an [`Exit`] and is handled by the driver [`Store::drive`], which re-enters the loop
 //! afterwards.
 
-use crate::code::{DropKeep, Op};
+use crate::code::{BinOp, DropKeep, LoadKind, Op, StoreWidth};
 use crate::debug::{DebugAction, DebugEvent};
 use crate::error::{Error, PauseReason, Result};
 use crate::host::{Caller, HostCall, HostCallOutcome, HostError};
+use crate::memory::MemoryInstance;
 use crate::store::{Frame, FuncKind, Store, StoreInner};
 use crate::trap::{Trap, TrapCode};
-use crate::types::{Func, Val};
+use crate::types::{DefinedFuncIndex, Func, Val};
 use crate::wasm;
 use cranelift_entity::EntityRef;
 
@@ -46,7 +47,9 @@ fn branch(cells: &mut [u64], sp: usize, dk: DropKeep) -> usize {
     }
     let keep = dk.keep as usize;
     let drop = dk.drop as usize;
-    if keep > 0 {
+    if keep == 1 {
+        cells[sp - 1 - drop] = cells[sp - 1];
+    } else if keep > 0 {
         cells.copy_within(sp - keep..sp, sp - keep - drop);
     }
     sp - drop
@@ -119,6 +122,141 @@ fn rf32(v: f32) -> u64 {
 #[inline(always)]
 fn rf64(v: f64) -> u64 {
     v.to_bits()
+}
+
+/// A fused load: the cell read at `addr`, or `None` when out of bounds.
+#[inline(always)]
+fn fused_load(data: &[u8], addr: u64, kind: LoadKind) -> Option<u64> {
+    fn read<const N: usize>(data: &[u8], addr: u64) -> Option<[u8; N]> {
+        let a = usize::try_from(addr).ok()?;
+        data.get(a..a.checked_add(N)?)?.try_into().ok()
+    }
+    Some(match kind {
+        LoadKind::U32 => u64::from(u32::from_le_bytes(read(data, addr)?)),
+        LoadKind::U64 => u64::from_le_bytes(read(data, addr)?),
+        LoadKind::U8 => u64::from(read::<1>(data, addr)?[0]),
+        LoadKind::U16 => u64::from(u16::from_le_bytes(read(data, addr)?)),
+        LoadKind::I32S8 => ri32(i32::from(read::<1>(data, addr)?[0] as i8)),
+        LoadKind::I32S16 => ri32(i32::from(i16::from_le_bytes(read(data, addr)?))),
+        LoadKind::I64S8 => ri64(i64::from(read::<1>(data, addr)?[0] as i8)),
+        LoadKind::I64S16 => ri64(i64::from(i16::from_le_bytes(read(data, addr)?))),
+        LoadKind::I64S32 => ri64(i64::from(i32::from_le_bytes(read(data, addr)?))),
+    })
+}
+
+/// A fused store of the low bytes of `v` at `addr`; `false` (nothing written) when out of
+/// bounds.
+#[inline(always)]
+fn fused_store(m: &mut MemoryInstance, addr: u64, width: StoreWidth, v: u64) -> bool {
+    fn write<const N: usize>(m: &mut MemoryInstance, addr: u64, b: [u8; N]) -> bool {
+        if addr + N as u64 > m.data.len() as u64 {
+            return false;
+        }
+        let a = addr as usize;
+        m.data[a..a + N].copy_from_slice(&b);
+        m.mark_dirty(a, N);
+        true
+    }
+    match width {
+        StoreWidth::W8 => write(m, addr, [v as u8]),
+        StoreWidth::W16 => write(m, addr, (v as u16).to_le_bytes()),
+        StoreWidth::W32 => write(m, addr, (v as u32).to_le_bytes()),
+        StoreWidth::W64 => write(m, addr, v.to_le_bytes()),
+    }
+}
+
+/// Applies a non-trapping binary operator to two cells: the one definition shared by the plain
+/// ops and the fused headers.
+#[inline(always)]
+fn eval_bin(op: BinOp, a: u64, b: u64, canon: bool) -> u64 {
+    use BinOp as B;
+    let cf32 = |x: f32| -> u64 {
+        if canon {
+            rf32(wasm::canonicalize_f32(x))
+        } else {
+            rf32(x)
+        }
+    };
+    let cf64 = |x: f64| -> u64 {
+        if canon {
+            rf64(wasm::canonicalize_f64(x))
+        } else {
+            rf64(x)
+        }
+    };
+    macro_rules! ev {
+        ($from:ident, $to:expr, $f:expr) => {{ $to($f($from(a), $from(b))) }};
+    }
+    match op {
+        B::I32Eq => ev!(u32_, rbool, |a, b| a == b),
+        B::I32Ne => ev!(u32_, rbool, |a, b| a != b),
+        B::I32LtS => ev!(i32_, rbool, |a, b| a < b),
+        B::I32LtU => ev!(u32_, rbool, |a, b| a < b),
+        B::I32GtS => ev!(i32_, rbool, |a, b| a > b),
+        B::I32GtU => ev!(u32_, rbool, |a, b| a > b),
+        B::I32LeS => ev!(i32_, rbool, |a, b| a <= b),
+        B::I32LeU => ev!(u32_, rbool, |a, b| a <= b),
+        B::I32GeS => ev!(i32_, rbool, |a, b| a >= b),
+        B::I32GeU => ev!(u32_, rbool, |a, b| a >= b),
+        B::I64Eq => ev!(u64_, rbool, |a, b| a == b),
+        B::I64Ne => ev!(u64_, rbool, |a, b| a != b),
+        B::I64LtS => ev!(i64_, rbool, |a, b| a < b),
+        B::I64LtU => ev!(u64_, rbool, |a, b| a < b),
+        B::I64GtS => ev!(i64_, rbool, |a, b| a > b),
+        B::I64GtU => ev!(u64_, rbool, |a, b| a > b),
+        B::I64LeS => ev!(i64_, rbool, |a, b| a <= b),
+        B::I64LeU => ev!(u64_, rbool, |a, b| a <= b),
+        B::I64GeS => ev!(i64_, rbool, |a, b| a >= b),
+        B::I64GeU => ev!(u64_, rbool, |a, b| a >= b),
+        B::F32Eq => ev!(f32_, rbool, |a, b| a == b),
+        B::F32Ne => ev!(f32_, rbool, |a, b| a != b),
+        B::F32Lt => ev!(f32_, rbool, |a, b| a < b),
+        B::F32Gt => ev!(f32_, rbool, |a, b| a > b),
+        B::F32Le => ev!(f32_, rbool, |a, b| a <= b),
+        B::F32Ge => ev!(f32_, rbool, |a, b| a >= b),
+        B::F64Eq => ev!(f64_, rbool, |a, b| a == b),
+        B::F64Ne => ev!(f64_, rbool, |a, b| a != b),
+        B::F64Lt => ev!(f64_, rbool, |a, b| a < b),
+        B::F64Gt => ev!(f64_, rbool, |a, b| a > b),
+        B::F64Le => ev!(f64_, rbool, |a, b| a <= b),
+        B::F64Ge => ev!(f64_, rbool, |a, b| a >= b),
+        B::I32Add => ev!(u32_, ru32, u32::wrapping_add),
+        B::I32Sub => ev!(u32_, ru32, u32::wrapping_sub),
+        B::I32Mul => ev!(u32_, ru32, u32::wrapping_mul),
+        B::I32And => ev!(u32_, ru32, |a, b| a & b),
+        B::I32Or => ev!(u32_, ru32, |a, b| a | b),
+        B::I32Xor => ev!(u32_, ru32, |a, b| a ^ b),
+        B::I32Shl => ev!(u32_, ru32, |a: u32, b| a.wrapping_shl(b)),
+        B::I32ShrS => ev!(i32_, ri32, |a: i32, b| a.wrapping_shr(b as u32)),
+        B::I32ShrU => ev!(u32_, ru32, |a: u32, b| a.wrapping_shr(b)),
+        B::I32Rotl => ev!(u32_, ru32, |a: u32, b| a.rotate_left(b)),
+        B::I32Rotr => ev!(u32_, ru32, |a: u32, b| a.rotate_right(b)),
+        B::I64Add => ev!(u64_, ru64, u64::wrapping_add),
+        B::I64Sub => ev!(u64_, ru64, u64::wrapping_sub),
+        B::I64Mul => ev!(u64_, ru64, u64::wrapping_mul),
+        B::I64And => ev!(u64_, ru64, |a, b| a & b),
+        B::I64Or => ev!(u64_, ru64, |a, b| a | b),
+        B::I64Xor => ev!(u64_, ru64, |a, b| a ^ b),
+        B::I64Shl => ev!(u64_, ru64, |a: u64, b| a.wrapping_shl(b as u32)),
+        B::I64ShrS => ev!(i64_, ri64, |a: i64, b| a.wrapping_shr(b as u32)),
+        B::I64ShrU => ev!(u64_, ru64, |a: u64, b| a.wrapping_shr(b as u32)),
+        B::I64Rotl => ev!(u64_, ru64, |a: u64, b| a.rotate_left((b % 64) as u32)),
+        B::I64Rotr => ev!(u64_, ru64, |a: u64, b| a.rotate_right((b % 64) as u32)),
+        B::F32Add => ev!(f32_, cf32, |a, b| a + b),
+        B::F32Sub => ev!(f32_, cf32, |a, b| a - b),
+        B::F32Mul => ev!(f32_, cf32, |a, b| a * b),
+        B::F32Div => ev!(f32_, cf32, |a, b| a / b),
+        B::F32Min => ev!(f32_, cf32, wasm::f32_min),
+        B::F32Max => ev!(f32_, cf32, wasm::f32_max),
+        B::F32Copysign => ev!(f32_, rf32, wasm::f32_copysign),
+        B::F64Add => ev!(f64_, cf64, |a, b| a + b),
+        B::F64Sub => ev!(f64_, cf64, |a, b| a - b),
+        B::F64Mul => ev!(f64_, cf64, |a, b| a * b),
+        B::F64Div => ev!(f64_, cf64, |a, b| a / b),
+        B::F64Min => ev!(f64_, cf64, wasm::f64_min),
+        B::F64Max => ev!(f64_, cf64, wasm::f64_max),
+        B::F64Copysign => ev!(f64_, rf64, wasm::f64_copysign),
+    }
 }
 
 impl StoreInner {
@@ -223,12 +361,59 @@ impl StoreInner {
                 cells[sp - 1] = $to($f(a));
             }};
         }
-        macro_rules! bin {
-            ($from:ident, $to:expr, $f:expr) => {{
-                let b = $from(cells[sp - 1]);
-                let a = $from(cells[sp - 2]);
+        macro_rules! binop {
+            ($op:expr) => {{
+                let b = cells[sp - 1];
+                let a = cells[sp - 2];
                 sp -= 1;
-                cells[sp - 1] = $to($f(a, b));
+                cells[sp - 1] = eval_bin($op, a, b, canon);
+            }};
+        }
+        macro_rules! local {
+            ($i:expr) => {
+                cells[fp + $i as usize]
+            };
+        }
+        // Completes a fused header whose last covered op is the `br_if` or `if` at `pc`, with
+        // its condition already evaluated (and nothing left on the stack for it).
+        macro_rules! fused_branch {
+            ($cond:expr) => {{
+                let cond: bool = $cond;
+                match ops[pc] {
+                    Op::BrIf(t) => {
+                        if cond {
+                            sp = branch(cells, sp, t.dk);
+                            pc = t.pc as usize;
+                        } else {
+                            pc += 1;
+                        }
+                    }
+                    Op::If(target) => {
+                        if cond {
+                            pc += 1;
+                        } else {
+                            pc = target as usize;
+                        }
+                    }
+                    other => unreachable!("fused branch ends with {other:?}"),
+                }
+            }};
+        }
+        // `local.get a; i32.const k; <cmp>; br_if/if` with the comparison known statically.
+        macro_rules! i32_cmp_br {
+            ($a:expr, $k:expr, $from:ident, $cmp:expr) => {{
+                pc += 3;
+                fused_branch!($cmp($from(local!($a)), $from(u64::from($k))));
+            }};
+        }
+        // A fused local.set/tee of `$v` to local `$c`.
+        macro_rules! fused_set {
+            ($c:expr, $tee:expr, $v:expr) => {{
+                let v: u64 = $v;
+                local!($c) = v;
+                if $tee {
+                    push!(v);
+                }
             }};
         }
         macro_rules! bin_trap {
@@ -296,39 +481,59 @@ impl StoreInner {
                 }
             }};
         }
-        // Calls `f` with its arguments on top of the stack, after popping `$pre` more cells
-        // (the table index of `call_indirect`) once the call is known not to trap.
+        // Calls Wasm function `f`, defined as `def` in `instance`, with its arguments on top of
+        // the stack, after popping `$pre` more cells (the table index of `call_indirect`) once
+        // the call is known not to trap.
+        macro_rules! call_wasm {
+            ($f:expr, $instance:expr, $def:expr, $pre:expr) => {{
+                let (f, instance, def): (Func, crate::store::Instance, DefinedFuncIndex) =
+                    ($f, $instance, $def);
+                if frames.len() >= max_depth {
+                    trap!(TrapCode::CallStackExhausted);
+                }
+                sp -= $pre;
+                frames.last_mut().expect("frame").pc = pc as u32;
+                let callee = instances[instance].code(def);
+                let new_fp = sp - callee.num_params as usize;
+                let locals_end = new_fp + callee.num_locals as usize;
+                let need = locals_end + callee.max_stack as usize;
+                if cells.len() < need {
+                    let len = cells.len();
+                    cells_vec.resize(need.max(len * 2), 0);
+                    cells = cells_vec.as_mut_slice();
+                }
+                if locals_end > sp {
+                    cells[sp..locals_end].fill(0);
+                }
+                sp = locals_end;
+                frames.push(Frame {
+                    func: f,
+                    instance,
+                    def,
+                    pc: 0,
+                    fp: new_fp as u32,
+                });
+                // Enter the callee without looking it up again.
+                if instance != cur_instance {
+                    inst = &instances[instance];
+                    cur_instance = instance;
+                    mem0 = inst.mem0;
+                }
+                code = callee;
+                ops = &code.ops;
+                pc = 0;
+                fp = new_fp;
+                if SLOW && bp_active {
+                    bp_bits = breakpoints.bits(inst.module.ptr_id(), def);
+                }
+            }};
+        }
+        // Calls any function `f`, as `call_wasm!`.
         macro_rules! call {
             ($f:expr, $pre:expr) => {{
                 let f: Func = $f;
                 match funcs[f].kind {
-                    FuncKind::Wasm { instance, def } => {
-                        if frames.len() >= max_depth {
-                            trap!(TrapCode::CallStackExhausted);
-                        }
-                        sp -= $pre;
-                        frames.last_mut().expect("frame").pc = pc as u32;
-                        let callee = instances[instance].code(def);
-                        let new_fp = sp - callee.num_params as usize;
-                        let locals_end = new_fp + callee.num_locals as usize;
-                        let need = locals_end + callee.max_stack as usize;
-                        if cells.len() < need {
-                            let len = cells.len();
-                            cells_vec.resize(need.max(len * 2), 0);
-                            cells = cells_vec.as_mut_slice();
-                        }
-                        cells[sp..locals_end].fill(0);
-                        sp = locals_end;
-                        let frame = Frame {
-                            func: f,
-                            instance,
-                            def,
-                            pc: 0,
-                            fp: new_fp as u32,
-                        };
-                        frames.push(frame);
-                        enter_frame!(frame);
-                    }
+                    FuncKind::Wasm { instance, def } => call_wasm!(f, instance, def, $pre),
                     FuncKind::Host { .. } => {
                         sp -= $pre;
                         save!();
@@ -359,6 +564,11 @@ impl StoreInner {
                         continue;
                     }
                     Op::Jump(_) | Op::Exit => {}
+                    // The single-step loop executes the ops a header covers one by one.
+                    _ if op.is_fused() => {
+                        pc += 1;
+                        continue;
+                    }
                     _ => {
                         if bp_active && !skip_bp && crate::debug::bit(bp_bits, pc) {
                             save!();
@@ -417,7 +627,11 @@ impl StoreInner {
                 }
                 Op::Return | Op::Exit => {
                     let n = code.num_results as usize;
-                    cells.copy_within(sp - n..sp, fp);
+                    if n == 1 {
+                        cells[fp] = cells[sp - 1];
+                    } else {
+                        cells.copy_within(sp - n..sp, fp);
+                    }
                     sp = fp + n;
                     frames.pop();
                     match frames.last() {
@@ -426,10 +640,31 @@ impl StoreInner {
                             *skip_breakpoint = skip_bp;
                             return Exit::Returned;
                         }
-                        Some(caller) => enter_frame!(*caller),
+                        Some(caller) => {
+                            let caller = *caller;
+                            if caller.instance == cur_instance {
+                                code = inst.code(caller.def);
+                                ops = &code.ops;
+                                pc = caller.pc as usize;
+                                fp = caller.fp as usize;
+                                if SLOW && bp_active {
+                                    bp_bits = breakpoints.bits(inst.module.ptr_id(), caller.def);
+                                }
+                            } else {
+                                enter_frame!(caller);
+                            }
+                        }
                     }
                 }
-                Op::Call(f) => call!(inst.funcs[f.index()], 0),
+                Op::Call(f) => {
+                    // A function the module defines runs in this same instance: no need to look
+                    // at the store's function table.
+                    let func = inst.funcs[f.index()];
+                    match f.as_u32().checked_sub(inst.module.inner.num_imported_funcs) {
+                        Some(d) => call_wasm!(func, cur_instance, DefinedFuncIndex::from_u32(d), 0),
+                        None => call!(func, 0),
+                    }
+                }
                 Op::CallIndirect { ty, table } => {
                     let i = cells[sp - 1] as u32;
                     let t = &tables[inst.tables[table.index()]];
@@ -520,76 +755,76 @@ impl StoreInner {
                 Op::F64Const(v) => push!(v),
 
                 Op::I32Eqz => un!(u32_, rbool, |a| a == 0),
-                Op::I32Eq => bin!(u32_, rbool, |a, b| a == b),
-                Op::I32Ne => bin!(u32_, rbool, |a, b| a != b),
-                Op::I32LtS => bin!(i32_, rbool, |a, b| a < b),
-                Op::I32LtU => bin!(u32_, rbool, |a, b| a < b),
-                Op::I32GtS => bin!(i32_, rbool, |a, b| a > b),
-                Op::I32GtU => bin!(u32_, rbool, |a, b| a > b),
-                Op::I32LeS => bin!(i32_, rbool, |a, b| a <= b),
-                Op::I32LeU => bin!(u32_, rbool, |a, b| a <= b),
-                Op::I32GeS => bin!(i32_, rbool, |a, b| a >= b),
-                Op::I32GeU => bin!(u32_, rbool, |a, b| a >= b),
+                Op::I32Eq => binop!(BinOp::I32Eq),
+                Op::I32Ne => binop!(BinOp::I32Ne),
+                Op::I32LtS => binop!(BinOp::I32LtS),
+                Op::I32LtU => binop!(BinOp::I32LtU),
+                Op::I32GtS => binop!(BinOp::I32GtS),
+                Op::I32GtU => binop!(BinOp::I32GtU),
+                Op::I32LeS => binop!(BinOp::I32LeS),
+                Op::I32LeU => binop!(BinOp::I32LeU),
+                Op::I32GeS => binop!(BinOp::I32GeS),
+                Op::I32GeU => binop!(BinOp::I32GeU),
                 Op::I64Eqz => un!(u64_, rbool, |a| a == 0),
-                Op::I64Eq => bin!(u64_, rbool, |a, b| a == b),
-                Op::I64Ne => bin!(u64_, rbool, |a, b| a != b),
-                Op::I64LtS => bin!(i64_, rbool, |a, b| a < b),
-                Op::I64LtU => bin!(u64_, rbool, |a, b| a < b),
-                Op::I64GtS => bin!(i64_, rbool, |a, b| a > b),
-                Op::I64GtU => bin!(u64_, rbool, |a, b| a > b),
-                Op::I64LeS => bin!(i64_, rbool, |a, b| a <= b),
-                Op::I64LeU => bin!(u64_, rbool, |a, b| a <= b),
-                Op::I64GeS => bin!(i64_, rbool, |a, b| a >= b),
-                Op::I64GeU => bin!(u64_, rbool, |a, b| a >= b),
-                Op::F32Eq => bin!(f32_, rbool, |a, b| a == b),
-                Op::F32Ne => bin!(f32_, rbool, |a, b| a != b),
-                Op::F32Lt => bin!(f32_, rbool, |a, b| a < b),
-                Op::F32Gt => bin!(f32_, rbool, |a, b| a > b),
-                Op::F32Le => bin!(f32_, rbool, |a, b| a <= b),
-                Op::F32Ge => bin!(f32_, rbool, |a, b| a >= b),
-                Op::F64Eq => bin!(f64_, rbool, |a, b| a == b),
-                Op::F64Ne => bin!(f64_, rbool, |a, b| a != b),
-                Op::F64Lt => bin!(f64_, rbool, |a, b| a < b),
-                Op::F64Gt => bin!(f64_, rbool, |a, b| a > b),
-                Op::F64Le => bin!(f64_, rbool, |a, b| a <= b),
-                Op::F64Ge => bin!(f64_, rbool, |a, b| a >= b),
+                Op::I64Eq => binop!(BinOp::I64Eq),
+                Op::I64Ne => binop!(BinOp::I64Ne),
+                Op::I64LtS => binop!(BinOp::I64LtS),
+                Op::I64LtU => binop!(BinOp::I64LtU),
+                Op::I64GtS => binop!(BinOp::I64GtS),
+                Op::I64GtU => binop!(BinOp::I64GtU),
+                Op::I64LeS => binop!(BinOp::I64LeS),
+                Op::I64LeU => binop!(BinOp::I64LeU),
+                Op::I64GeS => binop!(BinOp::I64GeS),
+                Op::I64GeU => binop!(BinOp::I64GeU),
+                Op::F32Eq => binop!(BinOp::F32Eq),
+                Op::F32Ne => binop!(BinOp::F32Ne),
+                Op::F32Lt => binop!(BinOp::F32Lt),
+                Op::F32Gt => binop!(BinOp::F32Gt),
+                Op::F32Le => binop!(BinOp::F32Le),
+                Op::F32Ge => binop!(BinOp::F32Ge),
+                Op::F64Eq => binop!(BinOp::F64Eq),
+                Op::F64Ne => binop!(BinOp::F64Ne),
+                Op::F64Lt => binop!(BinOp::F64Lt),
+                Op::F64Gt => binop!(BinOp::F64Gt),
+                Op::F64Le => binop!(BinOp::F64Le),
+                Op::F64Ge => binop!(BinOp::F64Ge),
 
                 Op::I32Clz => un!(u32_, ru32, u32::leading_zeros),
                 Op::I32Ctz => un!(u32_, ru32, u32::trailing_zeros),
                 Op::I32Popcnt => un!(u32_, ru32, u32::count_ones),
-                Op::I32Add => bin!(u32_, ru32, u32::wrapping_add),
-                Op::I32Sub => bin!(u32_, ru32, u32::wrapping_sub),
-                Op::I32Mul => bin!(u32_, ru32, u32::wrapping_mul),
+                Op::I32Add => binop!(BinOp::I32Add),
+                Op::I32Sub => binop!(BinOp::I32Sub),
+                Op::I32Mul => binop!(BinOp::I32Mul),
                 Op::I32DivS => bin_trap!(i32_, ri32, wasm::i32_div_s),
                 Op::I32DivU => bin_trap!(i32_, ri32, wasm::i32_div_u),
                 Op::I32RemS => bin_trap!(i32_, ri32, wasm::i32_rem_s),
                 Op::I32RemU => bin_trap!(i32_, ri32, wasm::i32_rem_u),
-                Op::I32And => bin!(u32_, ru32, |a, b| a & b),
-                Op::I32Or => bin!(u32_, ru32, |a, b| a | b),
-                Op::I32Xor => bin!(u32_, ru32, |a, b| a ^ b),
-                Op::I32Shl => bin!(u32_, ru32, |a: u32, b| a.wrapping_shl(b)),
-                Op::I32ShrS => bin!(i32_, ri32, |a: i32, b| a.wrapping_shr(b as u32)),
-                Op::I32ShrU => bin!(u32_, ru32, |a: u32, b| a.wrapping_shr(b)),
-                Op::I32Rotl => bin!(u32_, ru32, |a: u32, b| a.rotate_left(b)),
-                Op::I32Rotr => bin!(u32_, ru32, |a: u32, b| a.rotate_right(b)),
+                Op::I32And => binop!(BinOp::I32And),
+                Op::I32Or => binop!(BinOp::I32Or),
+                Op::I32Xor => binop!(BinOp::I32Xor),
+                Op::I32Shl => binop!(BinOp::I32Shl),
+                Op::I32ShrS => binop!(BinOp::I32ShrS),
+                Op::I32ShrU => binop!(BinOp::I32ShrU),
+                Op::I32Rotl => binop!(BinOp::I32Rotl),
+                Op::I32Rotr => binop!(BinOp::I32Rotr),
                 Op::I64Clz => un!(u64_, |x: u32| u64::from(x), u64::leading_zeros),
                 Op::I64Ctz => un!(u64_, |x: u32| u64::from(x), u64::trailing_zeros),
                 Op::I64Popcnt => un!(u64_, |x: u32| u64::from(x), u64::count_ones),
-                Op::I64Add => bin!(u64_, ru64, u64::wrapping_add),
-                Op::I64Sub => bin!(u64_, ru64, u64::wrapping_sub),
-                Op::I64Mul => bin!(u64_, ru64, u64::wrapping_mul),
+                Op::I64Add => binop!(BinOp::I64Add),
+                Op::I64Sub => binop!(BinOp::I64Sub),
+                Op::I64Mul => binop!(BinOp::I64Mul),
                 Op::I64DivS => bin_trap!(i64_, ri64, wasm::i64_div_s),
                 Op::I64DivU => bin_trap!(i64_, ri64, wasm::i64_div_u),
                 Op::I64RemS => bin_trap!(i64_, ri64, wasm::i64_rem_s),
                 Op::I64RemU => bin_trap!(i64_, ri64, wasm::i64_rem_u),
-                Op::I64And => bin!(u64_, ru64, |a, b| a & b),
-                Op::I64Or => bin!(u64_, ru64, |a, b| a | b),
-                Op::I64Xor => bin!(u64_, ru64, |a, b| a ^ b),
-                Op::I64Shl => bin!(u64_, ru64, |a: u64, b| a.wrapping_shl(b as u32)),
-                Op::I64ShrS => bin!(i64_, ri64, |a: i64, b| a.wrapping_shr(b as u32)),
-                Op::I64ShrU => bin!(u64_, ru64, |a: u64, b| a.wrapping_shr(b as u32)),
-                Op::I64Rotl => bin!(u64_, ru64, |a: u64, b| a.rotate_left((b % 64) as u32)),
-                Op::I64Rotr => bin!(u64_, ru64, |a: u64, b| a.rotate_right((b % 64) as u32)),
+                Op::I64And => binop!(BinOp::I64And),
+                Op::I64Or => binop!(BinOp::I64Or),
+                Op::I64Xor => binop!(BinOp::I64Xor),
+                Op::I64Shl => binop!(BinOp::I64Shl),
+                Op::I64ShrS => binop!(BinOp::I64ShrS),
+                Op::I64ShrU => binop!(BinOp::I64ShrU),
+                Op::I64Rotl => binop!(BinOp::I64Rotl),
+                Op::I64Rotr => binop!(BinOp::I64Rotr),
 
                 Op::F32Abs => un!(u64_, ru64, |a| a & 0x7fff_ffff),
                 Op::F32Neg => un!(u64_, ru64, |a| (a ^ 0x8000_0000) & 0xffff_ffff),
@@ -598,13 +833,13 @@ impl StoreInner {
                 Op::F32Trunc => un!(f32_, cf32, f32::trunc),
                 Op::F32Nearest => un!(f32_, cf32, wasm::f32_nearest),
                 Op::F32Sqrt => un!(f32_, cf32, f32::sqrt),
-                Op::F32Add => bin!(f32_, cf32, |a, b| a + b),
-                Op::F32Sub => bin!(f32_, cf32, |a, b| a - b),
-                Op::F32Mul => bin!(f32_, cf32, |a, b| a * b),
-                Op::F32Div => bin!(f32_, cf32, |a, b| a / b),
-                Op::F32Min => bin!(f32_, cf32, wasm::f32_min),
-                Op::F32Max => bin!(f32_, cf32, wasm::f32_max),
-                Op::F32Copysign => bin!(f32_, rf32, wasm::f32_copysign),
+                Op::F32Add => binop!(BinOp::F32Add),
+                Op::F32Sub => binop!(BinOp::F32Sub),
+                Op::F32Mul => binop!(BinOp::F32Mul),
+                Op::F32Div => binop!(BinOp::F32Div),
+                Op::F32Min => binop!(BinOp::F32Min),
+                Op::F32Max => binop!(BinOp::F32Max),
+                Op::F32Copysign => binop!(BinOp::F32Copysign),
                 Op::F64Abs => un!(u64_, ru64, |a| a & 0x7fff_ffff_ffff_ffff),
                 Op::F64Neg => un!(u64_, ru64, |a| a ^ 0x8000_0000_0000_0000),
                 Op::F64Ceil => un!(f64_, cf64, f64::ceil),
@@ -612,13 +847,13 @@ impl StoreInner {
                 Op::F64Trunc => un!(f64_, cf64, f64::trunc),
                 Op::F64Nearest => un!(f64_, cf64, wasm::f64_nearest),
                 Op::F64Sqrt => un!(f64_, cf64, f64::sqrt),
-                Op::F64Add => bin!(f64_, cf64, |a, b| a + b),
-                Op::F64Sub => bin!(f64_, cf64, |a, b| a - b),
-                Op::F64Mul => bin!(f64_, cf64, |a, b| a * b),
-                Op::F64Div => bin!(f64_, cf64, |a, b| a / b),
-                Op::F64Min => bin!(f64_, cf64, wasm::f64_min),
-                Op::F64Max => bin!(f64_, cf64, wasm::f64_max),
-                Op::F64Copysign => bin!(f64_, rf64, wasm::f64_copysign),
+                Op::F64Add => binop!(BinOp::F64Add),
+                Op::F64Sub => binop!(BinOp::F64Sub),
+                Op::F64Mul => binop!(BinOp::F64Mul),
+                Op::F64Div => binop!(BinOp::F64Div),
+                Op::F64Min => binop!(BinOp::F64Min),
+                Op::F64Max => binop!(BinOp::F64Max),
+                Op::F64Copysign => binop!(BinOp::F64Copysign),
 
                 Op::I32WrapI64 => un!(u64_, ru64, |a| a & 0xffff_ffff),
                 Op::I32TruncF32S => un_trap!(f32_, ri32, wasm::i32_trunc_f32_s),
@@ -778,6 +1013,194 @@ impl StoreInner {
                 Op::RefNull => push!(0),
                 Op::RefIsNull => un!(u64_, rbool, |a| a == 0),
                 Op::RefFunc(f) => push!(u64::from(inst.funcs[f.index()].as_u32()) + 1),
+
+                // Fused headers: only the fast loop gets here. `pc` is at the first covered op.
+                Op::FuseLL { op, a, b } => {
+                    push!(eval_bin(op, local!(a), local!(b), canon));
+                    pc += 3;
+                }
+                Op::FuseLC { op, a, k } => {
+                    push!(eval_bin(op, local!(a), k, canon));
+                    pc += 3;
+                }
+                Op::FuseSL { op, b } => {
+                    cells[sp - 1] = eval_bin(op, cells[sp - 1], local!(b), canon);
+                    pc += 2;
+                }
+                Op::FuseSC { op, k } => {
+                    cells[sp - 1] = eval_bin(op, cells[sp - 1], k, canon);
+                    pc += 2;
+                }
+                Op::FuseLLSet { op, a, b, c, tee } => {
+                    fused_set!(c, tee, eval_bin(op, local!(a), local!(b), canon));
+                    pc += 4;
+                }
+                Op::FuseLCSet { op, a, c, tee, k } => {
+                    fused_set!(c, tee, eval_bin(op, local!(a), k, canon));
+                    pc += 4;
+                }
+                Op::FuseSSSet { op, c, tee } => {
+                    let v = eval_bin(op, cells[sp - 2], cells[sp - 1], canon);
+                    sp -= 2;
+                    fused_set!(c, tee, v);
+                    pc += 2;
+                }
+                Op::FuseSLSet { op, b, c, tee } => {
+                    let v = eval_bin(op, cells[sp - 1], local!(b), canon);
+                    sp -= 1;
+                    fused_set!(c, tee, v);
+                    pc += 3;
+                }
+                Op::FuseSCSet { op, c, tee, k } => {
+                    let v = eval_bin(op, cells[sp - 1], k, canon);
+                    sp -= 1;
+                    fused_set!(c, tee, v);
+                    pc += 3;
+                }
+                Op::FuseLLC { op1, op2, a, b, k } => {
+                    let inner = eval_bin(op1, local!(b), k, canon);
+                    push!(eval_bin(op2, local!(a), inner, canon));
+                    pc += 5;
+                }
+                Op::FuseLLCSet {
+                    op1,
+                    op2,
+                    a,
+                    b,
+                    c,
+                    tee,
+                    k,
+                } => {
+                    let inner = eval_bin(op1, local!(b), k as i64 as u64, canon);
+                    fused_set!(c, tee, eval_bin(op2, local!(a), inner, canon));
+                    pc += 6;
+                }
+                Op::FuseLL2 {
+                    op1,
+                    op2,
+                    op3,
+                    a,
+                    b,
+                    c,
+                    d,
+                } => {
+                    let left = eval_bin(op1, local!(a), local!(b), canon);
+                    let right = eval_bin(op2, local!(c), local!(d), canon);
+                    push!(eval_bin(op3, left, right, canon));
+                    pc += 7;
+                }
+                Op::FuseCL { op, b, k } => {
+                    push!(eval_bin(op, k, local!(b), canon));
+                    pc += 3;
+                }
+                Op::FuseI32AddSet { a, c, tee, k } => {
+                    fused_set!(c, tee, ru32(u32_(local!(a)).wrapping_add(k)));
+                    pc += 4;
+                }
+                Op::FuseI64AddSet { a, c, tee, k } => {
+                    fused_set!(c, tee, local!(a).wrapping_add(k));
+                    pc += 4;
+                }
+                Op::FuseI32EqBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x == y),
+                Op::FuseI32NeBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x != y),
+                Op::FuseI32LtSBr { a, k } => i32_cmp_br!(a, k, i32_, |x, y| x < y),
+                Op::FuseI32LtUBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x < y),
+                Op::FuseI32GtSBr { a, k } => i32_cmp_br!(a, k, i32_, |x, y| x > y),
+                Op::FuseI32GtUBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x > y),
+                Op::FuseI32LeSBr { a, k } => i32_cmp_br!(a, k, i32_, |x, y| x <= y),
+                Op::FuseI32LeUBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x <= y),
+                Op::FuseI32GeSBr { a, k } => i32_cmp_br!(a, k, i32_, |x, y| x >= y),
+                Op::FuseI32GeUBr { a, k } => i32_cmp_br!(a, k, u32_, |x, y| x >= y),
+                Op::FuseLLBr { op, a, b } => {
+                    pc += 3;
+                    fused_branch!(eval_bin(op, local!(a), local!(b), canon) as u32 != 0);
+                }
+                Op::FuseLCBr { op, a, k } => {
+                    pc += 3;
+                    fused_branch!(eval_bin(op, local!(a), k, canon) as u32 != 0);
+                }
+                Op::FuseSSBr { op } => {
+                    let v = eval_bin(op, cells[sp - 2], cells[sp - 1], canon);
+                    sp -= 2;
+                    pc += 1;
+                    fused_branch!(v as u32 != 0);
+                }
+                Op::FuseSCBr { op, k } => {
+                    let v = eval_bin(op, cells[sp - 1], k, canon);
+                    sp -= 1;
+                    pc += 2;
+                    fused_branch!(v as u32 != 0);
+                }
+                Op::FuseLBr { a, eqz } => {
+                    let v = local!(a) as u32;
+                    if eqz {
+                        pc += 2;
+                        fused_branch!(v == 0);
+                    } else {
+                        pc += 1;
+                        fused_branch!(v != 0);
+                    }
+                }
+                Op::FuseLLoad { kind, a, off } => {
+                    let addr = u64::from(local!(a) as u32) + u64::from(off);
+                    if let Some(v) = fused_load(&memories[mem0].data, addr, kind) {
+                        push!(v);
+                        pc += 2;
+                    }
+                    // Otherwise decline: the load itself traps.
+                }
+                Op::FuseLLoadSet {
+                    kind,
+                    a,
+                    c,
+                    tee,
+                    off,
+                } => {
+                    let addr = u64::from(local!(a) as u32) + u64::from(off);
+                    if let Some(v) = fused_load(&memories[mem0].data, addr, kind) {
+                        fused_set!(c, tee, v);
+                        pc += 3;
+                    }
+                }
+                Op::FuseLLLoadStore {
+                    kind,
+                    width,
+                    a,
+                    b,
+                    off1,
+                    off2,
+                } => {
+                    // Declines before any effect if either access is out of bounds (the load
+                    // has none).
+                    let from = u64::from(local!(b) as u32) + u64::from(off1);
+                    let to = u64::from(local!(a) as u32) + u64::from(off2);
+                    if let Some(v) = fused_load(&memories[mem0].data, from, kind)
+                        && fused_store(&mut memories[mem0], to, width, v)
+                    {
+                        pc += 4;
+                    }
+                }
+                Op::FuseLLStore { width, a, b, off } => {
+                    let addr = u64::from(local!(a) as u32) + u64::from(off);
+                    if fused_store(&mut memories[mem0], addr, width, local!(b)) {
+                        pc += 3;
+                    }
+                }
+                Op::FuseSLStore { width, b, off } => {
+                    let addr = u64::from(cells[sp - 1] as u32) + u64::from(off);
+                    if fused_store(&mut memories[mem0], addr, width, local!(b)) {
+                        sp -= 1;
+                        pc += 2;
+                    }
+                }
+                Op::FuseCopy { a, c, tee } => {
+                    fused_set!(c, tee, local!(a));
+                    pc += 2;
+                }
+                Op::FuseConstSet { c, tee, k } => {
+                    fused_set!(c, tee, k);
+                    pc += 2;
+                }
             }
         }
     }
@@ -984,7 +1407,8 @@ impl<T> Store<T> {
                 let Op::Steps(n) = ops[head] else {
                     unreachable!()
                 };
-                let done = (pc - head - 1) as u64;
+                // Fused headers in between are not steps (and never the trapping op).
+                let done = ops[head + 1..pc].iter().filter(|op| op.is_step()).count() as u64;
                 self.inner.position = self.inner.position - u64::from(n) + done;
             }
         }

@@ -24,6 +24,7 @@
 mod code;
 mod debug;
 mod error;
+mod fuse;
 mod host;
 mod instance;
 mod interp;

@@ -201,13 +201,19 @@ impl Module {
     /// # Errors
     /// As [`Module::new`], except that text is not accepted.
     pub fn from_binary(bytes: &[u8]) -> Result<Module> {
+        Self::from_binary_with(bytes, true)
+    }
+
+    /// As [`Module::from_binary`]; `fuse` selects whether the interpreter's code gets fused
+    /// headers (see `fuse.rs`). Execution is identical either way; tests compare the two.
+    pub(crate) fn from_binary_with(bytes: &[u8], fuse: bool) -> Result<Module> {
         let mut validator = Validator::new_with_features(supported_features());
         // Validate the whole module first so that the error class (unsupported proposal,
         // malformed, invalid) is decided before any translation.
         if let Err(e) = validator.validate_all(bytes) {
             return Err(classify_error(bytes, e));
         }
-        let inner = parse(bytes)?;
+        let inner = parse(bytes, fuse)?;
         Ok(Module {
             inner: Arc::new(inner),
         })
@@ -420,7 +426,7 @@ pub(crate) fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> 
     Ok(value)
 }
 
-fn parse(bytes: &[u8]) -> Result<ModuleInner> {
+fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
     let mut m = ModuleInner {
         bytes: bytes.into(),
         name: None,
@@ -630,7 +636,10 @@ fn parse(bytes: &[u8]) -> Result<ModuleInner> {
                 let func_index = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
                 let ty = m.types[m.funcs[func_index]].clone();
                 let mut fv = func.into_validator(std::mem::take(&mut allocs));
-                let (compiled, locals) = translate_function(&mut fv, &body, &ty, &m.types)?;
+                let (mut compiled, locals) = translate_function(&mut fv, &body, &ty, &m.types)?;
+                if fuse {
+                    crate::fuse::fuse(&mut compiled);
+                }
                 allocs = fv.into_allocations();
                 m.code.push(compiled);
                 m.local_types.push(locals);

@@ -117,6 +117,7 @@ pub(crate) struct InstanceData {
 }
 
 impl InstanceData {
+    #[inline]
     pub(crate) fn code(&self, def: DefinedFuncIndex) -> &CompiledFunc {
         &self.module.inner.code[def]
     }

@@ -77,6 +77,32 @@ pub struct DebugArgs {
     pub trace: PathBuf,
 }
 
+/// The arguments after the module (a leading `--` dropped).
+fn guest_args(module_and_args: &[String]) -> &[String] {
+    match module_and_args.get(1).map(String::as_str) {
+        Some("--") => &module_and_args[2..],
+        _ => &module_and_args[1..],
+    }
+}
+
+macro_rules! module_and_args {
+    ($t:ty) => {
+        impl $t {
+            /// The module path.
+            pub fn module(&self) -> PathBuf {
+                PathBuf::from(&self.module_and_args[0])
+            }
+
+            /// The guest's arguments.
+            pub fn args(&self) -> &[String] {
+                guest_args(&self.module_and_args)
+            }
+        }
+    };
+}
+module_and_args!(RecordArgs);
+module_and_args!(RunArgs);
+
 /// `deja record`.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
@@ -99,17 +125,15 @@ pub struct RecordArgs {
     #[command(flatten)]
     pub guest: GuestOptions,
 
-    /// The module: a `.wasm` binary or `.wat` text.
-    #[arg(value_name = "MODULE")]
-    pub module: PathBuf,
-
-    /// The guest's arguments (its argv after the program name), after `--`.
+    /// The module (a `.wasm` binary or `.wat` text), then the guest's arguments (its argv
+    /// after the program name) or, for `run --invoke`, the function's arguments. Everything
+    /// after MODULE goes to the guest; a `--` before the arguments is accepted.
     #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
+        value_name = "MODULE [-- ARGS]",
+        required = true,
+        trailing_var_arg = true
     )]
-    pub args: Vec<String>,
+    pub module_and_args: Vec<String>,
 }
 
 /// `deja replay`.
@@ -230,18 +254,15 @@ pub struct RunArgs {
     #[command(flatten)]
     pub guest: GuestOptions,
 
-    /// The module: a `.wasm` binary or `.wat` text.
-    #[arg(value_name = "MODULE")]
-    pub module: PathBuf,
-
-    /// The guest's arguments (its argv after the program name), or with --invoke the
-    /// function's arguments. They follow MODULE; a `--` before them is accepted.
+    /// The module (a `.wasm` binary or `.wat` text), then the guest's arguments (its argv
+    /// after the program name) or, for `run --invoke`, the function's arguments. Everything
+    /// after MODULE goes to the guest; a `--` before the arguments is accepted.
     #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
+        value_name = "MODULE [-- ARGS]",
+        required = true,
+        trailing_var_arg = true
     )]
-    pub args: Vec<String>,
+    pub module_and_args: Vec<String>,
 }
 
 #[cfg(test)]
@@ -341,13 +362,22 @@ mod tests {
         let Command::Run(args) = parsed.command else {
             panic!("run")
         };
-        assert_eq!(args.args, vec!["-1"]);
+        assert_eq!(args.args(), ["-1"]);
         // Flags after the module belong to the guest.
         let parsed = Cli::try_parse_from(["deja", "run", "m.wasm", "--dir", "x"]).unwrap();
         let Command::Run(args) = parsed.command else {
             panic!("run")
         };
-        assert_eq!(args.args, vec!["--dir", "x"]);
+        assert_eq!(args.args(), ["--dir", "x"]);
         assert!(args.guest.dirs.is_empty());
+        let parsed =
+            Cli::try_parse_from(["deja", "record", "--dir", "d", "m.wasm", "--", "-a", "b"])
+                .unwrap();
+        let Command::Record(args) = parsed.command else {
+            panic!("record")
+        };
+        assert_eq!(args.module(), PathBuf::from("m.wasm"));
+        assert_eq!(args.args(), ["-a", "b"]);
+        assert_eq!(args.guest.dirs, ["d"]);
     }
 }

@@ -45,11 +45,11 @@ fn size(bytes: u64) -> String {
 /// Records one run into `path`.
 fn record_once(args: &RecordArgs, module: &Module, path: &Path) -> Result<Report, Failure> {
     let argv: Vec<String> = std::iter::once(
-        args.module
+        args.module()
             .file_name()
             .map_or_else(|| "guest".into(), |n| n.to_string_lossy().into_owned()),
     )
-    .chain(args.args.iter().cloned())
+    .chain(args.args().iter().cloned())
     .collect();
     let ctx = wasi_ctx(&args.guest, argv.clone())?;
     let config = Config {
@@ -89,11 +89,11 @@ fn record_once(args: &RecordArgs, module: &Module, path: &Path) -> Result<Report
 
 /// Runs the command.
 pub fn record(args: &RecordArgs) -> Result<(), Failure> {
-    let module = Module::from_file(&args.module)?;
+    let module = Module::from_file(args.module())?;
     let output = args
         .output
         .clone()
-        .unwrap_or_else(|| default_output(&args.module));
+        .unwrap_or_else(|| default_output(&args.module()));
     if output.exists() && !args.force {
         return Err(Failure::Usage(format!(
             "{} exists; choose another file with -o or overwrite it with --force",

@@ -108,15 +108,15 @@ fn program_name(module: &Path) -> String {
 
 /// Runs the command.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    let module = Module::from_file(&args.module)?;
+    let module = Module::from_file(args.module())?;
     let config = Config {
         nan_canonicalization: !args.exec.no_nan_canonicalization,
         max_call_depth: args.exec.max_call_depth,
         ..Config::default()
     };
-    let mut argv = vec![program_name(&args.module)];
+    let mut argv = vec![program_name(&args.module())];
     if args.invoke.is_none() {
-        argv.extend(args.args.iter().cloned());
+        argv.extend(args.args().iter().cloned());
     }
     let ctx = wasi_ctx(&args.guest, argv)?;
     let mut store = Store::new(config, ctx);
@@ -135,21 +135,21 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         Err(_) if args.invoke.is_none() => {
             return Err(Failure::Usage(format!(
                 "{} has no `_start` export; choose a function with --invoke NAME",
-                args.module.display()
+                args.module().display()
             )));
         }
         Err(e) => return Err(Failure::Usage(e.to_string())),
     };
     let ty = store.func_type(func).clone();
     let vals = if args.invoke.is_some() {
-        if args.args.len() != ty.params().len() {
+        if args.args().len() != ty.params().len() {
             return Err(Failure::Usage(format!(
                 "`{name}` has signature {ty}: expected {} arguments, got {}",
                 ty.params().len(),
-                args.args.len()
+                args.args().len()
             )));
         }
-        args.args
+        args.args()
             .iter()
             .zip(ty.params())
             .map(|(a, t)| parse_val(a, *t))

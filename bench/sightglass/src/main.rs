@@ -3,7 +3,11 @@
 //! time, and prints a markdown table of the time between `bench.start` and `bench.end`.
 //!
 //! Usage: `cargo run --release --manifest-path bench/sightglass/Cargo.toml -- [--iters N]
-//! [--corpus DIR] [--no-wasmtime] [FOLDER/FILE.wasm ...]`
+//! [--corpus DIR] [--no-wasmtime] [--record-replay] [FOLDER/FILE.wasm ...]`
+//!
+//! With `--record-replay` it measures deja against itself instead: a plain run, a recording
+//! (run + trace written to a file) and a replay of that trace, all in this process, and the
+//! trace's size.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -146,6 +150,88 @@ fn run_wasmi(wasm: &Path) -> (Times, String) {
     )
 }
 
+/// deja's WASI store and linker for a sightglass program in `dir`.
+fn deja_setup(
+    wasm: &Path,
+) -> (
+    deja_runtime::Store<deja_runtime::wasi::WasiCtx>,
+    deja_runtime::Linker<deja_runtime::wasi::WasiCtx>,
+) {
+    use deja_runtime::wasi::{self, OutputSink, Preopen, StdinSource, WasiCtx, WasiCtxBuilder};
+    let (stdout, _) = OutputSink::buffer();
+    let (stderr, _) = OutputSink::buffer();
+    let ctx = WasiCtxBuilder::new()
+        .args([wasm.file_name().unwrap().to_string_lossy().to_string()])
+        .preopen(Preopen {
+            host: wasm.parent().unwrap().to_owned(),
+            guest: ".".into(),
+            read_only: false,
+        })
+        .stdin(StdinSource::Null)
+        .stdout(stdout)
+        .stderr(stderr)
+        .build()
+        .unwrap();
+    let store = deja_runtime::Store::new(deja_runtime::Config::default(), ctx);
+    let mut linker = deja_runtime::Linker::new();
+    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c);
+    for name in ["start", "end"] {
+        linker.func("bench", name, Default::default(), |_, _, _| Ok(()));
+    }
+    (store, linker)
+}
+
+fn record_replay(wasm: &Path, iters: usize) {
+    let module = deja_runtime::Module::from_file(wasm).unwrap();
+    let best = |f: &mut dyn FnMut() -> Duration| (0..iters).map(|_| f()).min().unwrap();
+    let run = best(&mut || {
+        let (mut store, linker) = deja_setup(wasm);
+        let t = Instant::now();
+        let i = linker.instantiate(&mut store, &module).unwrap();
+        let f = store.get_func(i, "_start").unwrap();
+        let _ = store.call(f, &[]);
+        t.elapsed()
+    });
+    let trace = std::env::temp_dir().join(format!("deja-sg-{}.deja", std::process::id()));
+    let mut steps = 0;
+    let mut calls = 0;
+    let rec = best(&mut || {
+        let (mut store, linker) = deja_setup(wasm);
+        let t = Instant::now();
+        let file = std::fs::File::create(&trace).unwrap();
+        let (report, _) = deja_recorder::record(
+            &mut store,
+            &linker,
+            &module,
+            file,
+            deja_recorder::Settings::new("bench"),
+        )
+        .unwrap();
+        steps = report.total_steps;
+        calls = report.host_calls;
+        t.elapsed()
+    });
+    let size = std::fs::metadata(&trace).unwrap().len();
+    let rep = best(&mut || {
+        let t = Instant::now();
+        let reader = deja_traces::TraceReader::open(&trace).unwrap();
+        deja_replayer::replay(reader, None).unwrap();
+        t.elapsed()
+    });
+    let _ = std::fs::remove_file(&trace);
+    println!(
+        "| {} | {steps} | {calls} | {:.1} | {:.1} | {:.2}x | {:.1} | {:.2}x | {:.1} | {:.1} |",
+        wasm.strip_prefix(wasm.parent().unwrap().parent().unwrap()).unwrap().display(),
+        ms(run),
+        ms(rec),
+        rec.as_secs_f64() / run.as_secs_f64(),
+        ms(rep),
+        rep.as_secs_f64() / run.as_secs_f64(),
+        size as f64 / 1024.0,
+        size as f64 / 1024.0 / run.as_secs_f64(),
+    );
+}
+
 fn run_wasmtime(script: &Path, wasm: &Path, iters: usize) -> Option<(f64, f64)> {
     let json = std::env::temp_dir().join(format!("deja-wasmtime-{}.json", std::process::id()));
     let status = Command::new("python3")
@@ -183,17 +269,29 @@ fn main() {
     let mut iters = 3;
     let mut corpus = PathBuf::from("../shared/corpus/sightglass");
     let mut wasmtime = true;
+    let mut rr = false;
     let mut programs = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--iters" => iters = args.next().unwrap().parse().unwrap(),
             "--corpus" => corpus = PathBuf::from(args.next().unwrap()),
             "--no-wasmtime" => wasmtime = false,
+            "--record-replay" => rr = true,
             p => programs.push(p.to_string()),
         }
     }
     if programs.is_empty() {
         programs = DEFAULT.iter().map(|s| s.to_string()).collect();
+    }
+    if rr {
+        println!("| program | steps | host calls | run (ms) | record (ms) | record / run | replay (ms) | replay / run | trace (KiB) | trace KiB per s of run |");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        for p in &programs {
+            let wasm = std::fs::canonicalize(corpus.join(p)).expect("program exists");
+            std::env::set_current_dir(wasm.parent().unwrap()).unwrap();
+            record_replay(&wasm, iters);
+        }
+        return;
     }
     let script = corpus.join("../../tools/wasmtime-ref.py");
     println!("| program | deja bench (ms) | wasmi bench (ms) | wasmtime bench (ms) | deja / wasmi | deja total (ms) | wasmi total (ms) | wasmtime total (ms) | output |");

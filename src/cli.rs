@@ -69,7 +69,7 @@ pub struct DebugArgs {
     pub at: Option<String>,
 
     /// Memory the checkpoints may use, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = 256)]
+    #[arg(long, value_name = "MIB", default_value_t = 224)]
     pub checkpoint_budget: usize,
 
     /// The trace.

@@ -51,7 +51,7 @@ pub struct SessionOptions {
 impl Default for SessionOptions {
     fn default() -> Self {
         SessionOptions {
-            checkpoint_budget: 256 << 20,
+            checkpoint_budget: 224 << 20,
             checkpoint_interval: 4_000_000,
             dense_spacing: 20_000,
         }

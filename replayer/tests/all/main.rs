@@ -1,6 +1,7 @@
 //! Record → replay round trips and divergence detection.
 
 mod divergence;
+mod generated;
 mod roundtrip;
 mod session;
 

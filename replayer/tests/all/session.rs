@@ -363,3 +363,45 @@ fn output_is_shown_as_of_the_current_position() {
     s.step_forward(1).unwrap();
     assert_eq!(s.output().0, b"done\n");
 }
+
+#[test]
+fn long_movements_report_progress_and_can_be_cancelled_consistently() {
+    let module = Module::new(GUEST.as_bytes()).unwrap();
+    let (_, bytes) = record_wasi(&module, &["g"], None, false);
+    let truth = ground_truth(&bytes);
+    let mut s = open(&bytes, tiny());
+    let (start, end) = (s.start(), s.end());
+    s.seek(start).unwrap();
+    // Cancel a forward seek at its third progress report.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let seen = calls.clone();
+    s.set_progress(Some(Box::new(move |done, total| {
+        assert!(done <= total);
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2
+    })));
+    let stop = s.seek(end).unwrap();
+    assert_eq!(stop.reason, StopReason::Cancelled);
+    assert!(stop.position > start && stop.position < end, "{stop:?}");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // The session stands at a consistent position: exactly forward replay's state there.
+    assert_eq!(state(&mut s), truth[(stop.position - start) as usize]);
+    // A reverse search can be cancelled too, and then everything works again.
+    s.set_progress(Some(Box::new(|_, _| false)));
+    s.seek(end).unwrap_or_else(|_| unreachable!());
+    s.set_progress(None);
+    let p = s.seek(end).unwrap().position;
+    assert_eq!(p, end);
+    s.add_breakpoint(FuncIndex::from_u32(4), None).unwrap();
+    s.set_progress(Some(Box::new(|_, _| false)));
+    let stop = s.reverse_continue().unwrap();
+    assert!(
+        matches!(
+            stop.reason,
+            StopReason::Cancelled | StopReason::Breakpoint(_)
+        ),
+        "{stop:?}"
+    );
+    assert_eq!(state(&mut s), truth[(stop.position - start) as usize]);
+    s.set_progress(None);
+    assert_eq!(s.seek(end).unwrap().position, end);
+}

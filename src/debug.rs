@@ -6,18 +6,46 @@ use crate::replay::open;
 use deja_replayer::{Session, SessionOptions};
 use std::io::BufReader;
 
+fn at_position(at: Option<&str>) -> Result<Option<u64>, Failure> {
+    match at {
+        None | Some("end") => Ok(None),
+        Some("start") => Ok(Some(0)),
+        Some(p) => deja_tui::batch::parse_number(p)
+            .map(Some)
+            .map_err(Failure::Usage),
+    }
+}
+
+/// Runs the terminal UI.
+fn interactive(args: &DebugArgs, options: SessionOptions) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "deja debug needs a terminal; use --batch FILE (or - for stdin) in scripts".into(),
+        ));
+    }
+    let reader = open(&args.trace)?;
+    let at = at_position(args.at.as_deref())?;
+    let (commands, replies, cancel) = deja_tui::worker::spawn(
+        reader,
+        Some(deja_runtime::wasi::pending_output),
+        options,
+        at,
+    );
+    deja_tui::terminal::run(commands, replies, &cancel)?;
+    Ok(())
+}
+
 /// Runs the command.
 pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
-    let Some(batch) = &args.batch else {
-        return Err(Failure::Usage(
-            "the terminal UI is not built yet; use --batch FILE (or - for stdin)".into(),
-        ));
-    };
-    let reader = open(&args.trace)?;
     let options = SessionOptions {
         checkpoint_budget: args.checkpoint_budget << 20,
         ..SessionOptions::default()
     };
+    let Some(batch) = &args.batch else {
+        return interactive(args, options);
+    };
+    let reader = open(&args.trace)?;
     let mut session = Session::open(
         reader,
         Some(deja_runtime::wasi::pending_output),

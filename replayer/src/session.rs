@@ -156,6 +156,7 @@ pub struct Session<R: Read + Seek + Send + 'static = std::fs::File> {
     stops: BTreeMap<u32, StopPoint>,
     next_stop_id: u32,
     host_calls: Vec<u64>,
+    host_call_imports: Vec<u32>,
     output: OutputLog,
     progress: Option<Progress>,
 }
@@ -173,9 +174,11 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         progress: Option<Progress>,
     ) -> Result<Session<R>, Error> {
         let mut host_calls = Vec::new();
+        let mut host_call_imports = Vec::new();
         for record in reader.records() {
             if let Record::HostCall(hc) = record? {
                 host_calls.push(hc.position.0);
+                host_call_imports.push(hc.import.0);
             }
         }
         let recorded = reader.end_of_run().cloned();
@@ -228,6 +231,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             stops: BTreeMap::new(),
             next_stop_id: 1,
             host_calls,
+            host_call_imports,
             output,
             progress,
         };
@@ -299,6 +303,12 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     /// Positions of every host call, in order (the state before each call).
     pub fn host_calls(&self) -> &[u64] {
         &self.host_calls
+    }
+
+    /// `module::name` of host call `k`.
+    pub fn host_call_name(&self, k: usize) -> Option<&str> {
+        let import = *self.host_call_imports.get(k)? as usize;
+        self.import_names.get(import).map(String::as_str)
     }
 
     /// `module::name` of each import, by import index.

@@ -1,0 +1,344 @@
+//! The UI's state and how keys change it: `handle_key` turns a key into an [`Action`],
+//! `update` applies it and says which [`Command`] (if any) the worker must run.
+
+use crate::view::View;
+use crate::worker::{Command, Movement, Reply};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+/// Which pane has the focus (Tab cycles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    /// Disassembly.
+    Code,
+    /// Call stack.
+    Frames,
+    /// Memory.
+    Memory,
+    /// Host calls.
+    HostCalls,
+}
+
+/// A one-line prompt at the bottom of the screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `g`: a position or a percentage.
+    Goto,
+    /// `w`: `ADDR LEN`.
+    Watch,
+    /// `m`: a memory address to show.
+    Memory,
+}
+
+/// What a key asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// A movement.
+    Move(Movement),
+    /// Toggle a breakpoint at the code cursor.
+    ToggleBreakpoint,
+    /// Open a prompt.
+    Prompt(PromptKind),
+    /// A typed character in the prompt.
+    PromptChar(char),
+    /// Backspace in the prompt.
+    PromptBackspace,
+    /// Enter in the prompt.
+    PromptSubmit,
+    /// Esc: close the prompt or help, or cancel a long operation.
+    Escape,
+    /// Cycle the focus.
+    NextFocus,
+    /// Move the cursor of the focused pane (code line, frame, memory row, host call).
+    Cursor(i64),
+    /// Select the frame below / above (callee / caller).
+    Frame(i64),
+    /// Enter in the host call list: go there.
+    Activate,
+    /// Toggle the help.
+    Help,
+    /// Jump to a fraction of the run (mouse on the timeline), in thousandths.
+    Timeline(u64),
+    /// Quit.
+    Quit,
+}
+
+/// The whole UI state.
+#[derive(Debug)]
+pub struct App {
+    /// The latest view from the worker.
+    pub view: Option<View>,
+    /// Focused pane.
+    pub focus: Focus,
+    /// Selected line in the code window (index into `view.code`).
+    pub code_cursor: Option<usize>,
+    /// Selected host call.
+    pub host_cursor: usize,
+    /// A long operation in progress: (what, done, total).
+    pub busy: Option<(String, u64, u64)>,
+    /// The open prompt and its text.
+    pub prompt: Option<(PromptKind, String)>,
+    /// Whether the help is shown.
+    pub help: bool,
+    /// The last error, shown in the status line.
+    pub message: Option<String>,
+    /// Set by `q`.
+    pub quit: bool,
+    /// Where the timeline was last drawn (x, y, width), for mouse clicks.
+    pub timeline_area: std::cell::Cell<(u16, u16, u16)>,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        App {
+            view: None,
+            focus: Focus::Code,
+            code_cursor: None,
+            host_cursor: 0,
+            busy: Some(("opening the trace".into(), 0, 0)),
+            prompt: None,
+            help: false,
+            message: None,
+            quit: false,
+            timeline_area: std::cell::Cell::new((0, 0, 0)),
+        }
+    }
+}
+
+impl App {
+    /// The action a key asks for in the current state.
+    pub fn handle_key(&self, key: KeyEvent) -> Option<Action> {
+        if self.prompt.is_some() {
+            return match key.code {
+                KeyCode::Enter => Some(Action::PromptSubmit),
+                KeyCode::Esc => Some(Action::Escape),
+                KeyCode::Backspace => Some(Action::PromptBackspace),
+                KeyCode::Char(c) => Some(Action::PromptChar(c)),
+                _ => None,
+            };
+        }
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return Some(Action::Quit);
+        }
+        Some(match key.code {
+            KeyCode::Char('s') => Action::Move(Movement::Step),
+            KeyCode::Char('S') => Action::Move(Movement::ReverseStep),
+            KeyCode::Char('n') => Action::Move(Movement::Next),
+            KeyCode::Char('N') => Action::Move(Movement::ReverseNext),
+            KeyCode::Char('f') => Action::Move(Movement::Finish),
+            KeyCode::Char('F') => Action::Move(Movement::ReverseFinish),
+            KeyCode::Char('c') => Action::Move(Movement::Continue),
+            KeyCode::Char('C') => Action::Move(Movement::ReverseContinue),
+            KeyCode::Char('[') => Action::Move(Movement::PrevHostCall),
+            KeyCode::Char(']') => Action::Move(Movement::NextHostCall),
+            KeyCode::Home => Action::Move(Movement::Start),
+            KeyCode::End => Action::Move(Movement::End),
+            KeyCode::Char('b') => Action::ToggleBreakpoint,
+            KeyCode::Char('w') => Action::Prompt(PromptKind::Watch),
+            KeyCode::Char('g') => Action::Prompt(PromptKind::Goto),
+            KeyCode::Char('m') => Action::Prompt(PromptKind::Memory),
+            KeyCode::Char('u') => Action::Frame(1),
+            KeyCode::Char('d') => Action::Frame(-1),
+            KeyCode::Tab => Action::NextFocus,
+            KeyCode::Up | KeyCode::Char('k') => Action::Cursor(-1),
+            KeyCode::Down | KeyCode::Char('j') => Action::Cursor(1),
+            KeyCode::PageUp => Action::Cursor(-10),
+            KeyCode::PageDown => Action::Cursor(10),
+            KeyCode::Enter => Action::Activate,
+            KeyCode::Char('?') => Action::Help,
+            KeyCode::Esc => Action::Escape,
+            KeyCode::Char('q') => Action::Quit,
+            _ => return None,
+        })
+    }
+
+    /// The action a mouse event asks for: a click on the timeline jumps there.
+    pub fn handle_mouse(&self, m: MouseEvent) -> Option<Action> {
+        let (x, y, w) = self.timeline_area.get();
+        if m.kind == MouseEventKind::Down(MouseButton::Left)
+            && m.row == y
+            && m.column >= x
+            && m.column < x + w
+            && w > 1
+        {
+            return Some(Action::Timeline(
+                u64::from(m.column - x) * 1000 / u64::from(w - 1),
+            ));
+        }
+        None
+    }
+
+    /// Applies an action; returns the command the worker must run, if any. While a command
+    /// runs, only Escape (cancel), help and quit are taken.
+    pub fn update(&mut self, action: Action) -> Option<Command> {
+        if self.busy.is_some() && !matches!(action, Action::Escape | Action::Quit | Action::Help) {
+            return None;
+        }
+        self.message = None;
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                Some(Command::Quit)
+            }
+            Action::Help => {
+                self.help = !self.help;
+                None
+            }
+            Action::Escape => {
+                if self.prompt.take().is_none() {
+                    self.help = false;
+                }
+                None
+            }
+            Action::Move(m) => self.start(format!("{m:?}"), Command::Move(m)),
+            Action::Timeline(permille) => {
+                self.start("going there".into(), Command::SeekPermille(permille))
+            }
+            Action::ToggleBreakpoint => {
+                let view = self.view.as_ref()?;
+                let line = self
+                    .code_cursor
+                    .or_else(|| view.code.iter().position(|l| l.current))?;
+                match view.code.get(line).and_then(|l| l.offset) {
+                    Some(offset) => Some(Command::ToggleBreakpoint(offset)),
+                    None => {
+                        self.message = Some("no instruction on this line".into());
+                        None
+                    }
+                }
+            }
+            Action::Prompt(kind) => {
+                self.prompt = Some((kind, String::new()));
+                None
+            }
+            Action::PromptChar(c) => {
+                if let Some((_, text)) = &mut self.prompt {
+                    text.push(c);
+                }
+                None
+            }
+            Action::PromptBackspace => {
+                if let Some((_, text)) = &mut self.prompt {
+                    text.pop();
+                }
+                None
+            }
+            Action::PromptSubmit => {
+                let (kind, text) = self.prompt.take()?;
+                match parse_prompt(&kind, text.trim()) {
+                    Ok(cmd @ (Command::Seek(_) | Command::SeekPermille(_))) => {
+                        self.start("going there".into(), cmd)
+                    }
+                    Ok(cmd) => Some(cmd),
+                    Err(e) => {
+                        self.message = Some(e);
+                        None
+                    }
+                }
+            }
+            Action::NextFocus => {
+                self.focus = match self.focus {
+                    Focus::Code => Focus::Frames,
+                    Focus::Frames => Focus::Memory,
+                    Focus::Memory => Focus::HostCalls,
+                    Focus::HostCalls => Focus::Code,
+                };
+                None
+            }
+            Action::Frame(delta) => {
+                let view = self.view.as_ref()?;
+                let f = (view.selected_frame as i64 + delta)
+                    .clamp(0, view.frames.len().saturating_sub(1) as i64);
+                self.code_cursor = None;
+                Some(Command::SelectFrame(f as usize))
+            }
+            Action::Cursor(delta) => {
+                let view = self.view.as_ref()?;
+                match self.focus {
+                    Focus::Code => {
+                        let current = self
+                            .code_cursor
+                            .or_else(|| view.code.iter().position(|l| l.current))
+                            .unwrap_or(0) as i64;
+                        let max = view.code.len().saturating_sub(1) as i64;
+                        self.code_cursor = Some((current + delta).clamp(0, max) as usize);
+                        None
+                    }
+                    Focus::Frames => self.update(Action::Frame(delta)),
+                    Focus::Memory => {
+                        let addr = view.memory_addr as i64 + delta * 16;
+                        Some(Command::MemoryAt(addr.max(0) as u64))
+                    }
+                    Focus::HostCalls => {
+                        let max = view.host_calls.len().saturating_sub(1) as i64;
+                        self.host_cursor = (self.host_cursor as i64 + delta).clamp(0, max) as usize;
+                        None
+                    }
+                }
+            }
+            Action::Activate => {
+                let view = self.view.as_ref()?;
+                if self.focus == Focus::HostCalls {
+                    let p = *view.host_calls.get(self.host_cursor)?;
+                    return self.start("going to the host call".into(), Command::Seek(p));
+                }
+                None
+            }
+        }
+    }
+
+    fn start(&mut self, what: String, command: Command) -> Option<Command> {
+        self.busy = Some((what, 0, 0));
+        Some(command)
+    }
+
+    /// Takes a reply from the worker.
+    pub fn receive(&mut self, reply: Reply) {
+        match reply {
+            Reply::View(v) => {
+                self.busy = None;
+                self.code_cursor = None;
+                if let Some(k) = v.host_calls.iter().rposition(|&p| p <= v.position) {
+                    self.host_cursor = k;
+                }
+                self.view = Some(*v);
+            }
+            Reply::Progress(done, total) => {
+                if let Some(b) = &mut self.busy {
+                    b.1 = done;
+                    b.2 = total;
+                }
+            }
+            Reply::Error(e) => {
+                self.busy = None;
+                self.message = Some(e);
+            }
+        }
+    }
+}
+
+fn parse_number(s: &str) -> Result<u64, String> {
+    crate::batch::parse_number(s)
+}
+
+/// What a submitted prompt asks for.
+fn parse_prompt(kind: &PromptKind, text: &str) -> Result<Command, String> {
+    match kind {
+        PromptKind::Goto => match text.strip_suffix('%') {
+            Some(pct) => {
+                let pct: f64 = pct
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{text}` is not a percentage"))?;
+                Ok(Command::SeekPermille((pct.clamp(0.0, 100.0) * 10.0) as u64))
+            }
+            None => Ok(Command::Seek(parse_number(text)?)),
+        },
+        PromptKind::Watch => {
+            let mut parts = text.split_whitespace();
+            let addr = parse_number(parts.next().ok_or("type ADDR LEN")?)?;
+            let len = parts.next().map_or(Ok(4), parse_number)?;
+            Ok(Command::Watch(addr, len))
+        }
+        PromptKind::Memory => Ok(Command::MemoryAt(parse_number(text)?)),
+    }
+}

@@ -13,11 +13,16 @@ fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let module =
         deja_runtime::Module::from_file(format!("{root}/examples/wat/divide.wat")).unwrap();
-    let flaky = deja_runtime::Module::from_file(format!("{root}/examples/flaky/flaky.wasm")).unwrap();
+    let flaky =
+        deja_runtime::Module::from_file(format!("{root}/examples/flaky/flaky.wasm")).unwrap();
     for (name, module) in [("divide.wat", module), ("flaky.wasm", flaky)] {
         let dir = std::env::temp_dir().join(format!("deja-redraw-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(format!("{root}/examples/flaky/data/prices.txt"), dir.join("prices.txt")).unwrap();
+        std::fs::copy(
+            format!("{root}/examples/flaky/data/prices.txt"),
+            dir.join("prices.txt"),
+        )
+        .unwrap();
         let (stdout, _) = deja_runtime::wasi::OutputSink::buffer();
         let ctx = deja_runtime::wasi::WasiCtxBuilder::new()
             .args(["flaky.wasm"])

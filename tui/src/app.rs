@@ -58,6 +58,8 @@ pub enum Action {
     Help,
     /// Jump to a fraction of the run (mouse on the timeline), in thousandths.
     Timeline(u64),
+    /// Select a frame by its index (mouse on the call stack).
+    SelectFrame(usize),
     /// Quit.
     Quit,
 }
@@ -85,6 +87,8 @@ pub struct App {
     pub quit: bool,
     /// Where the timeline was last drawn (x, y, width), for mouse clicks.
     pub timeline_area: std::cell::Cell<(u16, u16, u16)>,
+    /// Where the frames pane was last drawn (x, y, width, height), for mouse clicks.
+    pub frames_area: std::cell::Cell<(u16, u16, u16, u16)>,
 }
 
 impl Default for App {
@@ -100,6 +104,7 @@ impl Default for App {
             message: None,
             quit: false,
             timeline_area: std::cell::Cell::new((0, 0, 0)),
+            frames_area: std::cell::Cell::new((0, 0, 0, 0)),
         }
     }
 }
@@ -151,8 +156,18 @@ impl App {
         })
     }
 
-    /// The action a mouse event asks for: a click on the timeline jumps there.
+    /// The action a mouse event asks for: a click on the timeline jumps there, a click on a
+    /// frame selects it.
     pub fn handle_mouse(&self, m: MouseEvent) -> Option<Action> {
+        let (fx, fy, fw, fh) = self.frames_area.get();
+        if m.kind == MouseEventKind::Down(MouseButton::Left)
+            && m.column > fx
+            && m.column < fx + fw.saturating_sub(1)
+            && m.row > fy
+            && m.row < fy + fh.saturating_sub(1)
+        {
+            return Some(Action::SelectFrame(usize::from(m.row - fy - 1)));
+        }
         let (x, y, w) = self.timeline_area.get();
         if m.kind == MouseEventKind::Down(MouseButton::Left)
             && m.row == y
@@ -243,6 +258,14 @@ impl App {
                     Focus::HostCalls => Focus::Code,
                 };
                 None
+            }
+            Action::SelectFrame(f) => {
+                let view = self.view.as_ref()?;
+                if f >= view.frames.len() {
+                    return None;
+                }
+                self.code_cursor = None;
+                Some(Command::SelectFrame(f))
             }
             Action::Frame(delta) => {
                 let view = self.view.as_ref()?;

@@ -28,7 +28,10 @@ const HELP: &[(&str, &str)] = &[
         "Up / Down",
         "move in the focused pane; Enter on a host call goes there",
     ),
-    ("click", "on the timeline: jump there"),
+    (
+        "click",
+        "on the timeline: jump there; on a frame: select it",
+    ),
     (
         "Esc",
         "cancel a long operation, close this help or a prompt",
@@ -196,6 +199,12 @@ impl Widget for &App {
             .render(host_area, buf);
 
         // Frames.
+        self.frames_area.set((
+            frames_area.x,
+            frames_area.y,
+            frames_area.width,
+            frames_area.height,
+        ));
         let frames: Vec<Line> = view
             .frames
             .iter()
@@ -288,6 +297,14 @@ impl Widget for &App {
             if let Some(c) = cells.get_mut(x) {
                 *c = '┼';
             }
+        }
+        // A run that ended in a trap, an error or a failing exit is marked where it ended.
+        let failed = view
+            .outcome
+            .as_deref()
+            .is_some_and(|o| !(o == "Returned" || o == "Exit(0)" || o == "Interrupted"));
+        if failed && let Some(last) = cells.last_mut() {
+            *last = '✖';
         }
         let current = ((view.position - view.start.min(view.position)) * (w - 1) / span) as usize;
         let mut spans = Vec::new();

@@ -178,6 +178,36 @@ fn prompts_go_to_positions_and_watch_memory() {
 }
 
 #[test]
+fn mouse_clicks_select_frames_and_jump_on_the_timeline() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut h = Harness::new();
+    let _ = h.screen(); // lays out the panes
+    let click = |column, row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // The frames pane is at the top right of an 80x24 screen: frame 1 is on its third row.
+    let (fx, fy, _, _) = h.app.frames_area.get();
+    let action = h.app.handle_mouse(click(fx + 3, fy + 2)).unwrap();
+    let cmd = h.app.update(action).unwrap();
+    assert_eq!(cmd, Command::SelectFrame(1));
+    h.commands.send(cmd).unwrap();
+    h.app.busy = Some(("frame".into(), 0, 0));
+    h.wait();
+    assert_eq!(h.app.view.as_ref().unwrap().selected_frame, 1);
+    // The middle of the timeline (row 22) is the middle of the run.
+    let (x, y, w) = h.app.timeline_area.get();
+    let action = h.app.handle_mouse(click(x + w / 2, y)).unwrap();
+    let cmd = h.app.update(action).unwrap();
+    h.commands.send(cmd).unwrap();
+    h.wait();
+    let p = h.position();
+    assert!((28..=35).contains(&p), "position {p}");
+}
+
+#[test]
 fn small_and_large_terminals_render() {
     let h = Harness::new();
     for (w, height) in [(80, 24), (60, 16), (200, 60), (20, 5)] {

@@ -709,6 +709,25 @@ impl StoreWidth {
 }
 
 impl Op {
+    /// Whether this op ends a straight-line run (it can transfer control, or is the internal
+    /// jump or exit). The translator starts a new run after it and fusion never spans it.
+    #[inline]
+    pub fn ends_run(&self) -> bool {
+        matches!(
+            self,
+            Op::Br(_)
+                | Op::BrIf(_)
+                | Op::If(_)
+                | Op::BrTable { .. }
+                | Op::Return
+                | Op::Exit
+                | Op::Call(_)
+                | Op::CallIndirect { .. }
+                | Op::Unreachable
+                | Op::Jump(_)
+        )
+    }
+
     /// Whether executing this op completes one step.
     #[inline(always)]
     pub fn is_step(&self) -> bool {

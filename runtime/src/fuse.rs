@@ -258,18 +258,7 @@ fn header(w: &[Op]) -> Option<(Op, usize)> {
 /// Whether `op` may sit inside a fused window other than last: a step op that does not end its
 /// run.
 fn inner(op: &Op) -> bool {
-    op.is_step()
-        && !matches!(
-            op,
-            Op::Br(_)
-                | Op::BrIf(_)
-                | Op::If(_)
-                | Op::BrTable { .. }
-                | Op::Return
-                | Op::Call(_)
-                | Op::CallIndirect { .. }
-                | Op::Unreachable
-        )
+    op.is_step() && !op.ends_run()
 }
 
 /// The most ops a header covers.

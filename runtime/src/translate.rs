@@ -67,22 +67,6 @@ struct Translator<'a> {
     dead: bool,
 }
 
-fn ends_run(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::Br(_)
-            | Op::BrIf(_)
-            | Op::If(_)
-            | Op::BrTable { .. }
-            | Op::Return
-            | Op::Exit
-            | Op::Call(_)
-            | Op::CallIndirect { .. }
-            | Op::Unreachable
-            | Op::Jump(_)
-    )
-}
-
 impl Translator<'_> {
     fn emit(&mut self, op: Op, pc: u32) -> usize {
         if op.is_step() {
@@ -101,7 +85,7 @@ impl Translator<'_> {
         }
         self.ops.push(op);
         self.pcs.push(pc);
-        if ends_run(&op) {
+        if op.ends_run() {
             self.run_head = None;
         }
         self.ops.len() - 1

@@ -167,23 +167,31 @@ fn fused_store(m: &mut MemoryInstance, addr: u64, width: StoreWidth, v: u64) -> 
 
 /// Applies a non-trapping binary operator to two cells: the one definition shared by the plain
 /// ops and the fused headers.
+/// An arithmetic `f32` result as a cell, canonicalized if the configuration asks.
+#[inline(always)]
+fn canon_f32(canon: bool, x: f32) -> u64 {
+    if canon {
+        rf32(wasm::canonicalize_f32(x))
+    } else {
+        rf32(x)
+    }
+}
+
+/// An arithmetic `f64` result as a cell, canonicalized if the configuration asks.
+#[inline(always)]
+fn canon_f64(canon: bool, x: f64) -> u64 {
+    if canon {
+        rf64(wasm::canonicalize_f64(x))
+    } else {
+        rf64(x)
+    }
+}
+
 #[inline(always)]
 fn eval_bin(op: BinOp, a: u64, b: u64, canon: bool) -> u64 {
     use BinOp as B;
-    let cf32 = |x: f32| -> u64 {
-        if canon {
-            rf32(wasm::canonicalize_f32(x))
-        } else {
-            rf32(x)
-        }
-    };
-    let cf64 = |x: f64| -> u64 {
-        if canon {
-            rf64(wasm::canonicalize_f64(x))
-        } else {
-            rf64(x)
-        }
-    };
+    let cf32 = |x: f32| canon_f32(canon, x);
+    let cf64 = |x: f64| canon_f64(canon, x);
     macro_rules! ev {
         ($from:ident, $to:expr, $f:expr) => {{ $to($f($from(a), $from(b))) }};
     }
@@ -319,20 +327,8 @@ impl StoreInner {
         // re-taken after the only resize (on calls).
         let mut cells: &mut [u64] = cells_vec.as_mut_slice();
 
-        let cf32 = |x: f32| -> u64 {
-            if canon {
-                rf32(wasm::canonicalize_f32(x))
-            } else {
-                rf32(x)
-            }
-        };
-        let cf64 = |x: f64| -> u64 {
-            if canon {
-                rf64(wasm::canonicalize_f64(x))
-            } else {
-                rf64(x)
-            }
-        };
+        let cf32 = |x: f32| canon_f32(canon, x);
+        let cf64 = |x: f64| canon_f64(canon, x);
 
         macro_rules! save {
             () => {{

@@ -95,6 +95,8 @@ pub(crate) struct Cursor<R: Read + Seek> {
     pub(crate) import_names: Vec<String>,
     /// Pause after a host call whose recorded writes touch a watched range (sessions).
     pub(crate) stop_on_watched_writes: bool,
+    /// The first recorded write of the last host call that touched a watched range.
+    pub(crate) watched_write: Option<(u64, u64)>,
 }
 
 fn describe_call(name: &str, args: &[String], position: u64) -> String {
@@ -191,10 +193,12 @@ impl<R: Read + Seek> Cursor<R> {
         let mut watched = false;
         for w in &hc.memory_writes {
             if self.stop_on_watched_writes
+                && !watched
                 && let Some(mem) = caller.memory()
                 && caller.store().watches(mem, w.address, w.bytes.len() as u64)
             {
                 watched = true;
+                self.watched_write = Some((w.address, w.bytes.len() as u64));
             }
             if caller.write(w.address, &w.bytes).is_err() {
                 let expected = format!(
@@ -318,6 +322,7 @@ pub(crate) fn prepare<R: Read + Seek + Send + 'static>(
         tap,
         import_names: import_names.clone(),
         stop_on_watched_writes: false,
+        watched_write: None,
     }));
     let mut linker = Linker::new();
     for (index, (import, ty)) in func_imports.iter().enumerate() {

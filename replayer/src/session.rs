@@ -658,11 +658,30 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                         .then_some(StopReason::Breakpoint(*id))
                 })
             }
-            PauseReason::Watchpoint | PauseReason::HostRequest => self
-                .stops
-                .iter()
-                .find_map(|(id, s)| matches!(s, StopPoint::Watchpoint { .. }).then_some(*id))
-                .map(StopReason::Watchpoint),
+            PauseReason::Watchpoint | PauseReason::HostRequest => {
+                // The watchpoint the write touched; several may be set.
+                let write = if reason == PauseReason::Watchpoint {
+                    self.store.watch_write()
+                } else {
+                    self.lock().watched_write
+                };
+                let touched = |s: &StopPoint| match (s, write) {
+                    (&StopPoint::Watchpoint { addr, len }, Some((a, l))) => {
+                        a < addr.saturating_add(len) && a.saturating_add(l) > addr
+                    }
+                    (StopPoint::Watchpoint { .. }, None) => true,
+                    _ => false,
+                };
+                self.stops
+                    .iter()
+                    .find_map(|(id, s)| touched(s).then_some(*id))
+                    .or_else(|| {
+                        self.stops.iter().find_map(|(id, s)| {
+                            matches!(s, StopPoint::Watchpoint { .. }).then_some(*id)
+                        })
+                    })
+                    .map(StopReason::Watchpoint)
+            }
             PauseReason::StepBudget => None,
         }
     }

@@ -191,6 +191,13 @@ impl<T> Store<T> {
         self.inner.breakpoints.watch_hit(memory, addr, len)
     }
 
+    /// The write, as (address, length), by the instruction that made the last
+    /// [`PauseReason::Watchpoint`](crate::PauseReason::Watchpoint) pause: which of several
+    /// watched ranges it touched.
+    pub fn watch_write(&self) -> Option<(u64, u64)> {
+        self.inner.exec.watch_write
+    }
+
     /// The breakpoints, as (function, pc).
     pub fn breakpoints(&self) -> Vec<(FuncIndex, u32)> {
         self.inner

@@ -295,6 +295,7 @@ impl StoreInner {
             sp: exec_sp,
             frames,
             skip_breakpoint,
+            watch_write,
             ..
         } = exec;
         let max_depth = config.max_call_depth as usize;
@@ -545,6 +546,7 @@ impl StoreInner {
                 if let Some((addr, len)) = pending_write.take()
                     && breakpoints.watch_hit(mem0, addr, len)
                 {
+                    *watch_write = Some((addr, len));
                     save!();
                     return Exit::Pause(PauseReason::Watchpoint);
                 }

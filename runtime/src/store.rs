@@ -174,6 +174,8 @@ pub(crate) struct ExecState {
     pub slow: bool,
     /// The next step ignores a breakpoint at its pc (we are resuming from it).
     pub skip_breakpoint: bool,
+    /// The write (address, length) that made the last watchpoint pause.
+    pub watch_write: Option<(u64, u64)>,
 }
 
 pub(crate) struct StoreInner {

@@ -276,6 +276,41 @@ fn movements_land_where_forward_replay_says_in_both_directions() {
         assert!(s.delete(id));
     }
 
+    // Both at once: each stop names the watchpoint that was written, by an instruction or by
+    // a host call.
+    let counter = s.add_watchpoint(100, 4);
+    let clock = s.add_watchpoint(16, 8);
+    let mut seen = (0, 0);
+    s.seek(start).unwrap();
+    loop {
+        let stop = s.continue_forward().unwrap();
+        let q = stop.position;
+        let StopReason::Watchpoint(id) = stop.reason else {
+            break;
+        };
+        let expected = if at(q).counter != at(q - 1).counter {
+            seen.0 += 1;
+            counter
+        } else {
+            seen.1 += 1;
+            clock
+        };
+        assert_eq!(id, expected, "continue to {q}");
+        let back = s.reverse_continue().unwrap();
+        if let StopReason::Watchpoint(id) = back.reason {
+            let p = back.position;
+            let expected = if at(p).counter != at(p - 1).counter {
+                counter
+            } else {
+                clock
+            };
+            assert_eq!(id, expected, "rcontinue to {p}");
+        }
+        s.seek(q).unwrap();
+    }
+    assert!(seen.0 >= 4 && seen.1 >= 4, "{seen:?}");
+    assert!(s.delete(counter) && s.delete(clock));
+
     // Host calls: going to call K lands before it.
     for (k, &p) in s.host_calls().to_vec().iter().enumerate() {
         assert_eq!(s.seek_host_call(k).unwrap().position, p);

@@ -72,6 +72,11 @@ pub struct DebugArgs {
     #[arg(long, value_name = "MIB", default_value_t = 224)]
     pub checkpoint_budget: usize,
 
+    /// Where to look for the source files named by the module's debug info (DWARF), besides
+    /// where it says they are, the trace's directory and the current directory. Repeatable
+    #[arg(long, value_name = "DIR")]
+    pub source_dir: Vec<PathBuf>,
+
     /// The trace.
     #[arg(value_name = "FILE")]
     pub trace: PathBuf,

@@ -26,11 +26,19 @@ fn interactive(args: &DebugArgs, options: SessionOptions) -> Result<(), Failure>
     }
     let reader = open(&args.trace)?;
     let at = at_position(args.at.as_deref())?;
+    let mut source_dirs = args.source_dir.clone();
+    if let Some(dir) = args.trace.parent() {
+        source_dirs.push(std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()));
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        source_dirs.push(cwd);
+    }
     let (commands, replies, cancel) = deja_tui::worker::spawn(
         reader,
         Some(deja_runtime::wasi::pending_output),
         options,
         at,
+        source_dirs,
     );
     deja_tui::terminal::run(commands, replies, &cancel)?;
     Ok(())

@@ -82,7 +82,7 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
     match (&summary.end, &summary.truncation) {
         (Some(end), _) => writeln!(
             out,
-            "outcome:     {:?} after {} steps",
+            "outcome:     {} after {} steps",
             end.outcome, end.total_steps.0
         )?,
         (None, Some(t)) => writeln!(

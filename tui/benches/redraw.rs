@@ -47,7 +47,7 @@ fn main() {
         .unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         let reader = deja_traces::TraceReader::new(std::io::Cursor::new(bytes)).unwrap();
-        let (commands, replies, _) = spawn(reader, None, Default::default(), None);
+        let (commands, replies, _) = spawn(reader, None, Default::default(), None, Vec::new());
         let mut app = App::default();
         let wait = |app: &mut App| loop {
             let r = replies.recv().unwrap();

@@ -14,8 +14,8 @@ pub enum Focus {
     Frames,
     /// Memory.
     Memory,
-    /// Host calls.
-    HostCalls,
+    /// Events: host calls, stop-point hits, the end.
+    Events,
 }
 
 /// A one-line prompt at the bottom of the screen.
@@ -27,6 +27,8 @@ pub enum PromptKind {
     Watch,
     /// `m`: a memory address to show.
     Memory,
+    /// `D`: the id of a breakpoint or watchpoint to delete.
+    Delete,
 }
 
 /// What a key asks for.
@@ -52,7 +54,7 @@ pub enum Action {
     Cursor(i64),
     /// Select the frame below / above (callee / caller).
     Frame(i64),
-    /// Enter in the host call list: go there.
+    /// Enter in the event list: go there.
     Activate,
     /// Toggle the help.
     Help,
@@ -73,12 +75,15 @@ pub struct App {
     pub focus: Focus,
     /// Selected line in the code window (index into `view.code`).
     pub code_cursor: Option<usize>,
-    /// Selected host call.
-    pub host_cursor: usize,
+    /// Selected event (index into `view.events`).
+    pub event_cursor: usize,
     /// A long operation in progress: (what, done, total).
     pub busy: Option<(String, u64, u64)>,
     /// The open prompt and its text.
     pub prompt: Option<(PromptKind, String)>,
+    /// Whether the prompt's text is a suggestion that the first typed character replaces
+    /// (Enter takes it, Backspace edits it).
+    pub suggested: bool,
     /// Whether the help is shown.
     pub help: bool,
     /// The last error, shown in the status line.
@@ -89,6 +94,9 @@ pub struct App {
     pub timeline_area: std::cell::Cell<(u16, u16, u16)>,
     /// Where the frames pane was last drawn (x, y, width, height), for mouse clicks.
     pub frames_area: std::cell::Cell<(u16, u16, u16, u16)>,
+    /// Whether to use colours (off when `NO_COLOR` is set): without them, everything that
+    /// colour marks is also marked by a symbol, bold or reverse video.
+    pub color: bool,
 }
 
 impl Default for App {
@@ -97,14 +105,16 @@ impl Default for App {
             view: None,
             focus: Focus::Code,
             code_cursor: None,
-            host_cursor: 0,
+            event_cursor: 0,
             busy: Some(("opening the trace".into(), 0, 0)),
             prompt: None,
+            suggested: false,
             help: false,
             message: None,
             quit: false,
             timeline_area: std::cell::Cell::new((0, 0, 0)),
             frames_area: std::cell::Cell::new((0, 0, 0, 0)),
+            color: true,
         }
     }
 }
@@ -141,6 +151,7 @@ impl App {
             KeyCode::Char('w') => Action::Prompt(PromptKind::Watch),
             KeyCode::Char('g') => Action::Prompt(PromptKind::Goto),
             KeyCode::Char('m') => Action::Prompt(PromptKind::Memory),
+            KeyCode::Char('D') => Action::Prompt(PromptKind::Delete),
             KeyCode::Char('u') => Action::Frame(1),
             KeyCode::Char('d') => Action::Frame(-1),
             KeyCode::Tab => Action::NextFocus,
@@ -204,7 +215,7 @@ impl App {
                 }
                 None
             }
-            Action::Move(m) => self.start(format!("{m:?}"), Command::Move(m)),
+            Action::Move(m) => self.start(m.doing().into(), Command::Move(m)),
             Action::Timeline(permille) => {
                 self.start("going there".into(), Command::SeekPermille(permille))
             }
@@ -214,7 +225,10 @@ impl App {
                     .code_cursor
                     .or_else(|| view.code.iter().position(|l| l.current))?;
                 match view.code.get(line).and_then(|l| l.offset) {
-                    Some(offset) => Some(Command::ToggleBreakpoint(offset)),
+                    Some(offset) => self.start(
+                        "finding where the stop points hit".into(),
+                        Command::ToggleBreakpoint(offset),
+                    ),
                     None => {
                         self.message = Some("no instruction on this line".into());
                         None
@@ -222,16 +236,26 @@ impl App {
                 }
             }
             Action::Prompt(kind) => {
-                self.prompt = Some((kind, String::new()));
+                // `w` offers the memory the next instruction reads or writes.
+                let text = match (&kind, self.view.as_ref().and_then(|v| v.access.as_ref())) {
+                    (PromptKind::Watch, Some(a)) => format!("{:#x} {}", a.addr, a.len),
+                    _ => String::new(),
+                };
+                self.suggested = !text.is_empty();
+                self.prompt = Some((kind, text));
                 None
             }
             Action::PromptChar(c) => {
                 if let Some((_, text)) = &mut self.prompt {
+                    if std::mem::take(&mut self.suggested) {
+                        text.clear();
+                    }
                     text.push(c);
                 }
                 None
             }
             Action::PromptBackspace => {
+                self.suggested = false;
                 if let Some((_, text)) = &mut self.prompt {
                     text.pop();
                 }
@@ -242,6 +266,9 @@ impl App {
                 match parse_prompt(&kind, text.trim()) {
                     Ok(cmd @ (Command::Seek(_) | Command::SeekPermille(_))) => {
                         self.start("going there".into(), cmd)
+                    }
+                    Ok(cmd @ (Command::Watch(..) | Command::Delete(_))) => {
+                        self.start("finding where the stop points hit".into(), cmd)
                     }
                     Ok(cmd) => Some(cmd),
                     Err(e) => {
@@ -254,8 +281,8 @@ impl App {
                 self.focus = match self.focus {
                     Focus::Code => Focus::Frames,
                     Focus::Frames => Focus::Memory,
-                    Focus::Memory => Focus::HostCalls,
-                    Focus::HostCalls => Focus::Code,
+                    Focus::Memory => Focus::Events,
+                    Focus::Events => Focus::Code,
                 };
                 None
             }
@@ -291,18 +318,19 @@ impl App {
                         let addr = view.memory_addr as i64 + delta * 16;
                         Some(Command::MemoryAt(addr.max(0) as u64))
                     }
-                    Focus::HostCalls => {
-                        let max = view.host_calls.len().saturating_sub(1) as i64;
-                        self.host_cursor = (self.host_cursor as i64 + delta).clamp(0, max) as usize;
+                    Focus::Events => {
+                        let max = view.events.len().saturating_sub(1) as i64;
+                        self.event_cursor =
+                            (self.event_cursor as i64 + delta).clamp(0, max) as usize;
                         None
                     }
                 }
             }
             Action::Activate => {
                 let view = self.view.as_ref()?;
-                if self.focus == Focus::HostCalls {
-                    let p = *view.host_calls.get(self.host_cursor)?;
-                    return self.start("going to the host call".into(), Command::Seek(p));
+                if self.focus == Focus::Events {
+                    let p = view.events.get(self.event_cursor)?.position;
+                    return self.start("going to the event".into(), Command::Seek(p));
                 }
                 None
             }
@@ -320,8 +348,8 @@ impl App {
             Reply::View(v) => {
                 self.busy = None;
                 self.code_cursor = None;
-                if let Some(k) = v.host_calls.iter().rposition(|&p| p <= v.position) {
-                    self.host_cursor = k;
+                if let Some(k) = v.events.iter().rposition(|e| e.position <= v.position) {
+                    self.event_cursor = k;
                 }
                 self.view = Some(*v);
             }
@@ -363,5 +391,11 @@ fn parse_prompt(kind: &PromptKind, text: &str) -> Result<Command, String> {
             Ok(Command::Watch(addr, len))
         }
         PromptKind::Memory => Ok(Command::MemoryAt(parse_number(text)?)),
+        PromptKind::Delete => {
+            let id = parse_number(text)?;
+            Ok(Command::Delete(u32::try_from(id).map_err(|_| {
+                format!("no breakpoint or watchpoint {id}")
+            })?))
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! talks to the worker.
 
 use crate::app::{App, Focus, PromptKind};
+use crate::view::EventKind;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -17,16 +18,20 @@ const HELP: &[(&str, &str)] = &[
         "continue / reverse continue (to a breakpoint or watchpoint)",
     ),
     ("b", "toggle a breakpoint at the selected instruction"),
-    ("w", "watch memory: ADDR LEN (stops after a write)"),
+    (
+        "w",
+        "watch memory: ADDR LEN; offers what the next load/store touches",
+    ),
+    ("D", "delete a breakpoint or watchpoint by its number"),
     ("g", "go to a position, or a percentage like 50%"),
     ("[ / ]", "previous / next host call"),
     ("Home / End", "start / end of the run"),
     ("u / d", "select the caller / callee frame"),
     ("m", "show memory at an address"),
-    ("Tab", "cycle focus: code, frames, memory, host calls"),
+    ("Tab", "cycle focus: code, frames, memory, events"),
     (
         "Up / Down",
-        "move in the focused pane; Enter on a host call goes there",
+        "move in the focused pane; Enter on an event goes there",
     ),
     (
         "click",
@@ -40,30 +45,65 @@ const HELP: &[(&str, &str)] = &[
     ("q", "quit"),
 ];
 
-fn block(title: String, focused: bool) -> Block<'static> {
-    let style = if focused {
-        Style::default().fg(Color::Yellow)
-    } else {
-        Style::default()
-    };
-    Block::default()
-        .borders(Borders::ALL)
-        .title(title)
-        .border_style(style)
+impl App {
+    /// `style` with foreground colour `c`, or unchanged without colours.
+    fn fg(&self, style: Style, c: Color) -> Style {
+        if self.color { style.fg(c) } else { style }
+    }
+
+    fn block(&self, title: String, focused: bool) -> Block<'static> {
+        // Without colour, the focused pane's title is in reverse video.
+        let (border, title_style) = match (focused, self.color) {
+            (true, true) => (Style::default().fg(Color::Yellow), Style::default()),
+            (true, false) => (
+                Style::default().add_modifier(Modifier::BOLD),
+                Style::default().add_modifier(Modifier::REVERSED),
+            ),
+            _ => (Style::default(), Style::default()),
+        };
+        Block::default()
+            .borders(Borders::ALL)
+            .title(Span::styled(title, title_style))
+            .border_style(border)
+    }
+
+    /// Numbered `type value` lines; when they do not all fit in `fit` lines, the first ones
+    /// (or with `tail`, the last ones: the top of a stack).
+    fn pairs(
+        &self,
+        items: &[(String, String)],
+        empty: &str,
+        fit: usize,
+        tail: bool,
+    ) -> Vec<Line<'static>> {
+        if items.is_empty() {
+            return vec![Line::from(Span::styled(
+                empty.to_string(),
+                self.fg(Style::default(), Color::DarkGray),
+            ))];
+        }
+        let skip = if tail {
+            items.len().saturating_sub(fit)
+        } else {
+            0
+        };
+        items
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .take(fit)
+            .map(|(i, (t, v))| Line::from(format!("{i:>2} {t:<4} {v}")))
+            .collect()
+    }
 }
 
-fn pairs(items: &[(String, String)], empty: &str) -> Vec<Line<'static>> {
-    if items.is_empty() {
-        return vec![Line::from(Span::styled(
-            empty.to_string(),
-            Style::default().fg(Color::DarkGray),
-        ))];
+/// A pane title with a count, saying how many are hidden when not all fit.
+fn counted(what: &str, shown: usize, total: usize) -> String {
+    if total > shown {
+        format!("{what} ({shown} of {total})")
+    } else {
+        format!("{what} ({total})")
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, (t, v))| Line::from(format!("{i:>2} {t:<9} {v}")))
-        .collect()
 }
 
 impl Widget for &App {
@@ -77,12 +117,17 @@ impl Widget for &App {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
                 .areas(main);
-        let [code_area, output_area, host_area] = Layout::vertical([
+        let [code_area, output_area, events_area] = Layout::vertical([
             Constraint::Fill(1),
-            Constraint::Length(6),
             Constraint::Length(5),
+            Constraint::Length(6),
         ])
         .areas(left);
+        let globals_height = self
+            .view
+            .as_ref()
+            .map_or(1, |v| v.globals.len().clamp(1, 3) as u16)
+            + 2;
         let [
             frames_area,
             locals_area,
@@ -91,16 +136,16 @@ impl Widget for &App {
             memory_area,
         ] = Layout::vertical([
             Constraint::Length(5),
-            Constraint::Fill(1),
-            Constraint::Fill(1),
-            Constraint::Length(4),
-            Constraint::Length(7),
+            Constraint::Fill(3),
+            Constraint::Fill(2),
+            Constraint::Length(globals_height),
+            Constraint::Length(6),
         ])
         .areas(right);
 
         let Some(view) = &self.view else {
             Paragraph::new("opening the trace…")
-                .block(block("deja".into(), false))
+                .block(self.block("deja".into(), false))
                 .render(main, buf);
             self.render_status(status, buf);
             return;
@@ -127,8 +172,11 @@ impl Widget for &App {
                     _ => "  ",
                 };
                 let mut style = Style::default();
+                if l.source {
+                    style = self.fg(style, Color::Green);
+                }
                 if l.current {
-                    style = style.fg(Color::Yellow).add_modifier(Modifier::BOLD);
+                    style = self.fg(style, Color::Yellow).add_modifier(Modifier::BOLD);
                 }
                 if self.focus == Focus::Code && self.code_cursor == Some(i) {
                     style = style.add_modifier(Modifier::REVERSED);
@@ -142,18 +190,28 @@ impl Widget for &App {
                     .offset
                     .map_or_else(|| "      ".to_string(), |o| format!("{o:>6x}"));
                 Line::from(vec![
-                    Span::styled(marker.to_string(), Style::default().fg(Color::Red)),
-                    Span::styled(offset, Style::default().fg(Color::DarkGray)),
+                    Span::styled(marker.to_string(), self.fg(Style::default(), Color::Red)),
+                    Span::styled(offset, self.fg(Style::default(), Color::DarkGray)),
                     Span::styled(text.trim_end().to_string(), style),
                 ])
             })
             .collect();
-        let title = view.frames.get(view.selected_frame).map_or_else(
+        let mut title = view.frames.get(view.selected_frame).map_or_else(
             || "code (no frame)".to_string(),
             |f| format!("code: {}", f.name),
         );
+        if let Some(loc) = &view.source_location {
+            title.push_str(&format!(" · {loc}"));
+        }
+        let mut code_block = self.block(title, self.focus == Focus::Code);
+        if let Some(a) = &view.access {
+            code_block = code_block.title_bottom(Span::styled(
+                format!("{}: {} bytes at {:#x} · w to watch", a.op, a.len, a.addr),
+                self.fg(Style::default(), Color::Cyan),
+            ));
+        }
         Paragraph::new(code)
-            .block(block(title, self.focus == Focus::Code))
+            .block(code_block)
             .render(code_area, buf);
 
         // Output, last lines that fit.
@@ -164,39 +222,45 @@ impl Widget for &App {
             .map(|l| Line::from(l.to_string()))
             .collect();
         Paragraph::new(shown)
-            .block(block("guest output (as of now)".into(), false))
+            .block(self.block("guest output (as of now)".into(), false))
             .render(output_area, buf);
 
-        // Host calls around the selection.
-        let fit = host_area.height.saturating_sub(2) as usize;
-        let first = self.host_cursor.saturating_sub(fit / 2);
-        let calls: Vec<Line> = view
-            .host_calls
+        // Events around the selection.
+        let fit = events_area.height.saturating_sub(2) as usize;
+        let first = self.event_cursor.saturating_sub(fit / 2);
+        let events: Vec<Line> = view
+            .events
             .iter()
             .enumerate()
             .skip(first)
             .take(fit)
-            .map(|(k, p)| {
-                let name = view.host_call_names.get(k).map_or("?", String::as_str);
-                let name = name.rsplit("::").next().unwrap_or(name);
-                let done = if *p < view.position { "✓" } else { " " };
-                let text = format!("{done}#{k:<4} @{p:<10} {name}");
-                if self.focus == Focus::HostCalls && k == self.host_cursor {
-                    Line::from(Span::styled(
-                        text,
-                        Style::default().add_modifier(Modifier::REVERSED),
-                    ))
+            .map(|(k, e)| {
+                let done = if e.position < view.position {
+                    "✓"
+                } else if e.position == view.position {
+                    "▶"
                 } else {
-                    Line::from(text)
+                    " "
+                };
+                let (mark, colour) = marker(e.kind);
+                let text = format!("{done}{mark} @{:<9} {}", e.position, e.label);
+                let mut style = self.fg(Style::default(), colour);
+                if self.focus == Focus::Events && k == self.event_cursor {
+                    style = style.add_modifier(Modifier::REVERSED);
                 }
+                Line::from(Span::styled(text, style))
             })
             .collect();
-        Paragraph::new(calls)
-            .block(block(
-                format!("host calls ({})", view.host_calls.len()),
-                self.focus == Focus::HostCalls,
-            ))
-            .render(host_area, buf);
+        let mut title = format!("events ({})", view.events.len());
+        if !view.hits_complete {
+            title.push_str(" · hits found so far");
+        }
+        for (id, addr, len) in &view.watchpoints {
+            title.push_str(&format!(" · w{id} {addr:#x}+{len}"));
+        }
+        Paragraph::new(events)
+            .block(self.block(title, self.focus == Focus::Events))
+            .render(events_area, buf);
 
         // Frames.
         self.frames_area.set((
@@ -226,23 +290,40 @@ impl Widget for &App {
         } else {
             frames
         })
-        .block(block(
+        .block(self.block(
             format!("frames ({})", view.frames.len()),
             self.focus == Focus::Frames,
         ))
         .render(frames_area, buf);
 
-        Paragraph::new(pairs(&view.locals, "(none)"))
-            .block(block(
-                format!("locals of frame {}", view.selected_frame),
+        let fit = locals_area.height.saturating_sub(2) as usize;
+        Paragraph::new(self.pairs(&view.locals, "(none)", fit, false))
+            .block(self.block(
+                counted(
+                    &format!("locals of frame {}", view.selected_frame),
+                    fit.min(view.locals.len()),
+                    view.locals.len(),
+                ),
                 false,
             ))
             .render(locals_area, buf);
-        Paragraph::new(pairs(&view.stack, "(empty)"))
-            .block(block("operand stack (bottom first)".into(), false))
+        let fit = stack_area.height.saturating_sub(2) as usize;
+        Paragraph::new(self.pairs(&view.stack, "(empty)", fit, true))
+            .block(self.block(
+                counted(
+                    "stack, top last",
+                    fit.min(view.stack.len()),
+                    view.stack.len(),
+                ),
+                false,
+            ))
             .render(stack_area, buf);
-        Paragraph::new(pairs(&view.globals, "(none)"))
-            .block(block("globals".into(), false))
+        let fit = globals_area.height.saturating_sub(2) as usize;
+        Paragraph::new(self.pairs(&view.globals, "(none)", fit, false))
+            .block(self.block(
+                counted("globals", fit.min(view.globals.len()), view.globals.len()),
+                false,
+            ))
             .render(globals_area, buf);
 
         // Memory: hex and ASCII, bytes changed by the last movement highlighted.
@@ -268,10 +349,10 @@ impl Widget for &App {
             let mut ascii = String::new();
             for i in base..(base + per_row).min(view.memory.len()) {
                 let b = view.memory[i];
-                let style = if view.changed.get(i).copied().unwrap_or(false) {
-                    Style::default().fg(Color::Black).bg(Color::Yellow)
-                } else {
-                    Style::default()
+                let style = match (view.changed.get(i).copied().unwrap_or(false), self.color) {
+                    (true, true) => Style::default().fg(Color::Black).bg(Color::Yellow),
+                    (true, false) => Style::default().add_modifier(Modifier::REVERSED),
+                    _ => Style::default(),
                 };
                 spans.push(Span::styled(format!("{b:02x} "), style));
                 ascii.push(if b.is_ascii_graphic() { b as char } else { '.' });
@@ -280,39 +361,40 @@ impl Widget for &App {
             mem_lines.push(Line::from(spans));
         }
         Paragraph::new(mem_lines)
-            .block(block(
+            .block(self.block(
                 format!("memory @{:#x}", view.memory_addr),
                 self.focus == Focus::Memory,
             ))
             .render(memory_area, buf);
 
-        // Timeline: host calls as ticks, the current position as a block.
+        // Timeline: one marker per event (the later kinds win a shared cell), the current
+        // position as a block.
         let w = timeline.width.max(1) as u64;
         self.timeline_area
             .set((timeline.x, timeline.y, timeline.width));
         let span = (view.end - view.start).max(1);
-        let mut cells = vec!['─'; w as usize];
-        for p in view.host_calls.iter() {
-            let x = ((p - view.start.min(*p)) * (w - 1) / span) as usize;
-            if let Some(c) = cells.get_mut(x) {
-                *c = '┼';
+        let column = |p: u64| ((p - view.start.min(p)) * (w - 1) / span) as usize;
+        let mut cells: Vec<(&str, Color)> = vec![("─", Color::Reset); w as usize];
+        let rank = |m: &str| match m {
+            "─" => 0,
+            "┼" => 1,
+            _ => 2,
+        };
+        for e in view.events.iter() {
+            let (mark, colour) = marker(e.kind);
+            if let Some(c) = cells.get_mut(column(e.position))
+                && rank(mark) >= rank(c.0)
+            {
+                *c = (mark, colour);
             }
         }
-        // A run that ended in a trap, an error or a failing exit is marked where it ended.
-        let failed = view
-            .outcome
-            .as_deref()
-            .is_some_and(|o| !(o == "Returned" || o == "Exit(0)" || o == "Interrupted"));
-        if failed && let Some(last) = cells.last_mut() {
-            *last = '✖';
-        }
-        let current = ((view.position - view.start.min(view.position)) * (w - 1) / span) as usize;
+        let current = column(view.position);
         let mut spans = Vec::new();
-        for (i, c) in cells.iter().enumerate() {
+        for (i, (mark, colour)) in cells.iter().enumerate() {
             if i == current {
-                spans.push(Span::styled("█", Style::default().fg(Color::Yellow)));
+                spans.push(Span::styled("█", self.fg(Style::default(), Color::Yellow)));
             } else {
-                spans.push(Span::raw(c.to_string()));
+                spans.push(Span::styled(*mark, self.fg(Style::default(), *colour)));
             }
         }
         Line::from(spans).render(timeline, buf);
@@ -334,7 +416,7 @@ impl Widget for &App {
                 .map(|(k, d)| Line::from(format!("{k:>11}  {d}")))
                 .collect();
             Paragraph::new(lines)
-                .block(block("keys (Esc closes)".into(), true))
+                .block(self.block("keys (Esc closes)".into(), true))
                 .render(r, buf);
         }
     }
@@ -347,6 +429,7 @@ impl App {
                 PromptKind::Goto => "go to position (or N%)",
                 PromptKind::Watch => "watch ADDR LEN",
                 PromptKind::Memory => "memory address",
+                PromptKind::Delete => "delete breakpoint or watchpoint number",
             };
             format!("{label}: {input}█")
         } else if let Some((what, done, total)) = &self.busy {
@@ -356,17 +439,21 @@ impl App {
                 format!("{what}… (Esc cancels)")
             }
         } else if let Some(v) = &self.view {
+            // The message (an error) first, so that a narrow terminal cuts the rest.
             let mut s = format!("position {} / {}", v.position, v.end);
-            if let Some(stop) = &v.stop {
-                s.push_str(&format!(" · stop: {stop}"));
-            }
-            if let Some(o) = &v.outcome {
-                s.push_str(&format!(" · run: {o}"));
-            }
             if let Some(m) = &self.message {
                 s.push_str(&format!(" · {m}"));
             }
-            s.push_str(" · ? help");
+            if let Some(stop) = &v.stop {
+                s.push_str(&format!(" · {stop}"));
+            }
+            let help = " ? help";
+            let width = area.width as usize;
+            let used = s.chars().count();
+            if used + help.len() < width {
+                s.push_str(&" ".repeat(width - used - help.len()));
+                s.push_str(help);
+            }
             s
         } else {
             self.message.clone().unwrap_or_default()
@@ -376,5 +463,15 @@ impl App {
             Style::default().add_modifier(Modifier::BOLD),
         ))
         .render(area, buf);
+    }
+}
+
+/// The timeline's and event list's mark for an event, and its colour.
+fn marker(kind: EventKind) -> (&'static str, Color) {
+    match kind {
+        EventKind::HostCall(_) => ("┼", Color::Reset),
+        EventKind::Breakpoint(_) => ("●", Color::Red),
+        EventKind::Watchpoint(_) => ("◆", Color::Magenta),
+        EventKind::End => ("✖", Color::Red),
     }
 }

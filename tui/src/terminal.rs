@@ -48,7 +48,11 @@ fn event_loop(
     cancel: &AtomicBool,
 ) -> io::Result<()> {
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    let mut app = App::default();
+    let mut app = App {
+        // https://no-color.org: any non-empty NO_COLOR turns colours off.
+        color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ..App::default()
+    };
     loop {
         while let Ok(reply) = replies.try_recv() {
             app.receive(reply);

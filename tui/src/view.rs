@@ -24,6 +24,45 @@ pub struct CodeLine {
     pub current: bool,
     /// A breakpoint is set here.
     pub breakpoint: bool,
+    /// A source line (from DWARF) above the instructions compiled from it.
+    pub source: bool,
+}
+
+/// A memory access by the instruction about to run (in the innermost frame).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// The instruction, as wasmprinter would print its name (`i32.load`).
+    pub op: String,
+    /// Whether it writes.
+    pub write: bool,
+    /// Effective address (operand plus the instruction's offset).
+    pub addr: u64,
+    /// Bytes accessed.
+    pub len: u64,
+}
+
+/// What kind of thing an [`Event`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// Host call number k.
+    HostCall(usize),
+    /// A hit of breakpoint `id`, before its instruction.
+    Breakpoint(u32),
+    /// A write to watchpoint `id`, right after it.
+    Watchpoint(u32),
+    /// How the run ended (a trap, an exit code, a host error).
+    End,
+}
+
+/// One entry of the event list and one marker on the timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Where it happens; Enter in the list goes there.
+    pub position: u64,
+    /// What it is.
+    pub kind: EventKind,
+    /// What the list shows.
+    pub label: String,
 }
 
 /// The guest at the current position, as the UI shows it.
@@ -57,6 +96,15 @@ pub struct View {
     pub changed: Vec<bool>,
     /// Disassembly around the selected frame's instruction.
     pub code: Vec<CodeLine>,
+    /// `flaky.c:50` for the selected frame's instruction, when the module has DWARF.
+    pub source_location: Option<String>,
+    /// The memory the next instruction reads or writes, when it is a load or store.
+    pub access: Option<Access>,
+    /// Host calls, breakpoint and watchpoint hits and the end, in time order.
+    pub events: Arc<Vec<Event>>,
+    /// Whether every hit of the stop points is in `events` (false when the run was too long
+    /// to scan, or the scan was cancelled: then only the hits found by moving are).
+    pub hits_complete: bool,
     /// The guest's stdout and stderr up to now.
     pub output: String,
     /// Positions of all host calls.

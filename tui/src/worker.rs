@@ -3,12 +3,14 @@
 //! [`Command`] with a fresh [`View`]; long operations send [`Reply::Progress`] and stop when
 //! the shared cancel flag is raised.
 
-use crate::view::{CodeLine, FrameView, View};
+use crate::source::Sources;
+use crate::view::{Access, CodeLine, Event, EventKind, FrameView, View};
 use deja_replayer::runtime::{FuncIndex, Val};
 use deja_replayer::traces::TraceReader;
-use deja_replayer::{Progress, Session, SessionOptions, Stop, StopPoint};
+use deja_replayer::{Progress, Session, SessionOptions, Stop, StopPoint, StopReason};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -43,6 +45,26 @@ pub enum Movement {
     NextHostCall,
 }
 
+impl Movement {
+    /// What the status line says while it runs.
+    pub fn doing(self) -> &'static str {
+        match self {
+            Movement::Step => "stepping",
+            Movement::ReverseStep => "stepping back",
+            Movement::Next => "stepping over",
+            Movement::ReverseNext => "stepping back over",
+            Movement::Finish => "finishing the function",
+            Movement::ReverseFinish => "going back to the call",
+            Movement::Continue => "continuing",
+            Movement::ReverseContinue => "continuing backward",
+            Movement::Start => "going to the start",
+            Movement::End => "going to the end",
+            Movement::PrevHostCall => "going to the previous host call",
+            Movement::NextHostCall => "going to the next host call",
+        }
+    }
+}
+
 /// What the UI asks of the worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -60,6 +82,8 @@ pub enum Command {
     SelectFrame(usize),
     /// Show memory from this address.
     MemoryAt(u64),
+    /// Delete a breakpoint or watchpoint by id.
+    Delete(u32),
     /// End the worker.
     Quit,
 }
@@ -75,11 +99,22 @@ pub enum Reply {
     Error(String),
 }
 
+/// Runs no longer than this many steps have every hit of their stop points listed (found by
+/// replaying the whole run whenever one is added); longer ones list the hits found by moving.
+pub const SCAN_LIMIT: u64 = 50_000_000;
+
 struct Worker<R: Read + Seek + Send + 'static> {
     session: Session<R>,
-    /// Disassembly lines of the module and, for each instruction offset, its line.
-    lines: Vec<String>,
+    /// Disassembly lines of the module (with source lines from DWARF above the instructions
+    /// compiled from them) and, for each instruction offset, its line.
+    lines: Vec<CodeLine>,
     line_of: BTreeMap<u32, usize>,
+    /// `flaky.c:50` for instruction offsets, when the module has DWARF.
+    sources: Sources,
+    /// Hits of the stop points: (position, what).
+    hits: BTreeMap<u64, EventKind>,
+    hits_complete: bool,
+    events: Arc<Vec<Event>>,
     /// Which function each instruction offset belongs to.
     func_of: BTreeMap<u32, FuncIndex>,
     frame: usize,
@@ -92,8 +127,16 @@ fn val_pair(v: &Val) -> (String, String) {
     (v.ty().to_string(), v.to_string())
 }
 
-/// Disassembles with offsets: returns the lines and, per instruction offset, its line.
-fn disassemble(bytes: &[u8]) -> (Vec<String>, BTreeMap<u32, usize>) {
+/// The module offset in a wasmprinter line with offsets (`(;@1a2 ;)  i32.add`).
+fn offset_at(line: &str) -> Option<u32> {
+    let rest = line.trim_start().strip_prefix("(;@")?;
+    u32::from_str_radix(rest.split_once(";)")?.0.trim(), 16).ok()
+}
+
+/// Disassembles with offsets, and puts each source line (when the module has DWARF) above the
+/// instructions compiled from it, as `objdump -S` does. Returns the lines and, per
+/// instruction offset, its line.
+fn disassemble(bytes: &[u8], sources: &mut Sources) -> (Vec<CodeLine>, BTreeMap<u32, usize>) {
     let mut text = String::new();
     let mut config = wasmprinter::Config::new();
     config.print_offsets(true);
@@ -101,30 +144,133 @@ fn disassemble(bytes: &[u8]) -> (Vec<String>, BTreeMap<u32, usize>) {
         .print(bytes, &mut wasmprinter::PrintFmtWrite(&mut text))
         .is_err()
     {
-        return (
-            vec!["(the module could not be disassembled)".into()],
-            BTreeMap::new(),
-        );
+        let line = CodeLine {
+            text: "(the module could not be disassembled)".into(),
+            offset: None,
+            current: false,
+            breakpoint: false,
+            source: false,
+        };
+        return (vec![line], BTreeMap::new());
     }
     let mut lines = Vec::new();
     let mut line_of = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let trimmed = line.trim_start();
-        if let Some(rest) = trimmed.strip_prefix("(;@")
-            && let Some((hex, _)) = rest.split_once(";)")
-            && let Ok(offset) = u32::from_str_radix(hex.trim(), 16)
-        {
-            line_of.entry(offset).or_insert(i);
+    let mut last_source = None;
+    for line in text.lines() {
+        let offset = offset_at(line);
+        if line.trim_start().starts_with("(func") || line.trim_start().starts_with(")") {
+            last_source = None;
         }
-        lines.push(line.to_string());
+        if let Some(o) = offset
+            && let Some(loc) = sources.location(o)
+            && last_source.as_ref() != Some(&loc)
+        {
+            let text = match sources.text(&loc) {
+                Some(t) => format!("  // {}  {}", loc.short(), t.trim()),
+                None => format!("  // {}", loc.short()),
+            };
+            lines.push(CodeLine {
+                text,
+                offset: None,
+                current: false,
+                breakpoint: false,
+                source: true,
+            });
+            last_source = Some(loc);
+        }
+        if let Some(o) = offset {
+            line_of.entry(o).or_insert(lines.len());
+        }
+        lines.push(CodeLine {
+            text: line.to_string(),
+            offset,
+            current: false,
+            breakpoint: false,
+            source: false,
+        });
     }
     (lines, line_of)
 }
 
+/// The memory the instruction at `pc` is about to read or write, from its immediate and the
+/// operand stack (bottom first) of the frame about to run it.
+pub fn access_at(bytes: &[u8], pc: u32, stack: &[Val]) -> Option<Access> {
+    use wasmparser::Operator as O;
+    let at = bytes.get(pc as usize..)?;
+    let mut reader =
+        wasmparser::OperatorsReader::new(wasmparser::BinaryReader::new(at, u64::from(pc)));
+    let op = reader.read().ok()?;
+    let (name, memarg, len, write) = match op {
+        O::I32Load { memarg } => ("i32.load", memarg, 4, false),
+        O::I64Load { memarg } => ("i64.load", memarg, 8, false),
+        O::F32Load { memarg } => ("f32.load", memarg, 4, false),
+        O::F64Load { memarg } => ("f64.load", memarg, 8, false),
+        O::I32Load8S { memarg } => ("i32.load8_s", memarg, 1, false),
+        O::I32Load8U { memarg } => ("i32.load8_u", memarg, 1, false),
+        O::I32Load16S { memarg } => ("i32.load16_s", memarg, 2, false),
+        O::I32Load16U { memarg } => ("i32.load16_u", memarg, 2, false),
+        O::I64Load8S { memarg } => ("i64.load8_s", memarg, 1, false),
+        O::I64Load8U { memarg } => ("i64.load8_u", memarg, 1, false),
+        O::I64Load16S { memarg } => ("i64.load16_s", memarg, 2, false),
+        O::I64Load16U { memarg } => ("i64.load16_u", memarg, 2, false),
+        O::I64Load32S { memarg } => ("i64.load32_s", memarg, 4, false),
+        O::I64Load32U { memarg } => ("i64.load32_u", memarg, 4, false),
+        O::I32Store { memarg } => ("i32.store", memarg, 4, true),
+        O::I64Store { memarg } => ("i64.store", memarg, 8, true),
+        O::F32Store { memarg } => ("f32.store", memarg, 4, true),
+        O::F64Store { memarg } => ("f64.store", memarg, 8, true),
+        O::I32Store8 { memarg } => ("i32.store8", memarg, 1, true),
+        O::I32Store16 { memarg } => ("i32.store16", memarg, 2, true),
+        O::I64Store8 { memarg } => ("i64.store8", memarg, 1, true),
+        O::I64Store16 { memarg } => ("i64.store16", memarg, 2, true),
+        O::I64Store32 { memarg } => ("i64.store32", memarg, 4, true),
+        O::MemoryFill { mem: 0 } | O::MemoryCopy { dst_mem: 0, .. } => {
+            // Both take (destination, _, length).
+            let [d, _, n] = stack.get(stack.len().checked_sub(3)?..)? else {
+                return None;
+            };
+            let name = if matches!(op, O::MemoryFill { .. }) {
+                "memory.fill"
+            } else {
+                "memory.copy"
+            };
+            return Some(Access {
+                op: name.into(),
+                write: true,
+                addr: address(d)?,
+                len: address(n)?,
+            });
+        }
+        _ => return None,
+    };
+    if memarg.target != wasmparser::MemArgTarget::Memory(0) {
+        return None;
+    }
+    // A store's address is below its value; a load's is on top.
+    let below = if write { 2 } else { 1 };
+    let base = address(stack.get(stack.len().checked_sub(below)?)?)?;
+    Some(Access {
+        op: name.into(),
+        write,
+        addr: base.checked_add(memarg.offset)?,
+        len,
+    })
+}
+
+/// An address operand (i32 addresses are unsigned).
+fn address(v: &Val) -> Option<u64> {
+    match v {
+        Val::I32(x) => Some(u64::from(*x as u32)),
+        Val::I64(x) => Some(*x as u64),
+        _ => None,
+    }
+}
+
 impl<R: Read + Seek + Send + 'static> Worker<R> {
-    fn new(session: Session<R>) -> Worker<R> {
+    fn new(session: Session<R>, search: Vec<PathBuf>) -> Worker<R> {
         let module = session.module().clone();
-        let (lines, line_of) = disassemble(module.bytes());
+        let mut sources = Sources::new(module.bytes(), search);
+        let (lines, line_of) = disassemble(module.bytes(), &mut sources);
         let mut func_of = BTreeMap::new();
         for f in 0..module.num_funcs() {
             let f = FuncIndex::from_u32(f);
@@ -132,16 +278,134 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 func_of.insert(pc, f);
             }
         }
-        Worker {
+        let mut worker = Worker {
             session,
             lines,
             line_of,
+            sources,
+            hits: BTreeMap::new(),
+            hits_complete: true,
+            events: Arc::new(Vec::new()),
             func_of,
             frame: 0,
             memory_addr: 0,
             previous_memory: None,
             last_stop: None,
+        };
+        worker.rebuild_events();
+        worker
+    }
+
+    /// Lists every hit of the current stop points, by replaying the whole run from the start
+    /// (only for runs up to [`SCAN_LIMIT`] steps; cancellable). The position is kept.
+    fn scan_hits(&mut self) -> Result<(), String> {
+        self.hits.clear();
+        let s = &mut self.session;
+        if s.stop_points().is_empty() {
+            self.hits_complete = true;
+            return Ok(());
         }
+        if s.end() - s.start() > SCAN_LIMIT {
+            self.hits_complete = false;
+            return Ok(());
+        }
+        let here = s.position();
+        s.seek(s.start()).map_err(|e| e.to_string())?;
+        let mut complete = true;
+        let mut last = None;
+        loop {
+            let stop = s.continue_forward().map_err(|e| e.to_string())?;
+            if last == Some(stop.position) {
+                break;
+            }
+            last = Some(stop.position);
+            match stop.reason {
+                StopReason::Breakpoint(id) => {
+                    self.hits.insert(stop.position, EventKind::Breakpoint(id));
+                }
+                StopReason::Watchpoint(id) => {
+                    self.hits.insert(stop.position, EventKind::Watchpoint(id));
+                }
+                StopReason::Cancelled => {
+                    complete = false;
+                    break;
+                }
+                _ => break,
+            }
+            if self.hits.len() >= 10_000 {
+                complete = false;
+                break;
+            }
+        }
+        self.hits_complete = complete;
+        s.seek(here).map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// The event list: host calls, stop-point hits and the end of a failing run.
+    fn rebuild_events(&mut self) {
+        let s = &self.session;
+        let mut events: Vec<Event> = s
+            .host_calls()
+            .iter()
+            .enumerate()
+            .map(|(k, &p)| {
+                let name = s.host_call_name(k).unwrap_or("?");
+                Event {
+                    position: p,
+                    kind: EventKind::HostCall(k),
+                    label: name.rsplit("::").next().unwrap_or(name).to_string(),
+                }
+            })
+            .collect();
+        for (&position, &kind) in &self.hits {
+            let label = match kind {
+                EventKind::Breakpoint(id) => format!("breakpoint {id}"),
+                EventKind::Watchpoint(id) => format!("watchpoint {id} written"),
+                _ => continue,
+            };
+            events.push(Event {
+                position,
+                kind,
+                label,
+            });
+        }
+        if let Some(o) = s.outcome()
+            && !matches!(
+                o,
+                deja_replayer::traces::RunOutcome::Returned
+                    | deja_replayer::traces::RunOutcome::Exit(0)
+                    | deja_replayer::traces::RunOutcome::Interrupted
+            )
+        {
+            events.push(Event {
+                position: s.end(),
+                kind: EventKind::End,
+                label: o.to_string(),
+            });
+        }
+        // Stable: a host call before a hit at the same position, the end last.
+        events.sort_by_key(|e| e.position);
+        self.events = Arc::new(events);
+    }
+
+    /// Remembers a hit found by moving (the only ones listed when the run is too long to scan).
+    fn note_hit(&mut self, stop: Stop) {
+        let kind = match stop.reason {
+            StopReason::Breakpoint(id) => EventKind::Breakpoint(id),
+            StopReason::Watchpoint(id) => EventKind::Watchpoint(id),
+            _ => return,
+        };
+        if self.hits.insert(stop.position, kind) != Some(kind) {
+            self.rebuild_events();
+        }
+    }
+
+    /// After stop points change: find their hits again.
+    fn stop_points_changed(&mut self) -> Result<(), String> {
+        let scanned = self.scan_hits();
+        self.rebuild_events();
+        scanned
     }
 
     fn execute(&mut self, command: &Command) -> Result<(), String> {
@@ -197,10 +461,24 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                             .map_err(|e| e.to_string())?;
                     }
                 }
+                self.stop_points_changed()?;
                 None
             }
             Command::Watch(addr, len) => {
+                if len == 0 {
+                    return Err("a watchpoint needs at least one byte".into());
+                }
                 s.add_watchpoint(addr, len);
+                // Show the watched bytes.
+                self.memory_addr = addr & !0xf;
+                self.stop_points_changed()?;
+                None
+            }
+            Command::Delete(id) => {
+                if !s.delete(id) {
+                    return Err(format!("there is no breakpoint or watchpoint {id}"));
+                }
+                self.stop_points_changed()?;
                 None
             }
             Command::SelectFrame(f) => {
@@ -217,6 +495,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             let stop = stop.map_err(|e| e.to_string())?;
             self.frame = 0;
             self.last_stop = Some(stop);
+            self.note_hit(stop);
         }
         Ok(())
     }
@@ -268,26 +547,35 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             .collect();
         // Code: a window of disassembly around the selected frame's pc.
         let current_line = pc.and_then(|pc| self.line_of.get(&pc).copied());
-        let offset_at = |line: &str| -> Option<u32> {
-            let rest = line.trim_start().strip_prefix("(;@")?;
-            u32::from_str_radix(rest.split_once(";)")?.0.trim(), 16).ok()
-        };
         let centre = current_line.unwrap_or(0);
         let from = centre.saturating_sub(60);
         let to = (centre + 60).min(self.lines.len());
         let code = self.lines[from..to]
             .iter()
             .enumerate()
-            .map(|(i, text)| {
-                let offset = offset_at(text);
-                CodeLine {
-                    text: text.clone(),
-                    offset,
-                    current: Some(from + i) == current_line,
-                    breakpoint: offset.is_some_and(|o| breakpoints.iter().any(|(_, pc)| *pc == o)),
-                }
+            .map(|(i, l)| CodeLine {
+                current: Some(from + i) == current_line,
+                breakpoint: l
+                    .offset
+                    .is_some_and(|o| breakpoints.iter().any(|(_, pc)| *pc == o)),
+                ..l.clone()
             })
             .collect();
+        let source_location = pc
+            .and_then(|pc| self.sources.location(pc))
+            .map(|l| l.short());
+        // What the next instruction reads or writes (only the innermost frame is about to
+        // run one; the others are at their calls).
+        let access = match (pc, self.frame) {
+            (Some(pc), 0) => {
+                let stack: Vec<Val> = {
+                    let mut c = s.store().debug_frames();
+                    (0..c.num_stacks()).map(|k| c.stack(k)).collect()
+                };
+                access_at(module.bytes(), pc, &stack)
+            }
+            _ => None,
+        };
         let memory = s
             .read_memory(self.memory_addr, 256)
             .map(<[u8]>::to_vec)
@@ -311,8 +599,14 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             position,
             start: s.start(),
             end: s.end(),
-            outcome: s.outcome().map(|o| format!("{o:?}")),
-            stop: self.last_stop.map(|st| st.reason.name().to_string()),
+            outcome: s.outcome().map(ToString::to_string),
+            stop: self.last_stop.map(|st| {
+                describe_stop(
+                    st.reason,
+                    &watchpoints,
+                    s.outcome().map(ToString::to_string),
+                )
+            }),
             frames,
             selected_frame: self.frame,
             locals,
@@ -322,6 +616,10 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             memory,
             changed,
             code,
+            source_location,
+            access,
+            events: self.events.clone(),
+            hits_complete: self.hits_complete,
             output,
             host_calls: Arc::new(host_calls),
             host_call_names: Arc::new(names),
@@ -331,13 +629,37 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     }
 }
 
+/// Why a movement stopped, as the status line says it.
+fn describe_stop(
+    reason: StopReason,
+    watchpoints: &[(u32, u64, u64)],
+    outcome: Option<String>,
+) -> String {
+    match reason {
+        StopReason::Breakpoint(id) => format!("breakpoint {id}"),
+        StopReason::Watchpoint(id) => match watchpoints.iter().find(|w| w.0 == id) {
+            Some((_, addr, len)) => format!("watchpoint {id} ({len} bytes at {addr:#x}) written"),
+            None => format!("watchpoint {id} written"),
+        },
+        StopReason::Event | StopReason::End => match outcome {
+            Some(o) => format!("the run ended: {o}"),
+            None => "the end of the trace".into(),
+        },
+        StopReason::Start => "the start of the run".into(),
+        StopReason::Cancelled => "cancelled".into(),
+        StopReason::Step => "step".into(),
+    }
+}
+
 /// Opens the trace in a new worker thread. Replies arrive on the returned receiver; the cancel
-/// flag stops a long command.
+/// flag stops a long command. Source files named by the module's DWARF are also looked for
+/// under `source_dirs` (and their ancestors).
 pub fn spawn<R: Read + Seek + Send + 'static>(
     reader: TraceReader<R>,
     decoder: Option<deja_replayer::OutputDecoder>,
     options: SessionOptions,
     at: Option<u64>,
+    source_dirs: Vec<PathBuf>,
 ) -> (Sender<Command>, Receiver<Reply>, Arc<AtomicBool>) {
     let (command_tx, command_rx) = std::sync::mpsc::channel::<Command>();
     let (reply_tx, reply_rx) = std::sync::mpsc::channel::<Reply>();
@@ -367,13 +689,15 @@ pub fn spawn<R: Read + Seek + Send + 'static>(
                 return;
             }
         };
-        let mut worker = Worker::new(session);
+        let mut worker = Worker::new(session, source_dirs);
         worker
             .session
             .set_progress(Some(progress(reply_tx.clone(), flag.clone())));
-        if let Some(p) = at {
-            let _ = worker.execute(&Command::Seek(p));
-        }
+        // Where it opens, and why: at the end by default, where a failure is.
+        let _ = worker.execute(&match at {
+            Some(p) => Command::Seek(p),
+            None => Command::Move(Movement::End),
+        });
         let _ = reply_tx.send(Reply::View(Box::new(worker.view())));
         for command in command_rx {
             if command == Command::Quit {

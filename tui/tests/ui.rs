@@ -36,7 +36,8 @@ struct Harness {
 impl Harness {
     fn new() -> Harness {
         let reader = deja_traces::TraceReader::new(std::io::Cursor::new(divide_trace())).unwrap();
-        let (commands, replies, _cancel) = spawn(reader, None, Default::default(), None);
+        let (commands, replies, _cancel) =
+            spawn(reader, None, Default::default(), None, Vec::new());
         let mut h = Harness {
             app: App::default(),
             commands,
@@ -128,7 +129,7 @@ fn opens_at_the_trap_and_travels_back_across_calls_and_breakpoints() {
     assert_eq!(h.position(), at_count_call);
     assert_eq!(
         h.app.view.as_ref().unwrap().stop.as_deref(),
-        Some("breakpoint")
+        Some("breakpoint 1")
     );
     insta::assert_snapshot!("reverse_continue_to_the_breakpoint", h.screen());
 
@@ -166,7 +167,10 @@ fn prompts_go_to_positions_and_watch_memory() {
     h.key(KeyCode::End);
     h.key(KeyCode::Char('C'));
     let v = h.app.view.as_ref().unwrap();
-    assert_eq!(v.stop.as_deref(), Some("watchpoint"));
+    assert_eq!(
+        v.stop.as_deref(),
+        Some("watchpoint 1 (4 bytes at 0x0) written")
+    );
     assert_eq!(v.frames[0].name, "count");
     insta::assert_snapshot!("reverse_continue_to_the_write", h.screen());
     // A bad prompt is a message, not a crash.

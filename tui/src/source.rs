@@ -1,0 +1,183 @@
+//! Source lines from a module's DWARF: which file and line an instruction came from, and the
+//! text of that line when the file can be found.
+//!
+//! DWARF in WebAssembly (as clang writes it with `-g`) lives in custom sections named
+//! `.debug_*`; its addresses are offsets from the start of the code section's contents. The
+//! line table is read with gimli through addr2line, the crates behind Rust's own backtraces.
+//!
+//! A trace may be debugged on another machine than the one that built the module, so a file is
+//! looked up under the path DWARF records first, then under each search directory and its
+//! ancestors, with the recorded path shortened from the left (`/build/src/flaky/flaky.c` is
+//! tried as `flaky/flaky.c` and `flaky.c` too).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+type Reader = gimli::EndianArcSlice<gimli::LittleEndian>;
+
+/// The DWARF line information of one module, and the source files read so far.
+pub struct Sources {
+    context: Option<addr2line::Context<Reader>>,
+    code_start: u64,
+    search: Vec<PathBuf>,
+    files: HashMap<String, Option<Vec<String>>>,
+}
+
+/// Where an instruction came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLocation {
+    /// The file as DWARF names it (absolute when the compiler knew its directory).
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+}
+
+impl SourceLocation {
+    /// `flaky.c:62`: the file's name without its directories.
+    pub fn short(&self) -> String {
+        let name = Path::new(&self.file)
+            .file_name()
+            .map_or_else(|| self.file.clone(), |n| n.to_string_lossy().into_owned());
+        format!("{name}:{}", self.line)
+    }
+}
+
+impl Sources {
+    /// Reads the DWARF sections of `module` (none is fine: then nothing has a location).
+    /// Source files are looked up under `search` as well as where DWARF says they are.
+    pub fn new(module: &[u8], search: Vec<PathBuf>) -> Sources {
+        let mut sections: HashMap<&str, &[u8]> = HashMap::new();
+        let mut code_start = None;
+        for payload in wasmparser::Parser::new(0).parse_all(module) {
+            match payload {
+                Ok(wasmparser::Payload::CustomSection(c)) if c.name().starts_with(".debug_") => {
+                    sections.insert(c.name(), c.data());
+                }
+                Ok(wasmparser::Payload::CodeSectionStart {
+                    unchecked_range, ..
+                }) => {
+                    code_start = Some(unchecked_range.start);
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let context = match code_start {
+            Some(_) if sections.contains_key(".debug_line") => {
+                let dwarf = gimli::Dwarf::load(|id| -> Result<Reader, gimli::Error> {
+                    let data = sections.get(id.name()).copied().unwrap_or(&[]);
+                    Ok(gimli::EndianArcSlice::new(
+                        Arc::from(data),
+                        gimli::LittleEndian,
+                    ))
+                });
+                dwarf
+                    .ok()
+                    .and_then(|d| addr2line::Context::from_dwarf(d).ok())
+            }
+            _ => None,
+        };
+        Sources {
+            context,
+            code_start: code_start.unwrap_or(0),
+            search,
+            files: HashMap::new(),
+        }
+    }
+
+    /// Whether the module has line information at all.
+    pub fn has_lines(&self) -> bool {
+        self.context.is_some()
+    }
+
+    /// The file and line of the instruction at module offset `pc`.
+    pub fn location(&self, pc: u32) -> Option<SourceLocation> {
+        let context = self.context.as_ref()?;
+        let probe = u64::from(pc).checked_sub(self.code_start)?;
+        let loc = context.find_location(probe).ok()??;
+        Some(SourceLocation {
+            file: loc.file?.to_string(),
+            line: loc.line.filter(|&l| l > 0)?,
+        })
+    }
+
+    /// The text of a source line, when its file can be found.
+    pub fn text(&mut self, loc: &SourceLocation) -> Option<&str> {
+        if !self.files.contains_key(&loc.file) {
+            let lines = self.find(&loc.file).and_then(|p| {
+                let text = std::fs::read(p).ok()?;
+                Some(
+                    String::from_utf8_lossy(&text)
+                        .lines()
+                        .map(str::to_string)
+                        .collect(),
+                )
+            });
+            self.files.insert(loc.file.clone(), lines);
+        }
+        let lines = self.files.get(&loc.file)?.as_ref()?;
+        lines.get(loc.line as usize - 1).map(String::as_str)
+    }
+
+    /// Where the file named `file` is on this machine.
+    fn find(&self, file: &str) -> Option<PathBuf> {
+        let recorded = Path::new(file);
+        if recorded.is_file() && recorded.is_absolute() {
+            return Some(recorded.to_path_buf());
+        }
+        let parts: Vec<_> = recorded
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .collect();
+        for dir in &self.search {
+            for base in dir.ancestors() {
+                for skip in 0..parts.len() {
+                    let candidate: PathBuf = std::iter::once(base.as_os_str())
+                        .chain(parts[skip..].iter().map(|c| c.as_os_str()))
+                        .collect();
+                    if candidate.is_file() {
+                        return Some(candidate);
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_module_without_dwarf_has_no_locations() {
+        let wasm = wat::parse_str("(module (func (export \"f\") nop))").unwrap();
+        let s = Sources::new(&wasm, vec![]);
+        assert!(!s.has_lines());
+        assert_eq!(s.location(0x20), None);
+    }
+
+    #[test]
+    fn the_flaky_example_maps_to_its_c_source() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/flaky");
+        let wasm = std::fs::read(dir.join("flaky.wasm")).unwrap();
+        // Only the example's directory to search: the recorded absolute path is the build
+        // machine's and may not exist here.
+        let mut s = Sources::new(&wasm, vec![dir.clone()]);
+        assert!(s.has_lines());
+        // Some instruction of the module maps to the line with the division's caller.
+        let mut found = None;
+        for pc in 0..wasm.len() as u32 {
+            if let Some(loc) = s.location(pc)
+                && s.text(&loc)
+                    .is_some_and(|t| t.contains("return total / last_quantity"))
+            {
+                found = Some(loc);
+                break;
+            }
+        }
+        let loc = found.expect("a location on the division line");
+        assert!(loc.short().starts_with("flaky.c:"), "{loc:?}");
+    }
+}

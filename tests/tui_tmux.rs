@@ -1,5 +1,6 @@
-//! The real `deja debug` in a real terminal (tmux): it opens at the trap, reverse-steps and
-//! reverse-finishes, shows the expected locals, and quits cleanly, restoring the terminal.
+//! The real `deja debug` in a real terminal (tmux), on the bundled trace of the flaky example:
+//! it opens at the trap, shows the expected locals and stack, travels back with reverse steps
+//! and watchpoints to where the failing value came from, and quits cleanly.
 //!
 //! Needs tmux; without it the test says it is skipped, unless `DEJA_REQUIRE_TMUX=1` (as
 //! `.ci/run` sets, after installing tmux), which makes a missing tmux a failure.
@@ -32,8 +33,62 @@ fn wait_for(session: &str, text: &str) -> String {
     }
 }
 
+/// The position in the status line.
+fn position(screen: &str) -> u64 {
+    let rest = &screen[screen.find("position ").expect("a status line") + 9..];
+    rest[..rest.find(' ').unwrap()].parse().unwrap()
+}
+
+/// The address in the code pane's "i32.load: 4 bytes at 0x1174c" line, for a load.
+fn load_hint(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| {
+        let rest = &l[l.find("load")?..];
+        let hex = &rest[rest.find(" at 0x")? + 6..];
+        let digits: String = hex.chars().take_while(char::is_ascii_hexdigit).collect();
+        Some(format!("0x{digits}"))
+    })
+}
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            tmux(&["send-keys", "-t", &self.session, k]);
+        }
+    }
+
+    /// Reverse-steps until the next instruction is a load; returns its address.
+    fn back_to_a_load(&self) -> String {
+        for _ in 0..8 {
+            let before = position(&capture(&self.session));
+            self.keys(&["S"]);
+            let screen = wait_for(&self.session, &format!("position {} ", before - 1));
+            if let Some(addr) = load_hint(&screen) {
+                return addr;
+            }
+        }
+        panic!("no load within 8 steps back:\n{}", capture(&self.session));
+    }
+
+    /// w, Enter (taking the offered range), C: returns the screen at the write.
+    fn watch_and_reverse_continue(&self, id: u32, addr: &str) -> String {
+        self.keys(&["w"]);
+        wait_for(&self.session, &format!("watch ADDR LEN: {addr} "));
+        self.keys(&["Enter"]);
+        wait_for(&self.session, &format!("w{id} {addr}+"));
+        self.keys(&["C"]);
+        wait_for(&self.session, &format!("watchpoint {id} ("))
+    }
+}
+
+/// The "done when", on the bundled trace of the flaky example: from the trap, find
+/// where the zero divisor came from by reverse stepping and watchpoints, down to the random
+/// bytes the host gave the guest; then quit, restoring the terminal.
 #[test]
-fn debug_in_tmux_opens_at_the_trap_and_travels_back() {
+fn debug_in_tmux_finds_where_the_failing_value_came_from() {
     if Command::new("tmux").arg("-V").output().is_err() {
         assert!(
             std::env::var_os("DEJA_REQUIRE_TMUX").is_none_or(|v| v != "1"),
@@ -42,18 +97,17 @@ fn debug_in_tmux_opens_at_the_trap_and_travels_back() {
         eprintln!("SKIPPED: tmux is not installed");
         return;
     }
+    // Run from an empty directory: the source file is found beside the trace.
     let work = std::env::temp_dir().join(format!("deja-tmux-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
-    let wat = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/wat/divide.wat");
-    let rec = Command::new(env!("CARGO_BIN_EXE_deja"))
-        .args(["record", "-o", "d.deja", wat.to_str().unwrap()])
-        .current_dir(&work)
-        .output()
-        .unwrap();
-    assert_eq!(rec.status.code(), Some(134));
+    let trace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/flaky/trap.deja");
     let session = format!("deja-test-{}", std::process::id());
-    let cmd = format!("{} debug d.deja", env!("CARGO_BIN_EXE_deja"));
+    let cmd = format!(
+        "{} debug {}",
+        env!("CARGO_BIN_EXE_deja"),
+        trace.to_str().unwrap()
+    );
     let out = tmux(&[
         "new-session",
         "-d",
@@ -72,27 +126,62 @@ fn debug_in_tmux_opens_at_the_trap_and_travels_back() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let t = Tmux {
+        session: session.clone(),
+    };
     let result = std::panic::catch_unwind(|| {
-        // Opens at the trap: the division, with total 16 and count 0.
-        let screen = wait_for(&session, "position 63 / 63");
-        assert!(screen.contains("integer divide by zero"), "{screen}");
-        assert!(screen.contains("code: average"), "{screen}");
+        // Opens at the trap: the division by the volatile `last_quantity`, which is 0.
+        let screen = wait_for(&session, "the run ended: trapped: integer divide by zero");
         assert!(
-            screen.contains("0 i32       16") && screen.contains("1 i32       0"),
+            screen.contains("code: __original_main · flaky.c:"),
+            "{screen}"
+        );
+        assert!(screen.contains("return total / last_quantity"), "{screen}");
+        assert!(
+            screen.contains("▶") && screen.contains("i32.div_s"),
             "{screen}"
         );
         assert!(
-            screen.contains("▶") && screen.contains("i32.div_u"),
+            screen.contains(" 1 i32  0 "),
+            "the divisor on the stack:\n{screen}"
+        );
+        // The help lists the keys used below.
+        t.keys(&["?"]);
+        let help = wait_for(&session, "keys (Esc closes)");
+        for line in [
+            "s / S  step / reverse step",
+            "w  watch memory",
+            "c / C  continue / reverse continue",
+        ] {
+            assert!(help.contains(line), "{line:?} in the help:\n{help}");
+        }
+        t.keys(&["Escape"]);
+        // The load of the divisor; watch it; reverse-continue to its store.
+        let divisor = t.back_to_a_load();
+        let screen = t.watch_and_reverse_continue(1, &divisor);
+        assert!(
+            screen.contains(&format!("watchpoint 1 (4 bytes at {divisor}) written")),
             "{screen}"
         );
-        // Reverse step, then reverse finish out to the call site.
-        tmux(&["send-keys", "-t", &session, "S"]);
-        wait_for(&session, "position 62 / 63");
-        tmux(&["send-keys", "-t", &session, "F"]);
-        let screen = wait_for(&session, "frames (1)");
-        assert!(screen.contains("call $average"), "{screen}");
+        // Where the stored value was loaded from: the basket's quantity, stored in main.
+        let quantity = t.back_to_a_load();
+        let screen = t.watch_and_reverse_continue(2, &quantity);
+        assert!(screen.contains("code: __original_main"), "{screen}");
+        // The quantity is a random byte modulo 8: watch the byte; the host call wrote it.
+        let seed = t.back_to_a_load();
+        let screen = t.watch_and_reverse_continue(3, &seed);
+        assert!(
+            screen.contains(&format!("watchpoint 3 (1 byte at {seed}) written")),
+            "{screen}"
+        );
+        let lines: Vec<&str> = screen.lines().collect();
+        let hit = lines
+            .iter()
+            .position(|l| l.contains("watchpoint 3 written"))
+            .expect("the hit in the event list");
+        assert!(lines[hit - 1].contains("random_get"), "{screen}");
         // Quit: the program ends and the pane's command is gone.
-        tmux(&["send-keys", "-t", &session, "q"]);
+        t.keys(&["q"]);
         let start = Instant::now();
         while tmux(&["has-session", "-t", &session]).status.success() {
             assert!(

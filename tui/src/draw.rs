@@ -403,7 +403,7 @@ impl Widget for &App {
 
         if self.help {
             let h = (HELP.len() as u16 + 2).min(area.height);
-            let w = 70.min(area.width);
+            let w = 80.min(area.width);
             let r = Rect::new(
                 area.x + (area.width - w) / 2,
                 area.y + (area.height - h) / 2,

@@ -638,7 +638,10 @@ fn describe_stop(
     match reason {
         StopReason::Breakpoint(id) => format!("breakpoint {id}"),
         StopReason::Watchpoint(id) => match watchpoints.iter().find(|w| w.0 == id) {
-            Some((_, addr, len)) => format!("watchpoint {id} ({len} bytes at {addr:#x}) written"),
+            Some((_, addr, len)) => {
+                let unit = if *len == 1 { "byte" } else { "bytes" };
+                format!("watchpoint {id} ({len} {unit} at {addr:#x}) written")
+            }
             None => format!("watchpoint {id} written"),
         },
         StopReason::Event | StopReason::End => match outcome {

@@ -33,11 +33,33 @@ struct Harness {
     replies: Receiver<Reply>,
 }
 
+/// The bundled trace of a failing run of the flaky example (`examples/flaky/trap.deja`).
+fn flaky_trace() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/flaky/trap.deja"
+    ))
+    .expect("the bundled trace; examples/flaky/record-trap.sh records it")
+}
+
 impl Harness {
     fn new() -> Harness {
-        let reader = deja_traces::TraceReader::new(std::io::Cursor::new(divide_trace())).unwrap();
-        let (commands, replies, _cancel) =
-            spawn(reader, None, Default::default(), None, Vec::new());
+        Harness::open(divide_trace())
+    }
+
+    fn open(trace: Vec<u8>) -> Harness {
+        let reader = deja_traces::TraceReader::new(std::io::Cursor::new(trace)).unwrap();
+        let sources = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/flaky"
+        ))];
+        let (commands, replies, _cancel) = spawn(
+            reader,
+            Some(deja_runtime::wasi::pending_output),
+            Default::default(),
+            None,
+            sources,
+        );
         let mut h = Harness {
             app: App::default(),
             commands,
@@ -97,6 +119,32 @@ impl Harness {
     fn position(&self) -> u64 {
         self.app.view.as_ref().unwrap().position
     }
+
+    fn view(&self) -> &deja_tui::view::View {
+        self.app.view.as_ref().unwrap()
+    }
+
+    /// Reverse-steps until the next instruction is a load (as a user would, reading the code
+    /// pane); returns how many steps that took.
+    fn back_to_a_load(&mut self) -> usize {
+        for n in 1..=8 {
+            self.key(KeyCode::Char('S'));
+            if self.view().access.as_ref().is_some_and(|a| !a.write) {
+                return n;
+            }
+        }
+        panic!("no load within 8 steps back:\n{}", self.screen());
+    }
+
+    /// `w`, taking the offered range of the next instruction's access, then Enter.
+    fn watch_the_offered_range(&mut self) -> (u64, u64) {
+        let a = self.view().access.clone().expect("a memory access");
+        self.key(KeyCode::Char('w'));
+        let (_, text) = self.app.prompt.clone().expect("the watch prompt");
+        assert_eq!(text, format!("{:#x} {}", a.addr, a.len));
+        self.key(KeyCode::Enter);
+        (a.addr, a.len)
+    }
 }
 
 #[test]
@@ -144,6 +192,71 @@ fn opens_at_the_trap_and_travels_back_across_calls_and_breakpoints() {
     h.key(KeyCode::Esc);
     h.key(KeyCode::Char('q'));
     assert!(h.app.quit);
+}
+
+/// The "done when": open the flaky example's trace at the trap, and find where the
+/// zero divisor came from with reverse steps and watchpoints only, down to the random bytes
+/// the host gave the guest.
+#[test]
+fn flaky_walkthrough_from_the_trap_to_the_random_bytes() {
+    let mut h = Harness::open(flaky_trace());
+    let end = h.view().end;
+    assert_eq!(h.position(), end);
+    let screen = h.screen();
+    assert!(screen.contains("integer divide by zero"), "{screen}");
+    assert!(screen.contains("return total / last_q"), "{screen}");
+    assert!(
+        screen.contains("▶") && screen.contains("i32.div_s"),
+        "{screen}"
+    );
+    // The divisor, on top of the stack, is 0.
+    assert_eq!(h.view().stack.last().unwrap().1, "0");
+    insta::assert_snapshot!("flaky_opens_at_the_trap", screen);
+
+    // One step back: the load of `last_quantity`, whose address the code pane shows.
+    assert_eq!(h.back_to_a_load(), 1);
+    insta::assert_snapshot!("flaky_the_load_of_the_divisor", h.screen());
+    let (quantity, _) = h.watch_the_offered_range();
+    assert_eq!(h.view().watchpoints, vec![(1, quantity, 4)]);
+
+    // Reverse-continue: the store of `last_quantity` (a stop lands right after the write).
+    h.key(KeyCode::Char('C'));
+    assert_eq!(
+        h.view().stop.as_deref(),
+        Some(format!("watchpoint 1 (4 bytes at {quantity:#x}) written").as_str())
+    );
+    insta::assert_snapshot!("flaky_the_store_of_the_divisor", h.screen());
+
+    // Back to the load the stored value came from: `basket[lines - 1].quantity`.
+    h.back_to_a_load();
+    let (basket_quantity, _) = h.watch_the_offered_range();
+    h.key(KeyCode::Char('C'));
+    assert_eq!(
+        h.view().stop.as_deref(),
+        Some(format!("watchpoint 2 (4 bytes at {basket_quantity:#x}) written").as_str())
+    );
+    assert_eq!(h.view().frames[0].name, "__original_main");
+    insta::assert_snapshot!("flaky_the_store_of_the_quantity", h.screen());
+
+    // The quantity is `seed[8 + i] % 8`: back to the load of the seed byte, watch it, and
+    // reverse-continue lands right after the host call that wrote it.
+    h.back_to_a_load();
+    let (seed, len) = h.watch_the_offered_range();
+    assert_eq!(len, 1);
+    h.key(KeyCode::Char('C'));
+    let v = h.view();
+    assert_eq!(
+        v.stop.as_deref(),
+        Some(format!("watchpoint 3 (1 byte at {seed:#x}) written").as_str())
+    );
+    let k = v
+        .host_calls
+        .iter()
+        .rposition(|&p| p < v.position)
+        .expect("a host call before");
+    assert_eq!(v.host_calls[k] + 1, v.position);
+    assert_eq!(v.host_call_names[k], "wasi_snapshot_preview1::random_get");
+    insta::assert_snapshot!("flaky_the_random_bytes", h.screen());
 }
 
 #[test]
@@ -218,4 +331,43 @@ fn small_and_large_terminals_render() {
         let mut t = Terminal::new(TestBackend::new(w, height)).unwrap();
         t.draw(|f| f.render_widget(&h.app, f.area())).unwrap();
     }
+}
+
+/// With `NO_COLOR`, nothing is coloured, and what colour marks is still marked: the current
+/// instruction by ▶, the focused pane by a reversed title, changed memory bytes reversed.
+#[test]
+fn without_colours_everything_is_still_marked() {
+    use ratatui::style::{Color, Modifier};
+    let mut h = Harness::open(flaky_trace());
+    h.app.color = false;
+    // The first byte of the memory pane changed in the last movement.
+    h.app.view.as_mut().unwrap().changed[0] = true;
+    let mut t = Terminal::new(TestBackend::new(100, 30)).unwrap();
+    t.draw(|f| f.render_widget(&h.app, f.area())).unwrap();
+    let buf = t.backend().buffer();
+    let line = |y: u16| -> String { (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect() };
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            assert_eq!(
+                (c.fg, c.bg),
+                (Color::Reset, Color::Reset),
+                "colour at {x},{y}"
+            );
+        }
+    }
+    assert!((0..buf.area.height).any(|y| line(y).contains('▶')));
+    let reversed = |x: u16, y: u16| buf[(x, y)].modifier.contains(Modifier::REVERSED);
+    // The focused pane (code) has a reversed title; an unfocused one (frames) has not.
+    let top = line(0);
+    let col = |s: &str, needle: &str| s[..s.find(needle).unwrap()].chars().count() as u16;
+    assert!(reversed(col(&top, "code:"), 0));
+    assert!(!reversed(col(&top, "frames"), 0));
+    // The changed byte, and not the one after it.
+    let y = (0..buf.area.height)
+        .find(|&y| line(y).contains("│00000000 "))
+        .expect("the memory pane");
+    let x = col(&line(y), "00000000 ") + 9;
+    assert!(reversed(x, y) && reversed(x + 1, y));
+    assert!(!reversed(x + 3, y));
 }

@@ -198,6 +198,56 @@ fn debug_in_tmux_finds_where_the_failing_value_came_from() {
     }
 }
 
+/// A trace away from its sources finds them with `--source-dir`.
+#[test]
+fn debug_in_tmux_finds_sources_with_source_dir() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(
+            std::env::var_os("DEJA_REQUIRE_TMUX").is_none_or(|v| v != "1"),
+            "tmux is required but missing"
+        );
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let work = std::env::temp_dir().join(format!("deja-tmux-src-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/flaky");
+    std::fs::copy(examples.join("trap.deja"), work.join("t.deja")).unwrap();
+    let session = format!("deja-test-src-{}", std::process::id());
+    let cmd = format!(
+        "{} debug --source-dir {} t.deja",
+        env!("CARGO_BIN_EXE_deja"),
+        examples.to_str().unwrap()
+    );
+    let out = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "100",
+        "-y",
+        "30",
+        "-c",
+        work.to_str().unwrap(),
+        &cmd,
+    ]);
+    assert!(out.status.success());
+    let result = std::panic::catch_unwind(|| {
+        let screen = wait_for(&session, "trapped: integer divide by zero");
+        assert!(
+            screen.contains("// flaky.c:50  return total / last_quantity;"),
+            "{screen}"
+        );
+    });
+    let _ = tmux(&["kill-session", "-t", &session]);
+    let _ = std::fs::remove_dir_all(&work);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
 #[test]
 fn debug_without_a_terminal_says_to_use_batch() {
     let out = Command::new(env!("CARGO_BIN_EXE_deja"))

@@ -4,6 +4,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use deja_tui::app::App;
+use deja_tui::view::EventKind;
 use deja_tui::worker::{Command, Reply, spawn};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -118,6 +119,12 @@ impl Harness {
 
     fn position(&self) -> u64 {
         self.app.view.as_ref().unwrap().position
+    }
+
+    fn keys(&mut self, keys: &str) {
+        for c in keys.chars() {
+            self.key(KeyCode::Char(c));
+        }
     }
 
     fn view(&self) -> &deja_tui::view::View {
@@ -370,4 +377,45 @@ fn without_colours_everything_is_still_marked() {
     let x = col(&line(y), "00000000 ") + 9;
     assert!(reversed(x, y) && reversed(x + 1, y));
     assert!(!reversed(x + 3, y));
+}
+
+#[test]
+fn breakpoint_hits_are_events_on_the_timeline_and_enter_goes_there() {
+    let mut h = Harness::new();
+    // The instruction before the division: `local.get $count`, run once, at 62.
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Char('b'));
+    let v = h.view();
+    assert_eq!(v.breakpoints.len(), 1);
+    let hits: Vec<_> = v
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Breakpoint(1)))
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(hits, vec![62]);
+    assert!(v.hits_complete);
+    let screen = h.screen();
+    let timeline = screen.lines().nth(22).unwrap();
+    assert!(timeline.contains('●') && timeline.contains('█'), "{screen}");
+    // The event list: Tab to it, up from the end to the hit, Enter goes there.
+    for _ in 0..3 {
+        h.key(KeyCode::Tab);
+    }
+    assert_eq!(h.app.focus, deja_tui::app::Focus::Events);
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.position(), 62);
+    assert!(h.screen().contains("▶● @62"));
+    // D deletes it: the hit is gone from the list and the timeline.
+    h.keys("D1");
+    h.key(KeyCode::Enter);
+    let v = h.view();
+    assert!(v.breakpoints.is_empty());
+    assert!(v.events.iter().all(|e| e.kind == EventKind::End));
+    assert!(!h.screen().lines().nth(22).unwrap().contains('●'));
+    // Deleting it again is an error message, not a crash.
+    h.keys("D1");
+    h.key(KeyCode::Enter);
+    assert!(h.app.message.as_deref().unwrap().contains("no breakpoint"));
 }

@@ -51,7 +51,7 @@ fn main() {
         let mut app = App::default();
         let wait = |app: &mut App| loop {
             let r = replies.recv().unwrap();
-            let done = matches!(r, Reply::View(_) | Reply::Error(_));
+            let done = matches!(r, Reply::View(_) | Reply::Failed(..) | Reply::Error(_));
             app.receive(r);
             if done {
                 break;

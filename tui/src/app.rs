@@ -348,10 +348,16 @@ impl App {
             Reply::View(v) => {
                 self.busy = None;
                 self.code_cursor = None;
-                if let Some(k) = v.events.iter().rposition(|e| e.position <= v.position) {
-                    self.event_cursor = k;
-                }
+                self.event_cursor = v
+                    .events
+                    .iter()
+                    .rposition(|e| e.position <= v.position)
+                    .unwrap_or(0);
                 self.view = Some(*v);
+            }
+            Reply::Failed(v, e) => {
+                self.receive(Reply::View(v));
+                self.message = Some(e);
             }
             Reply::Progress(done, total) => {
                 if let Some(b) = &mut self.busy {

@@ -131,8 +131,11 @@ impl Sources {
             .filter(|c| matches!(c, std::path::Component::Normal(_)))
             .collect();
         for dir in &self.search {
-            for base in dir.ancestors() {
-                for skip in 0..parts.len() {
+            for (up, base) in dir.ancestors().enumerate() {
+                // Above a search directory, only paths with a directory in them: a bare
+                // `main.c` there is likely some other program's.
+                let shortest = if up == 0 { 1 } else { 2 };
+                for skip in (0..parts.len()).filter(|s| parts.len() - s >= shortest) {
                     let candidate: PathBuf = std::iter::once(base.as_os_str())
                         .chain(parts[skip..].iter().map(|c| c.as_os_str()))
                         .collect();
@@ -179,5 +182,39 @@ mod tests {
         }
         let loc = found.expect("a location on the division line");
         assert!(loc.short().starts_with("flaky.c:"), "{loc:?}");
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    #[test]
+    fn files_are_found_under_search_directories_and_above_them_with_a_directory() {
+        let root = std::env::temp_dir().join(format!("deja-sources-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("proj/src/deep")).unwrap();
+        std::fs::write(root.join("proj/src/x.c"), "int x;\n").unwrap();
+        std::fs::write(root.join("proj/y.c"), "int y;\n").unwrap();
+        let s = |dirs: Vec<PathBuf>| Sources {
+            context: None,
+            code_start: 0,
+            search: dirs,
+            files: HashMap::new(),
+        };
+        // In the search directory itself: the bare name will do.
+        let here = s(vec![root.join("proj/src")]);
+        assert_eq!(
+            here.find("/elsewhere/build/x.c"),
+            Some(root.join("proj/src/x.c"))
+        );
+        // Above it: only with a directory left in the path.
+        let below = s(vec![root.join("proj/src/deep")]);
+        assert_eq!(
+            below.find("/elsewhere/src/x.c"),
+            Some(root.join("proj/src/x.c"))
+        );
+        assert_eq!(below.find("/elsewhere/y.c"), None);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

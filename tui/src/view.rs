@@ -16,7 +16,7 @@ pub struct FrameView {
 /// One line of disassembly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeLine {
-    /// The text (wasmprinter, with offsets).
+    /// The text: wasmprinter's, with offsets, or a source line (`// flaky.c:50  return …`).
     pub text: String,
     /// The instruction's module offset, for instruction lines.
     pub offset: Option<u32>,
@@ -98,12 +98,14 @@ pub struct View {
     pub code: Vec<CodeLine>,
     /// `flaky.c:50` for the selected frame's instruction, when the module has DWARF.
     pub source_location: Option<String>,
-    /// The memory the next instruction reads or writes, when it is a load or store.
+    /// The memory the next instruction reads or writes: a load, a store, `memory.fill` or
+    /// `memory.copy` (its destination).
     pub access: Option<Access>,
     /// Host calls, breakpoint and watchpoint hits and the end, in time order.
     pub events: Arc<Vec<Event>>,
     /// Whether every hit of the stop points is in `events` (false when the run was too long
-    /// to scan, or the scan was cancelled: then only the hits found by moving are).
+    /// to scan, the scan was cancelled or failed, or there were more than 10,000 hits: then
+    /// the ones found so far and by moving are).
     pub hits_complete: bool,
     /// The guest's stdout and stderr up to now.
     pub output: String,

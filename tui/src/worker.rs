@@ -95,13 +95,15 @@ pub enum Reply {
     View(Box<View>),
     /// Progress of a long command: done, total.
     Progress(u64, u64),
-    /// A command failed; the view is unchanged.
+    /// Opening the trace failed.
     Error(String),
+    /// A command failed: the state as it is now, and why.
+    Failed(Box<View>, String),
 }
 
 /// Runs no longer than this many steps have every hit of their stop points listed (found by
-/// replaying the whole run whenever one is added: about a second at the single-step loop's
-/// ~95 M steps/s); longer ones list the hits found by moving.
+/// replaying the whole run whenever a breakpoint or watchpoint is added or deleted: about a
+/// second at the single-step loop's ~95 M steps/s); longer ones list the hits found by moving.
 pub const SCAN_LIMIT: u64 = 100_000_000;
 
 struct Worker<R: Read + Seek + Send + 'static> {
@@ -112,8 +114,9 @@ struct Worker<R: Read + Seek + Send + 'static> {
     line_of: BTreeMap<u32, usize>,
     /// `flaky.c:50` for instruction offsets, when the module has DWARF.
     sources: Sources,
-    /// Hits of the stop points: (position, what).
-    hits: BTreeMap<u64, EventKind>,
+    /// Hits of the stop points: (position, what); a breakpoint and a watchpoint may share a
+    /// position.
+    hits: Vec<(u64, EventKind)>,
     hits_complete: bool,
     events: Arc<Vec<Event>>,
     /// Which function each instruction offset belongs to.
@@ -159,7 +162,14 @@ fn disassemble(bytes: &[u8], sources: &mut Sources) -> (Vec<CodeLine>, BTreeMap<
     let mut last_source = None;
     for line in text.lines() {
         let offset = offset_at(line);
-        if line.trim_start().starts_with("(func") || line.trim_start().starts_with(")") {
+        // The text after the `(;@1a2 ;)` offset column.
+        let code = line
+            .trim_start()
+            .strip_prefix("(;@")
+            .and_then(|r| r.split_once(";)"))
+            .map_or(line, |(_, rest)| rest)
+            .trim_start();
+        if code.starts_with("(func") {
             last_source = None;
         }
         if let Some(o) = offset
@@ -235,11 +245,12 @@ pub fn access_at(bytes: &[u8], pc: u32, stack: &[Val]) -> Option<Access> {
             } else {
                 "memory.copy"
             };
+            let len = address(n).filter(|&n| n > 0)?;
             return Some(Access {
                 op: name.into(),
                 write: true,
                 addr: address(d)?,
-                len: address(n)?,
+                len,
             });
         }
         _ => return None,
@@ -284,7 +295,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             lines,
             line_of,
             sources,
-            hits: BTreeMap::new(),
+            hits: Vec::new(),
             hits_complete: true,
             events: Arc::new(Vec::new()),
             func_of,
@@ -298,49 +309,85 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     }
 
     /// Lists every hit of the current stop points, by replaying the whole run from the start
-    /// (only for runs up to [`SCAN_LIMIT`] steps; cancellable). The position is kept.
+    /// (only for runs up to [`SCAN_LIMIT`] steps and up to 10,000 hits; cancellable). The
+    /// position is kept, also when the scan fails or is cancelled; then the hits found so far
+    /// are kept and marked incomplete.
     fn scan_hits(&mut self) -> Result<(), String> {
         self.hits.clear();
-        let s = &mut self.session;
-        if s.stop_points().is_empty() {
+        self.hits_complete = false;
+        if self.session.stop_points().is_empty() {
             self.hits_complete = true;
             return Ok(());
         }
-        if s.end() - s.start() > SCAN_LIMIT {
-            self.hits_complete = false;
+        if self.session.end() - self.session.start() > SCAN_LIMIT {
             return Ok(());
         }
-        let here = s.position();
-        s.seek(s.start()).map_err(|e| e.to_string())?;
-        let mut complete = true;
+        let here = self.session.position();
+        let scanned = self.scan_from_start();
+        let back = self.session.seek(here).map_err(|e| e.to_string());
+        self.hits_complete = scanned? && back?.reason != StopReason::Cancelled;
+        Ok(())
+    }
+
+    /// The scan itself; says whether it saw the whole run.
+    fn scan_from_start(&mut self) -> Result<bool, String> {
+        let start = self.session.start();
+        self.session.seek(start).map_err(|e| e.to_string())?;
+        // `continue` does not stop at a breakpoint where it starts: look there first.
+        self.breakpoint_here();
         let mut last = None;
         loop {
-            let stop = s.continue_forward().map_err(|e| e.to_string())?;
+            let stop = self.session.continue_forward().map_err(|e| e.to_string())?;
             if last == Some(stop.position) {
-                break;
+                return Ok(true);
             }
             last = Some(stop.position);
             match stop.reason {
                 StopReason::Breakpoint(id) => {
-                    self.hits.insert(stop.position, EventKind::Breakpoint(id));
+                    self.add_hit(stop.position, EventKind::Breakpoint(id));
                 }
                 StopReason::Watchpoint(id) => {
-                    self.hits.insert(stop.position, EventKind::Watchpoint(id));
+                    self.add_hit(stop.position, EventKind::Watchpoint(id));
+                    // A breakpoint right after the write: the next `continue` starts on it.
+                    self.breakpoint_here();
                 }
-                StopReason::Cancelled => {
-                    complete = false;
-                    break;
-                }
-                _ => break,
+                StopReason::Cancelled => return Ok(false),
+                _ => return Ok(true),
             }
             if self.hits.len() >= 10_000 {
-                complete = false;
-                break;
+                return Ok(false);
             }
         }
-        self.hits_complete = complete;
-        s.seek(here).map_err(|e| e.to_string())?;
-        Ok(())
+    }
+
+    /// Notes a hit of a breakpoint at the current instruction.
+    fn breakpoint_here(&mut self) {
+        let position = self.session.position();
+        let Some((func, pc)) = self
+            .session
+            .store()
+            .debug_frames()
+            .wasm_function_index_and_pc()
+        else {
+            return;
+        };
+        let id = self
+            .session
+            .stop_points()
+            .iter()
+            .find_map(|(id, p)| (*p == StopPoint::Breakpoint { func, pc }).then_some(*id));
+        if let Some(id) = id {
+            self.add_hit(position, EventKind::Breakpoint(id));
+        }
+    }
+
+    /// Adds a hit unless it is known; returns whether it was new.
+    fn add_hit(&mut self, position: u64, kind: EventKind) -> bool {
+        let new = !self.hits.contains(&(position, kind));
+        if new {
+            self.hits.push((position, kind));
+        }
+        new
     }
 
     /// The event list: host calls, stop-point hits and the end of a failing run.
@@ -359,7 +406,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 }
             })
             .collect();
-        for (&position, &kind) in &self.hits {
+        for &(position, kind) in &self.hits {
             let label = match kind {
                 EventKind::Breakpoint(id) => format!("breakpoint {id}"),
                 EventKind::Watchpoint(id) => format!("watchpoint {id} written"),
@@ -397,7 +444,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             StopReason::Watchpoint(id) => EventKind::Watchpoint(id),
             _ => return,
         };
-        if self.hits.insert(stop.position, kind) != Some(kind) {
+        if self.add_hit(stop.position, kind) {
             self.rebuild_events();
         }
     }
@@ -708,14 +755,14 @@ pub fn spawn<R: Read + Seek + Send + 'static>(
                 break;
             }
             flag.store(false, Ordering::SeqCst);
-            match worker.execute(&command) {
-                Ok(()) => {
-                    let _ = reply_tx.send(Reply::View(Box::new(worker.view())));
-                }
-                Err(e) => {
-                    let _ = reply_tx.send(Reply::Error(e));
-                }
-            }
+            // A failed command may still have changed something (a stop point added before
+            // its scan failed): the UI gets the state as it is, and the error.
+            let result = worker.execute(&command);
+            let view = Box::new(worker.view());
+            let _ = reply_tx.send(match result {
+                Ok(()) => Reply::View(view),
+                Err(e) => Reply::Failed(view, e),
+            });
         }
     });
     (command_tx, reply_rx, cancel)

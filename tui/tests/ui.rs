@@ -74,7 +74,7 @@ impl Harness {
     fn wait(&mut self) {
         while self.app.busy.is_some() {
             let reply = self.replies.recv().expect("worker alive");
-            let done = matches!(reply, Reply::View(_) | Reply::Error(_));
+            let done = matches!(reply, Reply::View(_) | Reply::Failed(..) | Reply::Error(_));
             self.app.receive(reply);
             if done {
                 break;
@@ -418,4 +418,30 @@ fn breakpoint_hits_are_events_on_the_timeline_and_enter_goes_there() {
     h.keys("D1");
     h.key(KeyCode::Enter);
     assert!(h.app.message.as_deref().unwrap().contains("no breakpoint"));
+}
+
+/// A breakpoint on the instruction right after a watched store hits at the same position as
+/// the watchpoint: the event list has both.
+#[test]
+fn a_breakpoint_and_a_watchpoint_at_one_position_are_both_listed() {
+    let mut h = Harness::new();
+    h.keys("g57");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.view().frames[0].pc, 0x78);
+    h.key(KeyCode::Char('b'));
+    h.keys("w0 4");
+    h.key(KeyCode::Enter);
+    let at_57: Vec<EventKind> = h
+        .view()
+        .events
+        .iter()
+        .filter(|e| e.position == 57)
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        at_57.contains(&EventKind::Breakpoint(1)) && at_57.contains(&EventKind::Watchpoint(2)),
+        "{at_57:?}"
+    );
+    assert!(h.view().hits_complete);
+    assert_eq!(h.position(), 57);
 }

@@ -49,11 +49,61 @@ fn load_hint(screen: &str) -> Option<String> {
     })
 }
 
+/// A detached 100x30 tmux session running deja in its own empty directory; dropping it (also
+/// when a test fails) kills the session and removes the directory.
 struct Tmux {
     session: String,
+    work: PathBuf,
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-session", "-t", &self.session]);
+        let _ = std::fs::remove_dir_all(&self.work);
+    }
 }
 
 impl Tmux {
+    /// Starts `deja ARGS` in a new session named after `name`, in a new empty directory
+    /// (`prepare` may put files there first). `None` when tmux is missing (and not required):
+    /// the test is then skipped and says so.
+    fn start(name: &str, args: &str, prepare: impl FnOnce(&std::path::Path)) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(
+                std::env::var_os("DEJA_REQUIRE_TMUX").is_none_or(|v| v != "1"),
+                "tmux is required but missing"
+            );
+            eprintln!("SKIPPED: tmux is not installed");
+            return None;
+        }
+        let session = format!("deja-{name}-{}", std::process::id());
+        let work = std::env::temp_dir().join(&session);
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(&work).unwrap();
+        prepare(&work);
+        let t = Tmux { session, work };
+        let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_deja"));
+        let out = tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "-c",
+            t.work.to_str().unwrap(),
+            &cmd,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(t)
+    }
+
     fn keys(&self, keys: &[&str]) {
         for k in keys {
             tmux(&["send-keys", "-t", &self.session, k]);
@@ -89,163 +139,93 @@ impl Tmux {
 /// bytes the host gave the guest; then quit, restoring the terminal.
 #[test]
 fn debug_in_tmux_finds_where_the_failing_value_came_from() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("DEJA_REQUIRE_TMUX").is_none_or(|v| v != "1"),
-            "tmux is required but missing"
-        );
-        eprintln!("SKIPPED: tmux is not installed");
-        return;
-    }
     // Run from an empty directory: the source file is found beside the trace.
-    let work = std::env::temp_dir().join(format!("deja-tmux-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).unwrap();
     let trace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/flaky/trap.deja");
-    let session = format!("deja-test-{}", std::process::id());
-    let cmd = format!(
-        "{} debug {}",
-        env!("CARGO_BIN_EXE_deja"),
-        trace.to_str().unwrap()
-    );
-    let out = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "-c",
-        work.to_str().unwrap(),
-        &cmd,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let t = Tmux {
-        session: session.clone(),
+    let Some(t) = Tmux::start(
+        "walk",
+        &format!("debug {}", trace.to_str().unwrap()),
+        |_| {},
+    ) else {
+        return;
     };
-    let result = std::panic::catch_unwind(|| {
-        // Opens at the trap: the division by the volatile `last_quantity`, which is 0.
-        let screen = wait_for(&session, "the run ended: trapped: integer divide by zero");
+    let session = t.session.clone();
+    // Opens at the trap: the division by the volatile `last_quantity`, which is 0.
+    let screen = wait_for(&session, "the run ended: trapped: integer divide by zero");
+    assert!(
+        screen.contains("code: __original_main · flaky.c:"),
+        "{screen}"
+    );
+    assert!(screen.contains("return total / last_quantity"), "{screen}");
+    assert!(
+        screen.contains("▶") && screen.contains("i32.div_s"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(" 1 i32  0 "),
+        "the divisor on the stack:\n{screen}"
+    );
+    // The help lists the keys used below.
+    t.keys(&["?"]);
+    let help = wait_for(&session, "keys (Esc closes)");
+    for line in [
+        "s / S  step / reverse step",
+        "w  watch memory",
+        "c / C  continue / reverse continue",
+    ] {
+        assert!(help.contains(line), "{line:?} in the help:\n{help}");
+    }
+    t.keys(&["Escape"]);
+    // The load of the divisor; watch it; reverse-continue to its store.
+    let divisor = t.back_to_a_load();
+    let screen = t.watch_and_reverse_continue(1, &divisor);
+    assert!(
+        screen.contains(&format!("watchpoint 1 (4 bytes at {divisor}) written")),
+        "{screen}"
+    );
+    // Where the stored value was loaded from: the basket's quantity, stored in main.
+    let quantity = t.back_to_a_load();
+    let screen = t.watch_and_reverse_continue(2, &quantity);
+    assert!(screen.contains("code: __original_main"), "{screen}");
+    // The quantity is a random byte modulo 8: watch the byte; the host call wrote it.
+    let seed = t.back_to_a_load();
+    let screen = t.watch_and_reverse_continue(3, &seed);
+    assert!(
+        screen.contains(&format!("watchpoint 3 (1 byte at {seed}) written")),
+        "{screen}"
+    );
+    let lines: Vec<&str> = screen.lines().collect();
+    let hit = lines
+        .iter()
+        .position(|l| l.contains("watchpoint 3 written"))
+        .expect("the hit in the event list");
+    assert!(lines[hit - 1].contains("random_get"), "{screen}");
+    // Quit: the program ends and the pane's command is gone.
+    t.keys(&["q"]);
+    let start = Instant::now();
+    while tmux(&["has-session", "-t", &session]).status.success() {
         assert!(
-            screen.contains("code: __original_main · flaky.c:"),
-            "{screen}"
+            start.elapsed() < Duration::from_secs(5),
+            "deja did not quit"
         );
-        assert!(screen.contains("return total / last_quantity"), "{screen}");
-        assert!(
-            screen.contains("▶") && screen.contains("i32.div_s"),
-            "{screen}"
-        );
-        assert!(
-            screen.contains(" 1 i32  0 "),
-            "the divisor on the stack:\n{screen}"
-        );
-        // The help lists the keys used below.
-        t.keys(&["?"]);
-        let help = wait_for(&session, "keys (Esc closes)");
-        for line in [
-            "s / S  step / reverse step",
-            "w  watch memory",
-            "c / C  continue / reverse continue",
-        ] {
-            assert!(help.contains(line), "{line:?} in the help:\n{help}");
-        }
-        t.keys(&["Escape"]);
-        // The load of the divisor; watch it; reverse-continue to its store.
-        let divisor = t.back_to_a_load();
-        let screen = t.watch_and_reverse_continue(1, &divisor);
-        assert!(
-            screen.contains(&format!("watchpoint 1 (4 bytes at {divisor}) written")),
-            "{screen}"
-        );
-        // Where the stored value was loaded from: the basket's quantity, stored in main.
-        let quantity = t.back_to_a_load();
-        let screen = t.watch_and_reverse_continue(2, &quantity);
-        assert!(screen.contains("code: __original_main"), "{screen}");
-        // The quantity is a random byte modulo 8: watch the byte; the host call wrote it.
-        let seed = t.back_to_a_load();
-        let screen = t.watch_and_reverse_continue(3, &seed);
-        assert!(
-            screen.contains(&format!("watchpoint 3 (1 byte at {seed}) written")),
-            "{screen}"
-        );
-        let lines: Vec<&str> = screen.lines().collect();
-        let hit = lines
-            .iter()
-            .position(|l| l.contains("watchpoint 3 written"))
-            .expect("the hit in the event list");
-        assert!(lines[hit - 1].contains("random_get"), "{screen}");
-        // Quit: the program ends and the pane's command is gone.
-        t.keys(&["q"]);
-        let start = Instant::now();
-        while tmux(&["has-session", "-t", &session]).status.success() {
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "deja did not quit"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
-    let _ = tmux(&["kill-session", "-t", &session]);
-    let _ = std::fs::remove_dir_all(&work);
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 /// A trace away from its sources finds them with `--source-dir`.
 #[test]
 fn debug_in_tmux_finds_sources_with_source_dir() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("DEJA_REQUIRE_TMUX").is_none_or(|v| v != "1"),
-            "tmux is required but missing"
-        );
-        eprintln!("SKIPPED: tmux is not installed");
-        return;
-    }
-    let work = std::env::temp_dir().join(format!("deja-tmux-src-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).unwrap();
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/flaky");
-    std::fs::copy(examples.join("trap.deja"), work.join("t.deja")).unwrap();
-    let session = format!("deja-test-src-{}", std::process::id());
-    let cmd = format!(
-        "{} debug --source-dir {} t.deja",
-        env!("CARGO_BIN_EXE_deja"),
-        examples.to_str().unwrap()
+    let args = format!("debug --source-dir {} t.deja", examples.to_str().unwrap());
+    let Some(t) = Tmux::start("src", &args, |work| {
+        std::fs::copy(examples.join("trap.deja"), work.join("t.deja")).unwrap();
+    }) else {
+        return;
+    };
+    let screen = wait_for(&t.session, "trapped: integer divide by zero");
+    assert!(
+        screen.contains("// flaky.c:50  return total / last_quantity;"),
+        "{screen}"
     );
-    let out = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "100",
-        "-y",
-        "30",
-        "-c",
-        work.to_str().unwrap(),
-        &cmd,
-    ]);
-    assert!(out.status.success());
-    let result = std::panic::catch_unwind(|| {
-        let screen = wait_for(&session, "trapped: integer divide by zero");
-        assert!(
-            screen.contains("// flaky.c:50  return total / last_quantity;"),
-            "{screen}"
-        );
-    });
-    let _ = tmux(&["kill-session", "-t", &session]);
-    let _ = std::fs::remove_dir_all(&work);
-    if let Err(e) = result {
-        std::panic::resume_unwind(e);
-    }
 }
 
 #[test]

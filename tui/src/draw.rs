@@ -181,18 +181,13 @@ impl Widget for &App {
                 if self.focus == Focus::Code && self.code_cursor == Some(i) {
                     style = style.add_modifier(Modifier::REVERSED);
                 }
-                // wasmprinter's `(;@1a2 ;)` annotations become a compact offset column.
-                let text = match l.text.split_once(";)") {
-                    Some((_, rest)) if l.text.trim_start().starts_with("(;@") => rest,
-                    _ => l.text.as_str(),
-                };
                 let offset = l
                     .offset
                     .map_or_else(|| "      ".to_string(), |o| format!("{o:>6x}"));
                 Line::from(vec![
                     Span::styled(marker.to_string(), self.fg(Style::default(), Color::Red)),
                     Span::styled(offset, self.fg(Style::default(), Color::DarkGray)),
-                    Span::styled(text.trim_end().to_string(), style),
+                    Span::styled(l.text.trim_end().to_string(), style),
                 ])
             })
             .collect();

@@ -16,7 +16,8 @@ pub struct FrameView {
 /// One line of disassembly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeLine {
-    /// The text: wasmprinter's, with offsets, or a source line (`// flaky.c:50  return …`).
+    /// The text: wasmprinter's (without its offset, which is `offset`), or a source line
+    /// (`// flaky.c:50  return …`).
     pub text: String,
     /// The instruction's module offset, for instruction lines.
     pub offset: Option<u32>,

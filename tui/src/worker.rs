@@ -131,10 +131,18 @@ fn val_pair(v: &Val) -> (String, String) {
     (v.ty().to_string(), v.to_string())
 }
 
-/// The module offset in a wasmprinter line with offsets (`(;@1a2 ;)  i32.add`).
-fn offset_at(line: &str) -> Option<u32> {
-    let rest = line.trim_start().strip_prefix("(;@")?;
-    u32::from_str_radix(rest.split_once(";)")?.0.trim(), 16).ok()
+/// Splits a wasmprinter line with offsets (`(;@1a2 ;)  i32.add`) into the module offset and
+/// the text after it; a line without an offset is all text.
+fn split_offset(line: &str) -> (Option<u32>, &str) {
+    let parsed = line
+        .trim_start()
+        .strip_prefix("(;@")
+        .and_then(|rest| rest.split_once(";)"))
+        .and_then(|(hex, text)| Some((u32::from_str_radix(hex.trim(), 16).ok()?, text)));
+    match parsed {
+        Some((offset, text)) => (Some(offset), text),
+        None => (None, line),
+    }
 }
 
 /// Disassembles with offsets, and puts each source line (when the module has DWARF) above the
@@ -161,15 +169,9 @@ fn disassemble(bytes: &[u8], sources: &mut Sources) -> (Vec<CodeLine>, BTreeMap<
     let mut line_of = BTreeMap::new();
     let mut last_source = None;
     for line in text.lines() {
-        let offset = offset_at(line);
-        // The text after the `(;@1a2 ;)` offset column.
-        let code = line
-            .trim_start()
-            .strip_prefix("(;@")
-            .and_then(|r| r.split_once(";)"))
-            .map_or(line, |(_, rest)| rest)
-            .trim_start();
-        if code.starts_with("(func") {
+        // The offset becomes the code pane's offset column; the text keeps its indentation.
+        let (offset, line) = split_offset(line);
+        if line.trim_start().starts_with("(func") {
             last_source = None;
         }
         if let Some(o) = offset

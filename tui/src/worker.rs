@@ -119,6 +119,9 @@ struct Worker<R: Read + Seek + Send + 'static> {
     hits: Vec<(u64, EventKind)>,
     hits_complete: bool,
     events: Arc<Vec<Event>>,
+    /// Positions and `module::name`s of the host calls: fixed for the trace, built once.
+    host_calls: Arc<Vec<u64>>,
+    host_call_names: Arc<Vec<String>>,
     /// Which function each instruction offset belongs to.
     func_of: BTreeMap<u32, FuncIndex>,
     frame: usize,
@@ -292,7 +295,15 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 func_of.insert(pc, f);
             }
         }
+        let host_calls = Arc::new(session.host_calls().to_vec());
+        let host_call_names = Arc::new(
+            (0..host_calls.len())
+                .map(|k| session.host_call_name(k).unwrap_or("?").to_string())
+                .collect(),
+        );
         let mut worker = Worker {
+            host_calls,
+            host_call_names,
             session,
             lines,
             line_of,
@@ -395,17 +406,15 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     /// The event list: host calls, stop-point hits and the end of a failing run.
     fn rebuild_events(&mut self) {
         let s = &self.session;
-        let mut events: Vec<Event> = s
-            .host_calls()
+        let mut events: Vec<Event> = self
+            .host_calls
             .iter()
+            .zip(self.host_call_names.iter())
             .enumerate()
-            .map(|(k, &p)| {
-                let name = s.host_call_name(k).unwrap_or("?");
-                Event {
-                    position: p,
-                    kind: EventKind::HostCall(k),
-                    label: name.rsplit("::").next().unwrap_or(name).to_string(),
-                }
+            .map(|(k, (&p, name))| Event {
+                position: p,
+                kind: EventKind::HostCall(k),
+                label: name.rsplit("::").next().unwrap_or(name).to_string(),
             })
             .collect();
         for &(position, kind) in &self.hits {
@@ -641,10 +650,6 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         let mut output = String::from_utf8_lossy(&out).into_owned();
         output.push_str(&String::from_utf8_lossy(&err));
         let position = s.position();
-        let host_calls = s.host_calls().to_vec();
-        let names: Vec<String> = (0..host_calls.len())
-            .map(|k| s.host_call_name(k).unwrap_or("?").to_string())
-            .collect();
         View {
             position,
             start: s.start(),
@@ -671,8 +676,8 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             events: self.events.clone(),
             hits_complete: self.hits_complete,
             output,
-            host_calls: Arc::new(host_calls),
-            host_call_names: Arc::new(names),
+            host_calls: self.host_calls.clone(),
+            host_call_names: self.host_call_names.clone(),
             breakpoints,
             watchpoints,
         }

@@ -511,79 +511,7 @@ pub enum Op {
     },
 }
 
-/// The binary operators a fused header applies: every one that cannot trap.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs, reason = "named after the Wasm instructions")]
-pub enum BinOp {
-    I32Eq,
-    I32Ne,
-    I32LtS,
-    I32LtU,
-    I32GtS,
-    I32GtU,
-    I32LeS,
-    I32LeU,
-    I32GeS,
-    I32GeU,
-    I64Eq,
-    I64Ne,
-    I64LtS,
-    I64LtU,
-    I64GtS,
-    I64GtU,
-    I64LeS,
-    I64LeU,
-    I64GeS,
-    I64GeU,
-    F32Eq,
-    F32Ne,
-    F32Lt,
-    F32Gt,
-    F32Le,
-    F32Ge,
-    F64Eq,
-    F64Ne,
-    F64Lt,
-    F64Gt,
-    F64Le,
-    F64Ge,
-    I32Add,
-    I32Sub,
-    I32Mul,
-    I32And,
-    I32Or,
-    I32Xor,
-    I32Shl,
-    I32ShrS,
-    I32ShrU,
-    I32Rotl,
-    I32Rotr,
-    I64Add,
-    I64Sub,
-    I64Mul,
-    I64And,
-    I64Or,
-    I64Xor,
-    I64Shl,
-    I64ShrS,
-    I64ShrU,
-    I64Rotl,
-    I64Rotr,
-    F32Add,
-    F32Sub,
-    F32Mul,
-    F32Div,
-    F32Min,
-    F32Max,
-    F32Copysign,
-    F64Add,
-    F64Sub,
-    F64Mul,
-    F64Div,
-    F64Min,
-    F64Max,
-    F64Copysign,
-}
+pub use crate::wasm::BinOp;
 
 macro_rules! binops {
     ($($name:ident)*) => {
@@ -607,41 +535,6 @@ binops! {
     I64Add I64Sub I64Mul I64And I64Or I64Xor I64Shl I64ShrS I64ShrU I64Rotl I64Rotr
     F32Add F32Sub F32Mul F32Div F32Min F32Max F32Copysign
     F64Add F64Sub F64Mul F64Div F64Min F64Max F64Copysign
-}
-
-impl BinOp {
-    /// Whether the result is an `i32` (so it can be a branch condition).
-    pub fn yields_i32(self) -> bool {
-        use BinOp as B;
-        !matches!(
-            self,
-            B::I64Add
-                | B::I64Sub
-                | B::I64Mul
-                | B::I64And
-                | B::I64Or
-                | B::I64Xor
-                | B::I64Shl
-                | B::I64ShrS
-                | B::I64ShrU
-                | B::I64Rotl
-                | B::I64Rotr
-                | B::F32Add
-                | B::F32Sub
-                | B::F32Mul
-                | B::F32Div
-                | B::F32Min
-                | B::F32Max
-                | B::F32Copysign
-                | B::F64Add
-                | B::F64Sub
-                | B::F64Mul
-                | B::F64Div
-                | B::F64Min
-                | B::F64Max
-                | B::F64Copysign
-        )
-    }
 }
 
 /// What a fused load reads and how it extends it into a cell.
@@ -788,6 +681,10 @@ pub struct CompiledFunc {
     /// Module-relative byte offset of the Wasm instruction behind each op (a `Steps` op gets the
     /// offset of the instruction that follows it).
     pub pcs: Box<[u32]>,
+    /// Per op, the steps of its run not completed when it begins (the op's own included): a
+    /// trap at that op in the fast loop, which counted the whole run at its head, is that many
+    /// steps before the position. Derived from the translator's run offsets.
+    pub steps_left: Box<[u32]>,
     /// `br_table` target lists.
     pub br_tables: Box<[BranchTarget]>,
     /// Number of locals, parameters included.
@@ -801,6 +698,22 @@ pub struct CompiledFunc {
 }
 
 impl CompiledFunc {
+    /// Turns the per-op run offsets the environment recorded in `steps_left` into steps left:
+    /// each run's `Steps` count minus the op's offset. Ops outside runs get 0.
+    pub(crate) fn offsets_to_steps_left(&mut self) {
+        let mut run = 0u32;
+        for (op, slot) in self.ops.iter().zip(self.steps_left.iter_mut()) {
+            match *op {
+                Op::Steps(n) => {
+                    run = n;
+                    *slot = 0;
+                }
+                _ if op.is_step() => *slot = run - *slot,
+                _ => *slot = 0,
+            }
+        }
+    }
+
     /// The op index whose Wasm instruction starts at `pc`, if any op does.
     pub fn op_at_pc(&self, pc: u32) -> Option<usize> {
         self.pcs

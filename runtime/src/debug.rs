@@ -3,11 +3,11 @@
 //! mutable access to the store while the guest is still on the stack, and breakpoints at
 //! (function, pc).
 //!
-//! Because the interpreter's frame state is exactly (function, pc, locals, operand stack), the
-//! cursor reads values straight from the value stack. Their types are not stored per
-//! instruction: locals' types come from the function's declaration, and operand types are
-//! recomputed on demand by re-validating the function body up to the frame's pc.
+//! The cursor reads frames through the engine interface (`engine.rs`) as (function, Wasm pc,
+//! locals, operand stack); locals' types come from the function's declaration, operand types
+//! from the frame shapes the translator computed for every pc.
 
+use crate::engine::FrameRef;
 use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::store::{Instance, Memory, Store};
@@ -80,11 +80,6 @@ impl Breakpoints {
     }
 }
 
-/// Which instruction a frame shows.
-fn frame_op(pc: usize, at_call: bool) -> usize {
-    if at_call { pc - 1 } else { pc }
-}
-
 impl<T> Store<T> {
     /// Adds a breakpoint before the instruction of `func` at module byte offset `pc`, or the
     /// first instruction after it if `pc` is a structural marker such as `block`. Returns the
@@ -122,7 +117,7 @@ impl<T> Store<T> {
         bits[op >> 6] |= 1 << (op & 63);
         bp.set.insert((module.ptr_id(), func, actual));
         // The fast loop never checks breakpoints: make the next resume single-step.
-        self.inner.exec.slow = true;
+        self.engine.single_step_next();
         Ok(actual)
     }
 
@@ -167,7 +162,7 @@ impl<T> Store<T> {
                 .breakpoints
                 .watches
                 .push((memory, addr, addr.saturating_add(len)));
-            self.inner.exec.slow = true;
+            self.engine.single_step_next();
         }
     }
 
@@ -195,7 +190,7 @@ impl<T> Store<T> {
     /// [`PauseReason::Watchpoint`](crate::PauseReason::Watchpoint) pause: which of several
     /// watched ranges it touched.
     pub fn watch_write(&self) -> Option<(u64, u64)> {
-        self.inner.exec.watch_write
+        self.inner.call.watch_write
     }
 
     /// The breakpoints, as (function, pc).
@@ -213,7 +208,6 @@ impl<T> Store<T> {
         FrameCursor {
             store: self,
             index: 0,
-            types: None,
         }
     }
 
@@ -236,23 +230,23 @@ impl<T> Store<T> {
 
 /// A view of the guest's frames, innermost first, valid while the guest is paused (step budget,
 /// breakpoint, debug event, or inside a host function).
+///
+/// It reads frames through the engine interface in engine-neutral form (function, Wasm pc,
+/// locals, operand stack) and types their values from the frame shapes computed at
+/// translation, so it shows every engine's frames alike.
 pub struct FrameCursor<'a, T> {
     store: &'a mut Store<T>,
     /// 0 is the innermost frame.
     index: usize,
-    /// Operand types of the current frame, computed on first use.
-    types: Option<Vec<ValType>>,
 }
 
 impl<T> FrameCursor<'_, T> {
-    fn frame_pos(&self) -> usize {
-        let frames = &self.store.inner.exec.frames;
-        frames.len() - 1 - self.index
-    }
-
-    fn frame(&self) -> crate::store::Frame {
+    fn frame(&self) -> FrameRef<'_> {
         assert!(!self.done(), "frame cursor is past the outermost frame");
-        self.store.inner.exec.frames[self.frame_pos()]
+        let store = &*self.store;
+        store
+            .engine
+            .frame(&store.inner, self.index, store.inner.call.in_host)
     }
 
     /// Whether the frame's next instruction is a `call` or `call_indirect` (for the innermost
@@ -261,41 +255,31 @@ impl<T> FrameCursor<'_, T> {
         if self.done() {
             return false;
         }
-        if self.at_call() {
+        if self.index > 0 || self.store.inner.call.in_host {
             return true;
         }
-        let f = self.frame();
-        let code = self.store.inner.instances[f.instance].code(f.def);
-        code.ops[f.pc as usize..]
-            .iter()
-            .find(|op| op.is_step())
-            .is_some_and(|op| {
-                matches!(
-                    op,
-                    crate::code::Op::Call(_) | crate::code::Op::CallIndirect { .. }
-                )
-            })
-    }
-
-    /// Whether the frame was left through a call (so its pc is after the call op).
-    fn at_call(&self) -> bool {
-        self.index > 0 || self.store.inner.exec.in_host
+        let pc = self.frame().pc as usize;
+        // The opcodes of `call` and `call_indirect`.
+        matches!(self.module().bytes().get(pc), Some(0x10 | 0x11))
     }
 
     /// Moves to the caller's frame.
     pub fn move_to_parent(&mut self) {
         self.index += 1;
-        self.types = None;
     }
 
     /// Whether the cursor has moved past the outermost frame (or there are no frames).
     pub fn done(&self) -> bool {
-        self.index >= self.store.inner.exec.frames.len()
+        self.index >= self.depth()
     }
 
     /// Number of frames in all.
     pub fn depth(&self) -> usize {
-        self.store.inner.exec.frames.len()
+        if self.store.inner.call.active {
+            self.store.engine.depth()
+        } else {
+            0
+        }
     }
 
     /// The instance of the current frame.
@@ -338,9 +322,7 @@ impl<T> FrameCursor<'_, T> {
     /// # Panics
     /// If [`FrameCursor::done`].
     pub fn pc(&self) -> u32 {
-        let f = self.frame();
-        let code = self.store.inner.instances[f.instance].code(f.def);
-        code.pcs[frame_op(f.pc as usize, self.at_call())]
+        self.frame().pc
     }
 
     /// `(function index, pc)`, as wasmtime's `wasm_function_index_and_pc`.
@@ -350,10 +332,7 @@ impl<T> FrameCursor<'_, T> {
 
     /// Number of locals, parameters included.
     pub fn num_locals(&self) -> u32 {
-        let f = self.frame();
-        self.store.inner.instances[f.instance]
-            .code(f.def)
-            .num_locals
+        self.frame().locals.len() as u32
     }
 
     /// A local's value.
@@ -363,28 +342,12 @@ impl<T> FrameCursor<'_, T> {
     pub fn local(&self, index: u32) -> Val {
         let f = self.frame();
         let ty = self.module().inner.local_types[f.def][index as usize];
-        Val::from_cell(
-            self.store.inner.exec.cells[f.fp as usize + index as usize],
-            ty,
-        )
-    }
-
-    fn operand_range(&self) -> std::ops::Range<usize> {
-        let f = self.frame();
-        let start = f.fp as usize + self.num_locals() as usize;
-        let end = if self.index == 0 {
-            self.store.inner.exec.sp
-        } else {
-            // The callee's locals begin where the caller's operands end: its arguments were
-            // the caller's top operands.
-            self.store.inner.exec.frames[self.frame_pos() + 1].fp as usize
-        };
-        start..end.max(start)
+        Val::from_cell(f.locals[index as usize], ty)
     }
 
     /// Depth of the operand stack.
     pub fn num_stacks(&self) -> u32 {
-        self.operand_range().len() as u32
+        self.frame().stack.len() as u32
     }
 
     /// The operand at `index`, 0 being the bottom of the stack.
@@ -392,22 +355,16 @@ impl<T> FrameCursor<'_, T> {
     /// # Panics
     /// If `index >= num_stacks()`.
     pub fn stack(&mut self, index: u32) -> Val {
-        let range = self.operand_range();
-        assert!((index as usize) < range.len(), "operand index out of range");
-        if self.types.is_none() {
-            let func = self.func_index();
-            let pc = self.pc();
-            self.types = Some(self.module().operand_types_at(func, pc).unwrap_or_default());
-        }
-        let ty = self
-            .types
-            .as_ref()
+        let f = self.frame();
+        assert!(
+            (index as usize) < f.stack.len(),
+            "operand index out of range"
+        );
+        let ty = self.module().inner.shapes[f.def]
+            .stack_at(f.pc)
             .and_then(|t| t.get(index as usize).copied())
             .unwrap_or(ValType::I64);
-        Val::from_cell(
-            self.store.inner.exec.cells[range.start + index as usize],
-            ty,
-        )
+        Val::from_cell(f.stack[index as usize], ty)
     }
 
     /// The store (for reading memory and globals while paused).

@@ -269,6 +269,7 @@ pub(crate) fn fuse(code: &mut CompiledFunc) {
     let ops = &code.ops;
     let mut new_ops = Vec::with_capacity(ops.len() * 5 / 4);
     let mut new_pcs = Vec::with_capacity(ops.len() * 5 / 4);
+    let mut new_left = Vec::with_capacity(ops.len() * 5 / 4);
     // Old op index -> new op index (of the op itself, never of a header).
     let mut map = vec![0u32; ops.len() + 1];
     let mut i = 0;
@@ -285,6 +286,8 @@ pub(crate) fn fuse(code: &mut CompiledFunc) {
             Some((h, n)) => {
                 new_ops.push(h);
                 new_pcs.push(code.pcs[i]);
+                // A header never traps (it declines instead).
+                new_left.push(0);
                 n
             }
             None => 1,
@@ -293,6 +296,7 @@ pub(crate) fn fuse(code: &mut CompiledFunc) {
             map[j] = new_ops.len() as u32;
             new_ops.push(ops[j]);
             new_pcs.push(code.pcs[j]);
+            new_left.push(code.steps_left[j]);
         }
         i += covered;
     }
@@ -314,6 +318,7 @@ pub(crate) fn fuse(code: &mut CompiledFunc) {
     }
     code.ops = new_ops.into();
     code.pcs = new_pcs.into();
+    code.steps_left = new_left.into();
 }
 
 #[cfg(test)]

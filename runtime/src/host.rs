@@ -124,11 +124,8 @@ impl<T> Caller<'_, T> {
         let err = MemoryAccessError { addr, len };
         let mem = self.memory().ok_or(err)?;
         let data = self.store.memory_data(mem);
-        let end = addr.checked_add(len).ok_or(err)?;
-        if end > data.len() as u64 {
-            return Err(err);
-        }
-        Ok(&data[addr as usize..end as usize])
+        let r = crate::wasm::range(data, addr, len).ok_or(err)?;
+        Ok(&data[r])
     }
 
     /// Writes bytes into the caller's memory at `addr`. This is the only way host functions

@@ -168,7 +168,7 @@ pub(crate) fn instantiate<T>(
     module: &Module,
     externs: &[Extern],
 ) -> Result<Instance> {
-    if store.inner.exec.active {
+    if store.inner.call.active {
         return Err(Error::Usage(
             "cannot instantiate while a call is in progress in this store".into(),
         ));

@@ -4,40 +4,61 @@
 //! operands; a call stack of [`Frame`]s records (function, pc, locals base). Calls and returns
 //! update those vectors — no Rust recursion per Wasm call — so execution can stop anywhere
 //! (step budget, breakpoint, host call) and the whole state is plain data that the debug API
-//! reads and snapshots copy.
+//! reads and snapshots copy. It is the first implementation of the [`Engine`] interface: the
+//! driver (`driver.rs`) sees only that, and the frame cursor and snapshots see its frames in
+//! engine-neutral form ([`FrameRef`], [`EngineState`]), converted at the boundary.
 //!
 //! # Two loops, one set of semantics
-//! [`StoreInner::run`] is instantiated twice. The fast loop counts steps once per run of
+//! `Interp::run_loop` is instantiated twice. The fast loop counts steps once per run of
 //! straight-line code (see `code.rs`) and checks nothing per instruction. The single-step loop
 //! counts each step and checks the step budget and breakpoints before it. Execution switches
 //! between them only at the head of a run, where the position is exact: the fast loop hands over
 //! when a run would cross the budget, and the single-step loop hands back once it may run whole
 //! runs again. So breakpoints and budgets cost nothing while unused.
 //!
-//! Anything that needs the whole store — host calls, pauses, traps, mode switches — leaves the
-//! loop with an [`Exit`] and is handled by the driver [`Store::drive`], which re-enters the loop
-//! afterwards.
+//! Anything that needs the driver — host calls, pauses, traps — leaves the loop with an [`Exit`];
+//! a switch between the loops leaves it only as far as [`Engine::run`].
 
-use crate::code::{BinOp, DropKeep, LoadKind, Op, StoreWidth};
-use crate::debug::{DebugAction, DebugEvent};
-use crate::error::{Error, PauseReason, Result};
-use crate::host::{Caller, HostCall, HostCallOutcome, HostError};
+use crate::code::{BinOp, CompiledFunc, DropKeep, LoadKind, Op, StoreWidth};
+use crate::engine::{Engine, EngineState, Exit, FrameRef, FrameState};
 use crate::memory::MemoryInstance;
-use crate::store::{Frame, FuncKind, Store, StoreInner};
-use crate::trap::{Trap, TrapCode};
-use crate::types::{DefinedFuncIndex, Func, Val};
-use crate::wasm;
+use crate::store::{FuncKind, Instance, StoreInner};
+use crate::trap::TrapCode;
+use crate::types::{DefinedFuncIndex, Func};
+use crate::wasm::{self, canon_f32, canon_f64, eval_bin};
 use cranelift_entity::EntityRef;
 
-/// Why the loop returned to the driver.
+/// Why the loop returned: to the driver, or to switch loops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Exit {
-    Returned,
+enum LoopExit {
+    Out(Exit),
     ToFast,
     ToSlow,
-    Host(Func),
-    Pause(PauseReason),
-    Trap(TrapCode),
+}
+
+/// One frame of the interpreter's call stack.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    func: Func,
+    instance: Instance,
+    def: DefinedFuncIndex,
+    /// Index of the next op to execute (for a frame that called another one, the op after the
+    /// call).
+    pc: u32,
+    /// Index of the first local in the value stack.
+    fp: u32,
+}
+
+/// The interpreter: its value stack and call stack (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct Interp {
+    cells: Vec<u64>,
+    sp: usize,
+    frames: Vec<Frame>,
+    /// Execution resumes in the single-step loop (the pc may be inside a run).
+    slow: bool,
+    /// The next step ignores a breakpoint at its pc (we are resuming from it).
+    skip_breakpoint: bool,
 }
 
 #[inline(always)]
@@ -127,20 +148,17 @@ fn rf64(v: f64) -> u64 {
 /// A fused load: the cell read at `addr`, or `None` when out of bounds.
 #[inline(always)]
 fn fused_load(data: &[u8], addr: u64, kind: LoadKind) -> Option<u64> {
-    fn read<const N: usize>(data: &[u8], addr: u64) -> Option<[u8; N]> {
-        let a = usize::try_from(addr).ok()?;
-        data.get(a..a.checked_add(N)?)?.try_into().ok()
-    }
+    use wasm::load;
     Some(match kind {
-        LoadKind::U32 => u64::from(u32::from_le_bytes(read(data, addr)?)),
-        LoadKind::U64 => u64::from_le_bytes(read(data, addr)?),
-        LoadKind::U8 => u64::from(read::<1>(data, addr)?[0]),
-        LoadKind::U16 => u64::from(u16::from_le_bytes(read(data, addr)?)),
-        LoadKind::I32S8 => ri32(i32::from(read::<1>(data, addr)?[0] as i8)),
-        LoadKind::I32S16 => ri32(i32::from(i16::from_le_bytes(read(data, addr)?))),
-        LoadKind::I64S8 => ri64(i64::from(read::<1>(data, addr)?[0] as i8)),
-        LoadKind::I64S16 => ri64(i64::from(i16::from_le_bytes(read(data, addr)?))),
-        LoadKind::I64S32 => ri64(i64::from(i32::from_le_bytes(read(data, addr)?))),
+        LoadKind::U32 => u64::from(u32::from_le_bytes(load(data, addr)?)),
+        LoadKind::U64 => u64::from_le_bytes(load(data, addr)?),
+        LoadKind::U8 => u64::from(load::<1>(data, addr)?[0]),
+        LoadKind::U16 => u64::from(u16::from_le_bytes(load(data, addr)?)),
+        LoadKind::I32S8 => ri32(i32::from(load::<1>(data, addr)?[0] as i8)),
+        LoadKind::I32S16 => ri32(i32::from(i16::from_le_bytes(load(data, addr)?))),
+        LoadKind::I64S8 => ri64(i64::from(load::<1>(data, addr)?[0] as i8)),
+        LoadKind::I64S16 => ri64(i64::from(i16::from_le_bytes(load(data, addr)?))),
+        LoadKind::I64S32 => ri64(i64::from(i32::from_le_bytes(load(data, addr)?))),
     })
 }
 
@@ -148,134 +166,23 @@ fn fused_load(data: &[u8], addr: u64, kind: LoadKind) -> Option<u64> {
 /// bounds.
 #[inline(always)]
 fn fused_store(m: &mut MemoryInstance, addr: u64, width: StoreWidth, v: u64) -> bool {
-    fn write<const N: usize>(m: &mut MemoryInstance, addr: u64, b: [u8; N]) -> bool {
-        if addr + N as u64 > m.data.len() as u64 {
-            return false;
-        }
-        let a = addr as usize;
-        m.data[a..a + N].copy_from_slice(&b);
-        m.mark_dirty(a, N);
-        true
-    }
     match width {
-        StoreWidth::W8 => write(m, addr, [v as u8]),
-        StoreWidth::W16 => write(m, addr, (v as u16).to_le_bytes()),
-        StoreWidth::W32 => write(m, addr, (v as u32).to_le_bytes()),
-        StoreWidth::W64 => write(m, addr, v.to_le_bytes()),
+        StoreWidth::W8 => m.store(addr, [v as u8]),
+        StoreWidth::W16 => m.store(addr, (v as u16).to_le_bytes()),
+        StoreWidth::W32 => m.store(addr, (v as u32).to_le_bytes()),
+        StoreWidth::W64 => m.store(addr, v.to_le_bytes()),
     }
 }
 
-/// Applies a non-trapping binary operator to two cells: the one definition shared by the plain
-/// ops and the fused headers.
-/// An arithmetic `f32` result as a cell, canonicalized if the configuration asks.
-#[inline(always)]
-fn canon_f32(canon: bool, x: f32) -> u64 {
-    if canon {
-        rf32(wasm::canonicalize_f32(x))
-    } else {
-        rf32(x)
-    }
-}
-
-/// An arithmetic `f64` result as a cell, canonicalized if the configuration asks.
-#[inline(always)]
-fn canon_f64(canon: bool, x: f64) -> u64 {
-    if canon {
-        rf64(wasm::canonicalize_f64(x))
-    } else {
-        rf64(x)
-    }
-}
-
-#[inline(always)]
-fn eval_bin(op: BinOp, a: u64, b: u64, canon: bool) -> u64 {
-    use BinOp as B;
-    let cf32 = |x: f32| canon_f32(canon, x);
-    let cf64 = |x: f64| canon_f64(canon, x);
-    macro_rules! ev {
-        ($from:ident, $to:expr, $f:expr) => {{ $to($f($from(a), $from(b))) }};
-    }
-    match op {
-        B::I32Eq => ev!(u32_, rbool, |a, b| a == b),
-        B::I32Ne => ev!(u32_, rbool, |a, b| a != b),
-        B::I32LtS => ev!(i32_, rbool, |a, b| a < b),
-        B::I32LtU => ev!(u32_, rbool, |a, b| a < b),
-        B::I32GtS => ev!(i32_, rbool, |a, b| a > b),
-        B::I32GtU => ev!(u32_, rbool, |a, b| a > b),
-        B::I32LeS => ev!(i32_, rbool, |a, b| a <= b),
-        B::I32LeU => ev!(u32_, rbool, |a, b| a <= b),
-        B::I32GeS => ev!(i32_, rbool, |a, b| a >= b),
-        B::I32GeU => ev!(u32_, rbool, |a, b| a >= b),
-        B::I64Eq => ev!(u64_, rbool, |a, b| a == b),
-        B::I64Ne => ev!(u64_, rbool, |a, b| a != b),
-        B::I64LtS => ev!(i64_, rbool, |a, b| a < b),
-        B::I64LtU => ev!(u64_, rbool, |a, b| a < b),
-        B::I64GtS => ev!(i64_, rbool, |a, b| a > b),
-        B::I64GtU => ev!(u64_, rbool, |a, b| a > b),
-        B::I64LeS => ev!(i64_, rbool, |a, b| a <= b),
-        B::I64LeU => ev!(u64_, rbool, |a, b| a <= b),
-        B::I64GeS => ev!(i64_, rbool, |a, b| a >= b),
-        B::I64GeU => ev!(u64_, rbool, |a, b| a >= b),
-        B::F32Eq => ev!(f32_, rbool, |a, b| a == b),
-        B::F32Ne => ev!(f32_, rbool, |a, b| a != b),
-        B::F32Lt => ev!(f32_, rbool, |a, b| a < b),
-        B::F32Gt => ev!(f32_, rbool, |a, b| a > b),
-        B::F32Le => ev!(f32_, rbool, |a, b| a <= b),
-        B::F32Ge => ev!(f32_, rbool, |a, b| a >= b),
-        B::F64Eq => ev!(f64_, rbool, |a, b| a == b),
-        B::F64Ne => ev!(f64_, rbool, |a, b| a != b),
-        B::F64Lt => ev!(f64_, rbool, |a, b| a < b),
-        B::F64Gt => ev!(f64_, rbool, |a, b| a > b),
-        B::F64Le => ev!(f64_, rbool, |a, b| a <= b),
-        B::F64Ge => ev!(f64_, rbool, |a, b| a >= b),
-        B::I32Add => ev!(u32_, ru32, u32::wrapping_add),
-        B::I32Sub => ev!(u32_, ru32, u32::wrapping_sub),
-        B::I32Mul => ev!(u32_, ru32, u32::wrapping_mul),
-        B::I32And => ev!(u32_, ru32, |a, b| a & b),
-        B::I32Or => ev!(u32_, ru32, |a, b| a | b),
-        B::I32Xor => ev!(u32_, ru32, |a, b| a ^ b),
-        B::I32Shl => ev!(u32_, ru32, |a: u32, b| a.wrapping_shl(b)),
-        B::I32ShrS => ev!(i32_, ri32, |a: i32, b| a.wrapping_shr(b as u32)),
-        B::I32ShrU => ev!(u32_, ru32, |a: u32, b| a.wrapping_shr(b)),
-        B::I32Rotl => ev!(u32_, ru32, |a: u32, b| a.rotate_left(b)),
-        B::I32Rotr => ev!(u32_, ru32, |a: u32, b| a.rotate_right(b)),
-        B::I64Add => ev!(u64_, ru64, u64::wrapping_add),
-        B::I64Sub => ev!(u64_, ru64, u64::wrapping_sub),
-        B::I64Mul => ev!(u64_, ru64, u64::wrapping_mul),
-        B::I64And => ev!(u64_, ru64, |a, b| a & b),
-        B::I64Or => ev!(u64_, ru64, |a, b| a | b),
-        B::I64Xor => ev!(u64_, ru64, |a, b| a ^ b),
-        B::I64Shl => ev!(u64_, ru64, |a: u64, b| a.wrapping_shl(b as u32)),
-        B::I64ShrS => ev!(i64_, ri64, |a: i64, b| a.wrapping_shr(b as u32)),
-        B::I64ShrU => ev!(u64_, ru64, |a: u64, b| a.wrapping_shr(b as u32)),
-        B::I64Rotl => ev!(u64_, ru64, |a: u64, b| a.rotate_left((b % 64) as u32)),
-        B::I64Rotr => ev!(u64_, ru64, |a: u64, b| a.rotate_right((b % 64) as u32)),
-        B::F32Add => ev!(f32_, cf32, |a, b| a + b),
-        B::F32Sub => ev!(f32_, cf32, |a, b| a - b),
-        B::F32Mul => ev!(f32_, cf32, |a, b| a * b),
-        B::F32Div => ev!(f32_, cf32, |a, b| a / b),
-        B::F32Min => ev!(f32_, cf32, wasm::f32_min),
-        B::F32Max => ev!(f32_, cf32, wasm::f32_max),
-        B::F32Copysign => ev!(f32_, rf32, wasm::f32_copysign),
-        B::F64Add => ev!(f64_, cf64, |a, b| a + b),
-        B::F64Sub => ev!(f64_, cf64, |a, b| a - b),
-        B::F64Mul => ev!(f64_, cf64, |a, b| a * b),
-        B::F64Div => ev!(f64_, cf64, |a, b| a / b),
-        B::F64Min => ev!(f64_, cf64, wasm::f64_min),
-        B::F64Max => ev!(f64_, cf64, wasm::f64_max),
-        B::F64Copysign => ev!(f64_, rf64, wasm::f64_copysign),
-    }
-}
-
-impl StoreInner {
-    /// Runs the current activation until something needs the driver. `SLOW` selects the
-    /// single-step loop.
+impl Interp {
+    /// Runs the current activation until something needs the driver or the other loop. `SLOW`
+    /// selects the single-step loop.
     #[allow(
         clippy::cognitive_complexity,
         clippy::too_many_lines,
         reason = "the interpreter's one dispatch loop; splitting it costs speed"
     )]
-    pub(crate) fn run<const SLOW: bool>(&mut self) -> Exit {
+    fn run_loop<const SLOW: bool>(&mut self, store: &mut StoreInner) -> LoopExit {
         let StoreInner {
             config,
             funcs,
@@ -284,20 +191,18 @@ impl StoreInner {
             memories,
             tables,
             globals,
-            exec,
             position,
             stop_at,
             breakpoints,
             ..
-        } = self;
-        let crate::store::ExecState {
+        } = store;
+        let Interp {
             cells: cells_vec,
             sp: exec_sp,
             frames,
             skip_breakpoint,
-            watch_write,
             ..
-        } = exec;
+        } = self;
         let max_depth = config.max_call_depth as usize;
         let canon = config.nan_canonicalization;
         let max_pages = config.max_memory_pages;
@@ -343,7 +248,7 @@ impl StoreInner {
             ($code:expr) => {{
                 pc -= 1;
                 save!();
-                return Exit::Trap($code);
+                return LoopExit::Out(Exit::Trap($code));
             }};
         }
         macro_rules! push {
@@ -438,13 +343,9 @@ impl StoreInner {
         macro_rules! load {
             ($off:expr, $n:literal, $conv:expr) => {{
                 let addr = u64::from(cells[sp - 1] as u32) + u64::from($off);
-                let data = &memories[mem0].data;
-                if addr + $n > data.len() as u64 {
+                let Some(b) = wasm::load::<$n>(&memories[mem0].data, addr) else {
                     trap!(TrapCode::MemoryOutOfBounds);
-                }
-                let a = addr as usize;
-                let mut b = [0u8; $n];
-                b.copy_from_slice(&data[a..a + $n]);
+                };
                 cells[sp - 1] = $conv(b);
             }};
         }
@@ -452,15 +353,11 @@ impl StoreInner {
             ($off:expr, $n:literal, $bytes:expr) => {{
                 let v = cells[sp - 1];
                 let addr = u64::from(cells[sp - 2] as u32) + u64::from($off);
-                let m = &mut memories[mem0];
-                if addr + $n > m.data.len() as u64 {
+                let b: [u8; $n] = $bytes(v);
+                if !memories[mem0].store(addr, b) {
                     trap!(TrapCode::MemoryOutOfBounds);
                 }
                 sp -= 2;
-                let a = addr as usize;
-                let b: [u8; $n] = $bytes(v);
-                m.data[a..a + $n].copy_from_slice(&b);
-                m.mark_dirty(a, $n);
             }};
         }
         macro_rules! enter_frame {
@@ -483,8 +380,7 @@ impl StoreInner {
         // the call is known not to trap.
         macro_rules! call_wasm {
             ($f:expr, $instance:expr, $def:expr, $pre:expr) => {{
-                let (f, instance, def): (Func, crate::store::Instance, DefinedFuncIndex) =
-                    ($f, $instance, $def);
+                let (f, instance, def): (Func, Instance, DefinedFuncIndex) = ($f, $instance, $def);
                 if frames.len() >= max_depth {
                     trap!(TrapCode::CallStackExhausted);
                 }
@@ -534,7 +430,7 @@ impl StoreInner {
                     FuncKind::Host { .. } => {
                         sp -= $pre;
                         save!();
-                        return Exit::Host(f);
+                        return LoopExit::Out(Exit::Host(f));
                     }
                 }
             }};
@@ -546,9 +442,8 @@ impl StoreInner {
                 if let Some((addr, len)) = pending_write.take()
                     && breakpoints.watch_hit(mem0, addr, len)
                 {
-                    *watch_write = Some((addr, len));
                     save!();
-                    return Exit::Pause(PauseReason::Watchpoint);
+                    return LoopExit::Out(Exit::Watchpoint(addr, len));
                 }
                 match op {
                     Op::Steps(n) => {
@@ -556,7 +451,7 @@ impl StoreInner {
                             *position += u64::from(n);
                             pc += 1;
                             save!();
-                            return Exit::ToFast;
+                            return LoopExit::ToFast;
                         }
                         pc += 1;
                         continue;
@@ -570,11 +465,11 @@ impl StoreInner {
                     _ => {
                         if bp_active && !skip_bp && crate::debug::bit(bp_bits, pc) {
                             save!();
-                            return Exit::Pause(PauseReason::Breakpoint);
+                            return LoopExit::Out(Exit::Breakpoint);
                         }
                         if *position >= stop_at {
                             save!();
-                            return Exit::Pause(PauseReason::StepBudget);
+                            return LoopExit::Out(Exit::StepBudget);
                         }
                         skip_bp = false;
                         *position += 1;
@@ -591,7 +486,7 @@ impl StoreInner {
                     if *position + u64::from(n) > stop_at {
                         pc -= 1;
                         save!();
-                        return Exit::ToSlow;
+                        return LoopExit::ToSlow;
                     }
                     *position += u64::from(n);
                 }
@@ -636,7 +531,7 @@ impl StoreInner {
                         None => {
                             *exec_sp = sp;
                             *skip_breakpoint = skip_bp;
-                            return Exit::Returned;
+                            return LoopExit::Out(Exit::Returned);
                         }
                         Some(caller) => {
                             let caller = *caller;
@@ -899,14 +794,15 @@ impl StoreInner {
                         &inst.module.inner.datas[d].bytes
                     };
                     let m = &mut memories[mem0];
-                    if s + n > bytes.len() as u64 || dst + n > m.data.len() as u64 {
+                    let (Some(from), Some(to)) =
+                        (wasm::range(bytes, s, n), wasm::range(&m.data, dst, n))
+                    else {
                         trap!(TrapCode::MemoryOutOfBounds);
-                    }
+                    };
                     sp -= 3;
                     if n > 0 {
-                        m.data[dst as usize..(dst + n) as usize]
-                            .copy_from_slice(&bytes[s as usize..(s + n) as usize]);
-                        m.mark_dirty(dst as usize, n as usize);
+                        m.mark_dirty(to.start, to.len());
+                        m.data[to].copy_from_slice(&bytes[from]);
                     }
                 }
                 Op::DataDrop(d) => segments[cur_instance].dropped_datas[d.index()] = true,
@@ -915,15 +811,15 @@ impl StoreInner {
                     let s = cells[sp - 2] as u32 as u64;
                     let dst = cells[sp - 3] as u32 as u64;
                     let m = &mut memories[mem0];
-                    let len = m.data.len() as u64;
-                    if s + n > len || dst + n > len {
+                    let (Some(from), Some(to)) =
+                        (wasm::range(&m.data, s, n), wasm::range(&m.data, dst, n))
+                    else {
                         trap!(TrapCode::MemoryOutOfBounds);
-                    }
+                    };
                     sp -= 3;
                     if n > 0 {
-                        m.data
-                            .copy_within(s as usize..(s + n) as usize, dst as usize);
-                        m.mark_dirty(dst as usize, n as usize);
+                        m.mark_dirty(to.start, to.len());
+                        m.data.copy_within(from, to.start);
                     }
                 }
                 Op::MemoryFill => {
@@ -931,13 +827,13 @@ impl StoreInner {
                     let v = cells[sp - 2] as u8;
                     let dst = cells[sp - 3] as u32 as u64;
                     let m = &mut memories[mem0];
-                    if dst + n > m.data.len() as u64 {
+                    let Some(to) = wasm::range(&m.data, dst, n) else {
                         trap!(TrapCode::MemoryOutOfBounds);
-                    }
+                    };
                     sp -= 3;
                     if n > 0 {
-                        m.data[dst as usize..(dst + n) as usize].fill(v);
-                        m.mark_dirty(dst as usize, n as usize);
+                        m.mark_dirty(to.start, to.len());
+                        m.data[to].fill(v);
                     }
                 }
                 Op::TableInit { elem, table } => {
@@ -1204,334 +1100,202 @@ impl StoreInner {
     }
 }
 
-impl<T> Store<T> {
-    /// Calls `func` with `args` and runs it to completion.
-    ///
-    /// # Errors
-    /// [`Error::BadArguments`] if `args` do not match the signature, [`Error::Trap`],
-    /// [`Error::Host`], [`Error::Exit`], or [`Error::Paused`] when the step budget runs out or a
-    /// breakpoint is hit (then [`Store::resume`] continues the same call).
-    pub fn call(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>> {
-        if self.inner.exec.active {
-            return Err(Error::Usage(
-                "a call is already in progress (paused or in a host function); resume or abandon it first".into(),
-            ));
-        }
-        let ty = self.inner.funcs[func].ty.clone();
-        if args.len() != ty.params().len() {
-            return Err(Error::BadArguments {
-                reason: format!(
-                    "expected {} arguments, got {}",
-                    ty.params().len(),
-                    args.len()
-                ),
-                ty,
-            });
-        }
-        for (i, (a, t)) in args.iter().zip(ty.params()).enumerate() {
-            if a.ty() != *t {
-                return Err(Error::BadArguments {
-                    reason: format!("argument {i} is {}, expected {t}", a.ty()),
-                    ty,
-                });
-            }
-        }
-        if let FuncKind::Host { .. } = self.inner.funcs[func].kind {
-            return self.call_host_directly(func, args);
-        }
-        let exec = &mut self.inner.exec;
-        exec.cells.clear();
-        exec.cells.extend(args.iter().map(Val::to_cell));
-        exec.sp = args.len();
-        exec.frames.clear();
-        exec.results = ty.results().to_vec();
-        exec.active = true;
-        exec.paused = false;
-        exec.in_host = false;
-        exec.slow = true;
-        exec.skip_breakpoint = false;
-        let FuncKind::Wasm { instance, def } = self.inner.funcs[func].kind else {
-            unreachable!("host functions were handled above");
-        };
-        let code = self.inner.instances[instance].code(def);
+/// The op index at which a frame shown at Wasm `pc` continues: after the `call` for a frame
+/// that called another one, the `Exit` for a returning frame, else the first op of the
+/// instruction (a run's `Steps` or a fused header in front of it, both equivalent to the
+/// instruction itself in the single-step loop, where restored execution starts).
+fn op_index(code: &CompiledFunc, pc: u32, at_call: bool, returning: bool) -> u32 {
+    let first = code.pcs.partition_point(|p| *p < pc);
+    let find = |want: &dyn Fn(&Op) -> bool| {
+        (first..code.ops.len())
+            .find(|&i| want(&code.ops[i]))
+            .unwrap_or(first)
+    };
+    if at_call {
+        find(&|op| matches!(op, Op::Call(_) | Op::CallIndirect { .. })) as u32 + 1
+    } else if returning {
+        find(&|op| matches!(op, Op::Exit)) as u32
+    } else {
+        first as u32
+    }
+}
+
+impl Engine for Interp {
+    fn start(
+        &mut self,
+        store: &StoreInner,
+        func: Func,
+        instance: Instance,
+        def: DefinedFuncIndex,
+        args: &[u64],
+    ) {
+        let code = store.instances[instance].code(def);
         let locals_end = code.num_locals as usize;
-        exec.cells
+        self.cells.clear();
+        self.cells.extend_from_slice(args);
+        self.cells
             .resize(locals_end + code.max_stack as usize + 16, 0);
-        exec.sp = locals_end;
-        exec.frames.push(Frame {
+        self.sp = locals_end;
+        self.frames.clear();
+        self.frames.push(Frame {
             func,
             instance,
             def,
             pc: 0,
             fp: 0,
         });
-        if self.inner.config.max_call_depth == 0 {
-            return self.finish_trap(TrapCode::CallStackExhausted, false);
-        }
-        self.drive()
+        self.slow = true;
+        self.skip_breakpoint = false;
     }
 
-    /// Continues a paused call.
-    ///
-    /// # Errors
-    /// As [`Store::call`]; [`Error::Usage`] if no call is paused.
-    pub fn resume(&mut self) -> Result<Vec<Val>> {
-        if !self.inner.exec.paused {
-            return Err(Error::Usage("no paused call to resume".into()));
-        }
-        self.inner.exec.paused = false;
-        self.drive()
-    }
-
-    /// Abandons a paused call: its frames are discarded; memories, tables and globals keep
-    /// what it did.
-    pub fn abandon(&mut self) {
-        let exec = &mut self.inner.exec;
-        exec.frames.clear();
-        exec.sp = 0;
-        exec.active = false;
-        exec.paused = false;
-        exec.in_host = false;
-    }
-
-    fn call_host_directly(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>> {
-        let FuncKind::Host { host, ref name } = self.inner.funcs[func].kind else {
-            unreachable!("only host functions are called directly");
-        };
-        let name = name.clone();
-        let hf = self.host_funcs[host].func.clone();
-        let ty = self.inner.funcs[func].ty.clone();
-        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
-        let instance = self.inner.instances.keys().next_back();
-        let Some(instance) = instance else {
-            // Without any instance there is no memory to offer; run with a dummy caller
-            // instance is impossible, so refuse.
-            return Err(Error::Usage(format!(
-                "cannot call host function {name} before any instance exists"
-            )));
-        };
-        let position = self.inner.position;
-        let r = hf(
-            &mut Caller {
-                store: self,
-                instance,
-            },
-            args,
-            &mut results,
-        );
-        match r {
-            Ok(()) => Ok(results),
-            Err(HostError::Exit(code)) => Err(Error::Exit { code, position }),
-            Err(HostError::Error(message)) => Err(Error::Host {
-                import: name.to_string(),
-                message,
-                position,
-            }),
-        }
-    }
-
-    /// Runs the loops until the call returns, pauses, or ends.
-    fn drive(&mut self) -> Result<Vec<Val>> {
+    fn run(&mut self, store: &mut StoreInner) -> Exit {
         loop {
-            let slow = self.inner.exec.slow;
-            let exit = if slow {
-                self.inner.run::<true>()
+            let exit = if self.slow {
+                self.run_loop::<true>(store)
             } else {
-                self.inner.run::<false>()
+                self.run_loop::<false>(store)
             };
             match exit {
-                Exit::ToFast => self.inner.exec.slow = false,
-                Exit::ToSlow => self.inner.exec.slow = true,
-                Exit::Returned => {
-                    let exec = &mut self.inner.exec;
-                    exec.active = false;
-                    let results = exec
-                        .results
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| Val::from_cell(exec.cells[i], *t))
-                        .collect();
-                    return Ok(results);
-                }
-                Exit::Host(f) => {
-                    self.host_call(f)?;
-                    if !self.inner.breakpoints.is_empty() || self.inner.stop_at != u64::MAX {
-                        self.inner.exec.slow = true;
+                LoopExit::ToFast => self.slow = false,
+                LoopExit::ToSlow => self.slow = true,
+                LoopExit::Out(exit) => {
+                    if matches!(
+                        exit,
+                        Exit::StepBudget | Exit::Breakpoint | Exit::Watchpoint(..)
+                    ) {
+                        // A pause resumes in the single-step loop (it came from there).
+                        self.slow = true;
                     }
-                    if std::mem::take(&mut self.inner.pause_requested) {
-                        self.inner.exec.paused = true;
-                        self.inner.exec.slow = true;
-                        return Err(Error::Paused {
-                            reason: PauseReason::HostRequest,
-                            position: self.inner.position,
-                        });
-                    }
+                    return exit;
                 }
-                Exit::Pause(reason) => {
-                    self.inner.exec.paused = true;
-                    self.inner.exec.slow = true;
-                    if reason == PauseReason::Breakpoint {
-                        self.inner.exec.skip_breakpoint = true;
-                        if self.deliver(DebugEvent::Breakpoint) == DebugAction::Continue {
-                            self.inner.exec.paused = false;
-                            continue;
-                        }
-                    }
-                    return Err(Error::Paused {
-                        reason,
-                        position: self.inner.position,
-                    });
-                }
-                Exit::Trap(code) => return self.finish_trap(code, slow),
             }
         }
     }
 
-    /// Corrects the position for a trap (the trapping instruction is not completed), delivers
-    /// the event while the frames are still there, and ends the call.
-    fn finish_trap(&mut self, code: TrapCode, slow: bool) -> Result<Vec<Val>> {
-        if let Some(frame) = self.inner.exec.frames.last() {
-            let ops = &self.inner.instances[frame.instance].code(frame.def).ops;
-            let pc = frame.pc as usize;
-            if slow {
-                // The single-step loop counted the trapping op before executing it.
-                self.inner.position -= 1;
-            } else {
-                // The fast loop counted the whole run: walk back to its head.
-                let head = (0..pc)
-                    .rev()
-                    .find(|&i| matches!(ops[i], Op::Steps(_)))
-                    .expect("every step op belongs to a run");
-                let Op::Steps(n) = ops[head] else {
-                    unreachable!()
-                };
-                // Fused headers in between are not steps (and never the trapping op).
-                let done = ops[head + 1..pc].iter().filter(|op| op.is_step()).count() as u64;
-                self.inner.position = self.inner.position - u64::from(n) + done;
-            }
-        }
-        let trap = Trap {
-            code,
-            position: self.inner.position,
-            backtrace: self.backtrace(),
+    fn uncounted_steps(&self, store: &StoreInner) -> u64 {
+        let Some(frame) = self.frames.last() else {
+            return 0;
         };
-        self.inner.exec.paused = false;
-        self.deliver(DebugEvent::Trap(code));
-        self.abandon();
-        Err(Error::Trap(trap))
+        if self.slow {
+            // The single-step loop counted the trapping op before executing it.
+            1
+        } else {
+            // The fast loop counted the whole run at its head; the translator's run offsets
+            // say how many of its steps were not completed.
+            let code = store.instances[frame.instance].code(frame.def);
+            u64::from(code.steps_left[frame.pc as usize])
+        }
     }
 
-    /// Calls host function `f` for the innermost frame, whose arguments are on the stack.
-    fn host_call(&mut self, f: Func) -> Result<()> {
-        let FuncKind::Host { host, ref name } = self.inner.funcs[f].kind else {
-            unreachable!("only host functions leave the loop to be called");
+    fn skip_breakpoint(&mut self) {
+        self.skip_breakpoint = true;
+    }
+
+    fn single_step_next(&mut self) {
+        self.slow = true;
+    }
+
+    fn depth(&self) -> usize {
+        self.frames.len()
+    }
+
+    fn frame(&self, store: &StoreInner, depth: usize, in_host: bool) -> FrameRef<'_> {
+        let pos = self.frames.len() - 1 - depth;
+        let f = self.frames[pos];
+        let code = store.instances[f.instance].code(f.def);
+        let at_call = depth > 0 || in_host;
+        let op = if at_call { f.pc - 1 } else { f.pc } as usize;
+        let start = f.fp as usize + code.num_locals as usize;
+        let end = if depth == 0 {
+            self.sp
+        } else {
+            // The callee's locals begin where the caller's operands end: its arguments were
+            // the caller's top operands.
+            self.frames[pos + 1].fp as usize
         };
-        let name = name.clone();
-        let hf = self.host_funcs[host].func.clone();
-        let ty = self.inner.funcs[f].ty.clone();
-        let exec = &mut self.inner.exec;
-        let n = ty.params().len();
-        let args: Vec<Val> = exec.cells[exec.sp - n..exec.sp]
-            .iter()
-            .zip(ty.params())
-            .map(|(c, t)| Val::from_cell(*c, *t))
+        FrameRef {
+            func: f.func,
+            instance: f.instance,
+            def: f.def,
+            pc: code.pcs[op],
+            returning: !at_call && matches!(code.ops[op], Op::Exit),
+            locals: &self.cells[f.fp as usize..start],
+            stack: &self.cells[start..end.max(start)],
+        }
+    }
+
+    fn host_args(&self, n: usize) -> &[u64] {
+        &self.cells[self.sp - n..self.sp]
+    }
+
+    fn host_return(&mut self, n: usize, results: &[u64]) {
+        self.sp -= n;
+        for v in results {
+            if self.sp >= self.cells.len() {
+                self.cells.push(0);
+            }
+            self.cells[self.sp] = *v;
+            self.sp += 1;
+        }
+    }
+
+    fn results(&self, n: usize) -> &[u64] {
+        &self.cells[..n]
+    }
+
+    fn clear(&mut self) {
+        self.frames.clear();
+        self.sp = 0;
+    }
+
+    fn capture(&self, store: &StoreInner) -> EngineState {
+        let depth = self.frames.len();
+        let frames = (0..depth)
+            .map(|i| {
+                let f = self.frame(store, depth - 1 - i, false);
+                FrameState {
+                    func: f.func,
+                    instance: f.instance,
+                    def: f.def,
+                    pc: f.pc,
+                    returning: f.returning,
+                    base: self.frames[i].fp,
+                }
+            })
             .collect();
-        // Keep the arguments on the stack while the host runs (the debug view shows the frame
-        // as it is at the call); they are popped once it returns.
-        let instance = exec.frames.last().expect("caller frame").instance;
-        exec.in_host = true;
-        // The call is not complete while the host runs.
-        self.inner.position -= 1;
-        if let Some(log) = &mut self.host_writes {
-            log.clear();
-        }
-        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
-        let r = hf(
-            &mut Caller {
-                store: self,
-                instance,
-            },
-            &args,
-            &mut results,
-        );
-        let position = self.inner.position;
-        let r = r.and_then(|()| {
-            for (i, (v, t)) in results.iter().zip(ty.results()).enumerate() {
-                if v.ty() != *t {
-                    return Err(HostError::Error(format!(
-                        "host function returned {} for result {i}, expected {t}",
-                        v.ty()
-                    )));
-                }
-            }
-            Ok(())
-        });
-        if let Some(mut observer) = self.observer.take() {
-            let writes = self.host_writes.take().unwrap_or_default();
-            let outcome = match &r {
-                Ok(()) => HostCallOutcome::Returned(&results),
-                Err(HostError::Error(m)) => HostCallOutcome::Error(m),
-                Err(HostError::Exit(c)) => HostCallOutcome::Exit(*c),
-            };
-            observer.on_host_call(
-                &mut self.data,
-                &HostCall {
-                    func: f,
-                    import: &name,
-                    position,
-                    args: &args,
-                    outcome,
-                    memory_writes: &writes,
-                },
-            );
-            self.host_writes = Some(writes);
-            self.observer = Some(observer);
-        }
-        match r {
-            Ok(()) => {
-                self.inner.exec.in_host = false;
-                let exec = &mut self.inner.exec;
-                exec.sp -= n;
-                for v in &results {
-                    if exec.sp >= exec.cells.len() {
-                        exec.cells.push(0);
-                    }
-                    exec.cells[exec.sp] = v.to_cell();
-                    exec.sp += 1;
-                }
-                self.inner.position += 1;
-                Ok(())
-            }
-            Err(HostError::Exit(code)) => {
-                self.inner.exec.in_host = false;
-                self.abandon();
-                Err(Error::Exit { code, position })
-            }
-            Err(HostError::Error(message)) => {
-                self.deliver(DebugEvent::HostcallError(&message));
-                self.inner.exec.in_host = false;
-                self.abandon();
-                Err(Error::Host {
-                    import: name.to_string(),
-                    message,
-                    position,
-                })
-            }
+        EngineState {
+            frames,
+            values: self.cells[..self.sp].to_vec(),
         }
     }
 
-    /// Delivers a debug event to the handler, if any. Without a handler, execution pauses
-    /// where pausing is possible.
-    fn deliver(&mut self, event: DebugEvent<'_>) -> DebugAction {
-        match self.handler.take() {
-            Some(mut handler) => {
-                let action = handler.handle(self, event);
-                if self.handler.is_none() {
-                    self.handler = Some(handler);
-                }
-                action
-            }
-            None => DebugAction::Pause,
+    fn restore(&mut self, store: &StoreInner, state: &EngineState) {
+        let depth = state.frames.len();
+        self.frames.clear();
+        for (i, f) in state.frames.iter().enumerate() {
+            let code = store.instances[f.instance].code(f.def);
+            self.frames.push(Frame {
+                func: f.func,
+                instance: f.instance,
+                def: f.def,
+                pc: op_index(code, f.pc, i + 1 < depth, f.returning),
+                fp: f.base,
+            });
         }
+        self.cells.clear();
+        self.cells.extend_from_slice(&state.values);
+        self.sp = self.cells.len();
+        // Room for the innermost frame's operands.
+        let mut need = self.sp + 1024;
+        if let Some(f) = self.frames.last() {
+            let code = store.instances[f.instance].code(f.def);
+            need = need.max(f.fp as usize + (code.num_locals + code.max_stack) as usize);
+        }
+        if self.cells.len() < need {
+            self.cells.resize(need, 0);
+        }
+        // The pc may be inside a run, whose head the fast loop would need.
+        self.slow = true;
+        self.skip_breakpoint = false;
     }
 }

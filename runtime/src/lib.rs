@@ -23,14 +23,18 @@
 
 mod code;
 mod debug;
+mod driver;
+mod engine;
 mod error;
 mod fuse;
 mod host;
 mod instance;
 mod interp;
+mod interp_env;
 mod memory;
 mod module;
 mod snapshot;
+pub mod steps;
 mod store;
 mod translate;
 mod trap;

@@ -176,16 +176,25 @@ impl MemoryInstance {
 
     /// Writes bytes, bounds-checked. Returns `false` when out of bounds (nothing written).
     pub(crate) fn write(&mut self, addr: u64, bytes: &[u8]) -> bool {
-        let Some(end) = addr.checked_add(bytes.len() as u64) else {
+        let Some(r) = crate::wasm::range(&self.data, addr, bytes.len() as u64) else {
             return false;
         };
-        if end > self.data.len() as u64 {
-            return false;
-        }
         if !bytes.is_empty() {
-            self.data[addr as usize..end as usize].copy_from_slice(bytes);
-            self.mark_dirty(addr as usize, bytes.len());
+            self.mark_dirty(r.start, bytes.len());
+            self.data[r].copy_from_slice(bytes);
         }
+        true
+    }
+
+    /// Stores `N` bytes at `addr` (a Wasm store), bounds-checked. Returns `false` when out of
+    /// bounds (nothing written).
+    #[inline(always)]
+    pub(crate) fn store<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> bool {
+        let Some(a) = crate::wasm::in_bounds(addr, N as u64, self.data.len()) else {
+            return false;
+        };
+        self.data[a..a + N].copy_from_slice(&bytes);
+        self.mark_dirty(a, N);
         true
     }
 

@@ -4,7 +4,8 @@
 
 use crate::code::CompiledFunc;
 use crate::error::{Error, Result};
-use crate::translate::translate_function;
+use crate::interp_env::InterpEnv;
+use crate::translate::{FrameShapes, translate_function};
 use crate::types::{
     DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, FuncType, GlobalIndex, GlobalType, Limits,
     MemoryIndex, MemoryType, TableIndex, TableType, TypeIndex, ValType,
@@ -158,6 +159,8 @@ pub(crate) struct ModuleInner {
     pub code: PrimaryMap<DefinedFuncIndex, CompiledFunc>,
     /// Types of every local (parameters first) of each defined function.
     pub local_types: PrimaryMap<DefinedFuncIndex, Box<[ValType]>>,
+    /// Operand-stack types at every instruction of each defined function.
+    pub shapes: PrimaryMap<DefinedFuncIndex, FrameShapes>,
     pub func_names: HashMap<FuncIndex, String>,
 }
 
@@ -299,11 +302,10 @@ impl Module {
     }
 
     /// The types of the operand stack of `func` just before the instruction at `pc` executes,
-    /// bottom first. Computed on demand by re-validating the body up to `pc`, so that the
-    /// interpreter never stores types per instruction.
+    /// bottom first (from the frame shapes computed at translation).
     pub fn operand_types_at(&self, func: FuncIndex, pc: u32) -> Option<Vec<ValType>> {
         let def = self.defined_func_index(func)?;
-        crate::translate::operand_types_at(self, def, pc)
+        self.inner.shapes[def].stack_at(pc).map(<[ValType]>::to_vec)
     }
 
     /// The types of the locals (parameters first) of a defined function.
@@ -447,6 +449,7 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
         datas: PrimaryMap::new(),
         code: PrimaryMap::new(),
         local_types: PrimaryMap::new(),
+        shapes: PrimaryMap::new(),
         func_names: HashMap::new(),
     };
     // A second validator drives translation: it hands out one function validator per body,
@@ -636,13 +639,21 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                 let func_index = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
                 let ty = m.types[m.funcs[func_index]].clone();
                 let mut fv = func.into_validator(std::mem::take(&mut allocs));
-                let (mut compiled, locals) = translate_function(&mut fv, &body, &ty, &m.types)?;
+                let mut env = InterpEnv::default();
+                let translated = translate_function(&mut fv, &body, &ty, &m.types, &mut env)?;
+                let mut compiled = env.finish(
+                    translated.local_types.len() as u32,
+                    ty.params().len() as u32,
+                    ty.results().len() as u32,
+                    translated.max_stack,
+                );
                 if fuse {
                     crate::fuse::fuse(&mut compiled);
                 }
                 allocs = fv.into_allocations();
                 m.code.push(compiled);
-                m.local_types.push(locals);
+                m.local_types.push(translated.local_types);
+                m.shapes.push(translated.shapes);
             }
             Payload::CustomSection(c) => {
                 if let wasmparser::KnownCustom::Name(names) = c.as_known() {

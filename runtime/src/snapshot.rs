@@ -8,9 +8,10 @@
 //! Host state (the embedder's `T`) is not part of a snapshot: a replayer's host functions answer
 //! from the trace and hold no state that snapshots would need.
 
+use crate::engine::EngineState;
 use crate::error::{Error, Result};
 use crate::memory::MemImage;
-use crate::store::{ExecState, SegmentState, Store};
+use crate::store::{CallState, SegmentState, Store};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -22,7 +23,9 @@ pub struct Snapshot {
     tables: Vec<Vec<u64>>,
     globals: Vec<u64>,
     segments: Vec<SegmentState>,
-    exec: ExecState,
+    /// The call in progress, engine-neutral (restorable on any engine).
+    frames: EngineState,
+    call: CallState,
     num_funcs: usize,
     num_instances: usize,
 }
@@ -40,8 +43,8 @@ impl Snapshot {
         for s in snapshots {
             bytes += std::mem::size_of::<Snapshot>();
             bytes += s.tables.iter().map(|t| t.len() * 8).sum::<usize>();
-            bytes += s.globals.len() * 8 + s.exec.cells.len() * 8;
-            bytes += s.exec.frames.len() * std::mem::size_of::<crate::store::Frame>();
+            bytes += s.globals.len() * 8 + s.frames.values.len() * 8;
+            bytes += s.frames.frames.len() * std::mem::size_of::<crate::engine::FrameState>();
             for m in &s.memories {
                 bytes += m.account(&mut seen);
             }
@@ -60,21 +63,25 @@ impl<T> Store<T> {
     /// [`Error::Usage`] while a host function runs (the host's half of the call cannot be
     /// captured).
     pub fn snapshot(&mut self) -> Result<Snapshot> {
-        let inner = &mut self.inner;
-        if inner.exec.in_host {
+        if self.inner.call.in_host {
             return Err(Error::Usage(
                 "cannot take a snapshot while a host function runs".into(),
             ));
         }
-        let mut exec = inner.exec.clone();
-        exec.cells.truncate(exec.sp);
+        let frames = if self.inner.call.active {
+            self.engine.capture(&self.inner)
+        } else {
+            EngineState::default()
+        };
+        let inner = &mut self.inner;
         Ok(Snapshot {
             position: inner.position,
             memories: inner.memories.values_mut().map(|m| m.snapshot()).collect(),
             tables: inner.tables.values().map(|t| t.elements.clone()).collect(),
             globals: inner.globals.values().map(|g| g.value).collect(),
             segments: inner.segments.values().cloned().collect(),
-            exec,
+            frames,
+            call: inner.call.clone(),
             num_funcs: inner.funcs.len(),
             num_instances: inner.instances.len(),
         })
@@ -88,7 +95,7 @@ impl<T> Store<T> {
     /// since the snapshot was taken.
     pub fn restore(&mut self, snapshot: &Snapshot) -> Result<()> {
         let inner = &mut self.inner;
-        if inner.exec.in_host {
+        if inner.call.in_host {
             return Err(Error::Usage(
                 "cannot restore a snapshot while a host function runs".into(),
             ));
@@ -115,21 +122,9 @@ impl<T> Store<T> {
         for (s, saved) in inner.segments.values_mut().zip(&snapshot.segments) {
             s.clone_from(saved);
         }
-        inner.exec.clone_from(&snapshot.exec);
-        if inner.exec.active {
-            // Room for the innermost frame's operands.
-            let need = inner.exec.sp + 1024;
-            if inner.exec.cells.len() < need {
-                inner.exec.cells.resize(need, 0);
-            }
-            if let Some(f) = inner.exec.frames.last() {
-                let code = inner.instances[f.instance].code(f.def);
-                let need = f.fp as usize + (code.num_locals + code.max_stack) as usize;
-                if inner.exec.cells.len() < need {
-                    inner.exec.cells.resize(need, 0);
-                }
-            }
-        }
+        inner.call.clone_from(&snapshot.call);
+        self.engine.restore(&self.inner, &snapshot.frames);
+        let inner = &mut self.inner;
         inner.position = snapshot.position;
         Ok(())
     }

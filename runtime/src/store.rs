@@ -6,8 +6,10 @@
 
 use crate::code::CompiledFunc;
 use crate::debug::{Breakpoints, DebugHandler};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::host::{HostCallObserver, HostFunc};
+use crate::interp::Interp;
 use crate::memory::MemoryInstance;
 use crate::module::Module;
 use crate::types::{
@@ -143,25 +145,9 @@ pub(crate) struct GlobalInstance {
     pub value: u64,
 }
 
-/// One Wasm frame of the interpreter's call stack.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Frame {
-    pub func: Func,
-    pub instance: Instance,
-    pub def: DefinedFuncIndex,
-    /// Index of the next op to execute (for a frame that called another one, the op after the
-    /// call).
-    pub pc: u32,
-    /// Index of the first local in the value stack.
-    pub fp: u32,
-}
-
-/// State of the current call into Wasm.
+/// The driver's state of the current call into Wasm (the engine holds the frames).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ExecState {
-    pub cells: Vec<u64>,
-    pub sp: usize,
-    pub frames: Vec<Frame>,
+pub(crate) struct CallState {
     /// Result types of the call in progress.
     pub results: Vec<ValType>,
     /// A call is in progress (running, paused, or inside a host function).
@@ -170,9 +156,7 @@ pub(crate) struct ExecState {
     pub paused: bool,
     /// Inside a host function called by the innermost frame.
     pub in_host: bool,
-    /// Execution resumes in the single-step engine (the pc may be inside a run).
-    pub slow: bool,
-    /// The next step ignores a breakpoint at its pc (we are resuming from it).
+    /// Resuming from a breakpoint pause: the next step ignores a breakpoint at its pc.
     pub skip_breakpoint: bool,
     /// The write (address, length) that made the last watchpoint pause.
     pub watch_write: Option<(u64, u64)>,
@@ -188,7 +172,7 @@ pub(crate) struct StoreInner {
     pub globals: PrimaryMap<Global, GlobalInstance>,
     pub sig_ids: HashMap<FuncType, SigId>,
     pub sigs: PrimaryMap<SigId, FuncType>,
-    pub exec: ExecState,
+    pub call: CallState,
     /// Steps completed since the store was created.
     pub position: u64,
     /// Execution pauses when `position` reaches this (`u64::MAX`: never).
@@ -216,6 +200,8 @@ pub struct Store<T> {
     pub(crate) host_funcs: Vec<HostFunc<T>>,
     pub(crate) handler: Option<Box<dyn DebugHandler<T>>>,
     pub(crate) observer: Option<Box<dyn HostCallObserver<T>>>,
+    /// The engine that executes Wasm code (see `engine.rs`).
+    pub(crate) engine: Box<dyn Engine>,
     /// Memory writes made by host functions during the current host call, when logged.
     pub(crate) host_writes: Option<Vec<(u64, Vec<u8>)>>,
 }
@@ -234,7 +220,7 @@ impl<T> Store<T> {
                 globals: PrimaryMap::new(),
                 sig_ids: HashMap::new(),
                 sigs: PrimaryMap::new(),
-                exec: ExecState::default(),
+                call: CallState::default(),
                 position: 0,
                 stop_at: u64::MAX,
                 breakpoints: Breakpoints::default(),
@@ -244,6 +230,7 @@ impl<T> Store<T> {
             host_funcs: Vec::new(),
             handler: None,
             observer: None,
+            engine: Box::new(Interp::default()),
             host_writes: None,
         }
     }
@@ -289,7 +276,7 @@ impl<T> Store<T> {
 
     /// Whether a call is paused (step budget or breakpoint) and can be resumed.
     pub fn is_paused(&self) -> bool {
-        self.inner.exec.paused
+        self.inner.call.paused
     }
 
     /// Installs the handler that receives debug events.

@@ -1,27 +1,166 @@
-//! Translation of Wasm function bodies into [`Op`]s: the one big `match` over operators.
+//! The translator: one walk over each function body, shared by every engine.
 //!
-//! The translator runs in lockstep with wasmparser's function validator, which both rejects
-//! invalid code and tells us the exact operand-stack height before each operator. From those
-//! heights every branch gets its [`DropKeep`]; from the control stack every branch gets its target
-//! (forward targets are patched when the label is bound). Unreachable code is validated but not
-//! emitted. Steps are grouped into runs, each opened by an [`Op::Steps`] (see `code.rs`).
+//! This is the engine-neutral half of translation, in the shape of wasmtime's
+//! `code_translator.rs`: the one big loop over operators. It runs in lockstep with wasmparser's
+//! function validator, which rejects invalid code and tells the exact operand-stack height and
+//! types before each operator, and it owns everything that follows from the structure of the
+//! code rather than from an engine:
 //!
-//! Operators outside the supported feature set never reach this match: the validator is
+//! - the control stack, liveness (unreachable code is validated but never handed on) and branch
+//!   resolution: every branch gets its destination label and its [`DropKeep`] (how many values
+//!   it carries and how many it drops beneath them) from the heights;
+//! - steps and runs: each instruction's cost comes from [`crate::steps`], and the translator
+//!   tracks the straight-line runs (they end after a control transfer and wherever a label is
+//!   bound), so each instruction arrives with its offset within its run;
+//! - frame shapes: the type of every operand-stack slot before every instruction
+//!   ([`FrameShapes`]), from which the debug API types a frame's values on any engine.
+//!
+//! How an instruction is lowered — the interpreter's ops, later Cranelift IR — is the business
+//! of a [`FuncEnvironment`] (wasmtime's `func_environ.rs`): the translator calls one of its
+//! methods per instruction, and it never sees an engine's representation.
+//!
+//! Operators outside the supported feature set never reach the environment: the validator is
 //! configured with deja's features and refuses them at load time.
 
-use crate::code::{BranchTarget, CompiledFunc, DropKeep, Op};
-use crate::module::Module;
-use crate::types::{
-    DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, FuncType, GlobalIndex, TableIndex,
-    TypeIndex, ValType,
-};
-use cranelift_entity::{EntityRef, PrimaryMap};
-use wasmparser::{
-    BlockType, FuncValidator, FunctionBody, Operator, Parser, Payload, ValidPayload, Validator,
-    ValidatorResources,
-};
+use crate::code::DropKeep;
+use crate::steps::{self, Context};
+use crate::types::{FuncType, TypeIndex, ValType};
+use cranelift_entity::PrimaryMap;
+use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources};
 
-type WResult<T> = Result<T, crate::Error>;
+pub(crate) type WResult<T> = Result<T, crate::Error>;
+
+/// What the translator knows about one instruction it hands to the environment.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Inst {
+    /// Module-relative byte offset of the instruction.
+    pub pc: u32,
+    /// Steps it completes ([`steps::cost`]): 0 or 1.
+    pub cost: u32,
+    /// Steps of its run completed before it. 0 with `cost == 1` means it opens a run.
+    pub run_offset: u32,
+}
+
+impl Inst {
+    /// Whether this instruction is the first step of a new straight-line run.
+    pub fn opens_run(&self) -> bool {
+        self.cost > 0 && self.run_offset == 0
+    }
+}
+
+/// Where a branch goes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Branch<L> {
+    /// The label of the target: a loop's head, or the end of a block, `if` or the function body
+    /// (a branch to the body's end returns, without another step).
+    pub label: L,
+    /// How the operand stack is adjusted.
+    pub dk: DropKeep,
+}
+
+/// An engine's lowering of the instructions the translator hands it (see the module docs).
+///
+/// Labels are the environment's own: the translator creates them, binds each exactly once, and
+/// uses them as branch destinations before or after binding.
+pub(crate) trait FuncEnvironment {
+    /// A position in the engine's code that branches can target.
+    type Label: Copy;
+
+    /// A new, unbound label.
+    fn new_label(&mut self) -> Self::Label;
+    /// Binds `label` to the next instruction. A new run starts there.
+    fn bind_label(&mut self, label: Self::Label);
+    /// Any instruction without control flow of its own (arithmetic, memory, locals, calls, ...).
+    fn instruction(&mut self, inst: Inst, op: &Operator<'_>) -> WResult<()>;
+    /// `unreachable`.
+    fn unreachable(&mut self, inst: Inst);
+    /// `br`.
+    fn br(&mut self, inst: Inst, target: Branch<Self::Label>);
+    /// `br_if`: branch when the popped condition is non-zero.
+    fn br_if(&mut self, inst: Inst, target: Branch<Self::Label>);
+    /// `br_table`; the last target is the default.
+    fn br_table(&mut self, inst: Inst, targets: &[Branch<Self::Label>]);
+    /// `if`: continue when the popped condition is non-zero, else go to `else_label`.
+    fn if_(&mut self, inst: Inst, else_label: Self::Label);
+    /// `else` at the end of a live `then` arm: jump to `end_label` (not a step).
+    fn else_(&mut self, inst: Inst, end_label: Self::Label);
+    /// A return: `return`, a `br` to the body's label, or the body's final `end`.
+    fn return_(&mut self, inst: Inst);
+    /// The body's end reached by a branch to its label, bound just before: return without a
+    /// step (the branch was the step).
+    fn exit(&mut self, inst: Inst);
+}
+
+/// Operand-stack types before each instruction of one function, by module-relative pc: the
+/// static half of an engine-neutral frame (cf. wasmtime's `frame_table.rs`). Locals' types are
+/// the function's declaration and are kept beside it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FrameShapes {
+    /// Pcs of the instructions, ascending.
+    pcs: Box<[u32]>,
+    /// Per instruction, the range of `pool` holding its operand types, bottom first.
+    stacks: Box<[(u32, u32)]>,
+    /// Type stacks; consecutive instructions share prefixes.
+    pool: Box<[ValType]>,
+}
+
+impl FrameShapes {
+    /// The operand-stack types before the instruction at `pc`, bottom first.
+    pub fn stack_at(&self, pc: u32) -> Option<&[ValType]> {
+        let i = self.pcs.binary_search(&pc).ok()?;
+        let (start, len) = self.stacks[i];
+        Some(&self.pool[start as usize..(start + len) as usize])
+    }
+}
+
+#[derive(Default)]
+struct ShapeBuilder {
+    pcs: Vec<u32>,
+    stacks: Vec<(u32, u32)>,
+    pool: Vec<ValType>,
+    scratch: Vec<ValType>,
+}
+
+impl ShapeBuilder {
+    /// Records the stack in `scratch` for `pc` (once per pc: the first instruction wins).
+    fn record(&mut self, pc: u32) {
+        if self.pcs.last() == Some(&pc) {
+            return;
+        }
+        let t = &self.scratch;
+        let entry = match self.stacks.last() {
+            Some(&(start, len)) => {
+                let prev = &self.pool[start as usize..(start + len) as usize];
+                if t.len() <= prev.len() && prev[..t.len()] == t[..] {
+                    (start, t.len() as u32)
+                } else if (start + len) as usize == self.pool.len()
+                    && t[..prev.len().min(t.len())] == *prev
+                {
+                    self.pool.extend_from_slice(&t[prev.len()..]);
+                    (start, t.len() as u32)
+                } else {
+                    let s = self.pool.len() as u32;
+                    self.pool.extend_from_slice(t);
+                    (s, t.len() as u32)
+                }
+            }
+            None => {
+                self.pool.extend_from_slice(t);
+                (0, t.len() as u32)
+            }
+        };
+        self.pcs.push(pc);
+        self.stacks.push(entry);
+    }
+
+    fn finish(self) -> FrameShapes {
+        FrameShapes {
+            pcs: self.pcs.into(),
+            stacks: self.stacks.into(),
+            pool: self.pool.into(),
+        }
+    }
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum CtrlKind {
@@ -32,80 +171,66 @@ enum CtrlKind {
     Else,
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Fixup {
-    /// A `Br`, `BrIf`, `If` or `Jump` op whose target is patched.
-    Op(usize),
-    /// An entry of `br_tables`.
-    Table(usize),
-}
-
 #[derive(Debug)]
-struct Ctrl {
+struct Ctrl<L> {
     kind: CtrlKind,
     /// Operand-stack height at entry, below the block's parameters.
     height: u32,
     params: u32,
     results: u32,
-    /// Branch target of a loop (its head).
-    loop_pc: u32,
-    fixups: Vec<Fixup>,
-    /// The `If` op, patched to the `else` or the `end`.
-    if_op: Option<usize>,
+    /// The branch destination: a loop's head, or the end of anything else.
+    label: L,
+    /// Whether any branch targets the label (for the end of a block, `if` or body).
+    branched_to: bool,
+    /// The `if`'s else label, bound at the `else` or the `end`.
+    else_label: Option<L>,
     alive_at_entry: bool,
 }
 
-struct Translator<'a> {
+/// A translated function's engine-neutral facts.
+pub(crate) struct Translated {
+    /// Types of every local, parameters first.
+    pub local_types: Box<[ValType]>,
+    /// Operand-stack types before every instruction.
+    pub shapes: FrameShapes,
+    /// Highest operand-stack height reached.
+    pub max_stack: u32,
+}
+
+struct Translator<'a, E: FuncEnvironment> {
+    env: &'a mut E,
     types: &'a PrimaryMap<TypeIndex, FuncType>,
-    ops: Vec<Op>,
-    pcs: Vec<u32>,
-    br_tables: Vec<BranchTarget>,
-    ctrl: Vec<Ctrl>,
-    /// Index of the `Steps` op heading the current run, if a run is open.
-    run_head: Option<usize>,
+    ctrl: Vec<Ctrl<E::Label>>,
+    /// Steps of the current run completed so far; `None` when no run is open.
+    run: Option<u32>,
     /// Whether the code being translated is unreachable.
     dead: bool,
 }
 
-impl Translator<'_> {
-    fn emit(&mut self, op: Op, pc: u32) -> usize {
-        if op.is_step() {
-            let head = match self.run_head {
-                Some(h) => h,
-                None => {
-                    self.ops.push(Op::Steps(0));
-                    self.pcs.push(pc);
-                    self.run_head = Some(self.ops.len() - 1);
-                    self.ops.len() - 1
-                }
-            };
-            if let Op::Steps(n) = &mut self.ops[head] {
-                *n += 1;
-            }
+impl<E: FuncEnvironment> Translator<'_, E> {
+    /// The [`Inst`] for an operator at `pc`, advancing the run.
+    fn inst(&mut self, op: &Operator<'_>, pc: u32, context: Context) -> Inst {
+        let cost = steps::cost(op, context);
+        let run_offset = if cost > 0 {
+            let offset = self.run.unwrap_or(0);
+            self.run = Some(offset + cost);
+            offset
+        } else {
+            self.run.unwrap_or(0)
+        };
+        if steps::ends_run(op, context) {
+            self.run = None;
         }
-        self.ops.push(op);
-        self.pcs.push(pc);
-        if op.ends_run() {
-            self.run_head = None;
+        Inst {
+            pc,
+            cost,
+            run_offset,
         }
-        self.ops.len() - 1
     }
 
-    /// Binds a label at the next op: a new run starts there.
-    fn bind_label(&mut self) -> u32 {
-        self.run_head = None;
-        self.ops.len() as u32
-    }
-
-    fn patch(&mut self, fixup: Fixup, target: u32) {
-        match fixup {
-            Fixup::Op(i) => match &mut self.ops[i] {
-                Op::Br(t) | Op::BrIf(t) => t.pc = target,
-                Op::If(t) | Op::Jump(t) => *t = target,
-                other => unreachable!("fixup on {other:?}"),
-            },
-            Fixup::Table(i) => self.br_tables[i].pc = target,
-        }
+    fn bind(&mut self, label: E::Label) {
+        self.run = None;
+        self.env.bind_label(label);
     }
 
     fn block_arity(&self, ty: BlockType) -> (u32, u32) {
@@ -121,29 +246,28 @@ impl Translator<'_> {
 
     fn push_ctrl(&mut self, kind: CtrlKind, ty: BlockType, height: u32) {
         let (params, results) = self.block_arity(ty);
-        let loop_pc = if kind == CtrlKind::Loop && !self.dead {
-            self.bind_label()
-        } else {
-            0
-        };
+        let label = self.env.new_label();
+        if kind == CtrlKind::Loop && !self.dead {
+            self.bind(label);
+        }
         self.ctrl.push(Ctrl {
             kind,
             height: height.saturating_sub(params),
             params,
             results,
-            loop_pc,
-            fixups: Vec::new(),
-            if_op: None,
+            label,
+            branched_to: false,
+            else_label: None,
             alive_at_entry: !self.dead,
         });
     }
 
-    /// The target of a branch to relative `depth`, taken with `height` operands on the stack
-    /// (conditions and table indices already popped). `None` means the function's own label: a
-    /// return. Registers a fixup for forward targets via `register`.
-    fn branch(&mut self, depth: u32, height: u32) -> (BranchTarget, Option<usize>) {
-        let frame_index = self.ctrl.len() - 1 - depth as usize;
-        let frame = &self.ctrl[frame_index];
+    /// The branch to relative `depth`, taken with `height` operands on the stack (conditions
+    /// and table indices already popped). Unless it is a `br` out of the body (a plain return),
+    /// the target is marked as branched to.
+    fn branch(&mut self, depth: u32, height: u32, is_br: bool) -> (Branch<E::Label>, CtrlKind) {
+        let index = self.ctrl.len() - 1 - depth as usize;
+        let frame = &mut self.ctrl[index];
         let arity = if frame.kind == CtrlKind::Loop {
             frame.params
         } else {
@@ -153,63 +277,160 @@ impl Translator<'_> {
             drop: height.saturating_sub(frame.height + arity),
             keep: arity,
         };
-        let pc = if frame.kind == CtrlKind::Loop {
-            frame.loop_pc
-        } else {
-            u32::MAX
-        };
-        let forward = (frame.kind != CtrlKind::Loop).then_some(frame_index);
-        (BranchTarget { pc, dk }, forward)
+        if !(is_br && frame.kind == CtrlKind::Func) {
+            frame.branched_to = true;
+        }
+        (
+            Branch {
+                label: frame.label,
+                dk,
+            },
+            frame.kind,
+        )
+    }
+
+    fn op(&mut self, op: &Operator<'_>, pc: u32, height: u32) -> WResult<()> {
+        use Operator as O;
+        // Control structure is tracked even in dead code; everything else is skipped there.
+        match *op {
+            O::Block { blockty } => {
+                self.push_ctrl(CtrlKind::Block, blockty, height);
+                return Ok(());
+            }
+            O::Loop { blockty } => {
+                self.push_ctrl(CtrlKind::Loop, blockty, height);
+                return Ok(());
+            }
+            O::If { blockty } => {
+                let alive = !self.dead;
+                self.push_ctrl(CtrlKind::If, blockty, height.saturating_sub(1));
+                if alive {
+                    let else_label = self.env.new_label();
+                    let inst = self.inst(op, pc, Context::Inside);
+                    self.env.if_(inst, else_label);
+                    self.ctrl.last_mut().expect("pushed").else_label = Some(else_label);
+                }
+                return Ok(());
+            }
+            O::Else => {
+                if !self.dead {
+                    let inst = self.inst(op, pc, Context::Inside);
+                    let frame = self.ctrl.last_mut().expect("if frame");
+                    frame.branched_to = true;
+                    let end = frame.label;
+                    self.env.else_(inst, end);
+                }
+                let frame = self.ctrl.last_mut().expect("if frame");
+                frame.kind = CtrlKind::Else;
+                let else_label = frame.else_label.take();
+                let alive = frame.alive_at_entry;
+                if let Some(l) = else_label {
+                    self.bind(l);
+                } else {
+                    self.run = None;
+                }
+                self.dead = !alive;
+                return Ok(());
+            }
+            O::End => {
+                let frame = self.ctrl.pop().expect("validated control stack");
+                match frame.kind {
+                    CtrlKind::Func => {
+                        if !self.dead {
+                            let inst = self.inst(op, pc, Context::BodyEnd);
+                            self.env.return_(inst);
+                        }
+                        if frame.branched_to {
+                            self.bind(frame.label);
+                            let inst = Inst {
+                                pc,
+                                cost: 0,
+                                run_offset: 0,
+                            };
+                            self.env.exit(inst);
+                        }
+                    }
+                    CtrlKind::Loop => {
+                        // Nothing branches to a loop's end: the run and liveness carry on.
+                    }
+                    CtrlKind::Block | CtrlKind::If | CtrlKind::Else => {
+                        let reachable = !self.dead
+                            || frame.branched_to
+                            || (frame.kind == CtrlKind::If && frame.alive_at_entry);
+                        if frame.branched_to {
+                            self.bind(frame.label);
+                        }
+                        if let Some(l) = frame.else_label {
+                            // An `if` without `else`: the false arm lands here too.
+                            self.bind(l);
+                        }
+                        self.dead = !reachable;
+                    }
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        if self.dead {
+            return Ok(());
+        }
+        match *op {
+            O::Unreachable => {
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.unreachable(inst);
+                self.dead = true;
+            }
+            O::Br { relative_depth } => {
+                let (target, kind) = self.branch(relative_depth, height, true);
+                let inst = self.inst(op, pc, Context::Inside);
+                if kind == CtrlKind::Func {
+                    // A `br` out of the body is the return itself.
+                    self.env.return_(inst);
+                } else {
+                    self.env.br(inst, target);
+                }
+                self.dead = true;
+            }
+            O::BrIf { relative_depth } => {
+                let (target, _) = self.branch(relative_depth, height.saturating_sub(1), false);
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.br_if(inst, target);
+            }
+            O::BrTable { ref targets } => {
+                let depths: Vec<u32> = targets
+                    .targets()
+                    .chain(std::iter::once(Ok(targets.default())))
+                    .collect::<Result<_, _>>()?;
+                let branches: Vec<_> = depths
+                    .iter()
+                    .map(|d| self.branch(*d, height.saturating_sub(1), false).0)
+                    .collect();
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.br_table(inst, &branches);
+                self.dead = true;
+            }
+            O::Return => {
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.return_(inst);
+                self.dead = true;
+            }
+            _ => {
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.instruction(inst, op)?;
+            }
+        }
+        Ok(())
     }
 }
 
-macro_rules! simple_ops {
-    ($($name:ident)*) => {
-        /// Operators that translate one-to-one into an op without immediates.
-        fn simple_op(op: &Operator<'_>) -> Option<Op> {
-            Some(match op {
-                $(Operator::$name => Op::$name,)*
-                _ => return None,
-            })
-        }
-    };
-}
-
-simple_ops! {
-    Nop Drop Select
-    I32Eqz I32Eq I32Ne I32LtS I32LtU I32GtS I32GtU I32LeS I32LeU I32GeS I32GeU
-    I64Eqz I64Eq I64Ne I64LtS I64LtU I64GtS I64GtU I64LeS I64LeU I64GeS I64GeU
-    F32Eq F32Ne F32Lt F32Gt F32Le F32Ge F64Eq F64Ne F64Lt F64Gt F64Le F64Ge
-    I32Clz I32Ctz I32Popcnt I32Add I32Sub I32Mul I32DivS I32DivU I32RemS I32RemU
-    I32And I32Or I32Xor I32Shl I32ShrS I32ShrU I32Rotl I32Rotr
-    I64Clz I64Ctz I64Popcnt I64Add I64Sub I64Mul I64DivS I64DivU I64RemS I64RemU
-    I64And I64Or I64Xor I64Shl I64ShrS I64ShrU I64Rotl I64Rotr
-    F32Abs F32Neg F32Ceil F32Floor F32Trunc F32Nearest F32Sqrt F32Add F32Sub F32Mul F32Div
-    F32Min F32Max F32Copysign
-    F64Abs F64Neg F64Ceil F64Floor F64Trunc F64Nearest F64Sqrt F64Add F64Sub F64Mul F64Div
-    F64Min F64Max F64Copysign
-    I32WrapI64 I32TruncF32S I32TruncF32U I32TruncF64S I32TruncF64U I64ExtendI32S I64ExtendI32U
-    I64TruncF32S I64TruncF32U I64TruncF64S I64TruncF64U F32ConvertI32S F32ConvertI32U
-    F32ConvertI64S F32ConvertI64U F32DemoteF64 F64ConvertI32S F64ConvertI32U F64ConvertI64S
-    F64ConvertI64U F64PromoteF32
-    I32Extend8S I32Extend16S I64Extend8S I64Extend16S I64Extend32S
-    I32TruncSatF32S I32TruncSatF32U I32TruncSatF64S I32TruncSatF64U
-    I64TruncSatF32S I64TruncSatF32U I64TruncSatF64S I64TruncSatF64U
-    RefIsNull
-}
-
-fn mem_offset(memarg: &wasmparser::MemArg) -> u32 {
-    // 32-bit memories only: the validator bounds offsets to u32.
-    memarg.offset as u32
-}
-
-/// Translates one function body, validating it on the way.
-pub(crate) fn translate_function(
+/// Translates one function body into `env`, validating it on the way.
+pub(crate) fn translate_function<E: FuncEnvironment>(
     fv: &mut FuncValidator<ValidatorResources>,
     body: &FunctionBody<'_>,
     ty: &FuncType,
     types: &PrimaryMap<TypeIndex, FuncType>,
-) -> WResult<(CompiledFunc, Box<[ValType]>)> {
+    env: &mut E,
+) -> WResult<Translated> {
     let mut local_types: Vec<ValType> = ty.params().to_vec();
     let mut locals = body.get_locals_reader()?;
     for _ in 0..locals.get_count() {
@@ -222,322 +443,64 @@ pub(crate) fn translate_function(
         })?;
         local_types.extend(std::iter::repeat_n(vt, count as usize));
     }
+    let func_label = env.new_label();
     let mut t = Translator {
+        env,
         types,
-        ops: Vec::new(),
-        pcs: Vec::new(),
-        br_tables: Vec::new(),
         ctrl: vec![Ctrl {
             kind: CtrlKind::Func,
             height: 0,
             params: 0,
             results: ty.results().len() as u32,
-            loop_pc: 0,
-            fixups: Vec::new(),
-            if_op: None,
+            label: func_label,
+            branched_to: false,
+            else_label: None,
             alive_at_entry: true,
         }],
-        run_head: None,
+        run: None,
         dead: false,
     };
+    let mut shapes = ShapeBuilder::default();
     let mut max_stack = 0u32;
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         let (op, offset) = reader.read_with_offset()?;
         let height = fv.operand_stack_height();
+        let pc = offset as u32;
+        let body_end = matches!(op, Operator::End) && t.ctrl.len() == 1;
+        if body_end {
+            // What the body returns, also when its end is reached only by branches (the
+            // validator's stack is polymorphic in dead code).
+            if !t.dead || t.ctrl[0].branched_to {
+                shapes.scratch.clear();
+                shapes.scratch.extend_from_slice(ty.results());
+                shapes.record(pc);
+            }
+        } else if !t.dead
+            && !matches!(
+                op,
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::End
+            )
+        {
+            shapes.scratch.clear();
+            shapes
+                .scratch
+                .extend((0..height as usize).rev().map(|depth| {
+                    fv.get_operand_type(depth)
+                        .flatten()
+                        .and_then(ValType::from_wasmparser)
+                        .unwrap_or(ValType::I32)
+                }));
+            shapes.record(pc);
+        }
         fv.op(offset, &op)?;
         max_stack = max_stack.max(fv.operand_stack_height()).max(height);
-        let pc = offset as u32;
-        translate_op(&mut t, &op, pc, height)?;
+        t.op(&op, pc, height)?;
     }
     reader.finish()?;
-    let compiled = CompiledFunc {
-        ops: t.ops.into(),
-        pcs: t.pcs.into(),
-        br_tables: t.br_tables.into(),
-        num_locals: local_types.len() as u32,
-        num_params: ty.params().len() as u32,
-        num_results: ty.results().len() as u32,
+    Ok(Translated {
+        local_types: local_types.into(),
+        shapes: shapes.finish(),
         max_stack: max_stack + 1,
-    };
-    Ok((compiled, local_types.into()))
-}
-
-fn translate_op(t: &mut Translator<'_>, op: &Operator<'_>, pc: u32, height: u32) -> WResult<()> {
-    use Operator as O;
-    // Control structure is tracked even in dead code; everything else is skipped there.
-    match *op {
-        O::Block { blockty } => {
-            t.push_ctrl(CtrlKind::Block, blockty, height);
-            return Ok(());
-        }
-        O::Loop { blockty } => {
-            t.push_ctrl(CtrlKind::Loop, blockty, height);
-            return Ok(());
-        }
-        O::If { blockty } => {
-            let alive = !t.dead;
-            t.push_ctrl(CtrlKind::If, blockty, height.saturating_sub(1));
-            if alive {
-                let i = t.emit(Op::If(u32::MAX), pc);
-                t.ctrl.last_mut().expect("pushed").if_op = Some(i);
-            }
-            return Ok(());
-        }
-        O::Else => {
-            let alive_then = !t.dead;
-            if alive_then {
-                let j = t.emit(Op::Jump(u32::MAX), pc);
-                t.ctrl
-                    .last_mut()
-                    .expect("if frame")
-                    .fixups
-                    .push(Fixup::Op(j));
-            }
-            let frame = t.ctrl.last_mut().expect("if frame");
-            frame.kind = CtrlKind::Else;
-            let if_op = frame.if_op.take();
-            let alive = frame.alive_at_entry;
-            let target = t.bind_label();
-            if let Some(i) = if_op {
-                t.patch(Fixup::Op(i), target);
-            }
-            t.dead = !alive;
-            return Ok(());
-        }
-        O::End => {
-            let frame = t.ctrl.pop().expect("validated control stack");
-            match frame.kind {
-                CtrlKind::Func => {
-                    if !t.dead {
-                        t.emit(Op::Return, pc);
-                    }
-                    if !frame.fixups.is_empty() {
-                        let target = t.bind_label();
-                        t.emit(Op::Exit, pc);
-                        for f in frame.fixups {
-                            t.patch(f, target);
-                        }
-                    }
-                }
-                CtrlKind::Loop => {
-                    // Nothing branches to a loop's end: the run and liveness carry on.
-                }
-                CtrlKind::Block | CtrlKind::If | CtrlKind::Else => {
-                    let reachable = !t.dead
-                        || !frame.fixups.is_empty()
-                        || (frame.kind == CtrlKind::If && frame.alive_at_entry);
-                    if !frame.fixups.is_empty() || frame.if_op.is_some() {
-                        let target = t.bind_label();
-                        for f in frame.fixups {
-                            t.patch(f, target);
-                        }
-                        if let Some(i) = frame.if_op {
-                            t.patch(Fixup::Op(i), target);
-                        }
-                    }
-                    t.dead = !reachable;
-                }
-            }
-            return Ok(());
-        }
-        _ => {}
-    }
-    if t.dead {
-        return Ok(());
-    }
-    if let Some(simple) = simple_op(op) {
-        t.emit(simple, pc);
-        return Ok(());
-    }
-    let new = match *op {
-        O::Unreachable => {
-            t.emit(Op::Unreachable, pc);
-            t.dead = true;
-            return Ok(());
-        }
-        O::Br { relative_depth } => {
-            let (target, forward) = t.branch(relative_depth, height);
-            match forward {
-                Some(f) if t.ctrl[f].kind == CtrlKind::Func => {
-                    t.emit(Op::Return, pc);
-                }
-                Some(f) => {
-                    let i = t.emit(Op::Br(target), pc);
-                    t.ctrl[f].fixups.push(Fixup::Op(i));
-                }
-                None => {
-                    t.emit(Op::Br(target), pc);
-                }
-            }
-            t.dead = true;
-            return Ok(());
-        }
-        O::BrIf { relative_depth } => {
-            let (target, forward) = t.branch(relative_depth, height.saturating_sub(1));
-            let i = t.emit(Op::BrIf(target), pc);
-            if let Some(f) = forward {
-                t.ctrl[f].fixups.push(Fixup::Op(i));
-            }
-            return Ok(());
-        }
-        O::BrTable { ref targets } => {
-            let start = t.br_tables.len();
-            let depths: Vec<u32> = targets
-                .targets()
-                .chain(std::iter::once(Ok(targets.default())))
-                .collect::<Result<_, _>>()?;
-            for depth in &depths {
-                let (target, forward) = t.branch(*depth, height.saturating_sub(1));
-                let idx = t.br_tables.len();
-                t.br_tables.push(target);
-                if let Some(f) = forward {
-                    t.ctrl[f].fixups.push(Fixup::Table(idx));
-                }
-            }
-            t.emit(
-                Op::BrTable {
-                    start: start as u32,
-                    len: depths.len() as u32,
-                },
-                pc,
-            );
-            t.dead = true;
-            return Ok(());
-        }
-        O::Return => {
-            t.emit(Op::Return, pc);
-            t.dead = true;
-            return Ok(());
-        }
-        O::Call { function_index } => Op::Call(FuncIndex::from_u32(function_index)),
-        O::CallIndirect {
-            type_index,
-            table_index,
-        } => Op::CallIndirect {
-            ty: TypeIndex::from_u32(type_index),
-            table: TableIndex::from_u32(table_index),
-        },
-        O::TypedSelect { .. } => Op::Select,
-        O::LocalGet { local_index } => Op::LocalGet(local_index),
-        O::LocalSet { local_index } => Op::LocalSet(local_index),
-        O::LocalTee { local_index } => Op::LocalTee(local_index),
-        O::GlobalGet { global_index } => Op::GlobalGet(GlobalIndex::from_u32(global_index)),
-        O::GlobalSet { global_index } => Op::GlobalSet(GlobalIndex::from_u32(global_index)),
-        O::TableGet { table } => Op::TableGet(TableIndex::from_u32(table)),
-        O::TableSet { table } => Op::TableSet(TableIndex::from_u32(table)),
-        O::I32Load { ref memarg } => Op::I32Load(mem_offset(memarg)),
-        O::I64Load { ref memarg } => Op::I64Load(mem_offset(memarg)),
-        O::F32Load { ref memarg } => Op::F32Load(mem_offset(memarg)),
-        O::F64Load { ref memarg } => Op::F64Load(mem_offset(memarg)),
-        O::I32Load8S { ref memarg } => Op::I32Load8S(mem_offset(memarg)),
-        O::I32Load8U { ref memarg } => Op::I32Load8U(mem_offset(memarg)),
-        O::I32Load16S { ref memarg } => Op::I32Load16S(mem_offset(memarg)),
-        O::I32Load16U { ref memarg } => Op::I32Load16U(mem_offset(memarg)),
-        O::I64Load8S { ref memarg } => Op::I64Load8S(mem_offset(memarg)),
-        O::I64Load8U { ref memarg } => Op::I64Load8U(mem_offset(memarg)),
-        O::I64Load16S { ref memarg } => Op::I64Load16S(mem_offset(memarg)),
-        O::I64Load16U { ref memarg } => Op::I64Load16U(mem_offset(memarg)),
-        O::I64Load32S { ref memarg } => Op::I64Load32S(mem_offset(memarg)),
-        O::I64Load32U { ref memarg } => Op::I64Load32U(mem_offset(memarg)),
-        O::I32Store { ref memarg } => Op::I32Store(mem_offset(memarg)),
-        O::I64Store { ref memarg } => Op::I64Store(mem_offset(memarg)),
-        O::F32Store { ref memarg } => Op::F32Store(mem_offset(memarg)),
-        O::F64Store { ref memarg } => Op::F64Store(mem_offset(memarg)),
-        O::I32Store8 { ref memarg } => Op::I32Store8(mem_offset(memarg)),
-        O::I32Store16 { ref memarg } => Op::I32Store16(mem_offset(memarg)),
-        O::I64Store8 { ref memarg } => Op::I64Store8(mem_offset(memarg)),
-        O::I64Store16 { ref memarg } => Op::I64Store16(mem_offset(memarg)),
-        O::I64Store32 { ref memarg } => Op::I64Store32(mem_offset(memarg)),
-        O::MemorySize { .. } => Op::MemorySize,
-        O::MemoryCopy { .. } => Op::MemoryCopy,
-        O::MemoryFill { .. } => Op::MemoryFill,
-        O::MemoryGrow { .. } => Op::MemoryGrow,
-        O::I32Const { value } => Op::I32Const(value),
-        O::I64Const { value } => Op::I64Const(value),
-        O::F32Const { value } => Op::F32Const(value.bits()),
-        O::F64Const { value } => Op::F64Const(value.bits()),
-        O::I32ReinterpretF32
-        | O::I64ReinterpretF64
-        | O::F32ReinterpretI32
-        | O::F64ReinterpretI64 => Op::Reinterpret,
-        O::MemoryInit { data_index, .. } => Op::MemoryInit(DataIndex::from_u32(data_index)),
-        O::DataDrop { data_index } => Op::DataDrop(DataIndex::from_u32(data_index)),
-        O::TableInit { elem_index, table } => Op::TableInit {
-            elem: ElemIndex::from_u32(elem_index),
-            table: TableIndex::from_u32(table),
-        },
-        O::ElemDrop { elem_index } => Op::ElemDrop(ElemIndex::from_u32(elem_index)),
-        O::TableCopy {
-            dst_table,
-            src_table,
-        } => Op::TableCopy {
-            dst: TableIndex::from_u32(dst_table),
-            src: TableIndex::from_u32(src_table),
-        },
-        O::TableGrow { table } => Op::TableGrow(TableIndex::from_u32(table)),
-        O::TableSize { table } => Op::TableSize(TableIndex::from_u32(table)),
-        O::TableFill { table } => Op::TableFill(TableIndex::from_u32(table)),
-        O::RefNull { .. } => Op::RefNull,
-        O::RefFunc { function_index } => Op::RefFunc(FuncIndex::from_u32(function_index)),
-        ref other => {
-            // The validator only admits deja's feature set, so this is a translator gap.
-            return Err(crate::Error::Internal(format!(
-                "operator at {pc:#x} not supported by deja's interpreter: {other:?}"
-            )));
-        }
-    };
-    t.emit(new, pc);
-    Ok(())
-}
-
-/// Operand-stack types (bottom first) of a defined function just before the instruction at
-/// byte offset `pc`, recomputed by re-validating the module up to that point.
-pub(crate) fn operand_types_at(
-    module: &Module,
-    def: DefinedFuncIndex,
-    pc: u32,
-) -> Option<Vec<ValType>> {
-    let bytes = module.bytes();
-    let mut validator = Validator::new_with_features(crate::module::supported_features());
-    let mut seen = 0usize;
-    for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload.ok()?;
-        let valid = validator.payload(&payload).ok()?;
-        let (ValidPayload::Func(func, body), Payload::CodeSectionEntry(_)) = (valid, &payload)
-        else {
-            continue;
-        };
-        if seen != def.index() {
-            seen += 1;
-            continue;
-        }
-        let mut fv = func.into_validator(Default::default());
-        let mut locals = body.get_locals_reader().ok()?;
-        for _ in 0..locals.get_count() {
-            let offset = locals.original_position();
-            let (count, vt) = locals.read().ok()?;
-            fv.define_locals(offset, count, vt).ok()?;
-        }
-        let mut reader = body.get_operators_reader().ok()?;
-        while !reader.eof() {
-            let (op, offset) = reader.read_with_offset().ok()?;
-            if offset as u32 == pc {
-                let height = fv.operand_stack_height() as usize;
-                let types = (0..height)
-                    .rev()
-                    .map(|depth| {
-                        fv.get_operand_type(depth)
-                            .flatten()
-                            .and_then(ValType::from_wasmparser)
-                            .unwrap_or(ValType::I32)
-                    })
-                    .collect();
-                return Some(types);
-            }
-            fv.op(offset, &op).ok()?;
-        }
-        return None;
-    }
-    None
+    })
 }

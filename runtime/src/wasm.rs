@@ -218,6 +218,339 @@ pub fn i64_trunc_sat_f64_u(x: f64) -> u64 {
     x as u64
 }
 
+/// Whether an operator's result is NaN-canonicalized (when the store's configuration asks for
+/// it): every float arithmetic result that can be a NaN computed from its operands. Sign
+/// operations (`abs`, `neg`, `copysign`), reinterpretations, loads and constants pass NaN bits
+/// through unchanged, as the specification makes them exact; conversions from integers never
+/// produce a NaN. Every engine canonicalizes exactly these.
+pub fn canonicalizes(op: &wasmparser::Operator<'_>) -> bool {
+    use wasmparser::Operator as O;
+    matches!(
+        op,
+        O::F32Add
+            | O::F32Sub
+            | O::F32Mul
+            | O::F32Div
+            | O::F32Min
+            | O::F32Max
+            | O::F32Sqrt
+            | O::F32Ceil
+            | O::F32Floor
+            | O::F32Trunc
+            | O::F32Nearest
+            | O::F32DemoteF64
+            | O::F64Add
+            | O::F64Sub
+            | O::F64Mul
+            | O::F64Div
+            | O::F64Min
+            | O::F64Max
+            | O::F64Sqrt
+            | O::F64Ceil
+            | O::F64Floor
+            | O::F64Trunc
+            | O::F64Nearest
+            | O::F64PromoteF32
+    )
+}
+
+// ---- Memory accesses: the one bounds check ----
+
+/// The start of an access of `len` bytes at effective address `addr` in a memory of `size`
+/// bytes, if it lies entirely inside. Every engine's loads and stores, the host's reads and
+/// writes, and bulk memory operations check bounds through this.
+#[inline(always)]
+pub fn in_bounds(addr: u64, len: u64, size: usize) -> Option<usize> {
+    match addr.checked_add(len) {
+        Some(end) if end <= size as u64 => Some(addr as usize),
+        _ => None,
+    }
+}
+
+/// Reads `N` bytes at `addr`, or `None` when out of bounds.
+#[inline(always)]
+pub fn load<const N: usize>(data: &[u8], addr: u64) -> Option<[u8; N]> {
+    let a = in_bounds(addr, N as u64, data.len())?;
+    let mut b = [0u8; N];
+    b.copy_from_slice(&data[a..a + N]);
+    Some(b)
+}
+
+/// The bytes `[addr, addr + len)` of `data`, or `None` when out of bounds.
+#[inline(always)]
+pub fn range(data: &[u8], addr: u64, len: u64) -> Option<std::ops::Range<usize>> {
+    let a = in_bounds(addr, len, data.len())?;
+    Some(a..a + len as usize)
+}
+
+// ---- Operators on cells, shared by every engine ----
+
+#[inline(always)]
+fn i32_(c: u64) -> i32 {
+    c as u32 as i32
+}
+#[inline(always)]
+fn u32_(c: u64) -> u32 {
+    c as u32
+}
+#[inline(always)]
+fn i64_(c: u64) -> i64 {
+    c as i64
+}
+#[inline(always)]
+fn u64_(c: u64) -> u64 {
+    c
+}
+#[inline(always)]
+fn f32_(c: u64) -> f32 {
+    f32::from_bits(c as u32)
+}
+#[inline(always)]
+fn f64_(c: u64) -> f64 {
+    f64::from_bits(c)
+}
+#[inline(always)]
+fn ri32(v: i32) -> u64 {
+    v as u32 as u64
+}
+#[inline(always)]
+fn ru32(v: u32) -> u64 {
+    v as u64
+}
+#[inline(always)]
+fn ri64(v: i64) -> u64 {
+    v as u64
+}
+#[inline(always)]
+fn ru64(v: u64) -> u64 {
+    v
+}
+#[inline(always)]
+fn rbool(v: bool) -> u64 {
+    v as u64
+}
+#[inline(always)]
+fn rf32(v: f32) -> u64 {
+    v.to_bits() as u64
+}
+#[inline(always)]
+fn rf64(v: f64) -> u64 {
+    v.to_bits()
+}
+
+/// The binary operators a fused header applies: every one that cannot trap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs, reason = "named after the Wasm instructions")]
+pub enum BinOp {
+    I32Eq,
+    I32Ne,
+    I32LtS,
+    I32LtU,
+    I32GtS,
+    I32GtU,
+    I32LeS,
+    I32LeU,
+    I32GeS,
+    I32GeU,
+    I64Eq,
+    I64Ne,
+    I64LtS,
+    I64LtU,
+    I64GtS,
+    I64GtU,
+    I64LeS,
+    I64LeU,
+    I64GeS,
+    I64GeU,
+    F32Eq,
+    F32Ne,
+    F32Lt,
+    F32Gt,
+    F32Le,
+    F32Ge,
+    F64Eq,
+    F64Ne,
+    F64Lt,
+    F64Gt,
+    F64Le,
+    F64Ge,
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I32And,
+    I32Or,
+    I32Xor,
+    I32Shl,
+    I32ShrS,
+    I32ShrU,
+    I32Rotl,
+    I32Rotr,
+    I64Add,
+    I64Sub,
+    I64Mul,
+    I64And,
+    I64Or,
+    I64Xor,
+    I64Shl,
+    I64ShrS,
+    I64ShrU,
+    I64Rotl,
+    I64Rotr,
+    F32Add,
+    F32Sub,
+    F32Mul,
+    F32Div,
+    F32Min,
+    F32Max,
+    F32Copysign,
+    F64Add,
+    F64Sub,
+    F64Mul,
+    F64Div,
+    F64Min,
+    F64Max,
+    F64Copysign,
+}
+
+impl BinOp {
+    /// Whether the result is an `i32` (so it can be a branch condition).
+    pub fn yields_i32(self) -> bool {
+        use BinOp as B;
+        !matches!(
+            self,
+            B::I64Add
+                | B::I64Sub
+                | B::I64Mul
+                | B::I64And
+                | B::I64Or
+                | B::I64Xor
+                | B::I64Shl
+                | B::I64ShrS
+                | B::I64ShrU
+                | B::I64Rotl
+                | B::I64Rotr
+                | B::F32Add
+                | B::F32Sub
+                | B::F32Mul
+                | B::F32Div
+                | B::F32Min
+                | B::F32Max
+                | B::F32Copysign
+                | B::F64Add
+                | B::F64Sub
+                | B::F64Mul
+                | B::F64Div
+                | B::F64Min
+                | B::F64Max
+                | B::F64Copysign
+        )
+    }
+}
+
+/// An arithmetic `f32` result as a cell, canonicalized if the configuration asks.
+#[inline(always)]
+pub fn canon_f32(canon: bool, x: f32) -> u64 {
+    if canon {
+        rf32(canonicalize_f32(x))
+    } else {
+        rf32(x)
+    }
+}
+
+/// An arithmetic `f64` result as a cell, canonicalized if the configuration asks.
+#[inline(always)]
+pub fn canon_f64(canon: bool, x: f64) -> u64 {
+    if canon {
+        rf64(canonicalize_f64(x))
+    } else {
+        rf64(x)
+    }
+}
+
+/// Applies a non-trapping binary operator to two cells (values as 64-bit cells, see
+/// [`crate::Val`]): the one definition shared by every engine's plain and fused paths. Float
+/// arithmetic results are canonicalized when `canon` is set, exactly for the operators
+/// [`canonicalizes`] names.
+#[inline(always)]
+pub fn eval_bin(op: BinOp, a: u64, b: u64, canon: bool) -> u64 {
+    use BinOp as B;
+    let cf32 = |x: f32| canon_f32(canon, x);
+    let cf64 = |x: f64| canon_f64(canon, x);
+    macro_rules! ev {
+        ($from:ident, $to:expr, $f:expr) => {{ $to($f($from(a), $from(b))) }};
+    }
+    match op {
+        B::I32Eq => ev!(u32_, rbool, |a, b| a == b),
+        B::I32Ne => ev!(u32_, rbool, |a, b| a != b),
+        B::I32LtS => ev!(i32_, rbool, |a, b| a < b),
+        B::I32LtU => ev!(u32_, rbool, |a, b| a < b),
+        B::I32GtS => ev!(i32_, rbool, |a, b| a > b),
+        B::I32GtU => ev!(u32_, rbool, |a, b| a > b),
+        B::I32LeS => ev!(i32_, rbool, |a, b| a <= b),
+        B::I32LeU => ev!(u32_, rbool, |a, b| a <= b),
+        B::I32GeS => ev!(i32_, rbool, |a, b| a >= b),
+        B::I32GeU => ev!(u32_, rbool, |a, b| a >= b),
+        B::I64Eq => ev!(u64_, rbool, |a, b| a == b),
+        B::I64Ne => ev!(u64_, rbool, |a, b| a != b),
+        B::I64LtS => ev!(i64_, rbool, |a, b| a < b),
+        B::I64LtU => ev!(u64_, rbool, |a, b| a < b),
+        B::I64GtS => ev!(i64_, rbool, |a, b| a > b),
+        B::I64GtU => ev!(u64_, rbool, |a, b| a > b),
+        B::I64LeS => ev!(i64_, rbool, |a, b| a <= b),
+        B::I64LeU => ev!(u64_, rbool, |a, b| a <= b),
+        B::I64GeS => ev!(i64_, rbool, |a, b| a >= b),
+        B::I64GeU => ev!(u64_, rbool, |a, b| a >= b),
+        B::F32Eq => ev!(f32_, rbool, |a, b| a == b),
+        B::F32Ne => ev!(f32_, rbool, |a, b| a != b),
+        B::F32Lt => ev!(f32_, rbool, |a, b| a < b),
+        B::F32Gt => ev!(f32_, rbool, |a, b| a > b),
+        B::F32Le => ev!(f32_, rbool, |a, b| a <= b),
+        B::F32Ge => ev!(f32_, rbool, |a, b| a >= b),
+        B::F64Eq => ev!(f64_, rbool, |a, b| a == b),
+        B::F64Ne => ev!(f64_, rbool, |a, b| a != b),
+        B::F64Lt => ev!(f64_, rbool, |a, b| a < b),
+        B::F64Gt => ev!(f64_, rbool, |a, b| a > b),
+        B::F64Le => ev!(f64_, rbool, |a, b| a <= b),
+        B::F64Ge => ev!(f64_, rbool, |a, b| a >= b),
+        B::I32Add => ev!(u32_, ru32, u32::wrapping_add),
+        B::I32Sub => ev!(u32_, ru32, u32::wrapping_sub),
+        B::I32Mul => ev!(u32_, ru32, u32::wrapping_mul),
+        B::I32And => ev!(u32_, ru32, |a, b| a & b),
+        B::I32Or => ev!(u32_, ru32, |a, b| a | b),
+        B::I32Xor => ev!(u32_, ru32, |a, b| a ^ b),
+        B::I32Shl => ev!(u32_, ru32, |a: u32, b| a.wrapping_shl(b)),
+        B::I32ShrS => ev!(i32_, ri32, |a: i32, b| a.wrapping_shr(b as u32)),
+        B::I32ShrU => ev!(u32_, ru32, |a: u32, b| a.wrapping_shr(b)),
+        B::I32Rotl => ev!(u32_, ru32, |a: u32, b| a.rotate_left(b)),
+        B::I32Rotr => ev!(u32_, ru32, |a: u32, b| a.rotate_right(b)),
+        B::I64Add => ev!(u64_, ru64, u64::wrapping_add),
+        B::I64Sub => ev!(u64_, ru64, u64::wrapping_sub),
+        B::I64Mul => ev!(u64_, ru64, u64::wrapping_mul),
+        B::I64And => ev!(u64_, ru64, |a, b| a & b),
+        B::I64Or => ev!(u64_, ru64, |a, b| a | b),
+        B::I64Xor => ev!(u64_, ru64, |a, b| a ^ b),
+        B::I64Shl => ev!(u64_, ru64, |a: u64, b| a.wrapping_shl(b as u32)),
+        B::I64ShrS => ev!(i64_, ri64, |a: i64, b| a.wrapping_shr(b as u32)),
+        B::I64ShrU => ev!(u64_, ru64, |a: u64, b| a.wrapping_shr(b as u32)),
+        B::I64Rotl => ev!(u64_, ru64, |a: u64, b| a.rotate_left((b % 64) as u32)),
+        B::I64Rotr => ev!(u64_, ru64, |a: u64, b| a.rotate_right((b % 64) as u32)),
+        B::F32Add => ev!(f32_, cf32, |a, b| a + b),
+        B::F32Sub => ev!(f32_, cf32, |a, b| a - b),
+        B::F32Mul => ev!(f32_, cf32, |a, b| a * b),
+        B::F32Div => ev!(f32_, cf32, |a, b| a / b),
+        B::F32Min => ev!(f32_, cf32, f32_min),
+        B::F32Max => ev!(f32_, cf32, f32_max),
+        B::F32Copysign => ev!(f32_, rf32, f32_copysign),
+        B::F64Add => ev!(f64_, cf64, |a, b| a + b),
+        B::F64Sub => ev!(f64_, cf64, |a, b| a - b),
+        B::F64Mul => ev!(f64_, cf64, |a, b| a * b),
+        B::F64Div => ev!(f64_, cf64, |a, b| a / b),
+        B::F64Min => ev!(f64_, cf64, f64_min),
+        B::F64Max => ev!(f64_, cf64, f64_max),
+        B::F64Copysign => ev!(f64_, rf64, f64_copysign),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,310 @@
+//! The store's driver: everything about running a call that is the same on every engine.
+//!
+//! It calls into Wasm, runs the engine ([`Engine::run`]) until it needs help, and handles what
+//! it hands back: host calls through the seam (arguments, the logged context, the observer,
+//! results), debug events, pauses and their resumption, traps with their exact positions and
+//! backtraces, and the call's results. It never looks at an engine's code or frames other than
+//! through the [`Engine`](crate::engine::Engine) interface.
+
+use crate::debug::{DebugAction, DebugEvent};
+use crate::engine::Exit;
+use crate::error::{Error, PauseReason, Result};
+use crate::host::{Caller, HostCall, HostCallOutcome, HostError};
+use crate::store::{FuncKind, Store};
+use crate::trap::{Trap, TrapCode};
+use crate::types::{Func, Val};
+
+impl<T> Store<T> {
+    /// Calls `func` with `args` and runs it to completion.
+    ///
+    /// # Errors
+    /// [`Error::BadArguments`] if `args` do not match the signature, [`Error::Trap`],
+    /// [`Error::Host`], [`Error::Exit`], or [`Error::Paused`] when the step budget runs out or a
+    /// breakpoint is hit (then [`Store::resume`] continues the same call).
+    pub fn call(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>> {
+        if self.inner.call.active {
+            return Err(Error::Usage(
+                "a call is already in progress (paused or in a host function); resume or abandon it first".into(),
+            ));
+        }
+        let ty = self.inner.funcs[func].ty.clone();
+        if args.len() != ty.params().len() {
+            return Err(Error::BadArguments {
+                reason: format!(
+                    "expected {} arguments, got {}",
+                    ty.params().len(),
+                    args.len()
+                ),
+                ty,
+            });
+        }
+        for (i, (a, t)) in args.iter().zip(ty.params()).enumerate() {
+            if a.ty() != *t {
+                return Err(Error::BadArguments {
+                    reason: format!("argument {i} is {}, expected {t}", a.ty()),
+                    ty,
+                });
+            }
+        }
+        if let FuncKind::Host { .. } = self.inner.funcs[func].kind {
+            return self.call_host_directly(func, args);
+        }
+        let FuncKind::Wasm { instance, def } = self.inner.funcs[func].kind else {
+            unreachable!("host functions were handled above");
+        };
+        let cells: Vec<u64> = args.iter().map(Val::to_cell).collect();
+        self.engine.start(&self.inner, func, instance, def, &cells);
+        self.inner.call = crate::store::CallState {
+            results: ty.results().to_vec(),
+            active: true,
+            ..Default::default()
+        };
+        if self.inner.config.max_call_depth == 0 {
+            // Entering the function is already one frame too many; no step has begun.
+            return self.finish_trap(TrapCode::CallStackExhausted, 0);
+        }
+        self.drive()
+    }
+
+    /// Continues a paused call.
+    ///
+    /// # Errors
+    /// As [`Store::call`]; [`Error::Usage`] if no call is paused.
+    pub fn resume(&mut self) -> Result<Vec<Val>> {
+        if !self.inner.call.paused {
+            return Err(Error::Usage("no paused call to resume".into()));
+        }
+        self.inner.call.paused = false;
+        if std::mem::take(&mut self.inner.call.skip_breakpoint) {
+            self.engine.skip_breakpoint();
+        }
+        self.drive()
+    }
+
+    /// Abandons a paused call: its frames are discarded; memories, tables and globals keep
+    /// what it did.
+    pub fn abandon(&mut self) {
+        self.engine.clear();
+        let call = &mut self.inner.call;
+        call.active = false;
+        call.paused = false;
+        call.in_host = false;
+    }
+
+    fn call_host_directly(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>> {
+        let FuncKind::Host { host, ref name } = self.inner.funcs[func].kind else {
+            unreachable!("only host functions are called directly");
+        };
+        let name = name.clone();
+        let hf = self.host_funcs[host].func.clone();
+        let ty = self.inner.funcs[func].ty.clone();
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        let instance = self.inner.instances.keys().next_back();
+        let Some(instance) = instance else {
+            // Without any instance there is no memory to offer; run with a dummy caller
+            // instance is impossible, so refuse.
+            return Err(Error::Usage(format!(
+                "cannot call host function {name} before any instance exists"
+            )));
+        };
+        let position = self.inner.position;
+        let r = hf(
+            &mut Caller {
+                store: self,
+                instance,
+            },
+            args,
+            &mut results,
+        );
+        match r {
+            Ok(()) => Ok(results),
+            Err(HostError::Exit(code)) => Err(Error::Exit { code, position }),
+            Err(HostError::Error(message)) => Err(Error::Host {
+                import: name.to_string(),
+                message,
+                position,
+            }),
+        }
+    }
+
+    /// Runs the engine until the call returns, pauses, or ends.
+    fn drive(&mut self) -> Result<Vec<Val>> {
+        loop {
+            let exit = self.engine.run(&mut self.inner);
+            let reason = match exit {
+                Exit::Returned => {
+                    self.inner.call.active = false;
+                    let types = &self.inner.call.results;
+                    let results = self
+                        .engine
+                        .results(types.len())
+                        .iter()
+                        .zip(types)
+                        .map(|(c, t)| Val::from_cell(*c, *t))
+                        .collect();
+                    return Ok(results);
+                }
+                Exit::Host(f) => {
+                    self.host_call(f)?;
+                    // The host may have set stop points or a budget.
+                    if !self.inner.breakpoints.is_empty() || self.inner.stop_at != u64::MAX {
+                        self.engine.single_step_next();
+                    }
+                    if !std::mem::take(&mut self.inner.pause_requested) {
+                        continue;
+                    }
+                    self.engine.single_step_next();
+                    PauseReason::HostRequest
+                }
+                Exit::StepBudget => PauseReason::StepBudget,
+                Exit::Watchpoint(addr, len) => {
+                    self.inner.call.watch_write = Some((addr, len));
+                    PauseReason::Watchpoint
+                }
+                Exit::Breakpoint => {
+                    self.inner.call.paused = true;
+                    if self.deliver(DebugEvent::Breakpoint) == DebugAction::Continue {
+                        self.inner.call.paused = false;
+                        self.engine.skip_breakpoint();
+                        continue;
+                    }
+                    self.inner.call.skip_breakpoint = true;
+                    PauseReason::Breakpoint
+                }
+                Exit::Trap(code) => {
+                    let uncounted = self.engine.uncounted_steps(&self.inner);
+                    return self.finish_trap(code, uncounted);
+                }
+            };
+            self.inner.call.paused = true;
+            return Err(Error::Paused {
+                reason,
+                position: self.inner.position,
+            });
+        }
+    }
+
+    /// Takes the `uncounted` steps of the trapping instruction and its run off the position
+    /// (the trapping instruction is not completed), delivers the event while the frames are
+    /// still there, and ends the call.
+    fn finish_trap(&mut self, code: TrapCode, uncounted: u64) -> Result<Vec<Val>> {
+        self.inner.position -= uncounted;
+        let trap = Trap {
+            code,
+            position: self.inner.position,
+            backtrace: self.backtrace(),
+        };
+        self.inner.call.paused = false;
+        self.deliver(DebugEvent::Trap(code));
+        self.abandon();
+        Err(Error::Trap(trap))
+    }
+
+    /// Calls host function `f` for the innermost frame, whose arguments are on the stack.
+    fn host_call(&mut self, f: Func) -> Result<()> {
+        let FuncKind::Host { host, ref name } = self.inner.funcs[f].kind else {
+            unreachable!("only host functions leave the loop to be called");
+        };
+        let name = name.clone();
+        let hf = self.host_funcs[host].func.clone();
+        let ty = self.inner.funcs[f].ty.clone();
+        let n = ty.params().len();
+        let args: Vec<Val> = self
+            .engine
+            .host_args(n)
+            .iter()
+            .zip(ty.params())
+            .map(|(c, t)| Val::from_cell(*c, *t))
+            .collect();
+        // Keep the arguments on the stack while the host runs (the debug view shows the frame
+        // as it is at the call); they are popped once it returns.
+        let instance = self.engine.frame(&self.inner, 0, false).instance;
+        self.inner.call.in_host = true;
+        // The call is not complete while the host runs.
+        self.inner.position -= 1;
+        if let Some(log) = &mut self.host_writes {
+            log.clear();
+        }
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        let r = hf(
+            &mut Caller {
+                store: self,
+                instance,
+            },
+            &args,
+            &mut results,
+        );
+        let position = self.inner.position;
+        let r = r.and_then(|()| {
+            for (i, (v, t)) in results.iter().zip(ty.results()).enumerate() {
+                if v.ty() != *t {
+                    return Err(HostError::Error(format!(
+                        "host function returned {} for result {i}, expected {t}",
+                        v.ty()
+                    )));
+                }
+            }
+            Ok(())
+        });
+        if let Some(mut observer) = self.observer.take() {
+            let writes = self.host_writes.take().unwrap_or_default();
+            let outcome = match &r {
+                Ok(()) => HostCallOutcome::Returned(&results),
+                Err(HostError::Error(m)) => HostCallOutcome::Error(m),
+                Err(HostError::Exit(c)) => HostCallOutcome::Exit(*c),
+            };
+            observer.on_host_call(
+                &mut self.data,
+                &HostCall {
+                    func: f,
+                    import: &name,
+                    position,
+                    args: &args,
+                    outcome,
+                    memory_writes: &writes,
+                },
+            );
+            self.host_writes = Some(writes);
+            self.observer = Some(observer);
+        }
+        match r {
+            Ok(()) => {
+                self.inner.call.in_host = false;
+                let cells: Vec<u64> = results.iter().map(Val::to_cell).collect();
+                self.engine.host_return(n, &cells);
+                self.inner.position += 1;
+                Ok(())
+            }
+            Err(HostError::Exit(code)) => {
+                self.inner.call.in_host = false;
+                self.abandon();
+                Err(Error::Exit { code, position })
+            }
+            Err(HostError::Error(message)) => {
+                self.deliver(DebugEvent::HostcallError(&message));
+                self.inner.call.in_host = false;
+                self.abandon();
+                Err(Error::Host {
+                    import: name.to_string(),
+                    message,
+                    position,
+                })
+            }
+        }
+    }
+
+    /// Delivers a debug event to the handler, if any. Without a handler, execution pauses
+    /// where pausing is possible.
+    fn deliver(&mut self, event: DebugEvent<'_>) -> DebugAction {
+        match self.handler.take() {
+            Some(mut handler) => {
+                let action = handler.handle(self, event);
+                if self.handler.is_none() {
+                    self.handler = Some(handler);
+                }
+                action
+            }
+            None => DebugAction::Pause,
+        }
+    }
+}

@@ -242,3 +242,35 @@ fn environment_is_exactly_what_was_given() {
     assert!(text.contains("DEJA_TEST_MARKER=present\n"), "{text}");
     assert!(text.ends_with("ZZ_LAST=1\n"), "{text}");
 }
+
+/// `--max-call-depth 0` leaves no room for the entry function: a trap at position 0, reported
+/// as any other trap, and a complete trace that replays to it (this used to panic, exit 101,
+/// and leave a truncated trace).
+#[test]
+fn a_call_depth_limit_of_zero_is_a_trap_not_a_panic() {
+    check(
+        &["run", "--max-call-depth", "0", "examples/wat/recurse.wat"],
+        116,
+        "",
+        "call stack exhausted at position 0",
+    );
+    let dir = std::env::temp_dir().join(format!("deja-depth0-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("depth0.deja");
+    let trace = trace.to_str().unwrap();
+    let out = deja(&[
+        "record",
+        "--force",
+        "--max-call-depth",
+        "0",
+        "-o",
+        trace,
+        "examples/wat/recurse.wat",
+    ]);
+    assert_eq!(out.status.code(), Some(116), "{out:?}");
+    let out = deja(&["replay", trace]);
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(116), "{se}");
+    assert!(!se.contains("truncated"), "{se}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -172,3 +172,129 @@ fn nan_canonicalization_is_configurable() {
         assert_eq!(r, vec![Val::F32(0xffa0_0001)]);
     }
 }
+
+/// A call-depth limit of 0 leaves no room for the called function itself: the call traps
+/// before its first step, at position 0, with the entry frame on the backtrace (this used to
+/// panic looking for the run the trap belonged to).
+#[test]
+fn call_depth_limit_of_zero_traps_before_the_first_step() {
+    let module =
+        Module::new(br#"(module (func (export "f") (result i32) (i32.const 7)))"#).unwrap();
+    let mut store = Store::new(
+        Config {
+            max_call_depth: 0,
+            ..Config::default()
+        },
+        (),
+    );
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let f = store.get_func(instance, "f").unwrap();
+    let Err(Error::Trap(trap)) = store.call(f, &[]) else {
+        panic!("expected exhaustion");
+    };
+    assert_eq!(trap.code, TrapCode::CallStackExhausted);
+    assert_eq!(trap.position, 0);
+    assert_eq!(store.position(), 0);
+    assert_eq!(trap.backtrace.len(), 1);
+}
+
+/// The interpreter canonicalizes exactly the results that `wasm::canonicalizes` names, the
+/// definition every engine follows: each float operator gets a non-canonical (signalling) NaN
+/// and its result is canonical if and only if the operator is one of them.
+#[test]
+fn canonicalized_results_are_exactly_those_wasm_canonicalizes_names() {
+    // (instruction, parameter types, result type)
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("f32.abs", &["f32"], "f32"),
+        ("f32.neg", &["f32"], "f32"),
+        ("f32.ceil", &["f32"], "f32"),
+        ("f32.floor", &["f32"], "f32"),
+        ("f32.trunc", &["f32"], "f32"),
+        ("f32.nearest", &["f32"], "f32"),
+        ("f32.sqrt", &["f32"], "f32"),
+        ("f32.add", &["f32", "f32"], "f32"),
+        ("f32.sub", &["f32", "f32"], "f32"),
+        ("f32.mul", &["f32", "f32"], "f32"),
+        ("f32.div", &["f32", "f32"], "f32"),
+        ("f32.min", &["f32", "f32"], "f32"),
+        ("f32.max", &["f32", "f32"], "f32"),
+        ("f32.copysign", &["f32", "f32"], "f32"),
+        ("f64.abs", &["f64"], "f64"),
+        ("f64.neg", &["f64"], "f64"),
+        ("f64.ceil", &["f64"], "f64"),
+        ("f64.floor", &["f64"], "f64"),
+        ("f64.trunc", &["f64"], "f64"),
+        ("f64.nearest", &["f64"], "f64"),
+        ("f64.sqrt", &["f64"], "f64"),
+        ("f64.add", &["f64", "f64"], "f64"),
+        ("f64.sub", &["f64", "f64"], "f64"),
+        ("f64.mul", &["f64", "f64"], "f64"),
+        ("f64.div", &["f64", "f64"], "f64"),
+        ("f64.min", &["f64", "f64"], "f64"),
+        ("f64.max", &["f64", "f64"], "f64"),
+        ("f64.copysign", &["f64", "f64"], "f64"),
+        ("f32.demote_f64", &["f64"], "f32"),
+        ("f64.promote_f32", &["f32"], "f64"),
+        ("f32.reinterpret_i32", &["i32"], "f32"),
+        ("f64.reinterpret_i64", &["i64"], "f64"),
+    ];
+    let snan = |ty: &str| match ty {
+        "f32" => Val::F32(0x7fa0_0001),
+        "f64" => Val::F64(0x7ff4_0000_0000_0001),
+        "i32" => Val::I32(0x7fa0_0001),
+        _ => Val::I64(0x7ff4_0000_0000_0001),
+    };
+    let mut canonicalizing = 0;
+    for (instr, params, result) in cases {
+        let gets: String = (0..params.len())
+            .map(|i| format!("(local.get {i}) "))
+            .collect();
+        let wat = format!(
+            "(module (func (export \"f\") (param {}) (result {result}) {gets} {instr}))",
+            params.join(" ")
+        );
+        let bytes = wat::parse_str(&wat).unwrap();
+        // The operator itself, as every engine's translator sees it.
+        let mut op_canon = None;
+        for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+            if let wasmparser::Payload::CodeSectionEntry(body) = payload.unwrap() {
+                let ops: Vec<_> = body
+                    .get_operators_reader()
+                    .unwrap()
+                    .into_iter()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                // The last operator before the body's `end`.
+                op_canon = Some(deja_runtime::wasm::canonicalizes(&ops[ops.len() - 2]));
+            }
+        }
+        let op_canon = op_canon.unwrap();
+        canonicalizing += usize::from(op_canon);
+        let module = Module::new(&bytes).unwrap();
+        let mut store = Store::new(Config::default(), ());
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        let f = store.get_func(instance, "f").unwrap();
+        let args: Vec<Val> = params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                if i == 0 {
+                    snan(t)
+                } else if *t == "f32" {
+                    Val::F32(1.0f32.to_bits())
+                } else {
+                    Val::F64(1.0f64.to_bits())
+                }
+            })
+            .collect();
+        let r = store.call(f, &args).unwrap();
+        let canonical = match r[..] {
+            [Val::F32(b)] => b == deja_runtime::wasm::CANONICAL_NAN_F32,
+            [Val::F64(b)] => b == deja_runtime::wasm::CANONICAL_NAN_F64,
+            _ => panic!("{instr}: unexpected result {r:?}"),
+        };
+        assert_eq!(canonical, op_canon, "{instr}: result {r:?}");
+    }
+    // Arithmetic, rounding, min/max, sqrt, demote and promote: 12 per width.
+    assert_eq!(canonicalizing, 24);
+}

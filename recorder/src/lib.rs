@@ -26,7 +26,8 @@
 
 #![forbid(unsafe_code)]
 
-pub mod convert;
+/// The conversions between runtime and trace types (the `deja-convert` crate).
+pub use deja_convert as convert;
 mod record;
 
 pub use record::{Error, Report, Settings, record};

@@ -1,9 +1,9 @@
 //! Replaying one trace.
 
-use deja_recorder::convert;
+use deja_convert as convert;
 use deja_runtime::{
-    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module,
-    PauseReason, Store, Val,
+    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module, Store,
+    Val,
 };
 use deja_traces::{CallOutcome, EndOfRun, HostCall, Record, RecordIndex, RunOutcome, TraceReader};
 use std::fmt;
@@ -231,26 +231,11 @@ impl<R: Read + Seek> Cursor<R> {
 }
 
 fn outcome_of(result: &Result<Vec<Val>, RuntimeError>, names: &[String]) -> Option<RunOutcome> {
-    Some(match result {
-        Ok(_) => RunOutcome::Returned,
-        Err(RuntimeError::Exit { code, .. }) => RunOutcome::Exit(*code as u32),
-        Err(RuntimeError::Trap(t)) => RunOutcome::Trap {
-            code: t.code.as_u8(),
-            message: Some(t.code.message().to_string()),
-        },
-        Err(RuntimeError::Host {
-            import, message, ..
-        }) => RunOutcome::HostError {
-            import: deja_traces::ImportIndex(
-                names.iter().position(|n| n == import).unwrap_or(usize::MAX) as u32,
-            ),
-            message: message.clone(),
-        },
-        Err(RuntimeError::Paused {
-            reason: PauseReason::StepBudget,
-            ..
-        }) => RunOutcome::Interrupted,
-        Err(_) => return None,
+    convert::outcome(result, |import| {
+        names
+            .iter()
+            .position(|n| n == import)
+            .map(|i| deja_traces::ImportIndex(i as u32))
     })
 }
 

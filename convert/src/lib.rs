@@ -1,10 +1,20 @@
 //! Translations between the runtime's types and the trace format's.
 //!
-//! The two crates do not know each other; the recorder and the replayer meet here, so both
-//! directions live in one place.
+//! `deja-runtime` and `deja-traces` do not know each other; the recorder and the replayer meet
+//! here, so that every conversion — values, signatures, the runtime configuration, and how a
+//! run's result becomes a trace's [`RunOutcome`] — exists once, in both directions, and the
+//! replayer does not depend on the recorder.
+//!
+//! ```
+//! use deja_runtime::Val;
+//! let v = Val::I32(-5);
+//! assert_eq!(deja_convert::val(&deja_convert::value(&v)), Some(v));
+//! ```
 
-use deja_runtime::{Config, Func, FuncType, TrapCode, Val, ValType};
-use deja_traces::{Signature, Value};
+#![forbid(unsafe_code)]
+
+use deja_runtime::{Config, Error, Func, FuncType, PauseReason, TrapCode, Val, ValType};
+use deja_traces::{ImportIndex, RunOutcome, Signature, Value};
 
 /// A runtime value as stored in a trace.
 pub fn value(v: &Val) -> Value {
@@ -77,6 +87,35 @@ pub fn config_from_json(v: &serde_json::Value) -> Config {
             .as_u64()
             .unwrap_or(d.max_table_elements),
     }
+}
+
+/// How a run's result is recorded: returned, exited, trapped, failed in a host function, or
+/// stopped at its step budget. `import_index` maps a host function's `module::name` to its index
+/// in the trace's import table. `None` for results that are not a run's end (any other pause,
+/// or an error before the guest ran).
+pub fn outcome(
+    result: &Result<Vec<Val>, Error>,
+    import_index: impl Fn(&str) -> Option<ImportIndex>,
+) -> Option<RunOutcome> {
+    Some(match result {
+        Ok(_) => RunOutcome::Returned,
+        Err(Error::Exit { code, .. }) => RunOutcome::Exit(*code as u32),
+        Err(Error::Trap(t)) => RunOutcome::Trap {
+            code: t.code.as_u8(),
+            message: Some(t.code.message().to_string()),
+        },
+        Err(Error::Host {
+            import, message, ..
+        }) => RunOutcome::HostError {
+            import: import_index(import).unwrap_or(ImportIndex(u32::MAX)),
+            message: message.clone(),
+        },
+        Err(Error::Paused {
+            reason: PauseReason::StepBudget,
+            ..
+        }) => RunOutcome::Interrupted,
+        Err(_) => return None,
+    })
 }
 
 /// A trap code's name for humans, from the byte a trace stores.

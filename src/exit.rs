@@ -41,6 +41,9 @@ impl From<std::io::Error> for Failure {
     }
 }
 
+/// The exit code of a run stopped by its step budget (`--max-steps`).
+pub const STEP_BUDGET: u8 = 115;
+
 /// The exit code for a runtime error (see `deja --help`).
 pub fn code_for(e: &Error) -> u8 {
     match e {
@@ -48,7 +51,6 @@ pub fn code_for(e: &Error) -> u8 {
         Error::Syntax(_) | Error::Malformed { .. } => 112,
         Error::Invalid { .. } | Error::Unsupported { .. } => 113,
         Error::UnknownImports(_) | Error::IncompatibleImport { .. } => 114,
-        Error::Paused { .. } => 115,
         Error::Trap(t) if t.code == TrapCode::CallStackExhausted => 116,
         Error::Trap(_) => 134,
         Error::Host { .. } => 117,
@@ -69,7 +71,7 @@ pub fn run_outcome_code(outcome: &deja_traces::RunOutcome) -> u8 {
         RunOutcome::Trap { code, .. } if *code == TrapCode::CallStackExhausted.as_u8() => 116,
         RunOutcome::Trap { .. } => 134,
         RunOutcome::HostError { .. } => 117,
-        RunOutcome::Interrupted => 115,
+        RunOutcome::Interrupted => STEP_BUDGET,
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::cli::{GuestOptions, RunArgs};
 use crate::exit::Failure;
 use deja_runtime::wasi::{self, Preopen, WasiCtx, WasiCtxBuilder};
-use deja_runtime::{Config, Error, FuncType, Linker, Module, Store, Val, ValType};
+use deja_runtime::{Config, Error, FuncType, Linker, Module, Resumable, Store, Val, ValType};
 use std::io::Write;
 use std::path::Path;
 
@@ -159,8 +159,19 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         // The guest's arguments went to WASI's argv.
         Vec::new()
     };
-    let results = match store.call(func, &vals) {
-        Ok(r) => r,
+    let results = match store.call_resumable(func, &vals) {
+        Ok(Resumable::Returned(r)) => r,
+        Ok(Resumable::Paused(pause)) => {
+            // Only the step budget pauses a plain run.
+            let location = describe_position(&mut store);
+            return Err(Failure::Message {
+                message: format!(
+                    "stopped: step budget exhausted after {} steps, {location} (raise --max-steps)",
+                    pause.position
+                ),
+                code: crate::exit::STEP_BUDGET,
+            });
+        }
         Err(e) => return Err(with_context(&mut store, e)),
     };
     let mut out = std::io::stdout().lock();
@@ -176,15 +187,6 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
 fn with_context<T>(store: &mut Store<T>, e: Error) -> Failure {
     let code = crate::exit::code_for(&e);
     match e {
-        Error::Paused { position, .. } => {
-            let location = describe_position(store);
-            Failure::Message {
-                message: format!(
-                    "stopped: step budget exhausted after {position} steps, {location} (raise --max-steps)"
-                ),
-                code,
-            }
-        }
         Error::Trap(t) if t.code == deja_runtime::TrapCode::CallStackExhausted => {
             Failure::Message {
                 message: format!(

@@ -13,7 +13,9 @@
 
 #![forbid(unsafe_code)]
 
-use deja_runtime::{Config, Error, Func, FuncType, PauseReason, TrapCode, Val, ValType};
+use deja_runtime::{
+    Config, Error, Func, FuncType, Pause, PauseReason, Resumable, TrapCode, Val, ValType,
+};
 use deja_traces::{ImportIndex, RunOutcome, Signature, Value};
 
 /// A runtime value as stored in a trace.
@@ -94,11 +96,16 @@ pub fn config_from_json(v: &serde_json::Value) -> Config {
 /// in the trace's import table. `None` for results that are not a run's end (any other pause,
 /// or an error before the guest ran).
 pub fn outcome(
-    result: &Result<Vec<Val>, Error>,
+    result: &Result<Resumable, Error>,
     import_index: impl Fn(&str) -> Option<ImportIndex>,
 ) -> Option<RunOutcome> {
     Some(match result {
-        Ok(_) => RunOutcome::Returned,
+        Ok(Resumable::Returned(_)) => RunOutcome::Returned,
+        Ok(Resumable::Paused(Pause {
+            reason: PauseReason::StepBudget,
+            ..
+        })) => RunOutcome::Interrupted,
+        Ok(Resumable::Paused(_)) => return None,
         Err(Error::Exit { code, .. }) => RunOutcome::Exit(*code as u32),
         Err(Error::Trap(t)) => RunOutcome::Trap {
             code: t.code.as_u8(),
@@ -110,10 +117,6 @@ pub fn outcome(
             import: import_index(import).unwrap_or(ImportIndex(u32::MAX)),
             message: message.clone(),
         },
-        Err(Error::Paused {
-            reason: PauseReason::StepBudget,
-            ..
-        }) => RunOutcome::Interrupted,
         Err(_) => return None,
     })
 }

@@ -3,7 +3,7 @@
 use crate::convert;
 use deja_runtime::{
     DebugAction, DebugEvent, DebugHandler, HostCall, HostCallObserver, HostCallOutcome, ImportType,
-    Linker, Module, PauseReason, Store,
+    Linker, Module, Pause, PauseReason, Resumable, Store,
 };
 use deja_traces::{
     BacktraceFrame, CallOutcome, EndOfRun, EventKind, Header, Import, ImportIndex, Interruption,
@@ -62,7 +62,7 @@ pub struct Report {
     /// Debug events recorded.
     pub events: u64,
     /// The runtime's error that ended the run, if any (a trap with its backtrace, an exit, a
-    /// host error, a pause at the step budget), for display.
+    /// host error), for display.
     pub error: Option<deja_runtime::Error>,
 }
 
@@ -219,7 +219,7 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
 
     let result = linker.instantiate(store, module).and_then(|instance| {
         let f = store.get_func(instance, &settings.entry)?;
-        store.call(f, &[])
+        store.call_resumable(f, &[])
     });
     store.set_host_call_observer(None);
     store.set_debug_handler(None);
@@ -227,43 +227,33 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
 
     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
     let (outcome, error) = match result {
-        Ok(_) => (RunOutcome::Returned, None),
-        Err(e) => {
-            let outcome = match &e {
-                deja_runtime::Error::Exit { code, .. } => RunOutcome::Exit(*code as u32),
-                deja_runtime::Error::Trap(t) => RunOutcome::Trap {
-                    code: t.code.as_u8(),
-                    message: Some(t.code.message().to_string()),
-                },
-                deja_runtime::Error::Host {
-                    import, message, ..
-                } => RunOutcome::HostError {
-                    import: s
-                        .imports
-                        .get(import)
-                        .copied()
-                        .unwrap_or(ImportIndex(u32::MAX)),
-                    message: message.clone(),
-                },
-                deja_runtime::Error::Paused {
-                    reason: PauseReason::StepBudget,
-                    position,
-                } => {
-                    let bt = backtrace(store);
-                    s.events += 1;
-                    s.push(deja_traces::DebugEvent {
-                        position: Position(*position),
-                        kind: EventKind::Interrupted(Interruption::StepBudget),
-                        backtrace: bt,
-                    });
-                    store.abandon();
-                    RunOutcome::Interrupted
-                }
-                // Nothing of the guest ran: no trace is worth keeping.
-                _ => return Err(Error::Runtime(e)),
-            };
-            (outcome, Some(e))
+        Ok(Resumable::Paused(Pause {
+            reason: PauseReason::StepBudget,
+            position,
+        })) => {
+            let bt = backtrace(store);
+            s.events += 1;
+            s.push(deja_traces::DebugEvent {
+                position: Position(position),
+                kind: EventKind::Interrupted(Interruption::StepBudget),
+                backtrace: bt,
+            });
+            store.abandon();
+            (RunOutcome::Interrupted, None)
         }
+        Ok(Resumable::Paused(pause)) => {
+            // The recorder sets no breakpoints, watchpoints or pause requests.
+            store.abandon();
+            return Err(Error::Runtime(deja_runtime::Error::Internal(format!(
+                "the recorded run paused unexpectedly ({} at position {})",
+                pause.reason, pause.position
+            ))));
+        }
+        result => match convert::outcome(&result, |import| s.imports.get(import).copied()) {
+            Some(outcome) => (outcome, result.err()),
+            // Nothing of the guest ran: no trace is worth keeping.
+            None => return Err(Error::Runtime(result.expect_err("a run's end or an error"))),
+        },
     };
     if let Some(e) = s.failed.take() {
         return Err(Error::Trace(e));

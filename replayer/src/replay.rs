@@ -2,8 +2,8 @@
 
 use deja_convert as convert;
 use deja_runtime::{
-    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module, Store,
-    Val,
+    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module,
+    Resumable, Store, Val,
 };
 use deja_traces::{CallOutcome, EndOfRun, HostCall, Record, RecordIndex, RunOutcome, TraceReader};
 use std::fmt;
@@ -230,7 +230,7 @@ impl<R: Read + Seek> Cursor<R> {
     }
 }
 
-fn outcome_of(result: &Result<Vec<Val>, RuntimeError>, names: &[String]) -> Option<RunOutcome> {
+fn outcome_of(result: &Result<Resumable, RuntimeError>, names: &[String]) -> Option<RunOutcome> {
     convert::outcome(result, |import| {
         names
             .iter()
@@ -367,7 +367,7 @@ pub fn replay<R: Read + Seek + Send + 'static>(
         .instantiate(&mut store, &module)
         .and_then(|instance| {
             let f = store.get_func(instance, &entry)?;
-            store.call(f, &[])
+            store.call_resumable(f, &[])
         });
     let mut c = cursor.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = c.read_error.take() {

@@ -19,8 +19,8 @@
 
 use crate::replay::{Cursor, Divergence, Error, Prepared, Tap, prepare};
 use deja_runtime::{
-    Caller, Error as RuntimeError, Func, FuncIndex, Instance, Memory, Module, PauseReason,
-    Snapshot, Store, Val,
+    Caller, Error as RuntimeError, Func, FuncIndex, Instance, Memory, Module, Pause, PauseReason,
+    Resumable, Snapshot, Store, Val,
 };
 use deja_traces::{Record, RunOutcome, TraceReader};
 use std::collections::BTreeMap;
@@ -557,7 +557,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                 self.store.resume()
             } else {
                 self.started = true;
-                self.store.call(self.entry, &[])
+                self.store.call_resumable(self.entry, &[])
             };
             self.store.set_stop_position(None);
             {
@@ -570,10 +570,10 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                 }
             }
             match result {
-                Err(RuntimeError::Paused {
+                Ok(Resumable::Paused(Pause {
                     reason: PauseReason::StepBudget,
                     position,
-                }) => {
+                })) => {
                     if position >= target {
                         return Ok(Ran::Reached);
                     }
@@ -586,8 +586,8 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                         return Ok(Ran::Cancelled);
                     }
                 }
-                Err(RuntimeError::Paused { reason, .. }) => return Ok(Ran::Hit(reason)),
-                Ok(_)
+                Ok(Resumable::Paused(Pause { reason, .. })) => return Ok(Ran::Hit(reason)),
+                Ok(Resumable::Returned(_))
                 | Err(
                     RuntimeError::Trap(_) | RuntimeError::Exit { .. } | RuntimeError::Host { .. },
                 ) => {

@@ -31,7 +31,7 @@ pub enum DebugEvent<'a> {
 pub enum DebugAction {
     /// Keep running.
     Continue,
-    /// Pause: the call returns [`Error::Paused`] and [`Store::resume`] continues it.
+    /// Pause: the call returns [`crate::Resumable::Paused`] and [`Store::resume`] continues it.
     Pause,
 }
 

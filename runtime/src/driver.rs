@@ -14,14 +14,65 @@ use crate::store::{FuncKind, Store};
 use crate::trap::{Trap, TrapCode};
 use crate::types::{Func, Val};
 
+/// Where a call that did not fail stopped: it returned, or it paused and [`Store::resume`]
+/// continues it (cf. wasmi's `ResumableCall`). A pause is a value, not an error.
+#[derive(Clone, Debug, PartialEq)]
+#[must_use]
+pub enum Resumable {
+    /// The call returned these results.
+    Returned(Vec<Val>),
+    /// The call is paused.
+    Paused(Pause),
+}
+
+impl Resumable {
+    /// The results, if the call returned.
+    pub fn returned(self) -> Option<Vec<Val>> {
+        match self {
+            Resumable::Returned(r) => Some(r),
+            Resumable::Paused(_) => None,
+        }
+    }
+
+    /// The pause, if the call paused.
+    pub fn paused(&self) -> Option<Pause> {
+        match self {
+            Resumable::Returned(_) => None,
+            Resumable::Paused(p) => Some(*p),
+        }
+    }
+}
+
+/// A paused call: why, and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pause {
+    /// Why it paused.
+    pub reason: PauseReason,
+    /// Steps completed.
+    pub position: u64,
+}
+
 impl<T> Store<T> {
-    /// Calls `func` with `args` and runs it to completion.
+    /// Calls `func` with `args` and runs it to completion. For a call that may pause (a step
+    /// budget, breakpoints, watchpoints, or a host function's request), use
+    /// [`Store::call_resumable`].
     ///
     /// # Errors
     /// [`Error::BadArguments`] if `args` do not match the signature, [`Error::Trap`],
-    /// [`Error::Host`], [`Error::Exit`], or [`Error::Paused`] when the step budget runs out or a
-    /// breakpoint is hit (then [`Store::resume`] continues the same call).
+    /// [`Error::Host`], [`Error::Exit`]; [`Error::Usage`] if the call paused (it stays paused,
+    /// and [`Store::resume`] continues it).
     pub fn call(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>> {
+        match self.call_resumable(func, args)? {
+            Resumable::Returned(results) => Ok(results),
+            Resumable::Paused(pause) => Err(paused_in_plain_call(pause)),
+        }
+    }
+
+    /// Calls `func` with `args` and runs it until it returns or pauses.
+    ///
+    /// # Errors
+    /// As [`Store::call`], except that a pause is [`Resumable::Paused`].
+    pub fn call_resumable(&mut self, func: Func, args: &[Val]) -> Result<Resumable> {
         if self.inner.call.active {
             return Err(Error::Usage(
                 "a call is already in progress (paused or in a host function); resume or abandon it first".into(),
@@ -47,7 +98,7 @@ impl<T> Store<T> {
             }
         }
         if let FuncKind::Host { .. } = self.inner.funcs[func].kind {
-            return self.call_host_directly(func, args);
+            return self.call_host_directly(func, args).map(Resumable::Returned);
         }
         let FuncKind::Wasm { instance, def } = self.inner.funcs[func].kind else {
             unreachable!("host functions were handled above");
@@ -70,7 +121,7 @@ impl<T> Store<T> {
     ///
     /// # Errors
     /// As [`Store::call`]; [`Error::Usage`] if no call is paused.
-    pub fn resume(&mut self) -> Result<Vec<Val>> {
+    pub fn resume(&mut self) -> Result<Resumable> {
         if !self.inner.call.paused {
             return Err(Error::Usage("no paused call to resume".into()));
         }
@@ -128,7 +179,7 @@ impl<T> Store<T> {
     }
 
     /// Runs the engine until the call returns, pauses, or ends.
-    fn drive(&mut self) -> Result<Vec<Val>> {
+    fn drive(&mut self) -> Result<Resumable> {
         loop {
             let exit = self.engine.run(&mut self.inner);
             let reason = match exit {
@@ -142,7 +193,7 @@ impl<T> Store<T> {
                         .zip(types)
                         .map(|(c, t)| Val::from_cell(*c, *t))
                         .collect();
-                    return Ok(results);
+                    return Ok(Resumable::Returned(results));
                 }
                 Exit::Host(f) => {
                     self.host_call(f)?;
@@ -177,17 +228,17 @@ impl<T> Store<T> {
                 }
             };
             self.inner.call.paused = true;
-            return Err(Error::Paused {
+            return Ok(Resumable::Paused(Pause {
                 reason,
                 position: self.inner.position,
-            });
+            }));
         }
     }
 
     /// Takes the `uncounted` steps of the trapping instruction and its run off the position
     /// (the trapping instruction is not completed), delivers the event while the frames are
     /// still there, and ends the call.
-    fn finish_trap(&mut self, code: TrapCode, uncounted: u64) -> Result<Vec<Val>> {
+    fn finish_trap(&mut self, code: TrapCode, uncounted: u64) -> Result<Resumable> {
         self.inner.position -= uncounted;
         let trap = Trap {
             code,
@@ -307,4 +358,12 @@ impl<T> Store<T> {
             None => DebugAction::Pause,
         }
     }
+}
+
+fn paused_in_plain_call(pause: Pause) -> Error {
+    Error::Usage(format!(
+        "the call paused at position {} ({}); Store::call_resumable returns pauses as values and \
+         Store::resume continues",
+        pause.position, pause.reason
+    ))
 }

@@ -2,7 +2,7 @@
 //!
 //! Three classes stay apart: problems with the input (a malformed or invalid module, an import
 //! that cannot be satisfied, a bad argument), guest outcomes that end a call early (a trap, a
-//! host-function error or exit, a pause), and engine bugs ([`Error::Internal`]).
+//! host-function error or exit), and engine bugs ([`Error::Internal`]).
 
 use crate::trap::Trap;
 use crate::types::FuncType;
@@ -19,6 +19,17 @@ pub enum PauseReason {
     Watchpoint,
     /// The host function just called asked for a pause ([`crate::Caller::request_pause`]).
     HostRequest,
+}
+
+impl std::fmt::Display for PauseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PauseReason::StepBudget => "step budget",
+            PauseReason::Breakpoint => "breakpoint",
+            PauseReason::Watchpoint => "watchpoint",
+            PauseReason::HostRequest => "host request",
+        })
+    }
 }
 
 /// Everything that can go wrong in the runtime.
@@ -111,14 +122,6 @@ pub enum Error {
         /// Position of the `call` instruction.
         position: u64,
     },
-    /// The call is paused (step budget or breakpoint); [`crate::Store::resume`] continues it.
-    #[error("execution paused at position {position}: {reason:?}")]
-    Paused {
-        /// Why.
-        reason: PauseReason,
-        /// Steps completed.
-        position: u64,
-    },
     /// A memory or table could not be grown by the host allocator, or a resource limit of the
     /// store's configuration was exceeded during instantiation.
     #[error("resource limit exceeded: {0}")]
@@ -130,6 +133,41 @@ pub enum Error {
     /// A bug in deja.
     #[error("internal error (a bug in deja): {0}")]
     Internal(String),
+}
+
+/// The three classes of [`Error`], which callers keep apart: what the guest did (recorded as
+/// events in a trace), what the user or the environment got wrong (one clear line, an exit
+/// code), and bugs in deja.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// A guest outcome: a trap, a host function's failure or exit.
+    Guest,
+    /// A user or I/O error: unreadable or invalid input, unsatisfied imports, bad arguments,
+    /// misuse of the API, exhausted host resources.
+    User,
+    /// A bug in deja.
+    Internal,
+}
+
+impl Error {
+    /// Which class this error belongs to.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Trap(_) | Error::Host { .. } | Error::Exit { .. } => ErrorClass::Guest,
+            Error::Internal(_) => ErrorClass::Internal,
+            Error::Io { .. }
+            | Error::Syntax(_)
+            | Error::Malformed { .. }
+            | Error::Invalid { .. }
+            | Error::Unsupported { .. }
+            | Error::UnknownImports(_)
+            | Error::IncompatibleImport { .. }
+            | Error::NoSuchExport { .. }
+            | Error::BadArguments { .. }
+            | Error::Resource(_)
+            | Error::Usage(_) => ErrorClass::User,
+        }
+    }
 }
 
 impl From<wasmparser::BinaryReaderError> for Error {

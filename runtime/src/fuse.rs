@@ -327,7 +327,7 @@ mod tests {
     //! the same positions with the same frames, locals and operand stacks, and traps at the
     //! same position and pc.
 
-    use crate::{Config, Error, Instance, Linker, Module, Store, Val};
+    use crate::{Config, Error, Instance, Linker, Module, Resumable, Store, Val};
 
     fn load(wat: &str, fuse: bool) -> (Store<()>, Instance) {
         let bytes = wat::parse_str(wat).expect("test module parses");
@@ -363,8 +363,8 @@ mod tests {
     fn with_budget(
         store: &mut Store<()>,
         budget: u64,
-        start: impl FnOnce(&mut Store<()>) -> Result<Vec<Val>, Error>,
-    ) -> Result<Vec<Val>, Error> {
+        start: impl FnOnce(&mut Store<()>) -> Result<Resumable, Error>,
+    ) -> Result<Resumable, Error> {
         store.set_step_budget(Some(budget));
         start(store)
     }
@@ -390,9 +390,9 @@ mod tests {
         };
         let mut pauses = 0;
         let budget = next_budget();
-        let mut rf = with_budget(&mut fused, budget, |s| s.call(ff, args));
-        let mut rp = with_budget(&mut plain, budget, |s| s.call(pf, args));
-        while let (Err(Error::Paused { .. }), Err(Error::Paused { .. })) = (&rf, &rp) {
+        let mut rf = with_budget(&mut fused, budget, |s| s.call_resumable(ff, args));
+        let mut rp = with_budget(&mut plain, budget, |s| s.call_resumable(pf, args));
+        while let (Ok(Resumable::Paused(_)), Ok(Resumable::Paused(_))) = (&rf, &rp) {
             assert_eq!(view(&mut fused), view(&mut plain), "after {pauses} pauses");
             pauses += 1;
             let budget = next_budget();
@@ -586,8 +586,8 @@ mod tests {
                     let (mut store, instance) = load(wat, fuse);
                     let f = store.get_func(instance, "run").unwrap();
                     store.set_step_budget(budget);
-                    let mut r = store.call(f, &[Val::I32(to), Val::I32(from)]);
-                    if let Err(Error::Paused { .. }) = r {
+                    let mut r = store.call_resumable(f, &[Val::I32(to), Val::I32(from)]);
+                    if let Ok(Resumable::Paused(_)) = r {
                         store.set_step_budget(None);
                         r = store.resume();
                     }
@@ -631,8 +631,8 @@ mod tests {
                     let (mut store, instance) = load(wat, fuse);
                     let f = store.get_func(instance, "run").unwrap();
                     store.set_step_budget(budget);
-                    let mut r = store.call(f, &[Val::I32(which), Val::I32(65534)]);
-                    if let Err(Error::Paused { .. }) = r {
+                    let mut r = store.call_resumable(f, &[Val::I32(which), Val::I32(65534)]);
+                    if let Ok(Resumable::Paused(_)) = r {
                         store.set_step_budget(None);
                         r = store.resume();
                     }

@@ -156,7 +156,7 @@ impl<T> Caller<'_, T> {
     }
 
     /// Asks the runtime to pause right after this host function returns (the call is then
-    /// complete); the call in progress returns [`crate::Error::Paused`] with
+    /// complete); the call in progress returns [`crate::Resumable::Paused`] with
     /// [`crate::PauseReason::HostRequest`] and [`Store::resume`] continues it.
     pub fn request_pause(&mut self) {
         self.store.inner.pause_requested = true;

@@ -43,7 +43,8 @@ pub mod wasi;
 pub mod wasm;
 
 pub use debug::{DebugAction, DebugEvent, DebugHandler, FrameCursor};
-pub use error::{Error, PauseReason, Result};
+pub use driver::{Pause, Resumable};
+pub use error::{Error, ErrorClass, PauseReason, Result};
 pub use host::{
     Caller, HostCall, HostCallObserver, HostCallOutcome, HostError, HostFn, HostFunc,
     MemoryAccessError,

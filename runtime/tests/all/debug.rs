@@ -2,8 +2,8 @@
 
 use crate::instantiate;
 use deja_runtime::{
-    DebugAction, DebugEvent, DebugHandler, Error, FuncIndex, FuncType, Linker, Module, PauseReason,
-    Store, TrapCode, Val, ValType,
+    DebugAction, DebugEvent, DebugHandler, Error, FuncIndex, FuncType, Linker, Module, Pause,
+    PauseReason, Resumable, Store, TrapCode, Val, ValType,
 };
 use std::sync::{Arc, Mutex};
 
@@ -26,18 +26,18 @@ fn frame_cursor_shows_frames_locals_and_typed_operands() {
     let entry = store
         .add_entry_breakpoint(&module, FuncIndex::from_u32(0))
         .unwrap();
-    let mut r = store.call(fact, &[Val::I64(4)]);
+    let mut r = store.call_resumable(fact, &[Val::I64(4)]);
     for _ in 0..2 {
         assert!(matches!(
             r,
-            Err(Error::Paused {
+            Ok(Resumable::Paused(Pause {
                 reason: PauseReason::Breakpoint,
                 ..
-            })
+            }))
         ));
         r = store.resume();
     }
-    assert!(matches!(r, Err(Error::Paused { .. })));
+    assert!(matches!(r, Ok(Resumable::Paused(_))));
     let mut cursor = store.debug_frames();
     assert_eq!(cursor.depth(), 3);
     assert_eq!(cursor.wasm_function_index_and_pc().unwrap().1, entry);
@@ -58,7 +58,10 @@ fn frame_cursor_shows_frames_locals_and_typed_operands() {
     assert!(cursor.done());
     // Removing the breakpoint while paused lets the call finish.
     assert!(store.remove_breakpoint(&module, FuncIndex::from_u32(0), entry));
-    assert_eq!(store.resume().unwrap(), vec![Val::I64(24)]);
+    assert_eq!(
+        store.resume().unwrap().returned().unwrap(),
+        vec![Val::I64(24)]
+    );
 }
 
 #[test]
@@ -72,8 +75,8 @@ fn operands_of_every_type_including_references() {
     // Five pushes done, the first drop is next.
     store.set_step_budget(Some(5));
     assert!(matches!(
-        store.call(f, &[Val::ExternRef(Some(42))]),
-        Err(Error::Paused { position: 5, .. })
+        store.call_resumable(f, &[Val::ExternRef(Some(42))]),
+        Ok(Resumable::Paused(Pause { position: 5, .. }))
     ));
     let mut cursor = store.debug_frames();
     assert_eq!(cursor.num_stacks(), 5);
@@ -95,7 +98,10 @@ fn operands_of_every_type_including_references() {
         ]
     );
     store.set_step_budget(None);
-    assert_eq!(store.resume().unwrap(), vec![Val::I32(9)]);
+    assert_eq!(
+        store.resume().unwrap().returned().unwrap(),
+        vec![Val::I32(9)]
+    );
 }
 
 #[derive(Default)]
@@ -231,10 +237,10 @@ fn watchpoints_stop_right_after_the_writing_instruction() {
     // Per iteration: local.get, i32.const, i32.store8, then local.get, i32.const, i32.add,
     // local.set, local.get, i32.const, i32.lt_u, br_if.
     let per_iteration = 11;
-    let Err(Error::Paused {
+    let Ok(Resumable::Paused(Pause {
         reason: PauseReason::Watchpoint,
         position,
-    }) = store.call(f, &[])
+    })) = store.call_resumable(f, &[])
     else {
         panic!("expected the watchpoint");
     };
@@ -242,10 +248,10 @@ fn watchpoints_stop_right_after_the_writing_instruction() {
     assert_eq!(store.memory_data(mem)[42], 7);
     assert_eq!(store.memory_data(mem)[43], 0);
     // The bulk fill hits the second watchpoint.
-    let Err(Error::Paused {
+    let Ok(Resumable::Paused(Pause {
         reason: PauseReason::Watchpoint,
         position,
-    }) = store.resume()
+    })) = store.resume()
     else {
         panic!("expected the second watchpoint");
     };
@@ -253,7 +259,7 @@ fn watchpoints_stop_right_after_the_writing_instruction() {
     assert_eq!(store.memory_data(mem)[249], 1);
     assert!(store.remove_watchpoint(mem, 240, 4));
     assert!(store.remove_watchpoint(mem, 42, 1));
-    assert_eq!(store.resume().unwrap(), vec![]);
+    assert_eq!(store.resume().unwrap().returned().unwrap(), vec![]);
 }
 
 #[test]
@@ -270,17 +276,22 @@ fn host_functions_can_ask_for_a_pause_after_they_return() {
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let go = store.get_func(instance, "go").unwrap();
     for expected in [1, 2] {
-        match store.call(go, &[]).or_else(|e| match e {
-            Error::Usage(_) => store.resume(),
-            e => Err(e),
-        }) {
-            Err(Error::Paused {
+        let r = if expected == 1 {
+            store.call_resumable(go, &[])
+        } else {
+            store.resume()
+        };
+        match r {
+            Ok(Resumable::Paused(Pause {
                 reason: PauseReason::HostRequest,
                 position,
-            }) => assert_eq!(position, expected),
+            })) => assert_eq!(position, expected),
             other => panic!("expected a pause, got {other:?}"),
         }
     }
-    assert_eq!(store.resume().unwrap(), vec![Val::I32(5)]);
+    assert_eq!(
+        store.resume().unwrap().returned().unwrap(),
+        vec![Val::I32(5)]
+    );
     assert_eq!(store.position(), 4);
 }

@@ -1,7 +1,7 @@
 //! Snapshots: exact restore, and cost proportional to what was written.
 
 use crate::instantiate;
-use deja_runtime::{Error, Snapshot, Val};
+use deja_runtime::{Resumable, Snapshot, Val};
 
 /// A guest with 64 MiB of memory whose `step` writes a few KiB at a moving place.
 const BIG: &str = r#"(module
@@ -84,16 +84,16 @@ fn restored_snapshot_runs_on_identically_through_growth_and_tables() {
         store.restore(&start).unwrap();
         store.set_stop_position(Some(split));
         assert!(matches!(
-            store.call(run, &[Val::I32(1000)]),
-            Err(Error::Paused { .. })
+            store.call_resumable(run, &[Val::I32(1000)]),
+            Ok(Resumable::Paused(_))
         ));
         store.set_stop_position(None);
         let mid = store.snapshot().unwrap();
-        assert_eq!(store.resume().unwrap(), reference);
+        assert_eq!(store.resume().unwrap().returned().unwrap(), reference);
         // Dirty the state some more, then go back to the middle and run on again.
         store.restore(&mid).unwrap();
         assert_eq!(store.position(), split);
-        assert_eq!(store.resume().unwrap(), reference);
+        assert_eq!(store.resume().unwrap().returned().unwrap(), reference);
         assert_eq!(store.position(), end_position);
         assert_eq!(store.memory_data(mem), &end_memory[..]);
     }

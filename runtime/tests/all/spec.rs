@@ -4,7 +4,7 @@
 
 use deja_runtime::{
     Config, Error, Extern, Func, FuncType, GlobalType, Instance, Limits, Linker, MemoryType,
-    Module, Store, TableType, TrapCode, Val, ValType,
+    Module, Pause, Resumable, Store, TableType, TrapCode, Val, ValType,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -215,17 +215,18 @@ impl Runner {
         let mid = steps / 2;
         self.store.set_step_budget(Some(mid));
         let start = self.store.position();
-        let first = self.store.call(func, args);
+        let first = self.store.call_resumable(func, args);
         self.store.set_step_budget(None);
         match first {
-            Err(Error::Paused { position, .. }) => {
+            Ok(Resumable::Paused(Pause { position, .. })) => {
                 if position != start + mid {
                     return Err(format!("paused at {position}, expected {}", start + mid));
                 }
                 let snap = self.store.snapshot().map_err(|e| e.to_string())?;
                 let run_on = |r: &mut Runner| -> (Outcome, u64) {
                     let outcome = match r.store.resume() {
-                        Ok(v) => Outcome::Values(v),
+                        Ok(Resumable::Returned(v)) => Outcome::Values(v),
+                        Ok(Resumable::Paused(p)) => Outcome::Other(format!("paused again: {p:?}")),
                         Err(Error::Trap(t)) => Outcome::Trap(t.code),
                         Err(e) => Outcome::Other(e.to_string()),
                     };
@@ -245,7 +246,8 @@ impl Runner {
             // Calls with no steps to split (or that end before midway) must still agree.
             other => {
                 let o = match other {
-                    Ok(v) => Outcome::Values(v),
+                    Ok(Resumable::Returned(v)) => Outcome::Values(v),
+                    Ok(Resumable::Paused(p)) => Outcome::Other(format!("paused: {p:?}")),
                     Err(Error::Trap(t)) => Outcome::Trap(t.code),
                     Err(e) => Outcome::Other(e.to_string()),
                 };

@@ -1,7 +1,9 @@
 //! Step counting, step budgets, trap positions and the call-depth limit.
 
 use crate::instantiate;
-use deja_runtime::{Config, Error, Linker, Module, PauseReason, Store, TrapCode, Val};
+use deja_runtime::{
+    Config, Error, Linker, Module, Pause, PauseReason, Resumable, Store, TrapCode, Val,
+};
 
 const COUNTED: &str = r#"(module
   (func (export "f") (param i32) (result i32)
@@ -52,17 +54,18 @@ fn budget_pauses_at_the_exact_position_and_resumes_identically() {
         let (mut store, instance) = instantiate(FIB);
         let fib = store.get_func(instance, "fib").unwrap();
         store.set_step_budget(Some(budget));
-        match store.call(fib, &[Val::I32(12)]) {
-            Err(Error::Paused {
+        match store.call_resumable(fib, &[Val::I32(12)]) {
+            Ok(Resumable::Paused(Pause {
                 reason: PauseReason::StepBudget,
                 position,
-            }) => {
+            })) => {
                 assert_eq!(position, budget);
                 assert!(budget < total);
                 store.set_step_budget(None);
-                assert_eq!(store.resume().unwrap(), expected);
+                assert_eq!(store.resume().unwrap().returned().unwrap(), expected);
             }
-            Ok(r) => {
+            Ok(Resumable::Paused(p)) => panic!("unexpected {p:?}"),
+            Ok(Resumable::Returned(r)) => {
                 assert_eq!(budget, total, "finished early with budget {budget}");
                 assert_eq!(r, expected);
             }
@@ -78,15 +81,15 @@ fn single_stepping_visits_every_position() {
     let (mut store, instance) = instantiate(FIB);
     let fib = store.get_func(instance, "fib").unwrap();
     store.set_step_budget(Some(0));
-    let mut result = store.call(fib, &[Val::I32(6)]);
+    let mut result = store.call_resumable(fib, &[Val::I32(6)]);
     let mut expected_position = 0;
-    while let Err(Error::Paused { position, .. }) = result {
+    while let Ok(Resumable::Paused(Pause { position, .. })) = result {
         assert_eq!(position, expected_position);
         expected_position += 1;
         store.set_step_budget(Some(1));
         result = store.resume();
     }
-    assert_eq!(result.unwrap(), expected);
+    assert_eq!(result.unwrap().returned().unwrap(), expected);
     assert_eq!(expected_position, total);
 }
 
@@ -99,8 +102,8 @@ fn trap_position_is_the_trapping_instruction_in_both_loops() {
         let (mut store, instance) = instantiate(wat);
         let f = store.get_func(instance, "div").unwrap();
         store.set_step_budget(budget);
-        let mut r = store.call(f, &[Val::I32(0)]);
-        if let Err(Error::Paused { .. }) = r {
+        let mut r = store.call_resumable(f, &[Val::I32(0)]);
+        if let Ok(Resumable::Paused(_)) = r {
             store.set_step_budget(None);
             r = store.resume();
         }
@@ -297,4 +300,25 @@ fn canonicalized_results_are_exactly_those_wasm_canonicalizes_names() {
     }
     // Arithmetic, rounding, min/max, sqrt, demote and promote: 12 per width.
     assert_eq!(canonicalizing, 24);
+}
+
+/// A pause is a value of `call_resumable`; a plain `call` that pauses says how to get one, and
+/// the call stays paused so that `resume` still continues it exactly.
+#[test]
+fn a_plain_call_that_pauses_says_so_and_stays_resumable() {
+    let (expected, total) = total_steps(8);
+    let (mut store, instance) = instantiate(FIB);
+    let fib = store.get_func(instance, "fib").unwrap();
+    store.set_step_budget(Some(10));
+    match store.call(fib, &[Val::I32(8)]) {
+        Err(Error::Usage(m)) => assert!(m.contains("paused at position 10 (step budget)"), "{m}"),
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+    assert!(store.is_paused());
+    store.set_step_budget(None);
+    assert_eq!(
+        store.resume().unwrap(),
+        Resumable::Returned(expected.clone())
+    );
+    assert_eq!(store.position(), total);
 }

@@ -5,10 +5,98 @@ use deja_runtime::{
     Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module,
     Resumable, Store, Val,
 };
-use deja_traces::{CallOutcome, EndOfRun, HostCall, Record, RecordIndex, RunOutcome, TraceReader};
+use deja_traces::{
+    CallOutcome, EndOfRun, HostCall, Record, RecordIndex, RunOutcome, TraceReader, Value,
+};
 use std::fmt;
 use std::io::{Read, Seek};
 use std::sync::{Arc, Mutex};
+
+/// A host call, as recorded or as the guest made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallSite {
+    /// `module::name` of the import.
+    pub import: String,
+    /// Its arguments.
+    pub args: Vec<Value>,
+    /// Position of the `call` instruction.
+    pub position: u64,
+}
+
+impl fmt::Display for CallSite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let args: Vec<String> = self.args.iter().map(|v| format!("{v:?}")).collect();
+        write!(
+            f,
+            "call {}({}) at position {}",
+            self.import,
+            args.join(", "),
+            self.position
+        )
+    }
+}
+
+/// What the recording says happens where a replay diverged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// This host call.
+    Call(CallSite),
+    /// The end of the run.
+    End(EndOfRun),
+    /// No further host call: the trace ends.
+    NoFurtherCalls,
+    /// A recorded memory write by a host call, which must fit the guest's memory.
+    Write {
+        /// The import that wrote.
+        import: String,
+        /// Guest address.
+        address: u64,
+        /// Bytes written.
+        len: u64,
+    },
+    /// The run ends after this many steps.
+    EndAfter(u64),
+}
+
+impl fmt::Display for Expected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expected::Call(c) => c.fmt(f),
+            Expected::End(end) => f.write_str(&describe_end(end)),
+            Expected::NoFurtherCalls => f.write_str("no further host calls"),
+            Expected::Write {
+                import,
+                address,
+                len,
+            } => write!(f, "a write of {len} bytes at {address:#x} by {import}"),
+            Expected::EndAfter(steps) => write!(f, "the run ends after {steps} steps"),
+        }
+    }
+}
+
+/// What the guest did instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actual {
+    /// This host call.
+    Call(CallSite),
+    /// It ended its run.
+    End(EndOfRun),
+    /// Its memory had this many bytes (too few for the recorded write).
+    MemorySize(u64),
+    /// It ended its run after this many steps.
+    EndedAfter(u64),
+}
+
+impl fmt::Display for Actual {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actual::Call(c) => c.fmt(f),
+            Actual::End(end) => f.write_str(&describe_end(end)),
+            Actual::MemorySize(n) => write!(f, "guest memory of {n} bytes"),
+            Actual::EndedAfter(steps) => write!(f, "the run ended after {steps} steps"),
+        }
+    }
+}
 
 /// Where a replay first differed from its recording.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,9 +104,9 @@ pub struct Divergence {
     /// Position of the guest when it differed.
     pub position: u64,
     /// What the recording says happens here.
-    pub expected: String,
+    pub expected: Expected,
     /// What the guest did.
-    pub actual: String,
+    pub actual: Actual,
     /// The guest's frames at that moment, innermost first.
     pub backtrace: Vec<FrameInfo>,
     /// Records consumed before the divergence.
@@ -36,6 +124,22 @@ impl fmt::Display for Divergence {
             write!(f, "\n  {i}: {frame}")?;
         }
         Ok(())
+    }
+}
+
+/// A divergence travels out of the replaying host function as a typed host error.
+impl std::error::Error for Divergence {}
+
+impl Divergence {
+    /// The divergence a run's error carries, if it ended in one.
+    pub(crate) fn of(result: &Result<Resumable, RuntimeError>) -> Option<Divergence> {
+        match result {
+            Err(RuntimeError::Host {
+                source: Some(source),
+                ..
+            }) => source.downcast_ref::<Divergence>().cloned(),
+            _ => None,
+        }
     }
 }
 
@@ -87,7 +191,6 @@ pub(crate) struct Cursor<R: Read + Seek> {
     /// The next record to consume.
     pub(crate) next: u64,
     pub(crate) host_calls: u64,
-    pub(crate) divergence: Option<Divergence>,
     /// The guest called past the end of a truncated trace.
     pub(crate) ran_out: bool,
     pub(crate) read_error: Option<deja_traces::Error>,
@@ -99,16 +202,15 @@ pub(crate) struct Cursor<R: Read + Seek> {
     pub(crate) watched_write: Option<(u64, u64)>,
 }
 
-fn describe_call(name: &str, args: &[String], position: u64) -> String {
-    format!("call {name}({}) at position {position}", args.join(", "))
-}
-
-fn describe_record(names: &[String], hc: &HostCall) -> String {
-    let name = names
-        .get(hc.import.0 as usize)
-        .map_or("<unknown import>", String::as_str);
-    let args: Vec<String> = hc.args.iter().map(|v| format!("{v:?}")).collect();
-    describe_call(name, &args, hc.position.0)
+fn recorded_call(names: &[String], hc: &HostCall) -> CallSite {
+    CallSite {
+        import: names
+            .get(hc.import.0 as usize)
+            .map_or("<unknown import>", String::as_str)
+            .to_string(),
+        args: hc.args.clone(),
+        position: hc.position.0,
+    }
 }
 
 fn describe_end(end: &EndOfRun) -> String {
@@ -122,17 +224,16 @@ impl<R: Read + Seek> Cursor<R> {
     fn diverge(
         &mut self,
         caller: &mut Caller<'_, ()>,
-        expected: String,
-        actual: String,
+        expected: Expected,
+        actual: Actual,
     ) -> HostError {
-        self.divergence = Some(Divergence {
+        HostError::typed(Divergence {
             position: caller.position(),
             expected,
             actual,
-            backtrace: caller.store().backtrace(),
+            backtrace: caller.backtrace(),
             records_consumed: self.next,
-        });
-        HostError::msg("replay diverged")
+        })
     }
 
     /// The next recorded host call, skipping events.
@@ -159,11 +260,12 @@ impl<R: Read + Seek> Cursor<R> {
         results: &mut [Val],
     ) -> Result<(), HostError> {
         let name = self.import_names[import as usize].clone();
-        let arg_text: Vec<String> = args
-            .iter()
-            .map(|v| format!("{:?}", convert::value(v)))
-            .collect();
-        let actual = describe_call(&name, &arg_text, caller.position());
+        let actual_args: Vec<_> = args.iter().map(convert::value).collect();
+        let actual = Actual::Call(CallSite {
+            import: name.clone(),
+            args: actual_args.clone(),
+            position: caller.position(),
+        });
         let hc = match self.next_call() {
             Err(e) => {
                 self.read_error = Some(e);
@@ -174,17 +276,16 @@ impl<R: Read + Seek> Cursor<R> {
                     self.ran_out = true;
                     return Err(HostError::msg("end of truncated trace"));
                 }
-                return Err(self.diverge(caller, "no further host calls".into(), actual));
+                return Err(self.diverge(caller, Expected::NoFurtherCalls, actual));
             }
-            Ok(Some(Err(end))) => return Err(self.diverge(caller, describe_end(&end), actual)),
+            Ok(Some(Err(end))) => return Err(self.diverge(caller, Expected::End(end), actual)),
             Ok(Some(Ok(hc))) => hc,
         };
         let recorded_args: Vec<_> = hc.args.clone();
-        let actual_args: Vec<_> = args.iter().map(convert::value).collect();
         // Imports are compared by name: a module may import one host function twice.
         let same_import = self.import_names.get(hc.import.0 as usize) == Some(&name);
         if !same_import || hc.position.0 != caller.position() || recorded_args != actual_args {
-            let expected = describe_record(&self.import_names, &hc);
+            let expected = Expected::Call(recorded_call(&self.import_names, &hc));
             return Err(self.diverge(caller, expected, actual));
         }
         if let Some(tap) = &mut self.tap {
@@ -194,19 +295,18 @@ impl<R: Read + Seek> Cursor<R> {
         for w in &hc.memory_writes {
             if self.stop_on_watched_writes
                 && !watched
-                && let Some(mem) = caller.memory()
-                && caller.store().watches(mem, w.address, w.bytes.len() as u64)
+                && caller.watches(w.address, w.bytes.len() as u64)
             {
                 watched = true;
                 self.watched_write = Some((w.address, w.bytes.len() as u64));
             }
             if caller.write(w.address, &w.bytes).is_err() {
-                let expected = format!(
-                    "a write of {} bytes at {:#x} by {name}",
-                    w.bytes.len(),
-                    w.address
-                );
-                let actual = format!("guest memory of {} bytes", caller.memory_size());
+                let expected = Expected::Write {
+                    import: name.clone(),
+                    address: w.address,
+                    len: w.bytes.len() as u64,
+                };
+                let actual = Actual::MemorySize(caller.memory_size());
                 return Err(self.diverge(caller, expected, actual));
             }
         }
@@ -301,7 +401,6 @@ pub(crate) fn prepare<R: Read + Seek + Send + 'static>(
         reader,
         next: 0,
         host_calls: 0,
-        divergence: None,
         ran_out: false,
         read_error: None,
         tap,
@@ -373,7 +472,7 @@ pub fn replay<R: Read + Seek + Send + 'static>(
     if let Some(e) = c.read_error.take() {
         return Err(Error::Trace(e));
     }
-    if let Some(d) = c.divergence.take() {
+    if let Some(d) = Divergence::of(&result) {
         return Err(Error::Diverged(Box::new(d)));
     }
     let total_steps = store.position();
@@ -395,7 +494,7 @@ pub fn replay<R: Read + Seek + Send + 'static>(
         Ok(r) => r,
         Err(e) => return Err(Error::Trace(e)),
     };
-    let divergence = |expected: String, actual: String, c: &Cursor<R>, store: &mut Store<()>| {
+    let divergence = |expected: Expected, actual: Actual, c: &Cursor<R>, store: &mut Store<()>| {
         Error::Diverged(Box::new(Divergence {
             position: total_steps,
             expected,
@@ -410,8 +509,8 @@ pub fn replay<R: Read + Seek + Send + 'static>(
     };
     match rest {
         Some(Ok(hc)) => Err(divergence(
-            describe_record(&c.import_names, &hc),
-            describe_end(&actual_end),
+            Expected::Call(recorded_call(&c.import_names, &hc)),
+            Actual::End(actual_end),
             &c,
             &mut store,
         )),
@@ -430,8 +529,8 @@ pub fn replay<R: Read + Seek + Send + 'static>(
                 })
             } else {
                 Err(divergence(
-                    describe_end(&end),
-                    describe_end(&actual_end),
+                    Expected::End(end),
+                    Actual::End(actual_end),
                     &c,
                     &mut store,
                 ))

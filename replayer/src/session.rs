@@ -17,7 +17,7 @@
 //! per hit. Every reverse movement lands by a plain forward seek to the position found, which is
 //! exactly where a forward replay would have stopped.
 
-use crate::replay::{Cursor, Divergence, Error, Prepared, Tap, prepare};
+use crate::replay::{Actual, Cursor, Divergence, Error, Expected, Prepared, Tap, prepare};
 use deja_runtime::{
     Caller, Error as RuntimeError, Func, FuncIndex, Instance, Memory, Module, Pause, PauseReason,
     Resumable, Snapshot, Store, Val,
@@ -250,8 +250,8 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         {
             return Err(Error::Diverged(Box::new(Divergence {
                 position: session.end,
-                expected: format!("the run ends after {} steps", end.total_steps.0),
-                actual: format!("the run ended after {} steps", session.end),
+                expected: Expected::EndAfter(end.total_steps.0),
+                actual: Actual::EndedAfter(session.end),
                 backtrace: Vec::new(),
                 records_consumed: session.lock().next,
             })));
@@ -270,9 +270,11 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         &self.module
     }
 
-    /// The store, for the frame cursor, globals and memory at the current position.
-    pub fn store(&mut self) -> &mut Store<()> {
-        &mut self.store
+    /// A read-only view of the store at the current position: the frame cursor, globals and
+    /// memory. Moving through the trace is the session's business, so front ends get no way to
+    /// change the guest's state.
+    pub fn store(&self) -> &Store<()> {
+        &self.store
     }
 
     /// The guest's instance.
@@ -490,7 +492,6 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         c.next = next;
         c.host_calls = calls;
         c.ran_out = false;
-        c.divergence = None;
         drop(c);
         self.started = started;
         self.finished = false;
@@ -565,9 +566,9 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                 if let Some(e) = c.read_error.take() {
                     return Err(Error::Trace(e));
                 }
-                if let Some(d) = c.divergence.take() {
-                    return Err(Error::Diverged(Box::new(d)));
-                }
+            }
+            if let Some(d) = Divergence::of(&result) {
+                return Err(Error::Diverged(Box::new(d)));
             }
             match result {
                 Ok(Resumable::Paused(Pause {

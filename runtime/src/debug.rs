@@ -204,7 +204,7 @@ impl<T> Store<T> {
     }
 
     /// A cursor over the guest's frames, innermost first. Empty when no call is in progress.
-    pub fn debug_frames(&mut self) -> FrameCursor<'_, T> {
+    pub fn debug_frames(&self) -> FrameCursor<'_, T> {
         FrameCursor {
             store: self,
             index: 0,
@@ -212,7 +212,7 @@ impl<T> Store<T> {
     }
 
     /// The Wasm backtrace of the current call, innermost first.
-    pub fn backtrace(&mut self) -> Vec<FrameInfo> {
+    pub fn backtrace(&self) -> Vec<FrameInfo> {
         let mut out = Vec::new();
         let mut cursor = self.debug_frames();
         while !cursor.done() {
@@ -235,7 +235,7 @@ impl<T> Store<T> {
 /// locals, operand stack) and types their values from the frame shapes computed at
 /// translation, so it shows every engine's frames alike.
 pub struct FrameCursor<'a, T> {
-    store: &'a mut Store<T>,
+    store: &'a Store<T>,
     /// 0 is the innermost frame.
     index: usize,
 }
@@ -243,7 +243,7 @@ pub struct FrameCursor<'a, T> {
 impl<T> FrameCursor<'_, T> {
     fn frame(&self) -> FrameRef<'_> {
         assert!(!self.done(), "frame cursor is past the outermost frame");
-        let store = &*self.store;
+        let store = self.store;
         store
             .engine
             .frame(&store.inner, self.index, store.inner.call.in_host)
@@ -354,7 +354,7 @@ impl<T> FrameCursor<'_, T> {
     ///
     /// # Panics
     /// If `index >= num_stacks()`.
-    pub fn stack(&mut self, index: u32) -> Val {
+    pub fn stack(&self, index: u32) -> Val {
         let f = self.frame();
         assert!(
             (index as usize) < f.stack.len(),
@@ -368,7 +368,7 @@ impl<T> FrameCursor<'_, T> {
     }
 
     /// The store (for reading memory and globals while paused).
-    pub fn store(&mut self) -> &mut Store<T> {
+    pub fn store(&self) -> &Store<T> {
         self.store
     }
 }

@@ -170,10 +170,11 @@ impl<T> Store<T> {
         match r {
             Ok(()) => Ok(results),
             Err(HostError::Exit(code)) => Err(Error::Exit { code, position }),
-            Err(HostError::Error(message)) => Err(Error::Host {
+            Err(e) => Err(Error::Host {
                 import: name.to_string(),
-                message,
+                message: e.message().unwrap_or_default(),
                 position,
+                source: typed(e),
             }),
         }
     }
@@ -299,10 +300,11 @@ impl<T> Store<T> {
         });
         if let Some(mut observer) = self.observer.take() {
             let writes = self.host_writes.take().unwrap_or_default();
-            let outcome = match &r {
-                Ok(()) => HostCallOutcome::Returned(&results),
-                Err(HostError::Error(m)) => HostCallOutcome::Error(m),
-                Err(HostError::Exit(c)) => HostCallOutcome::Exit(*c),
+            let message = r.as_ref().err().and_then(HostError::message);
+            let outcome = match (&r, &message) {
+                (Ok(()), _) => HostCallOutcome::Returned(&results),
+                (Err(HostError::Exit(c)), _) => HostCallOutcome::Exit(*c),
+                (Err(_), m) => HostCallOutcome::Error(m.as_deref().unwrap_or_default()),
             };
             observer.on_host_call(
                 &mut self.data,
@@ -331,7 +333,8 @@ impl<T> Store<T> {
                 self.abandon();
                 Err(Error::Exit { code, position })
             }
-            Err(HostError::Error(message)) => {
+            Err(e) => {
+                let message = e.message().unwrap_or_default();
                 self.deliver(DebugEvent::HostcallError(&message));
                 self.inner.call.in_host = false;
                 self.abandon();
@@ -339,6 +342,7 @@ impl<T> Store<T> {
                     import: name.to_string(),
                     message,
                     position,
+                    source: typed(e),
                 })
             }
         }
@@ -366,4 +370,11 @@ fn paused_in_plain_call(pause: Pause) -> Error {
          Store::resume continues",
         pause.position, pause.reason
     ))
+}
+
+fn typed(e: HostError) -> Option<crate::host::TypedHostError> {
+    match e {
+        HostError::Typed(t) => Some(t),
+        _ => None,
+    }
 }

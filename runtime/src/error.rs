@@ -113,6 +113,9 @@ pub enum Error {
         message: String,
         /// Position of the `call` instruction.
         position: u64,
+        /// The embedder's typed error, when the host function failed with one
+        /// ([`crate::HostError::Typed`]).
+        source: Option<crate::host::TypedHostError>,
     },
     /// A host function ended the run with an exit code (WASI `proc_exit`).
     #[error("guest exited with code {code} at position {position}")]

@@ -2,13 +2,15 @@
 //! are observed.
 //!
 //! Every imported function, WASI or not, is a [`HostFunc`] called through one path in the
-//! interpreter driver. It receives its arguments and a [`Caller`]: the only way to reach guest
-//! memory. Every write through the caller can be logged as (address, bytes), and a
+//! store's driver. It receives its arguments and a [`Caller`]: the only way to reach guest
+//! memory, and it offers no write path but [`Caller::write`], so that no write can escape the
+//! log. Every write through the caller can be logged as (address, bytes), and a
 //! [`HostCallObserver`] sees each completed call — import, position, arguments, outcome and memory
 //! writes — which is exactly what a recorder needs to write and a replayer needs to substitute.
 
 use crate::debug::FrameCursor;
 use crate::store::{Instance, Memory, Store};
+use crate::trap::FrameInfo;
 use crate::types::{Func, FuncType, Val};
 use std::sync::Arc;
 
@@ -17,6 +19,10 @@ use std::sync::Arc;
 pub enum HostError {
     /// A failure; reported as a `HostcallError` debug event and [`crate::Error::Host`].
     Error(String),
+    /// A failure the embedder wants back as its own type (cf. wasmi's host errors): reported as
+    /// [`Error`](HostError::Error) is, with the typed error as [`crate::Error::Host`]'s `source`,
+    /// where [`TypedHostError::downcast_ref`] finds it again.
+    Typed(TypedHostError),
     /// A requested exit with this code (WASI `proc_exit`); reported as [`crate::Error::Exit`].
     Exit(i32),
 }
@@ -26,7 +32,53 @@ impl HostError {
     pub fn msg(message: impl Into<String>) -> HostError {
         HostError::Error(message.into())
     }
+
+    /// A failure carrying the embedder's own error value.
+    pub fn typed(error: impl std::error::Error + Send + Sync + 'static) -> HostError {
+        HostError::Typed(TypedHostError(Arc::new(error)))
+    }
+
+    /// The message of a failure (`None` for an exit).
+    pub(crate) fn message(&self) -> Option<String> {
+        match self {
+            HostError::Error(m) => Some(m.clone()),
+            HostError::Typed(t) => Some(t.to_string()),
+            HostError::Exit(_) => None,
+        }
+    }
 }
+
+/// An embedder's error value carried through a host call's failure (see [`HostError::Typed`]).
+/// Two are equal when they are the same value.
+#[derive(Clone, Debug)]
+pub struct TypedHostError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl TypedHostError {
+    /// The error as `E`, if it is one.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl std::fmt::Display for TypedHostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TypedHostError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for TypedHostError {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TypedHostError {}
 
 /// A guest memory access out of bounds, reported to host functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -151,8 +203,21 @@ impl<T> Caller<'_, T> {
     }
 
     /// The guest's frames, innermost first (the innermost is at the `call` of this function).
-    pub fn debug_frames(&mut self) -> FrameCursor<'_, T> {
+    pub fn debug_frames(&self) -> FrameCursor<'_, T> {
         self.store.debug_frames()
+    }
+
+    /// The guest's Wasm backtrace, innermost first (the innermost frame is at the `call`).
+    pub fn backtrace(&self) -> Vec<FrameInfo> {
+        self.store.backtrace()
+    }
+
+    /// Whether a write of `len` bytes at `addr` of the caller's memory touches a watchpoint (see
+    /// [`Store::add_watchpoint`]): host writes are not instructions, so an embedder that wants
+    /// to stop on them checks here and asks for a pause.
+    pub fn watches(&self, addr: u64, len: u64) -> bool {
+        self.memory()
+            .is_some_and(|m| self.store.watches(m, addr, len))
     }
 
     /// Asks the runtime to pause right after this host function returns (the call is then
@@ -160,11 +225,6 @@ impl<T> Caller<'_, T> {
     /// [`crate::PauseReason::HostRequest`] and [`Store::resume`] continues it.
     pub fn request_pause(&mut self) {
         self.store.inner.pause_requested = true;
-    }
-
-    /// The store, for anything else.
-    pub fn store(&mut self) -> &mut Store<T> {
-        self.store
     }
 }
 

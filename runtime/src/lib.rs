@@ -47,7 +47,7 @@ pub use driver::{Pause, Resumable};
 pub use error::{Error, ErrorClass, PauseReason, Result};
 pub use host::{
     Caller, HostCall, HostCallObserver, HostCallOutcome, HostError, HostFn, HostFunc,
-    MemoryAccessError,
+    MemoryAccessError, TypedHostError,
 };
 pub use instance::Linker;
 pub use memory::{PAGE_SIZE, WASM_PAGE_SIZE};

@@ -628,7 +628,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         let access = match (pc, self.frame) {
             (Some(pc), 0) => {
                 let stack: Vec<Val> = {
-                    let mut c = s.store().debug_frames();
+                    let c = s.store().debug_frames();
                     (0..c.num_stacks()).map(|k| c.stack(k)).collect()
                 };
                 access_at(module.bytes(), pc, &stack)

@@ -1,7 +1,7 @@
 //! A replay that differs from its recording stops at the first difference and says where.
 
 use crate::{record_wasi, replay_bytes};
-use deja_replayer::Error;
+use deja_replayer::{Actual, Error, Expected};
 use deja_runtime::Module;
 use deja_traces::{Record, RecordIndex, TraceReader, TraceWriter, WriterOptions};
 
@@ -76,13 +76,14 @@ fn an_altered_random_byte_is_reported_at_the_first_call_it_moves() {
         per_spin
     };
     assert_eq!(d.position as i64, clock.position.0 as i64 + delta, "{d}");
-    assert!(d.expected.contains("clock_time_get"), "{d}");
+    assert!(d.expected.to_string().contains("clock_time_get"), "{d}");
     assert!(
         d.expected
+            .to_string()
             .contains(&format!("at position {}", clock.position.0)),
         "{d}"
     );
-    assert!(d.actual.contains("clock_time_get"), "{d}");
+    assert!(d.actual.to_string().contains("clock_time_get"), "{d}");
     assert_eq!(d.records_consumed, 2);
     assert!(!d.backtrace.is_empty());
     // The unaltered trace replays.
@@ -104,9 +105,17 @@ fn an_altered_argument_or_missing_call_diverges() {
         panic!("must diverge");
     };
     assert!(
-        d.expected.contains("I32(0)") && d.actual.contains("I32(1)"),
+        d.expected.to_string().contains("I32(0)") && d.actual.to_string().contains("I32(1)"),
         "{d}"
     );
+    // The same, structured: both calls with their import, arguments and position.
+    let (Expected::Call(recorded), Actual::Call(made)) = (&d.expected, &d.actual) else {
+        panic!("expected two calls: {d:?}");
+    };
+    assert_eq!(recorded.import, made.import);
+    assert_eq!(recorded.position, made.position);
+    assert_eq!(recorded.args[0], deja_traces::Value::I32(0));
+    assert_eq!(made.args[0], deja_traces::Value::I32(1));
 }
 
 /// Two traces of same-size modules spliced so that the header describes one module and the

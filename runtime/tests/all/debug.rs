@@ -78,7 +78,7 @@ fn operands_of_every_type_including_references() {
         store.call_resumable(f, &[Val::ExternRef(Some(42))]),
         Ok(Resumable::Paused(Pause { position: 5, .. }))
     ));
-    let mut cursor = store.debug_frames();
+    let cursor = store.debug_frames();
     assert_eq!(cursor.num_stacks(), 5);
     let values: Vec<Val> = (0..5).map(|i| cursor.stack(i)).collect();
     assert_eq!(values[0], Val::FuncRef(Some(f)));
@@ -187,6 +187,7 @@ fn hostcall_errors_are_debug_events() {
             import,
             message,
             position,
+            ..
         }) => {
             assert_eq!(import, "env::fail");
             assert_eq!(message, "no I32(7)");

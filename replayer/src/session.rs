@@ -347,6 +347,25 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         (out, err)
     }
 
+    /// The guest's output as of the current position, in the order it was written: runs of
+    /// one descriptor (1 stdout, 2 stderr) and their bytes, consecutive writes to the same
+    /// descriptor joined (when opened with a decoder).
+    pub fn output_in_order(&self) -> Vec<(u32, Vec<u8>)> {
+        let p = self.position();
+        let mut chunks: Vec<(u32, Vec<u8>)> = Vec::new();
+        for (pos, (fd, bytes)) in self.output.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            // A call at position N has completed at N + 1.
+            if pos + 1 > p {
+                break;
+            }
+            match chunks.last_mut() {
+                Some((last, b)) if last == fd => b.extend_from_slice(bytes),
+                _ => chunks.push((*fd, bytes.clone())),
+            }
+        }
+        chunks
+    }
+
     /// Reads guest memory at the current position.
     pub fn read_memory(&self, addr: u64, len: u64) -> Option<&[u8]> {
         let data = self.store.memory_data(self.memory?);

@@ -134,31 +134,13 @@ fn val_pair(v: &Val) -> (String, String) {
     (v.ty().to_string(), v.to_string())
 }
 
-/// Splits a wasmprinter line with offsets (`(;@1a2 ;)  i32.add`) into the module offset and
-/// the text after it; a line without an offset is all text.
-fn split_offset(line: &str) -> (Option<u32>, &str) {
-    let parsed = line
-        .trim_start()
-        .strip_prefix("(;@")
-        .and_then(|rest| rest.split_once(";)"))
-        .and_then(|(hex, text)| Some((u32::from_str_radix(hex.trim(), 16).ok()?, text)));
-    match parsed {
-        Some((offset, text)) => (Some(offset), text),
-        None => (None, line),
-    }
-}
-
 /// Disassembles with offsets, and puts each source line (when the module has DWARF) above the
 /// instructions compiled from it, as `objdump -S` does. Returns the lines and, per
 /// instruction offset, its line.
 fn disassemble(bytes: &[u8], sources: &mut Sources) -> (Vec<CodeLine>, BTreeMap<u32, usize>) {
     let mut text = String::new();
-    let mut config = wasmprinter::Config::new();
-    config.print_offsets(true);
-    if config
-        .print(bytes, &mut wasmprinter::PrintFmtWrite(&mut text))
-        .is_err()
-    {
+    let config = wasmprinter::Config::new();
+    let Ok(printed) = config.offsets_and_lines(bytes, &mut text) else {
         let line = CodeLine {
             text: "(the module could not be disassembled)".into(),
             offset: None,
@@ -167,13 +149,17 @@ fn disassemble(bytes: &[u8], sources: &mut Sources) -> (Vec<CodeLine>, BTreeMap<
             source: false,
         };
         return (vec![line], BTreeMap::new());
-    }
+    };
     let mut lines = Vec::new();
     let mut line_of = BTreeMap::new();
     let mut last_source = None;
-    for line in text.lines() {
+    for (offset, line) in printed {
         // The offset becomes the code pane's offset column; the text keeps its indentation.
-        let (offset, line) = split_offset(line);
+        let offset = offset.and_then(|o| u32::try_from(o).ok());
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.is_empty() && offset.is_none() {
+            continue;
+        }
         if line.trim_start().starts_with("(func") {
             last_source = None;
         }
@@ -646,9 +632,12 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             _ => vec![false; memory.len()],
         };
         self.previous_memory = Some((self.memory_addr, memory.clone()));
-        let (out, err) = s.output();
-        let mut output = String::from_utf8_lossy(&out).into_owned();
-        output.push_str(&String::from_utf8_lossy(&err));
+        // stdout and stderr interleaved as the guest wrote them.
+        let output: String = s
+            .output_in_order()
+            .iter()
+            .map(|(_, bytes)| String::from_utf8_lossy(bytes))
+            .collect();
         let position = s.position();
         View {
             position,

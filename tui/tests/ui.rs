@@ -445,3 +445,43 @@ fn a_breakpoint_and_a_watchpoint_at_one_position_are_both_listed() {
     assert!(h.view().hits_complete);
     assert_eq!(h.position(), 57);
 }
+
+/// The output pane keeps the order in which the guest wrote stdout and stderr (it used to put
+/// all of stderr after all of stdout).
+#[test]
+fn output_pane_interleaves_stdout_and_stderr_as_written() {
+    use deja_runtime::wasi::{self, OutputSink, WasiCtx, WasiCtxBuilder};
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 100) "out1\0aerr\0aout2\0a")
+      (func $put (param $fd i32) (param $at i32) (param $n i32)
+        (i32.store (i32.const 0) (local.get $at)) (i32.store (i32.const 4) (local.get $n))
+        (drop (call $w (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))
+      (func (export "_start")
+        (call $put (i32.const 1) (i32.const 100) (i32.const 5))
+        (call $put (i32.const 2) (i32.const 105) (i32.const 4))
+        (call $put (i32.const 1) (i32.const 109) (i32.const 5))))"#;
+    let module = deja_runtime::Module::new(wat.as_bytes()).unwrap();
+    let (stdout, _) = OutputSink::buffer();
+    let (stderr, _) = OutputSink::buffer();
+    let ctx = WasiCtxBuilder::new()
+        .stdout(stdout)
+        .stderr(stderr)
+        .build()
+        .unwrap();
+    let mut store = deja_runtime::Store::new(deja_runtime::Config::default(), ctx);
+    let mut linker = deja_runtime::Linker::new();
+    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c);
+    let (_, bytes) = deja_recorder::record(
+        &mut store,
+        &linker,
+        &module,
+        Vec::new(),
+        deja_recorder::Settings::new("test"),
+    )
+    .unwrap();
+    let h = Harness::open(bytes);
+    assert_eq!(h.view().output, "out1\nerr\nout2\n");
+    assert!(h.screen().contains("err"), "{}", h.screen());
+}

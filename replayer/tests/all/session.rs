@@ -454,3 +454,40 @@ fn long_movements_report_progress_and_can_be_cancelled_consistently() {
     s.set_progress(None);
     assert_eq!(s.seek(end).unwrap().position, end);
 }
+
+/// stdout and stderr keep their interleaving: a guest writes `a` to stdout, `b` to stderr, then
+/// `c` and `d` to stdout.
+#[test]
+fn output_keeps_the_order_of_stdout_and_stderr() {
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 100) "abcd")
+      (func $put (param $fd i32) (param $at i32)
+        (i32.store (i32.const 0) (local.get $at)) (i32.store (i32.const 4) (i32.const 1))
+        (drop (call $w (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))
+      (func (export "_start")
+        (call $put (i32.const 1) (i32.const 100))
+        (call $put (i32.const 2) (i32.const 101))
+        (call $put (i32.const 1) (i32.const 102))
+        (call $put (i32.const 1) (i32.const 103))))"#;
+    let module = Module::new(wat.as_bytes()).unwrap();
+    let (_, bytes) = record_wasi(&module, &["g"], None, false);
+    let reader = TraceReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut s = Session::open(
+        reader,
+        Some(deja_runtime::wasi::pending_output),
+        SessionOptions::default(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        s.output_in_order(),
+        vec![(1, b"a".to_vec()), (2, b"b".to_vec()), (1, b"cd".to_vec())]
+    );
+    assert_eq!(s.output(), (b"acd".to_vec(), b"b".to_vec()));
+    // As of the second write, only `a` has been written.
+    let second = s.host_calls()[1];
+    s.seek(second).unwrap();
+    assert_eq!(s.output_in_order(), vec![(1, b"a".to_vec())]);
+}

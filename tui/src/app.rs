@@ -97,6 +97,8 @@ pub struct App {
     /// Whether to use colours (off when `NO_COLOR` is set): without them, everything that
     /// colour marks is also marked by a symbol, bold or reverse video.
     pub color: bool,
+    /// The worker thread has ended: only quitting is left.
+    pub worker_gone: bool,
 }
 
 impl Default for App {
@@ -115,6 +117,7 @@ impl Default for App {
             timeline_area: std::cell::Cell::new((0, 0, 0)),
             frames_area: std::cell::Cell::new((0, 0, 0, 0)),
             color: true,
+            worker_gone: false,
         }
     }
 }
@@ -197,6 +200,9 @@ impl App {
     /// runs, only Escape (cancel), help and quit are taken.
     pub fn update(&mut self, action: Action) -> Option<Command> {
         if self.busy.is_some() && !matches!(action, Action::Escape | Action::Quit | Action::Help) {
+            return None;
+        }
+        if self.worker_gone && !matches!(action, Action::Quit | Action::Help) {
             return None;
         }
         self.message = None;
@@ -368,6 +374,26 @@ impl App {
             Reply::Error(e) => {
                 self.busy = None;
                 self.message = Some(e);
+            }
+            Reply::Crashed(e) => {
+                self.busy = None;
+                self.worker_gone = true;
+                self.message = Some(format!(
+                    "internal error (a bug in deja): the worker stopped ({e}); q quits"
+                ));
+            }
+        }
+    }
+
+    /// The worker thread has ended (after a crash, or after failing to open the trace): there
+    /// is nobody left to run commands.
+    pub fn worker_ended(&mut self) {
+        self.busy = None;
+        if !self.worker_gone {
+            self.worker_gone = true;
+            if self.message.is_none() {
+                self.message =
+                    Some("internal error (a bug in deja): the worker stopped; q quits".into());
             }
         }
     }

@@ -106,8 +106,21 @@ fn counted(what: &str, shown: usize, total: usize) -> String {
     }
 }
 
+/// The smallest terminal the layout fits.
+pub const MIN_SIZE: (u16, u16) = (60, 16);
+
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+            let text = format!(
+                "terminal too small: {}x{}, deja needs at least {}x{} (q quits)",
+                area.width, area.height, MIN_SIZE.0, MIN_SIZE.1
+            );
+            Paragraph::new(text)
+                .wrap(ratatui::widgets::Wrap { trim: true })
+                .render(area, buf);
+            return;
+        }
         let [main, timeline, status] = Layout::vertical([
             Constraint::Fill(1),
             Constraint::Length(1),

@@ -86,6 +86,10 @@ pub enum Command {
     Delete(u32),
     /// End the worker.
     Quit,
+    /// Make the worker thread panic: fault injection, so that tests can check that the UI
+    /// survives a bug in the worker.
+    #[doc(hidden)]
+    Crash,
 }
 
 /// What the worker answers.
@@ -99,6 +103,8 @@ pub enum Reply {
     Error(String),
     /// A command failed: the state as it is now, and why.
     Failed(Box<View>, String),
+    /// The worker thread panicked (a bug in deja) with this message and has stopped.
+    Crashed(String),
 }
 
 /// Runs no longer than this many steps have every hit of their stop points listed (found by
@@ -535,6 +541,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 None
             }
             Command::Quit => None,
+            Command::Crash => panic!("crash requested"),
         };
         if let Some(stop) = stop {
             let stop = stop.map_err(|e| e.to_string())?;
@@ -713,6 +720,49 @@ pub fn spawn<R: Read + Seek + Send + 'static>(
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     std::thread::spawn(move || {
+        let crash_tx = reply_tx.clone();
+        // A panic is a bug in deja: the UI shows it and lets the user quit, instead of waiting
+        // forever for a reply.
+        let run = std::panic::AssertUnwindSafe(move || {
+            serve(
+                reader,
+                decoder,
+                options,
+                at,
+                source_dirs,
+                command_rx,
+                reply_tx,
+                flag,
+            )
+        });
+        if let Err(payload) = std::panic::catch_unwind(run) {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            let _ = crash_tx.send(Reply::Crashed(message));
+        }
+    });
+    (command_tx, reply_rx, cancel)
+}
+
+/// The worker thread's body: opens the session, then answers commands until `Quit`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the thread's whole environment, moved in"
+)]
+fn serve<R: Read + Seek + Send + 'static>(
+    reader: TraceReader<R>,
+    decoder: Option<deja_replayer::OutputDecoder>,
+    options: SessionOptions,
+    at: Option<u64>,
+    source_dirs: Vec<PathBuf>,
+    command_rx: Receiver<Command>,
+    reply_tx: Sender<Reply>,
+    flag: Arc<AtomicBool>,
+) {
+    {
         let progress = |tx: Sender<Reply>, flag: Arc<AtomicBool>| -> Progress {
             let last = Mutex::new(Instant::now());
             Box::new(move |done, total| {
@@ -760,6 +810,5 @@ pub fn spawn<R: Read + Seek + Send + 'static>(
                 Err(e) => Reply::Failed(view, e),
             });
         }
-    });
-    (command_tx, reply_rx, cancel)
+    }
 }

@@ -334,9 +334,18 @@ fn mouse_clicks_select_frames_and_jump_on_the_timeline() {
 #[test]
 fn small_and_large_terminals_render() {
     let h = Harness::new();
-    for (w, height) in [(80, 24), (60, 16), (200, 60), (20, 5)] {
+    for (w, height) in [(80, 24), (60, 16), (200, 60), (20, 5), (59, 30), (100, 15)] {
         let mut t = Terminal::new(TestBackend::new(w, height)).unwrap();
         t.draw(|f| f.render_widget(&h.app, f.area())).unwrap();
+        let buf = t.backend().buffer();
+        let text: String = buf.content().iter().map(|c| c.symbol()).collect();
+        // Too small for the layout: says so instead of drawing a garbled screen.
+        let too_small = w < 60 || height < 16;
+        assert_eq!(
+            text.contains("too small"),
+            too_small,
+            "{w}x{height}: {text}"
+        );
     }
 }
 
@@ -484,4 +493,29 @@ fn output_pane_interleaves_stdout_and_stderr_as_written() {
     let h = Harness::open(bytes);
     assert_eq!(h.view().output, "out1\nerr\nout2\n");
     assert!(h.screen().contains("err"), "{}", h.screen());
+}
+
+/// A panic in the worker thread (a bug in deja) is shown as an internal error, commands stop,
+/// and `q` still quits (the UI used to stay busy forever).
+#[test]
+fn a_worker_that_panics_is_reported_and_the_ui_still_quits() {
+    let mut h = Harness::new();
+    h.commands.send(Command::Crash).unwrap();
+    let reply = h.replies.recv().expect("the worker reports its crash");
+    assert!(matches!(&reply, Reply::Crashed(m) if m.contains("crash requested")));
+    h.app.receive(reply);
+    assert!(h.app.busy.is_none());
+    assert!(h.screen().contains("internal error"), "{}", h.screen());
+    // Nothing is sent to the dead worker; q quits.
+    assert_eq!(
+        h.app.update(deja_tui::app::Action::Move(
+            deja_tui::worker::Movement::Step
+        )),
+        None
+    );
+    assert_eq!(
+        h.app.update(deja_tui::app::Action::Quit),
+        Some(Command::Quit)
+    );
+    assert!(h.app.quit);
 }

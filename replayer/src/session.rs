@@ -157,6 +157,8 @@ pub struct Session<R: Read + Seek + Send + 'static = std::fs::File> {
     next_stop_id: u32,
     host_calls: Vec<u64>,
     host_call_imports: Vec<u32>,
+    /// Record index of each host call.
+    host_call_records: Vec<u64>,
     output: OutputLog,
     progress: Option<Progress>,
 }
@@ -175,10 +177,12 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     ) -> Result<Session<R>, Error> {
         let mut host_calls = Vec::new();
         let mut host_call_imports = Vec::new();
-        for record in reader.records() {
+        let mut host_call_records = Vec::new();
+        for (i, record) in reader.records().enumerate() {
             if let Record::HostCall(hc) = record? {
                 host_calls.push(hc.position.0);
                 host_call_imports.push(hc.import.0);
+                host_call_records.push(i as u64);
             }
         }
         let recorded = reader.end_of_run().cloned();
@@ -232,6 +236,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             next_stop_id: 1,
             host_calls,
             host_call_imports,
+            host_call_records,
             output,
             progress,
         };
@@ -311,6 +316,26 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     pub fn host_call_name(&self, k: usize) -> Option<&str> {
         let import = *self.host_call_imports.get(k)? as usize;
         self.import_names.get(import).map(String::as_str)
+    }
+
+    /// Host call `k` as recorded: arguments, results, memory writes, outcome.
+    ///
+    /// # Errors
+    /// When the trace cannot be read there.
+    pub fn host_call_record(&self, k: usize) -> Result<Option<deja_traces::HostCall>, Error> {
+        let Some(&index) = self.host_call_records.get(k) else {
+            return Ok(None);
+        };
+        match self
+            .lock()
+            .reader
+            .read_record(deja_traces::RecordIndex(index))?
+        {
+            Record::HostCall(hc) => Ok(Some(hc)),
+            _ => Err(Error::Inconsistent(format!(
+                "record {index} is not the host call it was"
+            ))),
+        }
     }
 
     /// `module::name` of each import, by import index.

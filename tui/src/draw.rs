@@ -251,7 +251,11 @@ impl Widget for &App {
                     " "
                 };
                 let (mark, colour) = marker(e.kind);
-                let text = format!("{done}{mark} @{:<9} {}", e.position, e.label);
+                let label = match (e.kind, &view.call_detail) {
+                    (EventKind::HostCall(k), Some((c, detail))) if k == *c => detail,
+                    _ => &e.label,
+                };
+                let text = format!("{done}{mark} @{:<9} {label}", e.position);
                 let mut style = self.fg(Style::default(), colour);
                 if self.focus == Focus::Events && k == self.event_cursor {
                     style = style.add_modifier(Modifier::REVERSED);

@@ -114,6 +114,9 @@ pub struct View {
     pub host_calls: Arc<Vec<u64>>,
     /// `module::name` of each host call.
     pub host_call_names: Arc<Vec<String>>,
+    /// The latest host call at or before the position (`k`, and its arguments and result as
+    /// `fd_write(1, 0x10, 1, 0x8) → 0`), which the event list shows in full.
+    pub call_detail: Option<(usize, String)>,
     /// (id, offset) of breakpoints.
     pub breakpoints: Vec<(u32, u32)>,
     /// (id, address, length) of watchpoints.

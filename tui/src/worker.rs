@@ -553,6 +553,14 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     }
 
     fn view(&mut self) -> View {
+        let call_detail = self
+            .host_calls
+            .partition_point(|&p| p <= self.session.position())
+            .checked_sub(1)
+            .and_then(|k| {
+                let hc = self.session.host_call_record(k).ok()??;
+                Some((k, describe_call(&self.host_call_names[k], &hc)))
+            });
         let s = &mut self.session;
         let module = s.module().clone();
         let mut frames = Vec::new();
@@ -674,10 +682,52 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             output,
             host_calls: self.host_calls.clone(),
             host_call_names: self.host_call_names.clone(),
+            call_detail,
             breakpoints,
             watchpoints,
         }
     }
+}
+
+/// A recorded value as a number, in the notation people type (`-3`, `0x10` for addresses
+/// is left to the reader: WASI passes them as plain i32s).
+fn plain(v: &deja_replayer::traces::Value) -> String {
+    use deja_replayer::traces::Value as V;
+    match *v {
+        V::I32(x) => (x as i32).to_string(),
+        V::I64(x) => (x as i64).to_string(),
+        V::F32(x) => f32::from_bits(x).to_string(),
+        V::F64(x) => f64::from_bits(x).to_string(),
+        V::FuncRef(None) | V::ExternRef(None) => "null".into(),
+        V::FuncRef(Some(f)) => format!("func {f}"),
+        V::ExternRef(Some(e)) => format!("extern {e}"),
+        V::V128(x) => format!("{x:#034x}"),
+    }
+}
+
+/// `name(args) → results`, with the memory the call wrote and how it ended.
+fn describe_call(name: &str, hc: &deja_replayer::traces::HostCall) -> String {
+    let short = name.rsplit("::").next().unwrap_or(name);
+    let args: Vec<String> = hc.args.iter().map(plain).collect();
+    let mut text = format!("{short}({})", args.join(", "));
+    match &hc.outcome {
+        deja_replayer::traces::CallOutcome::Returned => {
+            let results: Vec<String> = hc.results.iter().map(plain).collect();
+            if !results.is_empty() {
+                text.push_str(&format!(" → {}", results.join(", ")));
+            }
+        }
+        deja_replayer::traces::CallOutcome::Exit(code) => text.push_str(&format!(" → exit {code}")),
+        deja_replayer::traces::CallOutcome::Error(m) => text.push_str(&format!(" → error: {m}")),
+    }
+    let written: usize = hc.memory_writes.iter().map(|w| w.bytes.len()).sum();
+    if written > 0 {
+        text.push_str(&format!(
+            ", wrote {written} bytes at {:#x}",
+            hc.memory_writes[0].address
+        ));
+    }
+    text
 }
 
 /// Why a movement stopped, as the status line says it.

@@ -519,3 +519,40 @@ fn a_worker_that_panics_is_reported_and_the_ui_still_quits() {
     );
     assert!(h.app.quit);
 }
+
+/// The event list shows the latest host call with its arguments, result and the memory it
+/// wrote (it used to show only the function's name).
+#[test]
+fn the_event_list_shows_a_host_calls_arguments_and_result() {
+    let mut h = Harness::open(flaky_trace());
+    let screen = h.screen();
+    // The flaky example's last call before the trap: its arguments and result in full.
+    let detail = h
+        .view()
+        .call_detail
+        .clone()
+        .expect("a host call before the trap");
+    assert!(
+        detail.1.contains('(') && detail.1.contains(')'),
+        "{detail:?}"
+    );
+    let start: String = detail.1.chars().take(20).collect();
+    assert!(screen.contains(&start), "{screen}");
+    // At the start no call has been made yet; `]` goes to the first one.
+    h.key(KeyCode::Home);
+    assert_eq!(h.view().call_detail, None);
+    h.keys("]");
+    assert_eq!(h.position(), h.view().host_calls[0]);
+    let detail = h.view().call_detail.clone().expect("the first call");
+    assert_eq!(detail.0, 0);
+    // The flaky example's first call asks WASI for its preopened directory.
+    assert_eq!(
+        detail.1,
+        "fd_prestat_get(3, 71496) → 0, wrote 8 bytes at 0x11748"
+    );
+    assert!(
+        h.screen().contains("fd_prestat_get(3, 71496)"),
+        "{}",
+        h.screen()
+    );
+}

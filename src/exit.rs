@@ -57,6 +57,7 @@ pub fn code_for(e: &Error) -> u8 {
         Error::Exit { code, .. } => (*code & 0xff) as u8,
         Error::NoSuchExport { .. } | Error::BadArguments { .. } | Error::Usage(_) => 2,
         Error::Resource(_) => 117,
+        Error::StartPaused(_) => STEP_BUDGET,
         Error::Internal(_) => 110,
     }
 }

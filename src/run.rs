@@ -187,6 +187,13 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
 fn with_context<T>(store: &mut Store<T>, e: Error) -> Failure {
     let code = crate::exit::code_for(&e);
     match e {
+        Error::StartPaused(pause) => Failure::Message {
+            message: format!(
+                "stopped: step budget exhausted after {} steps, in the start function (raise --max-steps)",
+                pause.position
+            ),
+            code,
+        },
         Error::Trap(t) if t.code == deja_runtime::TrapCode::CallStackExhausted => {
             Failure::Message {
                 message: format!(

@@ -106,6 +106,10 @@ pub fn outcome(
             ..
         })) => RunOutcome::Interrupted,
         Ok(Resumable::Paused(_)) => return None,
+        Err(Error::StartPaused(Pause {
+            reason: PauseReason::StepBudget,
+            ..
+        })) => RunOutcome::Interrupted,
         Err(Error::Exit { code, .. }) => RunOutcome::Exit(*code as u32),
         Err(Error::Trap(t)) => RunOutcome::Trap {
             code: t.code.as_u8(),

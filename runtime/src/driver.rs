@@ -105,6 +105,7 @@ impl<T> Store<T> {
         };
         let cells: Vec<u64> = args.iter().map(Val::to_cell).collect();
         self.engine.start(&self.inner, func, instance, def, &cells);
+        self.inner.pause_requested = false;
         self.inner.call = crate::store::CallState {
             results: ty.results().to_vec(),
             active: true,
@@ -126,9 +127,6 @@ impl<T> Store<T> {
             return Err(Error::Usage("no paused call to resume".into()));
         }
         self.inner.call.paused = false;
-        if std::mem::take(&mut self.inner.call.skip_breakpoint) {
-            self.engine.skip_breakpoint();
-        }
         self.drive()
     }
 
@@ -215,12 +213,13 @@ impl<T> Store<T> {
                 }
                 Exit::Breakpoint => {
                     self.inner.call.paused = true;
+                    // Whatever happens next — the handler continues, a snapshot is taken, the
+                    // call is resumed — the next step is the one at this breakpoint.
+                    self.engine.skip_breakpoint();
                     if self.deliver(DebugEvent::Breakpoint) == DebugAction::Continue {
                         self.inner.call.paused = false;
-                        self.engine.skip_breakpoint();
                         continue;
                     }
-                    self.inner.call.skip_breakpoint = true;
                     PauseReason::Breakpoint
                 }
                 Exit::Trap(code) => {

@@ -82,6 +82,9 @@ pub(crate) struct FrameState {
 pub(crate) struct EngineState {
     pub frames: Vec<FrameState>,
     pub values: Vec<u64>,
+    /// The next step ignores a breakpoint at its pc: the call paused at that breakpoint
+    /// ([`Engine::skip_breakpoint`]) and has not moved since.
+    pub skip_breakpoint: bool,
 }
 
 /// An engine: executes the current call's Wasm code (see the module docs).

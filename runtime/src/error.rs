@@ -125,6 +125,10 @@ pub enum Error {
         /// Position of the `call` instruction.
         position: u64,
     },
+    /// The start function paused (at the step budget) while instantiating; an instance whose
+    /// start function has not finished cannot be used, so the call was abandoned.
+    #[error("the start function stopped at position {} ({})", .0.position, .0.reason)]
+    StartPaused(crate::Pause),
     /// A memory or table could not be grown by the host allocator, or a resource limit of the
     /// store's configuration was exceeded during instantiation.
     #[error("resource limit exceeded: {0}")]
@@ -156,7 +160,9 @@ impl Error {
     /// Which class this error belongs to.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::Trap(_) | Error::Host { .. } | Error::Exit { .. } => ErrorClass::Guest,
+            Error::Trap(_) | Error::Host { .. } | Error::Exit { .. } | Error::StartPaused(_) => {
+                ErrorClass::Guest
+            }
             Error::Internal(_) => ErrorClass::Internal,
             Error::Io { .. }
             | Error::Syntax(_)

@@ -353,7 +353,12 @@ pub(crate) fn instantiate<T>(
     }
     if let Some(start) = m.start {
         let f = inner.instances[id].funcs[start.index()];
-        store.call(f, &[])?;
+        if let crate::Resumable::Paused(pause) = store.call_resumable(f, &[])? {
+            // An instance whose start function has not finished does not exist yet, so the
+            // call cannot be resumed: it ends here.
+            store.abandon();
+            return Err(Error::StartPaused(pause));
+        }
     }
     Ok(id)
 }

@@ -450,6 +450,9 @@ impl Interp {
                         if !bp_active && *position + u64::from(n) <= stop_at {
                             *position += u64::from(n);
                             pc += 1;
+                            // No breakpoints: nothing left to skip (a restored pause at a
+                            // breakpoint on a run's first instruction resumes at its head).
+                            skip_bp = false;
                             save!();
                             return LoopExit::ToFast;
                         }
@@ -1266,6 +1269,7 @@ impl Engine for Interp {
         EngineState {
             frames,
             values: self.cells[..self.sp].to_vec(),
+            skip_breakpoint: self.skip_breakpoint,
         }
     }
 
@@ -1285,9 +1289,10 @@ impl Engine for Interp {
         self.cells.clear();
         self.cells.extend_from_slice(&state.values);
         self.sp = self.cells.len();
-        // Room for the innermost frame's operands.
+        // Room for every frame's locals and operands (a caller runs on once its callee
+        // returns), and then some.
         let mut need = self.sp + 1024;
-        if let Some(f) = self.frames.last() {
+        for f in &self.frames {
             let code = store.instances[f.instance].code(f.def);
             need = need.max(f.fp as usize + (code.num_locals + code.max_stack) as usize);
         }
@@ -1296,6 +1301,6 @@ impl Engine for Interp {
         }
         // The pc may be inside a run, whose head the fast loop would need.
         self.slow = true;
-        self.skip_breakpoint = false;
+        self.skip_breakpoint = state.skip_breakpoint;
     }
 }

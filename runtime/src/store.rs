@@ -156,8 +156,6 @@ pub(crate) struct CallState {
     pub paused: bool,
     /// Inside a host function called by the innermost frame.
     pub in_host: bool,
-    /// Resuming from a breakpoint pause: the next step ignores a breakpoint at its pc.
-    pub skip_breakpoint: bool,
     /// The write (address, length) that made the last watchpoint pause.
     pub watch_write: Option<(u64, u64)>,
 }

@@ -322,3 +322,80 @@ fn a_plain_call_that_pauses_says_so_and_stays_resumable() {
     );
     assert_eq!(store.position(), total);
 }
+
+/// A step budget that runs out in the start function ends instantiation with
+/// `Error::StartPaused` at the exact position (the instance never existed, so there is nothing
+/// to resume), and the store can call again afterwards.
+#[test]
+fn a_budget_that_runs_out_in_the_start_function_is_reported_as_such() {
+    let wat = r#"(module (global $g (mut i32) (i32.const 0))
+        (func $s (global.set $g (i32.add (global.get $g) (i32.const 1))))
+        (start $s))"#;
+    let module = Module::new(wat.as_bytes()).unwrap();
+    let mut store = Store::new(Config::default(), ());
+    store.set_step_budget(Some(2));
+    match Linker::new().instantiate(&mut store, &module) {
+        Err(Error::StartPaused(Pause {
+            reason: PauseReason::StepBudget,
+            position: 2,
+        })) => {}
+        other => panic!("expected a pause in the start function, got {other:?}"),
+    }
+    assert!(!store.is_paused());
+    store.set_step_budget(None);
+    Linker::new().instantiate(&mut store, &module).unwrap();
+}
+
+/// A breakpoint pause captured in a snapshot still skips that breakpoint when the restored
+/// call resumes, also after a step-budget pause at the same position in between.
+#[test]
+fn a_restored_breakpoint_pause_resumes_past_its_breakpoint() {
+    let (expected, total) = total_steps(5);
+    let (mut store, instance) = instantiate(FIB);
+    let fib = store.get_func(instance, "fib").unwrap();
+    let module = store.instance_module(instance).clone();
+    let pcs = module.instruction_pcs(deja_runtime::FuncIndex::from_u32(0));
+    // The `if`'s condition: a breakpoint hit once per activation.
+    store
+        .add_breakpoint(&module, deja_runtime::FuncIndex::from_u32(0), pcs[6])
+        .unwrap();
+    let Ok(Resumable::Paused(Pause {
+        reason: PauseReason::Breakpoint,
+        position,
+    })) = store.call_resumable(fib, &[Val::I32(5)])
+    else {
+        panic!("expected the breakpoint");
+    };
+    // Resume with a budget that stops at once, at the same position.
+    store.set_stop_position(Some(position));
+    let r = store.resume().unwrap();
+    assert_eq!(
+        r.paused().map(|p| (p.reason, p.position)),
+        Some((PauseReason::StepBudget, position))
+    );
+    store.set_stop_position(None);
+    let snap = store.snapshot().unwrap();
+    let mut hits = 0;
+    for round in 0..2 {
+        store.restore(&snap).unwrap();
+        let mut count = 0;
+        let mut r = store.resume().unwrap();
+        while let Resumable::Paused(p) = r {
+            assert_eq!(p.reason, PauseReason::Breakpoint);
+            assert!(
+                p.position > position,
+                "round {round}: hit again at {}",
+                p.position
+            );
+            count += 1;
+            r = store.resume().unwrap();
+        }
+        assert_eq!(r, Resumable::Returned(expected.clone()));
+        assert_eq!(store.position(), total);
+        if round == 0 {
+            hits = count;
+        }
+        assert_eq!(count, hits);
+    }
+    assert!(hits > 0);
+}

@@ -31,11 +31,13 @@
 //! assert_eq!(&*buffer.lock().unwrap(), b"hi\n");
 //! ```
 
+pub mod chaos;
 mod ctx;
 mod errno;
 mod funcs;
 pub mod rights;
 
+pub use chaos::{ChaosConfig, Strategies, Strategy};
 pub use ctx::{OutputSink, Preopen, StdinSource, WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use funcs::{FUNCTIONS, GetCtx, MODULE, add_to_linker};

@@ -253,19 +253,59 @@ fn timespec_ns(t: rustix::time::Timespec) -> u64 {
 }
 
 fn clock_res_get<T>(cx: &mut Cx<'_, '_, T>, id: u32, out: u32) -> R {
-    let res = timespec_ns(rustix::time::clock_getres(clock(id)?)).max(1);
+    let mut res = timespec_ns(rustix::time::clock_getres(clock(id)?)).max(1);
+    if let Some(chaos) = &cx.ctx().chaos {
+        res = chaos.resolution(res);
+    }
     cx.write_u64(out, res)
 }
 
 fn clock_time_get<T>(cx: &mut Cx<'_, '_, T>, id: u32, out: u32) -> R {
-    let now = timespec_ns(rustix::time::clock_gettime(clock(id)?));
+    let mut now = timespec_ns(rustix::time::clock_gettime(clock(id)?));
+    if let Some(chaos) = &mut cx.ctx().chaos {
+        now = chaos.clock(id, now);
+    }
     cx.write_u64(out, now)
 }
 
 fn random_get<T>(cx: &mut Cx<'_, '_, T>, buf: u32, len: u32) -> R {
     let mut bytes = vec![0u8; len as usize];
     getrandom::fill(&mut bytes).map_err(|_| Errno::IO)?;
+    if let Some(chaos) = &mut cx.ctx().chaos {
+        chaos.random(&mut bytes);
+    }
     cx.write(buf, &bytes)
+}
+
+/// Chaos before a read or write on `fd`: `EINTR` on stdio (slow devices, where POSIX lets a
+/// blocking call be interrupted), `EAGAIN` on a descriptor the guest made non-blocking. Either
+/// happens before anything is transferred.
+fn chaos_refusal(ctx: &mut WasiCtx, fd: u32) -> R {
+    let Ok(d) = ctx.desc(fd) else {
+        return Ok(());
+    };
+    let stdio = matches!(d.kind, Kind::Stdin | Kind::Stdout | Kind::Stderr);
+    let nonblocking = d.flags & FDFLAGS_NONBLOCK != 0;
+    let Some(chaos) = &mut ctx.chaos else {
+        return Ok(());
+    };
+    if stdio && chaos.interrupt() {
+        return Err(Errno::INTR);
+    }
+    if nonblocking && chaos.would_block() {
+        return Err(Errno::AGAIN);
+    }
+    Ok(())
+}
+
+/// How many of `n` bytes a read may transfer (all, without chaos).
+fn read_limit(ctx: &mut WasiCtx, n: usize) -> usize {
+    ctx.chaos.as_mut().map_or(n, |c| c.read_limit(n))
+}
+
+/// How many of `n` bytes a write may transfer (all, without chaos).
+fn write_limit(ctx: &mut WasiCtx, n: usize) -> usize {
+    ctx.chaos.as_mut().map_or(n, |c| c.write_limit(n))
 }
 
 // ---- descriptors ----
@@ -478,6 +518,8 @@ fn fd_read<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) 
     let iovs = cx.iovecs(iovs, count)?;
     let total: usize = iovs.iter().map(|(_, l)| *l as usize).sum();
     let ctx = cx.ctx();
+    chaos_refusal(ctx, fd)?;
+    let total = read_limit(ctx, total);
     let data = match ctx.desc(fd)?.kind {
         Kind::Stdin => {
             ctx.with_rights(fd, rights::FD_READ)?;
@@ -515,6 +557,7 @@ fn fd_pread<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, offset: u
     ) {
         return Err(Errno::SPIPE);
     }
+    let total = read_limit(ctx, total);
     let file = ctx.file(fd, rights::FD_READ | rights::FD_SEEK)?;
     let mut buf = vec![0u8; total];
     let mut n = 0;
@@ -531,8 +574,10 @@ fn fd_pread<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, offset: u
 }
 
 fn fd_write<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) -> R {
-    let data = cx.gather(iovs, count)?;
+    let mut data = cx.gather(iovs, count)?;
     let ctx = cx.ctx();
+    chaos_refusal(ctx, fd)?;
+    data.truncate(write_limit(ctx, data.len()));
     match ctx.desc(fd)?.kind {
         Kind::Stdout => {
             ctx.with_rights(fd, rights::FD_WRITE)?;
@@ -560,8 +605,9 @@ fn fd_pwrite<T>(
     out: u32,
 ) -> R {
     use cap_std::fs::FileExt;
-    let data = cx.gather(iovs, count)?;
+    let mut data = cx.gather(iovs, count)?;
     let ctx = cx.ctx();
+    data.truncate(write_limit(ctx, data.len()));
     if matches!(
         ctx.desc(fd)?.kind,
         Kind::Stdin | Kind::Stdout | Kind::Stderr
@@ -578,8 +624,9 @@ fn fd_pwrite<T>(
 
 fn fd_readdir<T>(cx: &mut Cx<'_, '_, T>, fd: u32, buf: u32, len: u32, cookie: u64, out: u32) -> R {
     use std::os::unix::fs::DirEntryExt;
-    let dir = cx
-        .ctx()
+    let ctx = cx.ctx();
+    let chaos = ctx.chaos_config();
+    let dir = ctx
         .dir(fd, rights::FD_READDIR)
         .map_err(|e| if e == Errno::NOTDIR { Errno::BADF } else { e })?;
     let self_ino = dir.dir_metadata()?.ino();
@@ -596,6 +643,10 @@ fn fd_readdir<T>(cx: &mut Cx<'_, '_, T>, fd: u32, buf: u32, len: u32, cookie: u6
     // A stable order, so that cookies mean the same thing on every call.
     rest.sort();
     entries.extend(rest);
+    if let Some(chaos) = &chaos {
+        // Keyed by the directory, so that every call of the walk sees the same order.
+        chaos.dir_order(self_ino, &mut entries);
+    }
     let mut bytes = Vec::new();
     for (i, (name, ino, ft)) in entries.iter().enumerate().skip(cookie as usize) {
         let mut d = [0u8; 24];
@@ -932,10 +983,17 @@ fn poll_oneoff<T>(cx: &mut Cx<'_, '_, T>, input: u32, output: u32, nsubs: u32, o
     let subs = cx.read(input, nsubs.checked_mul(48).ok_or(Errno::FAULT)?)?;
     let mut events: Vec<[u8; 32]> = Vec::new();
     let mut timeout: Option<(u64, u64)> = None; // (nanoseconds to wait, userdata)
-    let now_mono = timespec_ns(rustix::time::clock_gettime(
-        rustix::time::ClockId::Monotonic,
-    ));
-    let now_real = timespec_ns(rustix::time::clock_gettime(rustix::time::ClockId::Realtime));
+    let real_mono = || {
+        timespec_ns(rustix::time::clock_gettime(
+            rustix::time::ClockId::Monotonic,
+        ))
+    };
+    let real_real = || timespec_ns(rustix::time::clock_gettime(rustix::time::ClockId::Realtime));
+    // Absolute timeouts are on the guest's clocks, which chaos may have shaped.
+    let (now_mono, now_real) = match &cx.ctx().chaos {
+        Some(c) => (c.peek_clock(1, real_mono()), c.peek_clock(0, real_real())),
+        None => (real_mono(), real_real()),
+    };
     let event = |userdata: u64, errno: Errno, ty: u8, nbytes: u64| {
         let mut e = [0u8; 32];
         e[0..8].copy_from_slice(&userdata.to_le_bytes());
@@ -1008,7 +1066,22 @@ fn poll_oneoff<T>(cx: &mut Cx<'_, '_, T>, input: u32, output: u32, nsubs: u32, o
     if events.is_empty()
         && let Some((wait, userdata)) = timeout
     {
-        std::thread::sleep(std::time::Duration::from_nanos(wait));
+        let sleep = match &mut cx.ctx().chaos {
+            Some(c) => {
+                // POSIX lets a blocking poll be interrupted before it waits.
+                if c.interrupt() {
+                    return Err(Errno::INTR);
+                }
+                c.poll_sleep(wait)
+            }
+            None => wait,
+        };
+        std::thread::sleep(std::time::Duration::from_nanos(sleep));
+        if let Some(c) = &mut cx.ctx().chaos {
+            // However early the wake-up or slow the clock, the guest sees the time elapsed.
+            c.catch_up(1, now_mono, wait, real_mono());
+            c.catch_up(0, now_real, wait, real_real());
+        }
         events.push(event(userdata, Errno::SUCCESS, 0, 0));
     }
     let bytes: Vec<u8> = events.iter().flatten().copied().collect();
@@ -1061,6 +1134,11 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) {
             FuncType::new(params.iter().copied(), [ValType::I32]),
             move |caller, args, results| {
                 let mut cx = Cx { caller, get };
+                if cx.ctx().cancelled() {
+                    return Err(HostError::msg(
+                        "cancelled: the hunt stopped this attempt (another one failed)",
+                    ));
+                }
                 let errno = match f(&mut cx, &Args(args)) {
                     Ok(()) => Errno::SUCCESS,
                     Err(e) => e,

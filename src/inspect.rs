@@ -79,6 +79,15 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
     writeln!(out, "env:         {:?}", h.env)?;
     writeln!(out, "dirs:        {:?}", h.preopens)?;
     writeln!(out, "config:      {}", h.runtime_config)?;
+    if let Some(chaos) = &h.chaos {
+        writeln!(
+            out,
+            "chaos:       seed {:#x}, strategies {} (record --chaos={:#x} picks them again)",
+            chaos.seed,
+            chaos.strategies.join(","),
+            chaos.seed
+        )?;
+    }
     match (&summary.end, &summary.truncation) {
         (Some(end), _) => writeln!(
             out,

@@ -6,6 +6,7 @@
 mod cli;
 mod debug;
 mod exit;
+mod hunt;
 mod inspect;
 mod record;
 mod replay;

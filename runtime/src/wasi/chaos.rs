@@ -20,8 +20,9 @@
 //! - short reads return at least one byte when data is available (end of file stays 0), and
 //!   consume only what they return; short writes write a prefix of at least one byte and say
 //!   how much.
-//! - `EINTR` only where a blocking call on a slow device may be interrupted: `fd_read` and
-//!   `fd_write` on stdin, stdout and stderr, and `poll_oneoff`. `EAGAIN` only from `fd_read` and
+//! - `EINTR` only where a blocking call on a slow device may be interrupted: `fd_read` on
+//!   stdin and `poll_oneoff` (not writes to stdout and stderr: see `chaos_refusal` in
+//!   `funcs.rs`). `EAGAIN` only from `fd_read` and
 //!   `fd_write` on a descriptor the guest made non-blocking (`FDFLAGS_NONBLOCK`): preview1
 //!   promises such a descriptor nothing about readiness. Neither has any effect.
 //! - `poll_oneoff` clock subscriptions fire late (a timeout is a minimum) or early in real time,
@@ -58,7 +59,7 @@ pub enum Strategy {
     ShortRead = 6,
     /// `fd_write` and `fd_pwrite` write fewer bytes than given (at least one).
     ShortWrite = 7,
-    /// `EINTR` from stdio reads and writes and from `poll_oneoff`.
+    /// `EINTR` from reads of stdin and from `poll_oneoff`.
     Eintr = 8,
     /// `EAGAIN` from reads and writes on non-blocking descriptors.
     Eagain = 9,
@@ -597,7 +598,11 @@ mod tests {
         assert_eq!(set.len(), 2);
         assert_eq!(Strategies::parse("all").unwrap(), Strategies::all());
         assert!(!Strategies::all().contains(Strategy::ClockFast));
-        assert!(Strategies::parse("nope").unwrap_err().contains("known: all, clock-equal"));
+        assert!(
+            Strategies::parse("nope")
+                .unwrap_err()
+                .contains("known: all, clock-equal")
+        );
         assert!(Strategies::parse("clock-slow,clock-fast").is_err());
         assert!(Strategies::parse("").is_err());
     }
@@ -721,17 +726,25 @@ mod tests {
         let mut prev = [0u8; 16];
         for i in 0..300u64 {
             let mut b = [0u8; 16];
-            Rng::new(i).next_u64().to_le_bytes().iter().enumerate().for_each(|(k, x)| {
-                b[k] = *x;
-                b[k + 8] = x.wrapping_mul(3);
-            });
+            Rng::new(i)
+                .next_u64()
+                .to_le_bytes()
+                .iter()
+                .enumerate()
+                .for_each(|(k, x)| {
+                    b[k] = *x;
+                    b[k + 8] = x.wrapping_mul(3);
+                });
             c.random(&mut b);
             zeros += u32::from(b == [0; 16]);
             ones += u32::from(b == [0xff; 16]);
             repeats += u32::from(b == prev && b != [0; 16] && b != [0xff; 16]);
             prev = b;
         }
-        assert!(zeros > 20 && ones > 20 && repeats > 20, "{zeros} {ones} {repeats}");
+        assert!(
+            zeros > 20 && ones > 20 && repeats > 20,
+            "{zeros} {ones} {repeats}"
+        );
     }
 
     #[test]
@@ -748,7 +761,9 @@ mod tests {
         again.sort();
         assert_eq!(again, sorted);
         let mut untouched = sorted.clone();
-        chaos("short-read", 4).config().dir_order(77, &mut untouched);
+        chaos("short-read", 4)
+            .config()
+            .dir_order(77, &mut untouched);
         assert_eq!(untouched, sorted);
     }
 }

@@ -3,9 +3,9 @@
 use std::io::Cursor;
 
 use deja_traces::{
-    BacktraceFrame, CallOutcome, Chaos, DebugEvent, EndOfRun, EventKind, FuncIndex, Header, HostCall,
-    Import, ImportIndex, MemoryIndex, MemoryWrite, Position, Record, RunOutcome, Signature,
-    TraceReader, TraceWriter, ValType, Value, WriterOptions,
+    BacktraceFrame, CallOutcome, Chaos, DebugEvent, EndOfRun, EventKind, FuncIndex, Header,
+    HostCall, Import, ImportIndex, MemoryIndex, MemoryWrite, Position, Record, RunOutcome,
+    Signature, TraceReader, TraceWriter, ValType, Value, WriterOptions,
 };
 
 pub const MODULE: &[u8] = b"\0asm\x01\0\0\0 test module bytes, not a real module";

@@ -42,7 +42,11 @@ fn current_version_is_stamped_and_read() {
     assert_eq!(reader.format_version(), FORMAT_VERSION);
     let [a, b] = FORMAT_VERSION.major.to_le_bytes();
     let [c, d] = FORMAT_VERSION.minor.to_le_bytes();
-    assert_eq!(&bytes[8..12], &[a, b, c, d], "major and minor, little-endian");
+    assert_eq!(
+        &bytes[8..12],
+        &[a, b, c, d],
+        "major and minor, little-endian"
+    );
     assert_eq!(FORMAT_VERSION, FormatVersion { major: 1, minor: 1 });
 }
 
@@ -162,12 +166,18 @@ fn chaos_header_field_is_absent_in_1_0_and_kept_in_1_1() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let old = std::fs::read(dir.join("v1.0.deja")).unwrap();
     let reader = support::open(&old).unwrap();
-    assert_eq!(reader.format_version(), FormatVersion { major: 1, minor: 0 });
+    assert_eq!(
+        reader.format_version(),
+        FormatVersion { major: 1, minor: 0 }
+    );
     assert_eq!(reader.header().chaos, None);
 
     let new = std::fs::read(dir.join("v1.1.deja")).unwrap();
     let reader = support::open(&new).unwrap();
-    assert_eq!(reader.format_version(), FormatVersion { major: 1, minor: 1 });
+    assert_eq!(
+        reader.format_version(),
+        FormatVersion { major: 1, minor: 1 }
+    );
     assert_eq!(reader.header().chaos, support::header().chaos);
     assert!(reader.header().chaos.is_some());
 }

@@ -152,7 +152,8 @@ pub struct HuntOptions {
     /// and writes, EINTR/EAGAIN, poll timeouts, random bytes, directory order. Each run picks
     /// its strategies from its seed; with --until-failure, run K's seed derives from SEED
     /// (default: a random one, printed) and K. The trace header records the run's seed and
-    /// strategies; `record --chaos=<that seed>` picks the same strategies again.
+    /// strategies; `record --chaos=<that seed>` alone picks the same strategies again, unless
+    /// they were given with --chaos-strategies (or found by --minimize).
     #[arg(long, value_name = "SEED", num_args = 0..=1, require_equals = true, value_parser = parse_seed, help_heading = "Hunting")]
     pub chaos: Option<Option<u64>>,
 
@@ -189,6 +190,13 @@ pub struct HuntOptions {
         help_heading = "Hunting"
     )]
     pub ok_exit_codes: Vec<i32>,
+
+    /// With --until-failure and --chaos: once a run fails, find a smallest set of its chaos
+    /// strategies that still fails the same way, dropping one strategy at a time and giving
+    /// each smaller set up to ATTEMPTS runs (default 20) to fail. Keeps one failing run of the
+    /// smallest set as `<stem>-min.deja`.
+    #[arg(long, value_name = "ATTEMPTS", num_args = 0..=1, require_equals = true, default_missing_value = "20", requires_all = ["until_failure", "chaos"], value_parser = clap::value_parser!(u32).range(1..), help_heading = "Hunting")]
+    pub minimize: Option<u32>,
 }
 
 fn parse_seed(s: &str) -> Result<u64, String> {
@@ -419,6 +427,16 @@ mod tests {
                 "1000000",
                 "--ok-exit-codes",
                 "1,3",
+                "--minimize=5",
+                "m.wasm",
+            ],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "5",
+                "--chaos",
+                "--minimize",
                 "m.wasm",
             ],
             &["deja", "replay", "t.deja"],
@@ -471,6 +489,15 @@ mod tests {
                 "m.wasm",
             ],
             &["deja", "record", "--keep", "2", "m.wasm"],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "5",
+                "--minimize",
+                "m.wasm",
+            ],
+            &["deja", "record", "--chaos", "--minimize", "m.wasm"],
             &["deja", "record", "--fail-on-output", "x", "m.wasm"],
             &[
                 "deja",

@@ -27,7 +27,7 @@ use std::time::Instant;
 
 /// Why a run counts as failed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
+pub enum Kind {
     Exit(u32),
     Trap(String),
     HostError,
@@ -48,14 +48,15 @@ impl Kind {
 }
 
 /// The failure predicates of a hunt.
-struct Judge<'a> {
+pub struct Judge<'a> {
     ok_exit_codes: &'a [i32],
     fail_after_steps: Option<u64>,
     fail_on_output: Option<&'a regex::Regex>,
 }
 
 impl Judge<'_> {
-    fn verdict(&self, run: &Recorded) -> Option<Kind> {
+    /// Why `run` failed, or `None` if it passed.
+    pub fn verdict(&self, run: &Recorded) -> Option<Kind> {
         let report = &run.report;
         let kind = match &report.outcome {
             RunOutcome::Returned => None,
@@ -132,6 +133,15 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
         .min(runs);
     for k in 0..keep {
         let name = kept_name(output, k);
+        if name.exists() && !args.force {
+            return Err(Failure::Usage(format!(
+                "{} exists; choose another file with -o or overwrite it with --force",
+                name.display()
+            )));
+        }
+    }
+    if args.hunt.minimize.is_some() {
+        let name = crate::minimize::min_name(output);
         if name.exists() && !args.force {
             return Err(Failure::Usage(format!(
                 "{} exists; choose another file with -o or overwrite it with --force",
@@ -355,6 +365,17 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
             f.run,
             f.kind.label(judge.fail_on_output)
         );
+    }
+    if let (Some(attempts), Some(chaos)) = (args.hunt.minimize, first.chaos) {
+        crate::minimize::Minimize {
+            args,
+            module,
+            output,
+            judge: &judge,
+            budget,
+            attempts,
+        }
+        .run(chaos, &first.kind)?;
     }
     match run_outcome_code(&first_run.report.outcome) {
         0 => Ok(()),

@@ -82,10 +82,11 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
     if let Some(chaos) = &h.chaos {
         writeln!(
             out,
-            "chaos:       seed {:#x}, strategies {} (record --chaos={:#x} picks them again)",
+            "chaos:       seed {:#x}, strategies {} (again: record --chaos={:#x} --chaos-strategies {})",
             chaos.seed,
             chaos.strategies.join(","),
-            chaos.seed
+            chaos.seed,
+            chaos.strategies.join(",")
         )?;
     }
     match (&summary.end, &summary.truncation) {

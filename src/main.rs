@@ -8,6 +8,7 @@ mod debug;
 mod exit;
 mod hunt;
 mod inspect;
+mod minimize;
 mod record;
 mod replay;
 mod run;

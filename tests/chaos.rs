@@ -415,6 +415,44 @@ fn keep_k_keeps_k_failing_traces() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn minimize_finds_the_one_strategy_each_example_needs() {
+    for (name, code, strategy) in [("walk", 1, "dir-order"), ("retry", 1, "eagain")] {
+        let dir = work(&format!("min-{name}"));
+        let rec = deja_in(
+            &dir,
+            &[
+                "record",
+                "--until-failure",
+                BUDGET,
+                "--chaos=11",
+                "--chaos-strategies",
+                "all",
+                "--minimize",
+                "--dir",
+                "data::data",
+                &example(name),
+            ],
+        );
+        let err = text(&rec.stderr);
+        assert_eq!(rec.status.code(), Some(code), "{name}: {err}");
+        assert!(
+            err.contains(&format!("fails with {strategy} alone, when ")),
+            "{name}: {err}"
+        );
+        let min = format!("{name}-min.deja");
+        assert!(err.contains(&format!("kept {min}")), "{name}: {err}");
+        assert_eq!(trace_strategies(&dir, &min), [strategy], "{name}");
+        replays_exactly(&dir, &min, code);
+        // The hunt's own trace keeps every strategy it failed under.
+        assert_eq!(
+            trace_strategies(&dir, &format!("{name}.deja")),
+            Strategies::all().names()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 // ---- the WASI contract under chaos, through the real host functions ----
 
 const GUEST: &str = r#"(module

@@ -505,12 +505,21 @@ fn fd_tell<T>(cx: &mut Cx<'_, '_, T>, fd: u32, out: u32) -> R {
 fn read_stdin(ctx: &mut WasiCtx, max: usize) -> R<Vec<u8>> {
     let mut buf = vec![0u8; max];
     let n = match &ctx.stdin {
-        StdinSource::Inherit => std::io::stdin().lock().read(&mut buf)?,
+        StdinSource::Inherit => {
+            // What the host's stdin holds is unknown until read, and cannot be put back:
+            // chaos can only ask for less.
+            let limit = read_limit(ctx, max);
+            std::io::stdin().lock().read(&mut buf[..limit])?
+        }
         StdinSource::Null => 0,
         StdinSource::Bytes(b) => {
-            let rest = &b[ctx.stdin_pos.min(b.len())..];
-            let n = rest.len().min(max);
-            buf[..n].copy_from_slice(&rest[..n]);
+            let rest = b.len() - ctx.stdin_pos.min(b.len());
+            let n = read_limit(ctx, rest.min(max));
+            let StdinSource::Bytes(b) = &ctx.stdin else {
+                unreachable!("matched above")
+            };
+            let from = ctx.stdin_pos.min(b.len());
+            buf[..n].copy_from_slice(&b[from..from + n]);
             ctx.stdin_pos += n;
             n
         }
@@ -524,7 +533,6 @@ fn fd_read<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) 
     let total: usize = iovs.iter().map(|(_, l)| *l as usize).sum();
     let ctx = cx.ctx();
     chaos_refusal(ctx, fd)?;
-    let total = read_limit(ctx, total);
     let data = match ctx.desc(fd)?.kind {
         Kind::Stdin => {
             ctx.with_rights(fd, rights::FD_READ)?;
@@ -541,6 +549,17 @@ fn fd_read<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) 
                     break;
                 }
                 n += r;
+            }
+            // A short read is short of what is there, not of what was asked, so that it
+            // bites: the rest is put back for the next read.
+            let keep = read_limit(ctx, n);
+            if keep < n
+                && ctx
+                    .file(fd, rights::FD_READ)?
+                    .seek(SeekFrom::Current(-((n - keep) as i64)))
+                    .is_ok()
+            {
+                n = keep;
             }
             buf.truncate(n);
             buf
@@ -562,7 +581,6 @@ fn fd_pread<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, offset: u
     ) {
         return Err(Errno::SPIPE);
     }
-    let total = read_limit(ctx, total);
     let file = ctx.file(fd, rights::FD_READ | rights::FD_SEEK)?;
     let mut buf = vec![0u8; total];
     let mut n = 0;
@@ -573,7 +591,7 @@ fn fd_pread<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, offset: u
         }
         n += r;
     }
-    buf.truncate(n);
+    buf.truncate(read_limit(ctx, n));
     let n = cx.scatter(&iovs, &buf)?;
     cx.write_u32(out, n)
 }

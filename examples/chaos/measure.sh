@@ -4,7 +4,7 @@
 #     that the run number is exact), and the failures plain re-running finds in the same budget;
 #  2. attempts per second of a hunt that finds nothing, with --jobs 1 and --jobs 2.
 # Usage (from the repository root, after `cargo build --release`):
-#   examples/chaos/measure.sh            # SEEDS=21 BUDGET=1000 RUNS=3000 by default
+#   examples/chaos/measure.sh            # SEEDS=21 BUDGET=1000 RUNS=3000 REPS=5 by default
 set -euo pipefail
 deja=$(realpath "${DEJA:-${CARGO_TARGET_DIR:-target}/release/deja}")
 examples=$(realpath "$(dirname "$0")")
@@ -38,14 +38,24 @@ for g in readall rate walk retry; do
 done
 
 echo
-echo "| example | runs | --jobs 1 (runs/s) | --jobs 2 (runs/s) | speed-up |"
+# The machine is shared, so each figure is the best of REPS hunts, alternating the job counts.
+reps=${REPS:-5}
+echo "| example | runs | --jobs 1 (runs/s, best of $reps) | --jobs 2 (runs/s, best of $reps) | speed-up |"
 echo "|---|---|---|---|---|"
 for g in readall rate walk retry; do
-    rate=()
-    for j in 1 2; do
-        err=$("$deja" record -o q.deja --force --until-failure "$runs" -j "$j" --dir data::data \
-            "$examples/$g.wasm" 2>&1 >/dev/null)
-        rate+=("$(sed -n 's/.*(\([0-9.]*\) runs\/s)).*/\1/p' <<<"$err")")
+    best1=0
+    best2=0
+    for _ in $(seq 1 "$reps"); do
+        for j in 1 2; do
+            err=$("$deja" record -o q.deja --force --until-failure "$runs" -j "$j" \
+                --dir data::data "$examples/$g.wasm" 2>&1 >/dev/null)
+            r=$(sed -n 's/.*(\([0-9.]*\) runs\/s)).*/\1/p' <<<"$err")
+            if [ "$j" = 1 ]; then
+                best1=$(awk "BEGIN { print ($r > $best1) ? $r : $best1 }")
+            else
+                best2=$(awk "BEGIN { print ($r > $best2) ? $r : $best2 }")
+            fi
+        done
     done
-    echo "| $g | $runs | ${rate[0]} | ${rate[1]} | $(awk "BEGIN { printf \"%.2f\", ${rate[1]} / ${rate[0]} }") |"
+    echo "| $g | $runs | $best1 | $best2 | $(awk "BEGIN { printf \"%.2f\", $best2 / $best1 }") |"
 done

@@ -121,7 +121,8 @@ pub struct RecordArgs {
     pub force: bool,
 
     /// Run the guest up to N times and keep only the trace of the first run that fails: exits
-    /// non-zero, traps, or meets a --fail-* predicate.
+    /// non-zero, traps, or meets a --fail-* predicate. While hunting, each run's output is held
+    /// back and only the kept run's is printed; `record` exits with that run's exit code.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Trace")]
     pub until_failure: Option<u32>,
 

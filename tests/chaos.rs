@@ -461,6 +461,7 @@ const GUEST: &str = r#"(module
   (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   ;; fd at 60000
   (func (export "open") (param $p i32) (param $l i32) (param $oflags i32) (param $fdflags i32) (result i32)
@@ -477,7 +478,17 @@ const GUEST: &str = r#"(module
     (call $write (local.get $fd) (i32.const 60008) (i32.const 1) (i32.const 60016)))
   ;; reading at 60024
   (func (export "clock") (param $id i32) (result i32)
-    (call $clock (local.get $id) (i64.const 1) (i32.const 60024))))"#;
+    (call $clock (local.get $id) (i64.const 1) (i32.const 60024)))
+  ;; sleeps $ms milliseconds on the monotonic clock: one relative clock subscription at 59000,
+  ;; its event at 59100, the event count at 60032
+  (func (export "sleep") (param $ms i32) (result i32)
+    (i64.store (i32.const 59000) (i64.const 7))
+    (i32.store8 (i32.const 59008) (i32.const 0))
+    (i32.store (i32.const 59016) (i32.const 1))
+    (i64.store (i32.const 59024) (i64.mul (i64.extend_i32_u (local.get $ms)) (i64.const 1000000)))
+    (i64.store (i32.const 59032) (i64.const 0))
+    (i32.store16 (i32.const 59040) (i32.const 0))
+    (call $poll (i32.const 59000) (i32.const 59100) (i32.const 1) (i32.const 60032))))"#;
 
 const NONBLOCK: i32 = 4;
 const CREAT: i32 = 1;
@@ -647,6 +658,46 @@ fn the_monotonic_clock_never_goes_backward_under_any_chaos() {
         }
     }
     assert!(equal > 100, "{equal} equal readings");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_poll_timeout_has_elapsed_on_the_guest_clock_however_early_it_fires() {
+    let dir = scratch("poll");
+    let (mut slept, mut interrupted) = (0, 0);
+    for seed in 0..12 {
+        let chaos = ChaosConfig {
+            seed,
+            strategies: Strategies::parse("poll-early,poll-late,clock-slow,clock-equal,eintr")
+                .unwrap(),
+        };
+        let mut g = Guest::new(&dir, Some(chaos), None);
+        for _ in 0..4 {
+            g.call("clock", &[1]).unwrap();
+            let before = g.u64_at(60024);
+            match g.call("sleep", &[2]).unwrap() {
+                Errno::SUCCESS => {}
+                Errno::INTR => {
+                    interrupted += 1;
+                    continue;
+                }
+                e => panic!("{e:?}"),
+            }
+            assert_eq!(g.u32_at(60032), 1, "one event");
+            g.call("clock", &[1]).unwrap();
+            let after = g.u64_at(60024);
+            assert!(
+                after >= before + 2_000_000,
+                "seed {seed}: slept 2 ms but the clock moved {} ns",
+                after - before
+            );
+            slept += 1;
+        }
+    }
+    assert!(
+        slept > 20 && interrupted > 0,
+        "{slept} sleeps, {interrupted} EINTR"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -159,7 +159,10 @@ pub struct HuntOptions {
     pub chaos: Option<Option<u64>>,
 
     /// With --chaos: use exactly these strategies (comma-separated, or `all`) in every run
-    /// instead of a seed-picked subset.
+    /// instead of a seed-picked subset. Strategies: clock-equal, clock-jump, clock-slow,
+    /// clock-fast, realtime-behind, clock-coarse, short-read, short-write, eintr, eagain,
+    /// poll-early, poll-late, random-zeros, random-ones, random-repeat, dir-order (`all` is
+    /// every one but clock-fast, which excludes clock-slow).
     #[arg(long, value_name = "LIST", requires = "chaos", value_parser = parse_strategies, help_heading = "Hunting")]
     pub chaos_strategies: Option<Strategies>,
 
@@ -353,6 +356,16 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_names_every_chaos_strategy() {
+        let mut cmd = Cli::command();
+        let record = cmd.find_subcommand_mut("record").unwrap();
+        let help = record.render_long_help().to_string().replace('\n', " ");
+        for s in deja_runtime::wasi::Strategy::ALL {
+            assert!(help.contains(s.name()), "{s} missing from record --help");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::record::{Attempt, Recorded, chaos_line, random_seed, record_once, rep
 use deja_runtime::Module;
 use deja_runtime::wasi::{self, ChaosConfig, Strategy};
 use deja_traces::RunOutcome;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -246,9 +246,35 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
             }
         }
     };
+    let running = AtomicU32::new(jobs);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(worker);
+            scope.spawn(|| {
+                worker();
+                running.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+        // Progress on a terminal only, and only for hunts longer than two seconds (as nextest
+        // does), on one line of stderr that is cleared at the end.
+        if std::io::stderr().is_terminal() {
+            scope.spawn(|| {
+                let mut shown = false;
+                while running.load(Ordering::SeqCst) > 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if started.elapsed().as_secs() < 2 {
+                        continue;
+                    }
+                    let (done, failed) = {
+                        let s = lock();
+                        (s.completed, s.failures.len())
+                    };
+                    eprint!("\r\x1b[Kdeja: {done} of {runs} runs, {failed} failed");
+                    shown = true;
+                }
+                if shown {
+                    eprint!("\r\x1b[K");
+                }
+            });
         }
     });
     let elapsed = started.elapsed().as_secs_f64();

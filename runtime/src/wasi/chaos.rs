@@ -507,8 +507,10 @@ impl Chaos {
         let late = self.on(Strategy::PollLate) && self.rng.chance(1, 2);
         match (early, late) {
             (true, _) => self.rng.below(wait.saturating_add(1)),
+            // Up to three times the timeout, but never more than 100 ms late (plus up to 5 ms
+            // for timeouts of zero): a hunt should not wait on long sleeps.
             (false, true) => wait
-                .saturating_add(self.rng.below(wait.saturating_mul(2).saturating_add(1)))
+                .saturating_add(self.rng.below(wait.min(50 * MS) * 2 + 1))
                 .saturating_add(self.rng.below(5 * MS)),
             (false, false) => wait,
         }
@@ -716,7 +718,13 @@ mod tests {
         assert!(c.clock(1, 1_001 * MS) >= before + 50 * MS);
         assert!(c.poll_sleep(0) == 0);
         let mut late = chaos("poll-late", 2);
-        assert!((0..100).all(|_| late.poll_sleep(10 * MS) >= 10 * MS));
+        let sleeps: Vec<u64> = (0..100).map(|_| late.poll_sleep(10 * MS)).collect();
+        assert!(
+            sleeps.iter().all(|s| (10 * MS..=35 * MS).contains(s)),
+            "{sleeps:?}"
+        );
+        assert!(sleeps.iter().any(|s| *s > 12 * MS));
+        assert!((0..100).all(|_| late.poll_sleep(10_000 * MS) <= 10_105 * MS));
     }
 
     #[test]

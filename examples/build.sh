@@ -6,3 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 clang --target=wasm32-wasi -O2 -g -o flaky/flaky.wasm flaky/flaky.c
 echo "built examples/flaky/flaky.wasm"
+# The chaos examples: each one's bug needs a host behaviour that `deja record --chaos` makes
+# likely (see the comment at the top of each file).
+for guest in readall rate walk retry; do
+    clang --target=wasm32-wasi -O2 -g -o "chaos/$guest.wasm" "chaos/$guest.c"
+    echo "built examples/chaos/$guest.wasm"
+done

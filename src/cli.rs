@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive).
 
 use clap::{Args, Parser, Subcommand};
+use deja_runtime::wasi::Strategies;
 use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
@@ -119,10 +120,14 @@ pub struct RecordArgs {
     #[arg(long, help_heading = "Trace")]
     pub force: bool,
 
-    /// Run the guest up to N times and keep only the trace of the first run that exits
-    /// non-zero or traps.
+    /// Run the guest up to N times and keep only the trace of the first run that fails: exits
+    /// non-zero, traps, or meets a --fail-* predicate. While hunting, each run's output is held
+    /// back and only the kept run's is printed; `record` exits with that run's exit code.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Trace")]
     pub until_failure: Option<u32>,
+
+    #[command(flatten)]
+    pub hunt: HuntOptions,
 
     #[command(flatten)]
     pub exec: ExecOptions,
@@ -139,6 +144,79 @@ pub struct RecordArgs {
         trailing_var_arg = true
     )]
     pub module_and_args: Vec<String>,
+}
+
+/// How `record` perturbs runs and hunts for a failing one.
+#[derive(Debug, Args)]
+pub struct HuntOptions {
+    /// Perturb, within the WASI contract, what the guest receives: clock readings, short reads
+    /// and writes, EINTR/EAGAIN, poll timeouts, random bytes, directory order. Each run picks
+    /// its strategies from its seed; with --until-failure, run K's seed derives from SEED
+    /// (default: a random one, printed) and K. The trace header records the run's seed and
+    /// strategies; `record --chaos=<that seed>` alone picks the same strategies again, unless
+    /// they were given with --chaos-strategies (or found by --minimize).
+    #[arg(long, value_name = "SEED", num_args = 0..=1, require_equals = true, value_parser = parse_seed, help_heading = "Hunting")]
+    pub chaos: Option<Option<u64>>,
+
+    /// With --chaos: use exactly these strategies (comma-separated, or `all`) in every run
+    /// instead of a seed-picked subset. Strategies: clock-equal, clock-jump, clock-slow,
+    /// clock-fast, realtime-behind, clock-coarse, short-read, short-write, eintr, eagain,
+    /// poll-early, poll-late, random-zeros, random-ones, random-repeat, dir-order (`all` is
+    /// every one but clock-fast, which excludes clock-slow).
+    #[arg(long, value_name = "LIST", requires = "chaos", value_parser = parse_strategies, help_heading = "Hunting")]
+    pub chaos_strategies: Option<Strategies>,
+
+    /// With --until-failure: attempts to run at once (default: the number of cores). The
+    /// module is compiled once and shared.
+    #[arg(short = 'j', long, value_name = "N", requires = "until_failure", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Hunting")]
+    pub jobs: Option<u32>,
+
+    /// With --until-failure: stop after K failures instead of the first, keeping each failing
+    /// run's trace (the first under the output name, the others as `<stem>-2.deja`, ...).
+    #[arg(long, value_name = "K", requires = "until_failure", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Hunting")]
+    pub keep: Option<u32>,
+
+    /// With --until-failure: a run whose stdout or stderr matches REGEX has failed.
+    #[arg(long, value_name = "REGEX", requires = "until_failure", value_parser = parse_regex, help_heading = "Hunting")]
+    pub fail_on_output: Option<regex::Regex>,
+
+    /// With --until-failure: a run that reaches N steps is a hang: it is stopped there and
+    /// counted as a failure (its trace replays to that position).
+    #[arg(long, value_name = "N", requires = "until_failure", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Hunting")]
+    pub fail_after_steps: Option<u64>,
+
+    /// With --until-failure: exit codes that are not failures, besides 0 (comma-separated).
+    #[arg(
+        long,
+        value_name = "LIST",
+        requires = "until_failure",
+        value_delimiter = ',',
+        help_heading = "Hunting"
+    )]
+    pub ok_exit_codes: Vec<i32>,
+
+    /// With --until-failure and --chaos: once a run fails, find a smallest set of its chaos
+    /// strategies that still fails the same way, dropping one strategy at a time and giving
+    /// each smaller set up to ATTEMPTS runs (default 20) to fail. Keeps one failing run of the
+    /// smallest set as `<stem>-min.deja`.
+    #[arg(long, value_name = "ATTEMPTS", num_args = 0..=1, require_equals = true, default_missing_value = "20", requires_all = ["until_failure", "chaos"], value_parser = clap::value_parser!(u32).range(1..), help_heading = "Hunting")]
+    pub minimize: Option<u32>,
+}
+
+fn parse_seed(s: &str) -> Result<u64, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("`{s}` is not a seed (a decimal or 0x-hex 64-bit number)"))
+}
+
+fn parse_strategies(s: &str) -> Result<Strategies, String> {
+    Strategies::parse(s)
+}
+
+fn parse_regex(s: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(s).map_err(|e| e.to_string())
 }
 
 /// `deja replay`.
@@ -281,6 +359,16 @@ mod tests {
     }
 
     #[test]
+    fn help_names_every_chaos_strategy() {
+        let mut cmd = Cli::command();
+        let record = cmd.find_subcommand_mut("record").unwrap();
+        let help = record.render_long_help().to_string().replace('\n', " ");
+        for s in deja_runtime::wasi::Strategy::ALL {
+            assert!(help.contains(s.name()), "{s} missing from record --help");
+        }
+    }
+
+    #[test]
     fn accepted_and_rejected_command_lines() {
         let ok: &[&[&str]] = &[
             &["deja", "run", "m.wasm"],
@@ -327,6 +415,44 @@ mod tests {
                 "9",
                 "m.wasm",
             ],
+            &["deja", "record", "--chaos", "m.wasm"],
+            &["deja", "record", "--chaos=0x2a", "m.wasm", "--chaos"],
+            &[
+                "deja",
+                "record",
+                "--chaos=7",
+                "--chaos-strategies",
+                "short-read,clock-equal",
+                "m.wasm",
+            ],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "50",
+                "--chaos",
+                "-j",
+                "2",
+                "--keep",
+                "3",
+                "--fail-on-output",
+                "panic|assert",
+                "--fail-after-steps",
+                "1000000",
+                "--ok-exit-codes",
+                "1,3",
+                "--minimize=5",
+                "m.wasm",
+            ],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "5",
+                "--chaos",
+                "--minimize",
+                "m.wasm",
+            ],
             &["deja", "replay", "t.deja"],
             &["deja", "replay", "--print-output", "t.deja"],
             &["deja", "info", "--json", "t.deja"],
@@ -350,6 +476,70 @@ mod tests {
             &["deja", "record"],
             &["deja", "record", "--until-failure", "0", "m.wasm"],
             &["deja", "record", "--until-failure", "-3", "m.wasm"],
+            &["deja", "record", "--chaos=many", "m.wasm"],
+            &[
+                "deja",
+                "record",
+                "--chaos-strategies",
+                "short-read",
+                "m.wasm",
+            ],
+            &[
+                "deja",
+                "record",
+                "--chaos",
+                "--chaos-strategies",
+                "nope",
+                "m.wasm",
+            ],
+            &["deja", "record", "--jobs", "2", "m.wasm"],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "5",
+                "--jobs",
+                "0",
+                "m.wasm",
+            ],
+            &["deja", "record", "--keep", "2", "m.wasm"],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "5",
+                "--minimize",
+                "m.wasm",
+            ],
+            &["deja", "record", "--chaos", "--minimize", "m.wasm"],
+            &["deja", "record", "--fail-on-output", "x", "m.wasm"],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "5",
+                "--fail-on-output",
+                "(",
+                "m.wasm",
+            ],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "5",
+                "--fail-after-steps",
+                "0",
+                "m.wasm",
+            ],
+            &[
+                "deja",
+                "record",
+                "--until-failure",
+                "5",
+                "--ok-exit-codes",
+                "a",
+                "m.wasm",
+            ],
             &["deja", "replay"],
             &["deja", "replay", "a.deja", "b.deja"],
             &["deja", "dump", "--from", "x", "t.deja"],
@@ -384,5 +574,28 @@ mod tests {
         assert_eq!(args.module(), PathBuf::from("m.wasm"));
         assert_eq!(args.args(), ["-a", "b"]);
         assert_eq!(args.guest.dirs, ["d"]);
+        // `--chaos` takes its seed only after `=`, so the module is never taken for a seed.
+        let parsed = Cli::try_parse_from(["deja", "record", "--chaos", "m.wasm", "x"]).unwrap();
+        let Command::Record(args) = parsed.command else {
+            panic!("record")
+        };
+        assert_eq!(args.hunt.chaos, Some(None));
+        assert_eq!(args.module(), PathBuf::from("m.wasm"));
+        let parsed = Cli::try_parse_from([
+            "deja",
+            "record",
+            "--chaos=0x10",
+            "--until-failure",
+            "3",
+            "--ok-exit-codes",
+            "1,3",
+            "m.wasm",
+        ])
+        .unwrap();
+        let Command::Record(args) = parsed.command else {
+            panic!("record")
+        };
+        assert_eq!(args.hunt.chaos, Some(Some(16)));
+        assert_eq!(args.hunt.ok_exit_codes, [1, 3]);
     }
 }

@@ -79,6 +79,16 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
     writeln!(out, "env:         {:?}", h.env)?;
     writeln!(out, "dirs:        {:?}", h.preopens)?;
     writeln!(out, "config:      {}", h.runtime_config)?;
+    if let Some(chaos) = &h.chaos {
+        writeln!(
+            out,
+            "chaos:       seed {:#x}, strategies {} (again: record --chaos={:#x} --chaos-strategies {})",
+            chaos.seed,
+            chaos.strategies.join(","),
+            chaos.seed,
+            chaos.strategies.join(",")
+        )?;
+    }
     match (&summary.end, &summary.truncation) {
         (Some(end), _) => writeln!(
             out,

@@ -6,7 +6,9 @@
 mod cli;
 mod debug;
 mod exit;
+mod hunt;
 mod inspect;
+mod minimize;
 mod record;
 mod replay;
 mod run;

@@ -58,6 +58,11 @@ fn describe_position<T>(store: &mut Store<T>) -> String {
 
 /// The WASI context the options describe; `argv` is the guest's whole argv.
 pub fn wasi_ctx(opts: &GuestOptions, argv: Vec<String>) -> Result<WasiCtx, Failure> {
+    Ok(wasi_builder(opts, argv)?.build()?)
+}
+
+/// A builder for the WASI context the options describe, for callers that add to it.
+pub fn wasi_builder(opts: &GuestOptions, argv: Vec<String>) -> Result<WasiCtxBuilder, Failure> {
     let mut b = WasiCtxBuilder::new();
     b.args(argv);
     if opts.inherit_env {
@@ -84,7 +89,7 @@ pub fn wasi_ctx(opts: &GuestOptions, argv: Vec<String>) -> Result<WasiCtx, Failu
         }
         b.preopen(p);
     }
-    Ok(b.build()?)
+    Ok(b)
 }
 
 /// A linker with WASI and, when asked, the sightglass `bench` imports.

@@ -31,14 +31,21 @@
 //! assert_eq!(&*buffer.lock().unwrap(), b"hi\n");
 //! ```
 
+pub mod chaos;
 mod ctx;
 mod errno;
 mod funcs;
 pub mod rights;
 
+pub use chaos::{ChaosConfig, Strategies, Strategy};
 pub use ctx::{OutputSink, Preopen, StdinSource, WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use funcs::{FUNCTIONS, GetCtx, MODULE, add_to_linker};
+
+/// The host error with which every WASI call fails once the context's
+/// [cancel flag](WasiCtxBuilder::cancel_flag) is set.
+pub const CANCELLED: &str =
+    "cancelled: the run was stopped from outside (a hunt found its failure)";
 
 /// If `import` (`module::name`) is WASI's `fd_write` to stdout or stderr, the descriptor and
 /// the bytes it is about to write, read from the caller's memory. Lets a replayer show a WASI

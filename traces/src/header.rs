@@ -31,6 +31,11 @@ pub struct Header {
     pub runtime_config: serde_json::Value,
     /// The module's imported functions; [`crate::HostCall::import`] indexes this table.
     pub imports: Vec<Import>,
+    /// The chaos the recording host applied to what the guest received (`deja record --chaos`),
+    /// or `None`. Informational: the perturbed results are in the records like any others, so
+    /// a replay needs nothing from here. Added in format 1.1; absent (`None`) in 1.0 files.
+    #[serde(default)]
+    pub chaos: Option<Chaos>,
 }
 
 impl Header {
@@ -49,8 +54,18 @@ impl Header {
             preopens: Vec::new(),
             runtime_config: serde_json::Value::Null,
             imports: Vec::new(),
+            chaos: None,
         }
     }
+}
+
+/// Which chaos a run was recorded under.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Chaos {
+    /// The run's chaos seed: `deja record --chaos=SEED` picks the same strategies again.
+    pub seed: u64,
+    /// The names of the strategies active in the run, e.g. `short-read`.
+    pub strategies: Vec<String>,
 }
 
 /// Best effort: the name is informational, so a machine that hides it records an empty string

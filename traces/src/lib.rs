@@ -94,7 +94,7 @@ pub use end_of_run::{EndOfRun, RunOutcome};
 pub use error::{Error, Result, Section};
 #[doc(hidden)]
 pub use fuzzing::exercise_reader;
-pub use header::{Header, Import, ModuleInfo, Signature};
+pub use header::{Chaos, Header, Import, ModuleInfo, Signature};
 pub use host_call::{CallOutcome, HostCall, MemoryWrite};
 pub use indices::{
     ChunkIndex, FuncIndex, ImportIndex, MemoryIndex, Position, RecordIndex, TagIndex,

@@ -17,7 +17,9 @@ use std::fmt;
 ///
 /// - **1.0** — first version: prelude, JSON header, zstd module, zstd+rkyv record chunks,
 ///   rkyv index footer, trailer.
-pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 0 };
+/// - **1.1** — the header's optional `chaos` field (seed and strategy names of a
+///   `record --chaos` run); 1.0 files read with it `None`.
+pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 1 };
 
 /// A trace format version, `major.minor`.
 #[derive(

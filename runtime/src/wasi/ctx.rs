@@ -1,5 +1,6 @@
 //! The WASI context: arguments, environment, stdio and the descriptor table.
 
+use super::chaos::{Chaos, ChaosConfig};
 use super::errno::Errno;
 use super::rights;
 use crate::error::{Error, Result};
@@ -8,6 +9,7 @@ use cap_std::fs::{Dir, File};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Where the guest's standard input comes from.
@@ -119,6 +121,8 @@ pub struct WasiCtxBuilder {
     stdin: StdinSource,
     stdout: OutputSink,
     stderr: OutputSink,
+    chaos: Option<ChaosConfig>,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for WasiCtxBuilder {
@@ -130,6 +134,8 @@ impl Default for WasiCtxBuilder {
             stdin: StdinSource::Inherit,
             stdout: OutputSink::Inherit,
             stderr: OutputSink::Inherit,
+            chaos: None,
+            cancel: None,
         }
     }
 }
@@ -173,6 +179,21 @@ impl WasiCtxBuilder {
     /// Standard error.
     pub fn stderr(&mut self, sink: OutputSink) -> &mut Self {
         self.stderr = sink;
+        self
+    }
+
+    /// Perturbs the results the guest receives, within the WASI contract (see
+    /// [`chaos`](super::chaos)).
+    pub fn chaos(&mut self, config: ChaosConfig) -> &mut Self {
+        self.chaos = Some(config);
+        self
+    }
+
+    /// Once `flag` is set, every WASI call fails with a host error instead of running, which
+    /// ends the run: how a hunt stops the attempts still running after one failed. A guest
+    /// that makes no more WASI calls runs on to its end or its step budget.
+    pub fn cancel_flag(&mut self, flag: Arc<AtomicBool>) -> &mut Self {
+        self.cancel = Some(flag);
         self
     }
 
@@ -234,6 +255,8 @@ impl WasiCtxBuilder {
             stdin_pos: 0,
             stdout: self.stdout.clone(),
             stderr: self.stderr.clone(),
+            chaos: self.chaos.map(Chaos::new),
+            cancel: self.cancel.clone(),
         })
     }
 }
@@ -247,6 +270,9 @@ pub struct WasiCtx {
     pub(super) stdin_pos: usize,
     pub(super) stdout: OutputSink,
     pub(super) stderr: OutputSink,
+    /// The run's chaos, if any: every perturbation decision goes through it.
+    pub(super) chaos: Option<Chaos>,
+    pub(super) cancel: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -255,11 +281,23 @@ impl std::fmt::Debug for WasiCtx {
             .field("args", &self.args)
             .field("env", &self.env)
             .field("fds", &self.fds.keys().collect::<Vec<_>>())
+            .field("chaos", &self.chaos_config())
             .finish()
     }
 }
 
 impl WasiCtx {
+    /// The chaos this context applies, if any.
+    pub fn chaos_config(&self) -> Option<ChaosConfig> {
+        self.chaos.as_ref().map(Chaos::config)
+    }
+
+    pub(super) fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
     pub(super) fn desc(&mut self, fd: u32) -> Result<&mut Desc, Errno> {
         self.fds.get_mut(&fd).ok_or(Errno::BADF)
     }

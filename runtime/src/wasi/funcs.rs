@@ -253,19 +253,64 @@ fn timespec_ns(t: rustix::time::Timespec) -> u64 {
 }
 
 fn clock_res_get<T>(cx: &mut Cx<'_, '_, T>, id: u32, out: u32) -> R {
-    let res = timespec_ns(rustix::time::clock_getres(clock(id)?)).max(1);
+    let mut res = timespec_ns(rustix::time::clock_getres(clock(id)?)).max(1);
+    if let Some(chaos) = &cx.ctx().chaos {
+        res = chaos.resolution(res);
+    }
     cx.write_u64(out, res)
 }
 
 fn clock_time_get<T>(cx: &mut Cx<'_, '_, T>, id: u32, out: u32) -> R {
-    let now = timespec_ns(rustix::time::clock_gettime(clock(id)?));
+    let mut now = timespec_ns(rustix::time::clock_gettime(clock(id)?));
+    if let Some(chaos) = &mut cx.ctx().chaos {
+        now = chaos.clock(id, now);
+    }
     cx.write_u64(out, now)
 }
 
 fn random_get<T>(cx: &mut Cx<'_, '_, T>, buf: u32, len: u32) -> R {
     let mut bytes = vec![0u8; len as usize];
     getrandom::fill(&mut bytes).map_err(|_| Errno::IO)?;
+    if let Some(chaos) = &mut cx.ctx().chaos {
+        chaos.random(&mut bytes);
+    }
     cx.write(buf, &bytes)
+}
+
+/// Chaos before a read or write on `fd`: `EINTR` on a read of stdin (a slow device, where
+/// POSIX lets a blocking read be interrupted), `EAGAIN` on a descriptor the guest made
+/// non-blocking. Either happens before anything is transferred.
+///
+/// Writes to stdout and stderr are never interrupted: POSIX would allow it, but libc's stdio
+/// (musl's, so wasi-libc's) drops the buffer on `EINTR`, so every perturbed run would lose the
+/// very diagnostics a hunt needs, and a bug of that kind is one no WASI host can trigger (WASI
+/// has no signals).
+fn chaos_refusal(ctx: &mut WasiCtx, fd: u32) -> R {
+    let Ok(d) = ctx.desc(fd) else {
+        return Ok(());
+    };
+    let stdin = matches!(d.kind, Kind::Stdin);
+    let nonblocking = d.flags & FDFLAGS_NONBLOCK != 0;
+    let Some(chaos) = &mut ctx.chaos else {
+        return Ok(());
+    };
+    if stdin && chaos.interrupt() {
+        return Err(Errno::INTR);
+    }
+    if nonblocking && chaos.would_block() {
+        return Err(Errno::AGAIN);
+    }
+    Ok(())
+}
+
+/// How many of `n` bytes a read may transfer (all, without chaos).
+fn read_limit(ctx: &mut WasiCtx, n: usize) -> usize {
+    ctx.chaos.as_mut().map_or(n, |c| c.read_limit(n))
+}
+
+/// How many of `n` bytes a write may transfer (all, without chaos).
+fn write_limit(ctx: &mut WasiCtx, n: usize) -> usize {
+    ctx.chaos.as_mut().map_or(n, |c| c.write_limit(n))
 }
 
 // ---- descriptors ----
@@ -460,12 +505,21 @@ fn fd_tell<T>(cx: &mut Cx<'_, '_, T>, fd: u32, out: u32) -> R {
 fn read_stdin(ctx: &mut WasiCtx, max: usize) -> R<Vec<u8>> {
     let mut buf = vec![0u8; max];
     let n = match &ctx.stdin {
-        StdinSource::Inherit => std::io::stdin().lock().read(&mut buf)?,
+        StdinSource::Inherit => {
+            // What the host's stdin holds is unknown until read, and cannot be put back:
+            // chaos can only ask for less.
+            let limit = read_limit(ctx, max);
+            std::io::stdin().lock().read(&mut buf[..limit])?
+        }
         StdinSource::Null => 0,
         StdinSource::Bytes(b) => {
-            let rest = &b[ctx.stdin_pos.min(b.len())..];
-            let n = rest.len().min(max);
-            buf[..n].copy_from_slice(&rest[..n]);
+            let rest = b.len() - ctx.stdin_pos.min(b.len());
+            let n = read_limit(ctx, rest.min(max));
+            let StdinSource::Bytes(b) = &ctx.stdin else {
+                unreachable!("matched above")
+            };
+            let from = ctx.stdin_pos.min(b.len());
+            buf[..n].copy_from_slice(&b[from..from + n]);
             ctx.stdin_pos += n;
             n
         }
@@ -478,6 +532,7 @@ fn fd_read<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) 
     let iovs = cx.iovecs(iovs, count)?;
     let total: usize = iovs.iter().map(|(_, l)| *l as usize).sum();
     let ctx = cx.ctx();
+    chaos_refusal(ctx, fd)?;
     let data = match ctx.desc(fd)?.kind {
         Kind::Stdin => {
             ctx.with_rights(fd, rights::FD_READ)?;
@@ -494,6 +549,17 @@ fn fd_read<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) 
                     break;
                 }
                 n += r;
+            }
+            // A short read is short of what is there, not of what was asked, so that it
+            // bites: the rest is put back for the next read.
+            let keep = read_limit(ctx, n);
+            if keep < n
+                && ctx
+                    .file(fd, rights::FD_READ)?
+                    .seek(SeekFrom::Current(-((n - keep) as i64)))
+                    .is_ok()
+            {
+                n = keep;
             }
             buf.truncate(n);
             buf
@@ -525,14 +591,16 @@ fn fd_pread<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, offset: u
         }
         n += r;
     }
-    buf.truncate(n);
+    buf.truncate(read_limit(ctx, n));
     let n = cx.scatter(&iovs, &buf)?;
     cx.write_u32(out, n)
 }
 
 fn fd_write<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) -> R {
-    let data = cx.gather(iovs, count)?;
+    let mut data = cx.gather(iovs, count)?;
     let ctx = cx.ctx();
+    chaos_refusal(ctx, fd)?;
+    data.truncate(write_limit(ctx, data.len()));
     match ctx.desc(fd)?.kind {
         Kind::Stdout => {
             ctx.with_rights(fd, rights::FD_WRITE)?;
@@ -560,8 +628,9 @@ fn fd_pwrite<T>(
     out: u32,
 ) -> R {
     use cap_std::fs::FileExt;
-    let data = cx.gather(iovs, count)?;
+    let mut data = cx.gather(iovs, count)?;
     let ctx = cx.ctx();
+    data.truncate(write_limit(ctx, data.len()));
     if matches!(
         ctx.desc(fd)?.kind,
         Kind::Stdin | Kind::Stdout | Kind::Stderr
@@ -578,8 +647,9 @@ fn fd_pwrite<T>(
 
 fn fd_readdir<T>(cx: &mut Cx<'_, '_, T>, fd: u32, buf: u32, len: u32, cookie: u64, out: u32) -> R {
     use std::os::unix::fs::DirEntryExt;
-    let dir = cx
-        .ctx()
+    let ctx = cx.ctx();
+    let chaos = ctx.chaos_config();
+    let dir = ctx
         .dir(fd, rights::FD_READDIR)
         .map_err(|e| if e == Errno::NOTDIR { Errno::BADF } else { e })?;
     let self_ino = dir.dir_metadata()?.ino();
@@ -596,6 +666,10 @@ fn fd_readdir<T>(cx: &mut Cx<'_, '_, T>, fd: u32, buf: u32, len: u32, cookie: u6
     // A stable order, so that cookies mean the same thing on every call.
     rest.sort();
     entries.extend(rest);
+    if let Some(chaos) = &chaos {
+        // Keyed by the directory, so that every call of the walk sees the same order.
+        chaos.dir_order(self_ino, &mut entries);
+    }
     let mut bytes = Vec::new();
     for (i, (name, ino, ft)) in entries.iter().enumerate().skip(cookie as usize) {
         let mut d = [0u8; 24];
@@ -932,10 +1006,17 @@ fn poll_oneoff<T>(cx: &mut Cx<'_, '_, T>, input: u32, output: u32, nsubs: u32, o
     let subs = cx.read(input, nsubs.checked_mul(48).ok_or(Errno::FAULT)?)?;
     let mut events: Vec<[u8; 32]> = Vec::new();
     let mut timeout: Option<(u64, u64)> = None; // (nanoseconds to wait, userdata)
-    let now_mono = timespec_ns(rustix::time::clock_gettime(
-        rustix::time::ClockId::Monotonic,
-    ));
-    let now_real = timespec_ns(rustix::time::clock_gettime(rustix::time::ClockId::Realtime));
+    let real_mono = || {
+        timespec_ns(rustix::time::clock_gettime(
+            rustix::time::ClockId::Monotonic,
+        ))
+    };
+    let real_real = || timespec_ns(rustix::time::clock_gettime(rustix::time::ClockId::Realtime));
+    // Absolute timeouts are on the guest's clocks, which chaos may have shaped.
+    let (now_mono, now_real) = match &cx.ctx().chaos {
+        Some(c) => (c.peek_clock(1, real_mono()), c.peek_clock(0, real_real())),
+        None => (real_mono(), real_real()),
+    };
     let event = |userdata: u64, errno: Errno, ty: u8, nbytes: u64| {
         let mut e = [0u8; 32];
         e[0..8].copy_from_slice(&userdata.to_le_bytes());
@@ -1008,7 +1089,22 @@ fn poll_oneoff<T>(cx: &mut Cx<'_, '_, T>, input: u32, output: u32, nsubs: u32, o
     if events.is_empty()
         && let Some((wait, userdata)) = timeout
     {
-        std::thread::sleep(std::time::Duration::from_nanos(wait));
+        let sleep = match &mut cx.ctx().chaos {
+            Some(c) => {
+                // POSIX lets a blocking poll be interrupted before it waits.
+                if c.interrupt() {
+                    return Err(Errno::INTR);
+                }
+                c.poll_sleep(wait)
+            }
+            None => wait,
+        };
+        std::thread::sleep(std::time::Duration::from_nanos(sleep));
+        if let Some(c) = &mut cx.ctx().chaos {
+            // However early the wake-up or slow the clock, the guest sees the time elapsed.
+            c.catch_up(1, now_mono, wait, real_mono());
+            c.catch_up(0, now_real, wait, real_real());
+        }
         events.push(event(userdata, Errno::SUCCESS, 0, 0));
     }
     let bytes: Vec<u8> = events.iter().flatten().copied().collect();
@@ -1061,6 +1157,9 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) {
             FuncType::new(params.iter().copied(), [ValType::I32]),
             move |caller, args, results| {
                 let mut cx = Cx { caller, get };
+                if cx.ctx().cancelled() {
+                    return Err(HostError::msg(super::CANCELLED));
+                }
                 let errno = match f(&mut cx, &Args(args)) {
                     Ok(()) => Errno::SUCCESS,
                     Err(e) => e,

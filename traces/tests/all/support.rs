@@ -3,9 +3,9 @@
 use std::io::Cursor;
 
 use deja_traces::{
-    BacktraceFrame, CallOutcome, DebugEvent, EndOfRun, EventKind, FuncIndex, Header, HostCall,
-    Import, ImportIndex, MemoryIndex, MemoryWrite, Position, Record, RunOutcome, Signature,
-    TraceReader, TraceWriter, ValType, Value, WriterOptions,
+    BacktraceFrame, CallOutcome, Chaos, DebugEvent, EndOfRun, EventKind, FuncIndex, Header,
+    HostCall, Import, ImportIndex, MemoryIndex, MemoryWrite, Position, Record, RunOutcome,
+    Signature, TraceReader, TraceWriter, ValType, Value, WriterOptions,
 };
 
 pub const MODULE: &[u8] = b"\0asm\x01\0\0\0 test module bytes, not a real module";
@@ -38,6 +38,10 @@ pub fn header() -> Header {
             import("fd_read", vec![ValType::I32; 4]),
             import("proc_exit", vec![ValType::I32]),
         ],
+        chaos: Some(Chaos {
+            seed: 0x5eed,
+            strategies: vec!["clock-equal".into(), "short-read".into()],
+        }),
     }
 }
 

@@ -40,11 +40,14 @@ fn current_version_is_stamped_and_read() {
     let bytes = stamped(FORMAT_VERSION);
     let reader = support::open(&bytes).unwrap();
     assert_eq!(reader.format_version(), FORMAT_VERSION);
+    let [a, b] = FORMAT_VERSION.major.to_le_bytes();
+    let [c, d] = FORMAT_VERSION.minor.to_le_bytes();
     assert_eq!(
         &bytes[8..12],
-        &[1, 0, 0, 0],
+        &[a, b, c, d],
         "major and minor, little-endian"
     );
+    assert_eq!(FORMAT_VERSION, FormatVersion { major: 1, minor: 1 });
 }
 
 #[test]
@@ -80,7 +83,7 @@ fn newer_major_is_refused_naming_both_versions() {
     };
     let message = refusal(&stamped(newer), FORMAT_VERSION);
     assert!(
-        message.contains("2.0") && message.contains("1.0"),
+        message.contains("2.0") && message.contains(&FORMAT_VERSION.to_string()),
         "{message}"
     );
     assert!(message.contains("newer"), "{message}");
@@ -91,7 +94,7 @@ fn older_major_is_refused_naming_both_versions() {
     let old = FormatVersion { major: 0, minor: 9 };
     let message = refusal(&stamped(old), FORMAT_VERSION);
     assert!(
-        message.contains("0.9") && message.contains("1.0"),
+        message.contains("0.9") && message.contains(&FORMAT_VERSION.to_string()),
         "{message}"
     );
     assert!(message.contains("older major"), "{message}");
@@ -138,7 +141,7 @@ fn golden_traces_of_released_versions_still_read() {
         .unwrap();
     }
     // Every released version's golden file holds this same content.
-    let golden = ["v1.0.deja"];
+    let golden = ["v1.0.deja", "v1.1.deja"];
     for name in golden {
         let bytes = std::fs::read(dir.join(name))
             .unwrap_or_else(|e| panic!("golden trace {name} missing ({e}); run with BLESS=1"));
@@ -155,4 +158,26 @@ fn golden_traces_of_released_versions_still_read() {
         );
         assert_eq!(reader.module_bytes().unwrap(), support::MODULE, "{name}");
     }
+}
+
+/// 1.1 added the header's `chaos`: a 1.0 file reads with it `None`, a 1.1 file keeps it.
+#[test]
+fn chaos_header_field_is_absent_in_1_0_and_kept_in_1_1() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let old = std::fs::read(dir.join("v1.0.deja")).unwrap();
+    let reader = support::open(&old).unwrap();
+    assert_eq!(
+        reader.format_version(),
+        FormatVersion { major: 1, minor: 0 }
+    );
+    assert_eq!(reader.header().chaos, None);
+
+    let new = std::fs::read(dir.join("v1.1.deja")).unwrap();
+    let reader = support::open(&new).unwrap();
+    assert_eq!(
+        reader.format_version(),
+        FormatVersion { major: 1, minor: 1 }
+    );
+    assert_eq!(reader.header().chaos, support::header().chaos);
+    assert!(reader.header().chaos.is_some());
 }

@@ -85,10 +85,18 @@ impl<T> Cx<'_, '_, T> {
         }
         String::from_utf8(bytes).map_err(|_| Errno::ILSEQ)
     }
-    /// The (address, length) pairs of an iovec array.
+    /// Fails with `EFAULT` unless `[addr, addr + len)` lies in guest memory: checked before the
+    /// host allocates anything of a guest-given size.
+    fn check(&self, addr: u32, len: u32) -> R {
+        if u64::from(addr) + u64::from(len) > self.caller.memory_size() {
+            return Err(Errno::FAULT);
+        }
+        Ok(())
+    }
+    /// The (address, length) pairs of an iovec array, each checked to lie in guest memory.
     fn iovecs(&self, addr: u32, count: u32) -> R<Vec<(u32, u32)>> {
         let bytes = self.read(addr, count.checked_mul(8).ok_or(Errno::FAULT)?)?;
-        Ok(bytes
+        let iovs: Vec<(u32, u32)> = bytes
             .chunks_exact(8)
             .map(|c| {
                 (
@@ -96,13 +104,31 @@ impl<T> Cx<'_, '_, T> {
                     u32::from_le_bytes(c[4..8].try_into().expect("4")),
                 )
             })
-            .collect())
+            .collect();
+        for &(buf, len) in &iovs {
+            self.check(buf, len)?;
+        }
+        Ok(iovs)
     }
-    /// The concatenated bytes of a ciovec array.
+    /// How many bytes one read or write over `iovs` moves at most: their total, but never
+    /// more than guest memory holds. The iovecs may overlap (a thousand of them over the same
+    /// gigabyte), so their sum alone does not bound what the host would allocate; POSIX lets a
+    /// transfer be short, and the guest sees how much moved.
+    fn transfer_limit(&self, iovs: &[(u32, u32)]) -> usize {
+        let total: u64 = iovs.iter().map(|(_, l)| u64::from(*l)).sum();
+        total.min(self.caller.memory_size()) as usize
+    }
+    /// The concatenated bytes of a ciovec array, up to [`Cx::transfer_limit`].
     fn gather(&self, addr: u32, count: u32) -> R<Vec<u8>> {
-        let mut out = Vec::new();
-        for (buf, len) in self.iovecs(addr, count)? {
-            out.extend(self.read(buf, len)?);
+        let iovs = self.iovecs(addr, count)?;
+        let limit = self.transfer_limit(&iovs);
+        let mut out = Vec::with_capacity(limit);
+        for (buf, len) in iovs {
+            let take = (len as usize).min(limit - out.len());
+            if take == 0 {
+                break;
+            }
+            out.extend(self.read(buf, take as u32)?);
         }
         Ok(out)
     }
@@ -269,6 +295,7 @@ fn clock_time_get<T>(cx: &mut Cx<'_, '_, T>, id: u32, out: u32) -> R {
 }
 
 fn random_get<T>(cx: &mut Cx<'_, '_, T>, buf: u32, len: u32) -> R {
+    cx.check(buf, len)?;
     let mut bytes = vec![0u8; len as usize];
     getrandom::fill(&mut bytes).map_err(|_| Errno::IO)?;
     if let Some(chaos) = &mut cx.ctx().chaos {
@@ -530,7 +557,7 @@ fn read_stdin(ctx: &mut WasiCtx, max: usize) -> R<Vec<u8>> {
 
 fn fd_read<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) -> R {
     let iovs = cx.iovecs(iovs, count)?;
-    let total: usize = iovs.iter().map(|(_, l)| *l as usize).sum();
+    let total = cx.transfer_limit(&iovs);
     let ctx = cx.ctx();
     chaos_refusal(ctx, fd)?;
     let data = match ctx.desc(fd)?.kind {
@@ -573,7 +600,7 @@ fn fd_read<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, out: u32) 
 fn fd_pread<T>(cx: &mut Cx<'_, '_, T>, fd: u32, iovs: u32, count: u32, offset: u64, out: u32) -> R {
     use cap_std::fs::FileExt;
     let iovs = cx.iovecs(iovs, count)?;
-    let total: usize = iovs.iter().map(|(_, l)| *l as usize).sum();
+    let total = cx.transfer_limit(&iovs);
     let ctx = cx.ctx();
     if matches!(
         ctx.desc(fd)?.kind,

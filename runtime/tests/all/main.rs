@@ -7,6 +7,7 @@ mod seam;
 mod snapshots;
 mod spec;
 mod steps;
+mod wasi_limits;
 mod wasi_suite;
 
 use deja_runtime::{Config, Instance, Linker, Module, Store};

@@ -6,10 +6,12 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0    the guest finished (a WASI guest's own exit code is passed through)
+  0    the guest finished (a WASI guest's own exit code is passed through; one above
+       255, which no process can exit with, becomes 1)
+  1    a --batch command failed (the others still ran)
   2    usage error (bad flags or arguments)
   110  internal error (a bug in deja)
-  111  a file could not be read
+  111  a file could not be read or written (a missing module or trace, an unwritable -o)
   112  the module does not parse (WebAssembly text syntax or binary encoding)
   113  the module is invalid or uses an unsupported proposal
   114  the module's imports cannot be satisfied

@@ -86,14 +86,18 @@ pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
         }
     }
     let out = std::io::stdout().lock();
-    if batch == "-" {
-        deja_tui::batch::run(&mut session, std::io::stdin().lock(), out, args.json)?;
+    let failed = if batch == "-" {
+        deja_tui::batch::run(&mut session, std::io::stdin().lock(), out, args.json)?
     } else {
         let file = std::fs::File::open(batch).map_err(|e| Failure::Message {
             message: format!("cannot read {batch}: {e}"),
             code: 111,
         })?;
-        deja_tui::batch::run(&mut session, BufReader::new(file), out, args.json)?;
+        deja_tui::batch::run(&mut session, BufReader::new(file), out, args.json)?
+    };
+    if failed > 0 {
+        // Each failure was reported in its own result line.
+        return Err(Failure::Silent(1));
     }
     Ok(())
 }

@@ -41,6 +41,13 @@ impl From<std::io::Error> for Failure {
     }
 }
 
+/// The exit code deja gives for a guest's `proc_exit(code)`: the code itself when a process can
+/// exit with it (0 to 255), else 1 — as wasmtime, a code that cannot be passed through is a
+/// failure, never a success (`proc_exit(256)` used to exit 0, `256 & 0xff`).
+pub fn guest_exit_code(code: u32) -> u8 {
+    u8::try_from(code).unwrap_or(1)
+}
+
 /// The exit code of a run stopped by its step budget (`--max-steps`).
 pub const STEP_BUDGET: u8 = 115;
 
@@ -54,7 +61,7 @@ pub fn code_for(e: &Error) -> u8 {
         Error::Trap(t) if t.code == TrapCode::CallStackExhausted => 116,
         Error::Trap(_) => 134,
         Error::Host { .. } => 117,
-        Error::Exit { code, .. } => (*code & 0xff) as u8,
+        Error::Exit { code, .. } => guest_exit_code(*code as u32),
         Error::NoSuchExport { .. } | Error::BadArguments { .. } | Error::Usage(_) => 2,
         Error::Resource(_) => 117,
         Error::StartPaused(_) => STEP_BUDGET,
@@ -68,7 +75,7 @@ pub fn run_outcome_code(outcome: &deja_traces::RunOutcome) -> u8 {
     use deja_traces::RunOutcome;
     match outcome {
         RunOutcome::Returned => 0,
-        RunOutcome::Exit(c) => (*c & 0xff) as u8,
+        RunOutcome::Exit(c) => guest_exit_code(*c),
         RunOutcome::Trap { code, .. } if *code == TrapCode::CallStackExhausted.as_u8() => 116,
         RunOutcome::Trap { .. } => 134,
         RunOutcome::HostError { .. } => 117,
@@ -89,7 +96,16 @@ pub fn report(result: Result<(), Failure>) -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::from(code)
         }
-        Err(Failure::Runtime(Error::Exit { code, .. })) => ExitCode::from((code & 0xff) as u8),
+        Err(Failure::Runtime(Error::Exit { code, .. })) => {
+            let exit = guest_exit_code(code as u32);
+            if u32::from(exit) != code as u32 {
+                eprintln!(
+                    "deja: the guest exited with code {}, which a process cannot exit with; exiting {exit}",
+                    code as u32
+                );
+            }
+            ExitCode::from(exit)
+        }
         Err(Failure::Runtime(e)) => {
             eprintln!("error: {e}");
             ExitCode::from(code_for(&e))

@@ -119,7 +119,10 @@ pub fn record_once(
         seed: c.seed,
         strategies: c.strategies.names(),
     });
-    let file = std::fs::File::create(path)?;
+    let file = std::fs::File::create(path).map_err(|e| Failure::Message {
+        message: format!("cannot create {}: {e}", path.display()),
+        code: 111,
+    })?;
     let report = match record_run(&mut store, &linker, module, file, settings) {
         Ok((report, _)) => report,
         Err(deja_recorder::Error::Runtime(e)) => {
@@ -129,7 +132,7 @@ pub fn record_once(
         Err(e) => {
             let _ = std::fs::remove_file(path);
             return Err(Failure::Message {
-                message: e.to_string(),
+                message: format!("cannot write {}: {e}", path.display()),
                 code: 111,
             });
         }

@@ -10,7 +10,13 @@ use std::io::Write;
 pub fn open(path: &std::path::Path) -> Result<TraceReader, Failure> {
     TraceReader::open(path).map_err(|e| Failure::Message {
         message: format!("{}: {e}", path.display()),
-        code: 119,
+        // A file that cannot be read at all is the same failure as a missing module; one that
+        // reads but is not a good trace is the trace's.
+        code: if matches!(e, deja_traces::Error::Io(_)) {
+            111
+        } else {
+            119
+        },
     })
 }
 

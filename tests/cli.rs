@@ -274,3 +274,98 @@ fn a_call_depth_limit_of_zero_is_a_trap_not_a_panic() {
     assert!(!se.contains("truncated"), "{se}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A guest's exit code that no process can exit with (above 255) is a failure, never a
+/// success: `proc_exit(256)` used to exit 0 (`256 & 0xff`), so `--until-failure` took the run
+/// for a passing one.
+#[test]
+fn exit_codes_above_255_are_failures() {
+    let dir = std::env::temp_dir().join(format!("deja-exit256-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wat = dir.join("exit.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (call $exit (i32.const 256))))"#,
+    )
+    .unwrap();
+    let wat = wat.to_str().unwrap();
+    check(&["run", wat], 1, "", "exited with code 256");
+    let trace = dir.join("exit.deja");
+    let trace = trace.to_str().unwrap();
+    let out = deja(&[
+        "record",
+        "--force",
+        "-o",
+        trace,
+        "--until-failure",
+        "3",
+        wat,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        std::path::Path::new(trace).exists(),
+        "the failing run is kept"
+    );
+    let out = deja(&["replay", trace]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Files that cannot be read or written are named, and exit 111: a missing trace as a missing
+/// module does, an output file in a directory that does not exist.
+#[test]
+fn unreadable_and_unwritable_files_are_named_and_exit_111() {
+    check(
+        &["replay", "/nonexistent/trace.deja"],
+        111,
+        "",
+        "/nonexistent/trace.deja",
+    );
+    check(
+        &["info", "/nonexistent/trace.deja"],
+        111,
+        "",
+        "/nonexistent/trace.deja",
+    );
+    check(
+        &[
+            "record",
+            "-o",
+            "/nonexistent/x.deja",
+            "examples/wat/fib.wat",
+        ],
+        111,
+        "",
+        "cannot create /nonexistent/x.deja",
+    );
+}
+
+/// `--batch` exits 1 when a command failed, after running all of them.
+#[test]
+fn batch_exits_non_zero_when_a_command_fails() {
+    let dir = std::env::temp_dir().join(format!("deja-batchfail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("script");
+    std::fs::write(&script, "where\nbogus\nrstep\n").unwrap();
+    let out = deja(&[
+        "debug",
+        "--batch",
+        script.to_str().unwrap(),
+        "examples/flaky/trap.deja",
+    ]);
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{so}");
+    assert_eq!(so.lines().count(), 3, "every command still ran: {so}");
+    std::fs::write(&script, "where\nrstep\n").unwrap();
+    let out = deja(&[
+        "debug",
+        "--batch",
+        script.to_str().unwrap(),
+        "examples/flaky/trap.deja",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

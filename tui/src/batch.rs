@@ -216,6 +216,7 @@ fn text(line: &str, position: u64, r: &Result<Value, String>) -> String {
 }
 
 /// Runs commands from `input` against the session, writing one result line per command.
+/// Returns how many commands failed.
 ///
 /// # Errors
 /// Only I/O errors on `input` or `output`; a failing command is a result, not an error.
@@ -224,7 +225,8 @@ pub fn run<R: Read + Seek + Send + 'static>(
     input: impl BufRead,
     mut output: impl Write,
     json: bool,
-) -> std::io::Result<()> {
+) -> std::io::Result<usize> {
+    let mut failed = 0;
     for line in input.lines() {
         let line = line?;
         let line = line.trim();
@@ -232,6 +234,7 @@ pub fn run<R: Read + Seek + Send + 'static>(
             continue;
         }
         let r = execute(session, line);
+        failed += usize::from(r.is_err());
         let position = session.position();
         if json {
             let mut v = json!({ "command": line, "ok": r.is_ok(), "position": position });
@@ -250,5 +253,5 @@ pub fn run<R: Read + Seek + Send + 'static>(
             writeln!(output, "{}", text(line, position, &r))?;
         }
     }
-    Ok(())
+    Ok(failed)
 }

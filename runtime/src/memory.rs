@@ -190,10 +190,9 @@ impl MemoryInstance {
     /// bounds (nothing written).
     #[inline(always)]
     pub(crate) fn store<const N: usize>(&mut self, addr: u64, bytes: [u8; N]) -> bool {
-        let Some(a) = crate::wasm::in_bounds(addr, N as u64, self.data.len()) else {
+        let Some(a) = crate::wasm::store(&mut self.data, addr, bytes) else {
             return false;
         };
-        self.data[a..a + N].copy_from_slice(&bytes);
         self.mark_dirty(a, N);
         true
     }

@@ -268,12 +268,22 @@ pub fn in_bounds(addr: u64, len: u64, size: usize) -> Option<usize> {
 }
 
 /// Reads `N` bytes at `addr`, or `None` when out of bounds.
+///
+/// The check is the slice's own (`get`), so that it is the only one: a `wrapping_add` that
+/// overflows gives an empty range, which `get` refuses like any other out-of-bounds one.
 #[inline(always)]
 pub fn load<const N: usize>(data: &[u8], addr: u64) -> Option<[u8; N]> {
-    let a = in_bounds(addr, N as u64, data.len())?;
-    let mut b = [0u8; N];
-    b.copy_from_slice(&data[a..a + N]);
-    Some(b)
+    let a = usize::try_from(addr).ok()?;
+    data.get(a..a.wrapping_add(N))?.try_into().ok()
+}
+
+/// Writes `N` bytes at `addr`; the start offset, or `None` (nothing written) when out of
+/// bounds. The same single check as [`load`].
+#[inline(always)]
+pub fn store<const N: usize>(data: &mut [u8], addr: u64, bytes: [u8; N]) -> Option<usize> {
+    let a = usize::try_from(addr).ok()?;
+    data.get_mut(a..a.wrapping_add(N))?.copy_from_slice(&bytes);
+    Some(a)
 }
 
 /// The bytes `[addr, addr + len)` of `data`, or `None` when out of bounds.

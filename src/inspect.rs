@@ -159,22 +159,43 @@ pub fn dump(args: &DumpArgs) -> Result<(), Failure> {
                     .iter()
                     .map(|w| format!("{}B@{:#x}", w.bytes.len(), w.address))
                     .collect();
+                let list = |vals: &[deja_traces::Value]| {
+                    vals.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let ended = match &hc.outcome {
+                    deja_traces::CallOutcome::Returned => format!("-> ({})", list(&hc.results)),
+                    other => format!("-> {other}"),
+                };
+                let written = if writes.is_empty() {
+                    String::new()
+                } else {
+                    format!(", wrote {}", writes.join(", "))
+                };
                 writeln!(
                     out,
-                    "#{index} @{} call {name}{:?} -> {:?} {:?} writes [{}]",
+                    "#{index} @{} call {name}({}) {ended}{written}",
                     hc.position.0,
-                    hc.args,
-                    hc.results,
-                    hc.outcome,
-                    writes.join(", ")
+                    list(&hc.args),
                 )?;
             }
-            Record::Event(e) => writeln!(
-                out,
-                "#{index} @{} event {:?} backtrace {:?}",
-                e.position.0, e.kind, e.backtrace
-            )?,
-            Record::End(e) => writeln!(out, "#{index} @{} end {:?}", e.total_steps.0, e.outcome)?,
+            Record::Event(e) => {
+                let frames: Vec<String> = e.backtrace.iter().map(ToString::to_string).collect();
+                writeln!(
+                    out,
+                    "#{index} @{} event {}{}",
+                    e.position.0,
+                    e.kind,
+                    if frames.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\n    at {}", frames.join("\n    at "))
+                    }
+                )?;
+            }
+            Record::End(e) => writeln!(out, "#{index} @{} end: {}", e.total_steps.0, e.outcome)?,
         }
     }
     Ok(())

@@ -185,7 +185,7 @@ pub fn report_line(report: &Report, output: &Path) -> String {
 
 /// Runs the command.
 pub fn record(args: &RecordArgs) -> Result<(), Failure> {
-    let module = Module::from_file(args.module())?;
+    let module = crate::run::load_module(&args.module())?;
     let output = args
         .output
         .clone()

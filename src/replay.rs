@@ -9,7 +9,7 @@ use std::io::Write;
 /// Opens a trace, mapping failures to exit code 119 with a message naming the file.
 pub fn open(path: &std::path::Path) -> Result<TraceReader, Failure> {
     TraceReader::open(path).map_err(|e| Failure::Message {
-        message: format!("{}: {e}", path.display()),
+        message: format!("{}: {e}{}", path.display(), module_hint(path)),
         // A file that cannot be read at all is the same failure as a missing module; one that
         // reads but is not a good trace is the trace's.
         code: if matches!(e, deja_traces::Error::Io(_)) {
@@ -18,6 +18,19 @@ pub fn open(path: &std::path::Path) -> Result<TraceReader, Failure> {
             119
         },
     })
+}
+
+/// A hint for a WebAssembly module given where a trace was expected: the file loads as one.
+fn module_hint(path: &std::path::Path) -> String {
+    if deja_runtime::Module::from_file(path).is_ok() {
+        format!(
+            "\n(it is a WebAssembly module: run it with `deja run {0}` or record a trace with \
+             `deja record {0}`)",
+            path.display()
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// Runs the command.
@@ -43,7 +56,7 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
         Ok(report) => match report.outcome {
             Outcome::Matched(outcome) => {
                 eprintln!(
-                    "replay matches: {:?} after {} steps, {} host calls",
+                    "replay matches: {}, after {} steps, {} host calls",
                     outcome, report.total_steps, report.host_calls
                 );
                 match run_outcome_code(&outcome) {

@@ -113,7 +113,7 @@ fn program_name(module: &Path) -> String {
 
 /// Runs the command.
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    let module = Module::from_file(args.module())?;
+    let module = load_module(&args.module())?;
     let config = Config {
         nan_canonicalization: !args.exec.no_nan_canonicalization,
         max_call_depth: args.exec.max_call_depth,
@@ -185,6 +185,24 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Loads the module to run or record. A deja trace given by mistake is recognised by its magic
+/// bytes and named as such (it used to be reported as a WebAssembly text syntax error).
+pub fn load_module(path: &std::path::Path) -> Result<Module, Failure> {
+    let mut magic = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open(path) {
+        use std::io::Read;
+        let _ = f.read(&mut magic);
+    }
+    if magic == deja_traces::MAGIC {
+        return Err(Failure::Usage(format!(
+            "{} is a deja trace, not a module: replay it with `deja replay {0}` or debug it \
+             with `deja debug {0}`",
+            path.display()
+        )));
+    }
+    Ok(Module::from_file(path)?)
 }
 
 /// Adds context to a run that did not finish: where a budget stopped it, how to raise the

@@ -369,3 +369,58 @@ fn batch_exits_non_zero_when_a_command_fails() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A trace given to `run` and a module given to `replay` are named for what they are, with the
+/// command that takes them (a trace used to be reported as a WebAssembly text syntax error).
+#[test]
+fn a_trace_for_a_module_and_a_module_for_a_trace_are_named() {
+    check(
+        &["run", "examples/flaky/trap.deja"],
+        2,
+        "",
+        "examples/flaky/trap.deja is a deja trace, not a module: replay it with `deja replay",
+    );
+    check(
+        &["record", "examples/flaky/trap.deja"],
+        2,
+        "",
+        "is a deja trace, not a module",
+    );
+    check(
+        &["replay", "examples/wat/fib.wat"],
+        119,
+        "",
+        "it is a WebAssembly module: run it with `deja run examples/wat/fib.wat`",
+    );
+}
+
+/// Human output has no Rust debug formatting: outcomes, values and backtraces read as
+/// sentences (`replay` used to print `Trap { code: 6, message: Some(..) }`, `dump` `I32(3)`
+/// and `BacktraceFrame { .. }`).
+#[test]
+fn replay_and_dump_print_for_people() {
+    let out = deja(&["replay", "examples/flaky/trap.deja"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{err}");
+    assert!(
+        err.starts_with("replay matches: trapped: integer divide by zero, after "),
+        "{err}"
+    );
+    let out = deja(&["dump", "examples/flaky/trap.deja"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("call wasi_snapshot_preview1::fd_prestat_get(i32 3, i32 71496) -> (i32 0), wrote 8B@0x11748"),
+        "{text}"
+    );
+    assert!(
+        text.contains("event trap: integer divide by zero\n    at func 15 at pc 0x6e3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("end: trapped: integer divide by zero"),
+        "{text}"
+    );
+    for debug in ["I32(", "Returned", "BacktraceFrame", "Some(", "Trap {"] {
+        assert!(!text.contains(debug), "{debug} in {text}");
+    }
+}

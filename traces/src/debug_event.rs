@@ -103,3 +103,37 @@ pub struct BacktraceFrame {
     /// Module-relative byte offset of the frame's next instruction.
     pub pc: u32,
 }
+
+impl std::fmt::Display for BacktraceFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "func {} at pc {:#x}", self.func.0, self.pc)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EventKind::Trap {
+                message: Some(m), ..
+            } => write!(f, "trap: {m}"),
+            EventKind::Trap {
+                code,
+                message: None,
+            } => write!(f, "trap (code {code})"),
+            EventKind::HostCallError { import, message } => {
+                write!(f, "host call error in import {}: {message}", import.0)
+            }
+            EventKind::Interrupted(Interruption::Signal) => f.write_str("interrupted by a signal"),
+            EventKind::Interrupted(Interruption::StepBudget) => {
+                f.write_str("interrupted at the step budget")
+            }
+            EventKind::Interrupted(Interruption::Other(why)) => write!(f, "interrupted: {why}"),
+            EventKind::Exception { tag, caught } => write!(
+                f,
+                "exception with tag {} {}",
+                tag.0,
+                if *caught { "caught" } else { "uncaught" }
+            ),
+        }
+    }
+}

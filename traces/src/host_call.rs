@@ -72,3 +72,13 @@ pub enum CallOutcome {
     /// The host function ended the run with this exit code (WASI `proc_exit`).
     Exit(u32),
 }
+
+impl std::fmt::Display for CallOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallOutcome::Returned => f.write_str("returned"),
+            CallOutcome::Error(m) => write!(f, "failed: {m}"),
+            CallOutcome::Exit(code) => write!(f, "exit {code}"),
+        }
+    }
+}

@@ -92,6 +92,8 @@ pub mod format {
 pub use debug_event::{BacktraceFrame, DebugEvent, EventKind, Interruption};
 pub use end_of_run::{EndOfRun, RunOutcome};
 pub use error::{Error, Result, Section};
+/// The bytes every trace file starts with.
+pub use frame::MAGIC;
 #[doc(hidden)]
 pub use fuzzing::exercise_reader;
 pub use header::{Chaos, Header, Import, ModuleInfo, Signature};

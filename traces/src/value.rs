@@ -34,6 +34,23 @@ pub enum Value {
     ExternRef(Option<u32>),
 }
 
+impl std::fmt::Display for Value {
+    /// As people read values: `i32 -3`, `f64 1.5`, `funcref null`, `v128 0x…`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Value::I32(x) => write!(f, "i32 {}", x as i32),
+            Value::I64(x) => write!(f, "i64 {}", x as i64),
+            Value::F32(x) => write!(f, "f32 {}", f32::from_bits(x)),
+            Value::F64(x) => write!(f, "f64 {}", f64::from_bits(x)),
+            Value::V128(x) => write!(f, "v128 {x:#034x}"),
+            Value::FuncRef(None) => f.write_str("funcref null"),
+            Value::FuncRef(Some(i)) => write!(f, "funcref {i}"),
+            Value::ExternRef(None) => f.write_str("externref null"),
+            Value::ExternRef(Some(i)) => write!(f, "externref {i}"),
+        }
+    }
+}
+
 impl Value {
     /// The type of this value.
     pub fn ty(&self) -> ValType {
@@ -78,4 +95,18 @@ pub enum ValType {
     FuncRef,
     /// `externref`
     ExternRef,
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::Value;
+
+    #[test]
+    fn values_read_as_type_and_number() {
+        assert_eq!(Value::I32(u32::MAX).to_string(), "i32 -1");
+        assert_eq!(Value::I64(3).to_string(), "i64 3");
+        assert_eq!(Value::F32(1.5f32.to_bits()).to_string(), "f32 1.5");
+        assert_eq!(Value::FuncRef(None).to_string(), "funcref null");
+        assert_eq!(Value::ExternRef(Some(7)).to_string(), "externref 7");
+    }
 }

@@ -124,10 +124,12 @@ impl<T> Cx<'_, '_, T> {
         let limit = self.transfer_limit(&iovs);
         let mut out = Vec::with_capacity(limit);
         for (buf, len) in iovs {
-            let take = (len as usize).min(limit - out.len());
-            if take == 0 {
+            if out.len() == limit {
                 break;
             }
+            // An empty iovec (libc's stdio passes one when its buffer is empty) moves nothing
+            // and is no reason to stop.
+            let take = (len as usize).min(limit - out.len());
             out.extend(self.read(buf, take as u32)?);
         }
         Ok(out)

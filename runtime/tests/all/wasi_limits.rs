@@ -98,3 +98,23 @@ fn overlapping_iovecs_move_at_most_guest_memory() {
     assert!(written > 0 && written <= 0x10000, "wrote {written} bytes");
     assert_eq!(out.lock().unwrap().len(), written as usize);
 }
+
+/// Empty iovecs are skipped, not taken for the end: wasi-libc's stdio writes `[empty buffer,
+/// data]`, and a write that stopped at the empty one moved nothing, so the guest retried
+/// forever (a regression the sightglass `shootout-ctype` run caught).
+#[test]
+fn an_empty_iovec_before_data_is_skipped() {
+    let (mut g, out) = Guest::new(b"abc");
+    // Two iovecs: (0x2000, 0), then (0x3000, 5) — set up by hand.
+    g.call("setup", &[2, 0x3000, 5]);
+    let mem = g.store.instance_memory(g.instance).unwrap();
+    g.store
+        .memory_write(mem, 0x104, &0u32.to_le_bytes())
+        .unwrap();
+    g.store.memory_write(mem, 0x3000, b"hello").unwrap();
+    assert_eq!(g.errno("write", &[1, 2]), Errno::SUCCESS);
+    assert_eq!(g.call("moved", &[]), 5);
+    assert_eq!(&out.lock().unwrap()[..], b"hello");
+    assert_eq!(g.errno("read", &[0, 2]), Errno::SUCCESS);
+    assert_eq!(g.call("moved", &[]), 3);
+}

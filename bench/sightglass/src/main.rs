@@ -283,6 +283,12 @@ fn main() {
     if programs.is_empty() {
         programs = DEFAULT.iter().map(|s| s.to_string()).collect();
     }
+    // Each program runs in its own directory: resolve the corpus before the first change of
+    // directory, or every program after the first is looked for in the wrong place.
+    let corpus = std::fs::canonicalize(&corpus).unwrap_or_else(|e| {
+        eprintln!("cannot find the corpus {}: {e}", corpus.display());
+        std::process::exit(2)
+    });
     if rr {
         println!("| program | steps | host calls | run (ms) | record (ms) | record / run | replay (ms) | replay / run | trace (KiB) | trace KiB per s of run |");
         println!("|---|---|---|---|---|---|---|---|---|---|");

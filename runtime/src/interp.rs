@@ -25,7 +25,7 @@ use crate::memory::MemoryInstance;
 use crate::store::{FuncKind, Instance, StoreInner};
 use crate::trap::TrapCode;
 use crate::types::{DefinedFuncIndex, Func};
-use crate::wasm::{self, canon_f32, canon_f64, eval_bin};
+use crate::wasm::{self, UnOp, eval_bin, eval_un};
 use cranelift_entity::EntityRef;
 
 /// Why the loop returned: to the driver, or to switch loops.
@@ -105,10 +105,6 @@ fn i64_(c: u64) -> i64 {
     c as i64
 }
 #[inline(always)]
-fn u64_(c: u64) -> u64 {
-    c
-}
-#[inline(always)]
 fn f32_(c: u64) -> f32 {
     f32::from_bits(c as u32)
 }
@@ -131,18 +127,6 @@ fn ri64(v: i64) -> u64 {
 #[inline(always)]
 fn ru64(v: u64) -> u64 {
     v
-}
-#[inline(always)]
-fn rbool(v: bool) -> u64 {
-    v as u64
-}
-#[inline(always)]
-fn rf32(v: f32) -> u64 {
-    v.to_bits() as u64
-}
-#[inline(always)]
-fn rf64(v: f64) -> u64 {
-    v.to_bits()
 }
 
 /// A fused load: the cell read at `addr`, or `None` when out of bounds.
@@ -233,9 +217,6 @@ impl Interp {
         // re-taken after the only resize (on calls).
         let mut cells: &mut [u64] = cells_vec.as_mut_slice();
 
-        let cf32 = |x: f32| canon_f32(canon, x);
-        let cf64 = |x: f64| canon_f64(canon, x);
-
         macro_rules! save {
             () => {{
                 *exec_sp = sp;
@@ -257,10 +238,9 @@ impl Interp {
                 sp += 1;
             }};
         }
-        macro_rules! un {
-            ($from:ident, $to:expr, $f:expr) => {{
-                let a = $from(cells[sp - 1]);
-                cells[sp - 1] = $to($f(a));
+        macro_rules! un_op {
+            ($op:expr) => {{
+                cells[sp - 1] = eval_un($op, cells[sp - 1], canon);
             }};
         }
         macro_rules! binop {
@@ -650,7 +630,7 @@ impl Interp {
                 Op::F32Const(v) => push!(u64::from(v)),
                 Op::F64Const(v) => push!(v),
 
-                Op::I32Eqz => un!(u32_, rbool, |a| a == 0),
+                Op::I32Eqz => un_op!(UnOp::I32Eqz),
                 Op::I32Eq => binop!(BinOp::I32Eq),
                 Op::I32Ne => binop!(BinOp::I32Ne),
                 Op::I32LtS => binop!(BinOp::I32LtS),
@@ -661,7 +641,7 @@ impl Interp {
                 Op::I32LeU => binop!(BinOp::I32LeU),
                 Op::I32GeS => binop!(BinOp::I32GeS),
                 Op::I32GeU => binop!(BinOp::I32GeU),
-                Op::I64Eqz => un!(u64_, rbool, |a| a == 0),
+                Op::I64Eqz => un_op!(UnOp::I64Eqz),
                 Op::I64Eq => binop!(BinOp::I64Eq),
                 Op::I64Ne => binop!(BinOp::I64Ne),
                 Op::I64LtS => binop!(BinOp::I64LtS),
@@ -685,9 +665,9 @@ impl Interp {
                 Op::F64Le => binop!(BinOp::F64Le),
                 Op::F64Ge => binop!(BinOp::F64Ge),
 
-                Op::I32Clz => un!(u32_, ru32, u32::leading_zeros),
-                Op::I32Ctz => un!(u32_, ru32, u32::trailing_zeros),
-                Op::I32Popcnt => un!(u32_, ru32, u32::count_ones),
+                Op::I32Clz => un_op!(UnOp::I32Clz),
+                Op::I32Ctz => un_op!(UnOp::I32Ctz),
+                Op::I32Popcnt => un_op!(UnOp::I32Popcnt),
                 Op::I32Add => binop!(BinOp::I32Add),
                 Op::I32Sub => binop!(BinOp::I32Sub),
                 Op::I32Mul => binop!(BinOp::I32Mul),
@@ -703,9 +683,9 @@ impl Interp {
                 Op::I32ShrU => binop!(BinOp::I32ShrU),
                 Op::I32Rotl => binop!(BinOp::I32Rotl),
                 Op::I32Rotr => binop!(BinOp::I32Rotr),
-                Op::I64Clz => un!(u64_, |x: u32| u64::from(x), u64::leading_zeros),
-                Op::I64Ctz => un!(u64_, |x: u32| u64::from(x), u64::trailing_zeros),
-                Op::I64Popcnt => un!(u64_, |x: u32| u64::from(x), u64::count_ones),
+                Op::I64Clz => un_op!(UnOp::I64Clz),
+                Op::I64Ctz => un_op!(UnOp::I64Ctz),
+                Op::I64Popcnt => un_op!(UnOp::I64Popcnt),
                 Op::I64Add => binop!(BinOp::I64Add),
                 Op::I64Sub => binop!(BinOp::I64Sub),
                 Op::I64Mul => binop!(BinOp::I64Mul),
@@ -722,13 +702,13 @@ impl Interp {
                 Op::I64Rotl => binop!(BinOp::I64Rotl),
                 Op::I64Rotr => binop!(BinOp::I64Rotr),
 
-                Op::F32Abs => un!(u64_, ru64, |a| a & 0x7fff_ffff),
-                Op::F32Neg => un!(u64_, ru64, |a| (a ^ 0x8000_0000) & 0xffff_ffff),
-                Op::F32Ceil => un!(f32_, cf32, f32::ceil),
-                Op::F32Floor => un!(f32_, cf32, f32::floor),
-                Op::F32Trunc => un!(f32_, cf32, f32::trunc),
-                Op::F32Nearest => un!(f32_, cf32, wasm::f32_nearest),
-                Op::F32Sqrt => un!(f32_, cf32, f32::sqrt),
+                Op::F32Abs => un_op!(UnOp::F32Abs),
+                Op::F32Neg => un_op!(UnOp::F32Neg),
+                Op::F32Ceil => un_op!(UnOp::F32Ceil),
+                Op::F32Floor => un_op!(UnOp::F32Floor),
+                Op::F32Trunc => un_op!(UnOp::F32Trunc),
+                Op::F32Nearest => un_op!(UnOp::F32Nearest),
+                Op::F32Sqrt => un_op!(UnOp::F32Sqrt),
                 Op::F32Add => binop!(BinOp::F32Add),
                 Op::F32Sub => binop!(BinOp::F32Sub),
                 Op::F32Mul => binop!(BinOp::F32Mul),
@@ -736,13 +716,13 @@ impl Interp {
                 Op::F32Min => binop!(BinOp::F32Min),
                 Op::F32Max => binop!(BinOp::F32Max),
                 Op::F32Copysign => binop!(BinOp::F32Copysign),
-                Op::F64Abs => un!(u64_, ru64, |a| a & 0x7fff_ffff_ffff_ffff),
-                Op::F64Neg => un!(u64_, ru64, |a| a ^ 0x8000_0000_0000_0000),
-                Op::F64Ceil => un!(f64_, cf64, f64::ceil),
-                Op::F64Floor => un!(f64_, cf64, f64::floor),
-                Op::F64Trunc => un!(f64_, cf64, f64::trunc),
-                Op::F64Nearest => un!(f64_, cf64, wasm::f64_nearest),
-                Op::F64Sqrt => un!(f64_, cf64, f64::sqrt),
+                Op::F64Abs => un_op!(UnOp::F64Abs),
+                Op::F64Neg => un_op!(UnOp::F64Neg),
+                Op::F64Ceil => un_op!(UnOp::F64Ceil),
+                Op::F64Floor => un_op!(UnOp::F64Floor),
+                Op::F64Trunc => un_op!(UnOp::F64Trunc),
+                Op::F64Nearest => un_op!(UnOp::F64Nearest),
+                Op::F64Sqrt => un_op!(UnOp::F64Sqrt),
                 Op::F64Add => binop!(BinOp::F64Add),
                 Op::F64Sub => binop!(BinOp::F64Sub),
                 Op::F64Mul => binop!(BinOp::F64Mul),
@@ -751,41 +731,41 @@ impl Interp {
                 Op::F64Max => binop!(BinOp::F64Max),
                 Op::F64Copysign => binop!(BinOp::F64Copysign),
 
-                Op::I32WrapI64 => un!(u64_, ru64, |a| a & 0xffff_ffff),
+                Op::I32WrapI64 => un_op!(UnOp::I32WrapI64),
                 Op::I32TruncF32S => un_trap!(f32_, ri32, wasm::i32_trunc_f32_s),
                 Op::I32TruncF32U => un_trap!(f32_, ru32, wasm::i32_trunc_f32_u),
                 Op::I32TruncF64S => un_trap!(f64_, ri32, wasm::i32_trunc_f64_s),
                 Op::I32TruncF64U => un_trap!(f64_, ru32, wasm::i32_trunc_f64_u),
-                Op::I64ExtendI32S => un!(i32_, ri64, i64::from),
-                Op::I64ExtendI32U => un!(u32_, ru64, u64::from),
+                Op::I64ExtendI32S => un_op!(UnOp::I64ExtendI32S),
+                Op::I64ExtendI32U => un_op!(UnOp::I64ExtendI32U),
                 Op::I64TruncF32S => un_trap!(f32_, ri64, wasm::i64_trunc_f32_s),
                 Op::I64TruncF32U => un_trap!(f32_, ru64, wasm::i64_trunc_f32_u),
                 Op::I64TruncF64S => un_trap!(f64_, ri64, wasm::i64_trunc_f64_s),
                 Op::I64TruncF64U => un_trap!(f64_, ru64, wasm::i64_trunc_f64_u),
-                Op::F32ConvertI32S => un!(i32_, rf32, |a| a as f32),
-                Op::F32ConvertI32U => un!(u32_, rf32, |a| a as f32),
-                Op::F32ConvertI64S => un!(i64_, rf32, |a| a as f32),
-                Op::F32ConvertI64U => un!(u64_, rf32, |a| a as f32),
-                Op::F32DemoteF64 => un!(f64_, cf32, |a| a as f32),
-                Op::F64ConvertI32S => un!(i32_, rf64, f64::from),
-                Op::F64ConvertI32U => un!(u32_, rf64, f64::from),
-                Op::F64ConvertI64S => un!(i64_, rf64, |a| a as f64),
-                Op::F64ConvertI64U => un!(u64_, rf64, |a| a as f64),
-                Op::F64PromoteF32 => un!(f32_, cf64, f64::from),
+                Op::F32ConvertI32S => un_op!(UnOp::F32ConvertI32S),
+                Op::F32ConvertI32U => un_op!(UnOp::F32ConvertI32U),
+                Op::F32ConvertI64S => un_op!(UnOp::F32ConvertI64S),
+                Op::F32ConvertI64U => un_op!(UnOp::F32ConvertI64U),
+                Op::F32DemoteF64 => un_op!(UnOp::F32DemoteF64),
+                Op::F64ConvertI32S => un_op!(UnOp::F64ConvertI32S),
+                Op::F64ConvertI32U => un_op!(UnOp::F64ConvertI32U),
+                Op::F64ConvertI64S => un_op!(UnOp::F64ConvertI64S),
+                Op::F64ConvertI64U => un_op!(UnOp::F64ConvertI64U),
+                Op::F64PromoteF32 => un_op!(UnOp::F64PromoteF32),
                 Op::Reinterpret => {}
-                Op::I32Extend8S => un!(i32_, ri32, |a| a as i8 as i32),
-                Op::I32Extend16S => un!(i32_, ri32, |a| a as i16 as i32),
-                Op::I64Extend8S => un!(i64_, ri64, |a| a as i8 as i64),
-                Op::I64Extend16S => un!(i64_, ri64, |a| a as i16 as i64),
-                Op::I64Extend32S => un!(i64_, ri64, |a| a as i32 as i64),
-                Op::I32TruncSatF32S => un!(f32_, ri32, wasm::i32_trunc_sat_f32_s),
-                Op::I32TruncSatF32U => un!(f32_, ru32, wasm::i32_trunc_sat_f32_u),
-                Op::I32TruncSatF64S => un!(f64_, ri32, wasm::i32_trunc_sat_f64_s),
-                Op::I32TruncSatF64U => un!(f64_, ru32, wasm::i32_trunc_sat_f64_u),
-                Op::I64TruncSatF32S => un!(f32_, ri64, wasm::i64_trunc_sat_f32_s),
-                Op::I64TruncSatF32U => un!(f32_, ru64, wasm::i64_trunc_sat_f32_u),
-                Op::I64TruncSatF64S => un!(f64_, ri64, wasm::i64_trunc_sat_f64_s),
-                Op::I64TruncSatF64U => un!(f64_, ru64, wasm::i64_trunc_sat_f64_u),
+                Op::I32Extend8S => un_op!(UnOp::I32Extend8S),
+                Op::I32Extend16S => un_op!(UnOp::I32Extend16S),
+                Op::I64Extend8S => un_op!(UnOp::I64Extend8S),
+                Op::I64Extend16S => un_op!(UnOp::I64Extend16S),
+                Op::I64Extend32S => un_op!(UnOp::I64Extend32S),
+                Op::I32TruncSatF32S => un_op!(UnOp::I32TruncSatF32S),
+                Op::I32TruncSatF32U => un_op!(UnOp::I32TruncSatF32U),
+                Op::I32TruncSatF64S => un_op!(UnOp::I32TruncSatF64S),
+                Op::I32TruncSatF64U => un_op!(UnOp::I32TruncSatF64U),
+                Op::I64TruncSatF32S => un_op!(UnOp::I64TruncSatF32S),
+                Op::I64TruncSatF32U => un_op!(UnOp::I64TruncSatF32U),
+                Op::I64TruncSatF64S => un_op!(UnOp::I64TruncSatF64S),
+                Op::I64TruncSatF64U => un_op!(UnOp::I64TruncSatF64U),
 
                 Op::MemoryInit(d) => {
                     let n = cells[sp - 1] as u32 as u64;
@@ -908,7 +888,7 @@ impl Interp {
                     t.elements[i as usize..(i + n) as usize].fill(v);
                 }
                 Op::RefNull => push!(0),
-                Op::RefIsNull => un!(u64_, rbool, |a| a == 0),
+                Op::RefIsNull => un_op!(UnOp::RefIsNull),
                 Op::RefFunc(f) => push!(u64::from(inst.funcs[f.index()].as_u32()) + 1),
 
                 // Fused headers: only the fast loop gets here. `pc` is at the first covered op.

@@ -561,6 +561,125 @@ pub fn eval_bin(op: BinOp, a: u64, b: u64, canon: bool) -> u64 {
     }
 }
 
+/// The unary operators that cannot trap, on cells: tests, bit counts, sign operations,
+/// rounding, square roots, and the conversions that always succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs, reason = "named after the Wasm instructions")]
+pub enum UnOp {
+    I32Eqz,
+    I64Eqz,
+    I32Clz,
+    I32Ctz,
+    I32Popcnt,
+    I64Clz,
+    I64Ctz,
+    I64Popcnt,
+    F32Abs,
+    F32Neg,
+    F32Ceil,
+    F32Floor,
+    F32Trunc,
+    F32Nearest,
+    F32Sqrt,
+    F64Abs,
+    F64Neg,
+    F64Ceil,
+    F64Floor,
+    F64Trunc,
+    F64Nearest,
+    F64Sqrt,
+    I32WrapI64,
+    I64ExtendI32S,
+    I64ExtendI32U,
+    F32ConvertI32S,
+    F32ConvertI32U,
+    F32ConvertI64S,
+    F32ConvertI64U,
+    F32DemoteF64,
+    F64ConvertI32S,
+    F64ConvertI32U,
+    F64ConvertI64S,
+    F64ConvertI64U,
+    F64PromoteF32,
+    I32Extend8S,
+    I32Extend16S,
+    I64Extend8S,
+    I64Extend16S,
+    I64Extend32S,
+    I32TruncSatF32S,
+    I32TruncSatF32U,
+    I32TruncSatF64S,
+    I32TruncSatF64U,
+    I64TruncSatF32S,
+    I64TruncSatF32U,
+    I64TruncSatF64S,
+    I64TruncSatF64U,
+    RefIsNull,
+}
+
+/// Applies a non-trapping unary operator to a cell: the one definition of these operators
+/// for every engine. Results that [`canonicalizes`] names are canonicalized when `canon` is set.
+#[inline(always)]
+pub fn eval_un(op: UnOp, a: u64, canon: bool) -> u64 {
+    use UnOp as U;
+    let cf32 = |x: f32| canon_f32(canon, x);
+    let cf64 = |x: f64| canon_f64(canon, x);
+    macro_rules! un {
+        ($from:ident, $to:expr, $f:expr) => {{ $to($f($from(a))) }};
+    }
+    match op {
+        U::I32Eqz => un!(u32_, rbool, |a| a == 0),
+        U::I64Eqz => un!(u64_, rbool, |a| a == 0),
+        U::I32Clz => un!(u32_, ru32, u32::leading_zeros),
+        U::I32Ctz => un!(u32_, ru32, u32::trailing_zeros),
+        U::I32Popcnt => un!(u32_, ru32, u32::count_ones),
+        U::I64Clz => un!(u64_, |x: u32| u64::from(x), u64::leading_zeros),
+        U::I64Ctz => un!(u64_, |x: u32| u64::from(x), u64::trailing_zeros),
+        U::I64Popcnt => un!(u64_, |x: u32| u64::from(x), u64::count_ones),
+        U::F32Abs => un!(u64_, ru64, |a| a & 0x7fff_ffff),
+        U::F32Neg => un!(u64_, ru64, |a| (a ^ 0x8000_0000) & 0xffff_ffff),
+        U::F32Ceil => un!(f32_, cf32, f32::ceil),
+        U::F32Floor => un!(f32_, cf32, f32::floor),
+        U::F32Trunc => un!(f32_, cf32, f32::trunc),
+        U::F32Nearest => un!(f32_, cf32, f32_nearest),
+        U::F32Sqrt => un!(f32_, cf32, f32::sqrt),
+        U::F64Abs => un!(u64_, ru64, |a| a & 0x7fff_ffff_ffff_ffff),
+        U::F64Neg => un!(u64_, ru64, |a| a ^ 0x8000_0000_0000_0000),
+        U::F64Ceil => un!(f64_, cf64, f64::ceil),
+        U::F64Floor => un!(f64_, cf64, f64::floor),
+        U::F64Trunc => un!(f64_, cf64, f64::trunc),
+        U::F64Nearest => un!(f64_, cf64, f64_nearest),
+        U::F64Sqrt => un!(f64_, cf64, f64::sqrt),
+        U::I32WrapI64 => un!(u64_, ru64, |a| a & 0xffff_ffff),
+        U::I64ExtendI32S => un!(i32_, ri64, i64::from),
+        U::I64ExtendI32U => un!(u32_, ru64, u64::from),
+        U::F32ConvertI32S => un!(i32_, rf32, |a| a as f32),
+        U::F32ConvertI32U => un!(u32_, rf32, |a| a as f32),
+        U::F32ConvertI64S => un!(i64_, rf32, |a| a as f32),
+        U::F32ConvertI64U => un!(u64_, rf32, |a| a as f32),
+        U::F32DemoteF64 => un!(f64_, cf32, |a| a as f32),
+        U::F64ConvertI32S => un!(i32_, rf64, f64::from),
+        U::F64ConvertI32U => un!(u32_, rf64, f64::from),
+        U::F64ConvertI64S => un!(i64_, rf64, |a| a as f64),
+        U::F64ConvertI64U => un!(u64_, rf64, |a| a as f64),
+        U::F64PromoteF32 => un!(f32_, cf64, f64::from),
+        U::I32Extend8S => un!(i32_, ri32, |a| a as i8 as i32),
+        U::I32Extend16S => un!(i32_, ri32, |a| a as i16 as i32),
+        U::I64Extend8S => un!(i64_, ri64, |a| a as i8 as i64),
+        U::I64Extend16S => un!(i64_, ri64, |a| a as i16 as i64),
+        U::I64Extend32S => un!(i64_, ri64, |a| a as i32 as i64),
+        U::I32TruncSatF32S => un!(f32_, ri32, i32_trunc_sat_f32_s),
+        U::I32TruncSatF32U => un!(f32_, ru32, i32_trunc_sat_f32_u),
+        U::I32TruncSatF64S => un!(f64_, ri32, i32_trunc_sat_f64_s),
+        U::I32TruncSatF64U => un!(f64_, ru32, i32_trunc_sat_f64_u),
+        U::I64TruncSatF32S => un!(f32_, ri64, i64_trunc_sat_f32_s),
+        U::I64TruncSatF32U => un!(f32_, ru64, i64_trunc_sat_f32_u),
+        U::I64TruncSatF64S => un!(f64_, ri64, i64_trunc_sat_f64_s),
+        U::I64TruncSatF64U => un!(f64_, ru64, i64_trunc_sat_f64_u),
+        U::RefIsNull => un!(u64_, rbool, |a| a == 0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -424,3 +424,39 @@ fn replay_and_dump_print_for_people() {
         assert!(!text.contains(debug), "{debug} in {text}");
     }
 }
+
+/// `--batch` takes `goto N%` as the TUI's `g` does, has `help`, says when `goto` went past the
+/// end, and names the range when a host call does not exist (it said "the trace is
+/// inconsistent").
+#[test]
+fn batch_goto_percent_help_and_clear_limits() {
+    let dir = std::env::temp_dir().join(format!("deja-batchgoto-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("script");
+    std::fs::write(
+        &script,
+        "goto 50%\nhelp\ngoto 99999999\ngoto hostcall 99\ngoto 101%\n",
+    )
+    .unwrap();
+    let out = deja(&[
+        "debug",
+        "--batch",
+        script.to_str().unwrap(),
+        "examples/flaky/trap.deja",
+    ]);
+    let so = String::from_utf8_lossy(&out.stdout);
+    // The trace runs 14693 steps: half of it, rounded.
+    assert!(so.contains("goto 50%: position 7347"), "{so}");
+    assert!(so.contains("help:\n  step [N] / rstep [N]"), "{so}");
+    assert!(
+        so.contains("past the end of the run; stopped at the end (14693)"),
+        "{so}"
+    );
+    assert!(
+        so.contains("goto hostcall 99: error: no host call 99: the run makes 10 (0 to 9)"),
+        "{so}"
+    );
+    assert!(so.contains("goto 101%: error:"), "{so}");
+    assert_eq!(out.status.code(), Some(1), "two commands failed: {so}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

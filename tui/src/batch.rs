@@ -94,6 +94,25 @@ fn func_by_spec<R: Read + Seek + Send + 'static>(
         .ok_or_else(|| format!("no function named `{spec}`"))
 }
 
+/// What `help` lists: each command and what it does.
+const HELP: &[&str] = &[
+    "step [N] / rstep [N]: N instructions forward / back (s, S)",
+    "next / rnext: over calls (n, N)",
+    "finish / rfinish: out to the caller (f, F)",
+    "continue / rcontinue: to a breakpoint, watchpoint or the end (c, C)",
+    "goto POS | N% | start | end | hostcall K: go there (g)",
+    "break FUNC[:PC]: a breakpoint at a function's entry or pc (b)",
+    "watch ADDR LEN: stop at writes to memory (w)",
+    "delete ID: remove a breakpoint or watchpoint (d)",
+    "where: the call stack (bt)",
+    "locals [FRAME] / stack [FRAME]: a frame's locals / operand stack",
+    "globals: the instance's globals",
+    "mem ADDR LEN: memory bytes (x)",
+    "output: the guest's stdout and stderr so far",
+    "info: start, end, host calls, checkpoints, outcome",
+    "help: this list (h)",
+];
+
 /// Executes one command; `Ok` holds the fields of the result.
 fn execute<R: Read + Seek + Send + 'static>(
     s: &mut Session<R>,
@@ -115,17 +134,48 @@ fn execute<R: Read + Seek + Send + 'static>(
         "continue" | "c" => moved(s.continue_forward()),
         "rcontinue" | "C" => moved(s.reverse_continue()),
         "goto" | "g" => {
-            let target = arg(args, 0, "a position, start, end or hostcall K")?;
+            let target = arg(args, 0, "a position, N%, start, end or hostcall K")?;
             match target {
                 "start" => moved(s.seek(s.start())),
                 "end" => moved(s.seek(s.end())),
                 "hostcall" => {
                     let k = parse_number(arg(args, 1, "the host call number")?)?;
+                    let calls = s.host_calls().len();
+                    if k as usize >= calls {
+                        return Err(match calls {
+                            0 => "the run makes no host calls".to_string(),
+                            n => format!("no host call {k}: the run makes {n} (0 to {})", n - 1),
+                        });
+                    }
                     moved(s.seek_host_call(k as usize))
                 }
-                p => moved(s.seek(parse_number(p)?)),
+                p if p.ends_with('%') => {
+                    // As the TUI's `g`: a share of the run, from its start.
+                    let percent: f64 = p[..p.len() - 1]
+                        .parse()
+                        .ok()
+                        .filter(|x: &f64| (0.0..=100.0).contains(x))
+                        .ok_or_else(|| format!("`{p}` is not a percentage from 0% to 100%"))?;
+                    let span = (s.end() - s.start()) as f64;
+                    moved(s.seek(s.start() + (span * percent / 100.0).round() as u64))
+                }
+                p => {
+                    let p = parse_number(p)?;
+                    if p > s.end() {
+                        let end = s.end();
+                        let mut v = moved(s.seek(end))?;
+                        v["note"] = format!(
+                            "position {p} is past the end of the run; stopped at the end ({end})"
+                        )
+                        .into();
+                        Ok(v)
+                    } else {
+                        moved(s.seek(p))
+                    }
+                }
             }
         }
+        "help" | "h" => Ok(json!({ "commands": HELP })),
         "break" | "b" => {
             let spec = arg(args, 0, "FUNC[:PC]")?;
             let (func, pc) = match spec.split_once(':') {
@@ -198,6 +248,15 @@ fn execute<R: Read + Seek + Send + 'static>(
 fn text(line: &str, position: u64, r: &Result<Value, String>) -> String {
     match r {
         Err(e) => format!("{line}: error: {e}"),
+        Ok(v) if v.get("commands").is_some() => {
+            let list: Vec<&str> = v["commands"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            format!("{line}:\n  {}", list.join("\n  "))
+        }
         Ok(v) => {
             let mut fields = Vec::new();
             if let Some(stop) = v.get("stop") {

@@ -25,7 +25,9 @@ use crate::memory::MemoryInstance;
 use crate::store::{FuncKind, Instance, StoreInner};
 use crate::trap::TrapCode;
 use crate::types::{DefinedFuncIndex, Func};
-use crate::wasm::{self, UnOp, eval_bin, eval_un};
+use crate::wasm::{
+    self, UnOp, eval_bin, eval_un, f32_, f64_, i32_, i64_, ri32, ri64, ru32, ru64, u32_,
+};
 use cranelift_entity::EntityRef;
 
 /// Why the loop returned: to the driver, or to switch loops.
@@ -90,43 +92,6 @@ fn write_range(op: &Op, cells: &[u64], sp: usize) -> Option<(u64, u64)> {
         ),
         _ => return None,
     })
-}
-
-#[inline(always)]
-fn i32_(c: u64) -> i32 {
-    c as u32 as i32
-}
-#[inline(always)]
-fn u32_(c: u64) -> u32 {
-    c as u32
-}
-#[inline(always)]
-fn i64_(c: u64) -> i64 {
-    c as i64
-}
-#[inline(always)]
-fn f32_(c: u64) -> f32 {
-    f32::from_bits(c as u32)
-}
-#[inline(always)]
-fn f64_(c: u64) -> f64 {
-    f64::from_bits(c)
-}
-#[inline(always)]
-fn ri32(v: i32) -> u64 {
-    v as u32 as u64
-}
-#[inline(always)]
-fn ru32(v: u32) -> u64 {
-    v as u64
-}
-#[inline(always)]
-fn ri64(v: i64) -> u64 {
-    v as u64
-}
-#[inline(always)]
-fn ru64(v: u64) -> u64 {
-    v
 }
 
 /// A fused load: the cell read at `addr`, or `None` when out of bounds.

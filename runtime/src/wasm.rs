@@ -294,57 +294,59 @@ pub fn range(data: &[u8], addr: u64, len: u64) -> Option<std::ops::Range<usize>>
 }
 
 // ---- Operators on cells, shared by every engine ----
+//
+// Cells are untyped 64-bit values (see `Val::to_cell`); these read and make them.
 
 #[inline(always)]
-fn i32_(c: u64) -> i32 {
+pub(crate) fn i32_(c: u64) -> i32 {
     c as u32 as i32
 }
 #[inline(always)]
-fn u32_(c: u64) -> u32 {
+pub(crate) fn u32_(c: u64) -> u32 {
     c as u32
 }
 #[inline(always)]
-fn i64_(c: u64) -> i64 {
+pub(crate) fn i64_(c: u64) -> i64 {
     c as i64
 }
 #[inline(always)]
-fn u64_(c: u64) -> u64 {
+pub(crate) fn u64_(c: u64) -> u64 {
     c
 }
 #[inline(always)]
-fn f32_(c: u64) -> f32 {
+pub(crate) fn f32_(c: u64) -> f32 {
     f32::from_bits(c as u32)
 }
 #[inline(always)]
-fn f64_(c: u64) -> f64 {
+pub(crate) fn f64_(c: u64) -> f64 {
     f64::from_bits(c)
 }
 #[inline(always)]
-fn ri32(v: i32) -> u64 {
+pub(crate) fn ri32(v: i32) -> u64 {
     v as u32 as u64
 }
 #[inline(always)]
-fn ru32(v: u32) -> u64 {
+pub(crate) fn ru32(v: u32) -> u64 {
     v as u64
 }
 #[inline(always)]
-fn ri64(v: i64) -> u64 {
+pub(crate) fn ri64(v: i64) -> u64 {
     v as u64
 }
 #[inline(always)]
-fn ru64(v: u64) -> u64 {
+pub(crate) fn ru64(v: u64) -> u64 {
     v
 }
 #[inline(always)]
-fn rbool(v: bool) -> u64 {
+pub(crate) fn rbool(v: bool) -> u64 {
     v as u64
 }
 #[inline(always)]
-fn rf32(v: f32) -> u64 {
+pub(crate) fn rf32(v: f32) -> u64 {
     v.to_bits() as u64
 }
 #[inline(always)]
-fn rf64(v: f64) -> u64 {
+pub(crate) fn rf64(v: f64) -> u64 {
     v.to_bits()
 }
 

@@ -134,6 +134,9 @@ struct Worker<R: Read + Seek + Send + 'static> {
     memory_addr: u64,
     previous_memory: Option<(u64, Vec<u8>)>,
     last_stop: Option<Stop>,
+    /// The description of the last host call shown (`View::call_detail`): reading it decodes
+    /// a trace chunk, so it is read again only when the call changes.
+    call_detail: Option<(usize, String)>,
 }
 
 fn val_pair(v: &Val) -> (String, String) {
@@ -308,6 +311,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             memory_addr: 0,
             previous_memory: None,
             last_stop: None,
+            call_detail: None,
         };
         worker.rebuild_events();
         worker
@@ -553,14 +557,17 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     }
 
     fn view(&mut self) -> View {
-        let call_detail = self
+        let call = self
             .host_calls
             .partition_point(|&p| p <= self.session.position())
-            .checked_sub(1)
-            .and_then(|k| {
+            .checked_sub(1);
+        if call != self.call_detail.as_ref().map(|(k, _)| *k) {
+            self.call_detail = call.and_then(|k| {
                 let hc = self.session.host_call_record(k).ok()??;
                 Some((k, describe_call(&self.host_call_names[k], &hc)))
             });
+        }
+        let call_detail = self.call_detail.clone();
         let s = &mut self.session;
         let module = s.module().clone();
         let mut frames = Vec::new();

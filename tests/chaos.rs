@@ -5,25 +5,12 @@
 use deja_runtime::wasi::{self, ChaosConfig, Errno, Preopen, Strategies, WasiCtx, WasiCtxBuilder};
 use deja_runtime::{Config, Extern, Instance, Linker, Memory, Module, Store, Val};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
 
-fn deja_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deja"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run deja")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use support::{deja_in, repo, text};
 
 /// A fresh directory holding a copy of the chaos examples' data.
 fn work(name: &str) -> PathBuf {

@@ -2,6 +2,8 @@
 
 use std::process::{Command, Output};
 
+mod support;
+
 fn deja(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_deja"))
         .args(args)
@@ -109,8 +111,7 @@ fn each_failure_has_its_message_and_exit_code() {
 
 #[test]
 fn unsatisfied_imports_are_named() {
-    let dir = std::env::temp_dir().join(format!("deja-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch("cli");
     let path = dir.join("imports.wat");
     std::fs::write(
         &path,
@@ -254,8 +255,7 @@ fn a_call_depth_limit_of_zero_is_a_trap_not_a_panic() {
         "",
         "call stack exhausted at position 0",
     );
-    let dir = std::env::temp_dir().join(format!("deja-depth0-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch("depth0");
     let trace = dir.join("depth0.deja");
     let trace = trace.to_str().unwrap();
     let out = deja(&[
@@ -280,8 +280,7 @@ fn a_call_depth_limit_of_zero_is_a_trap_not_a_panic() {
 /// for a passing one.
 #[test]
 fn exit_codes_above_255_are_failures() {
-    let dir = std::env::temp_dir().join(format!("deja-exit256-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch("exit256");
     let wat = dir.join("exit.wat");
     std::fs::write(
         &wat,
@@ -346,8 +345,7 @@ fn unreadable_and_unwritable_files_are_named_and_exit_111() {
 /// `--batch` exits 1 when a command failed, after running all of them.
 #[test]
 fn batch_exits_non_zero_when_a_command_fails() {
-    let dir = std::env::temp_dir().join(format!("deja-batchfail-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch("batchfail");
     let script = dir.join("script");
     std::fs::write(&script, "where\nbogus\nrstep\n").unwrap();
     let out = deja(&[
@@ -430,8 +428,7 @@ fn replay_and_dump_print_for_people() {
 /// inconsistent").
 #[test]
 fn batch_goto_percent_help_and_clear_limits() {
-    let dir = std::env::temp_dir().join(format!("deja-batchgoto-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch("batchgoto");
     let script = dir.join("script");
     std::fs::write(
         &script,

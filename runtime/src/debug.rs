@@ -117,7 +117,7 @@ impl<T> Store<T> {
         bits[op >> 6] |= 1 << (op & 63);
         bp.set.insert((module.ptr_id(), func, actual));
         // The fast loop never checks breakpoints: make the next resume single-step.
-        self.engine.single_step_next();
+        self.engine.single_step_next(&mut self.inner);
         Ok(actual)
     }
 
@@ -162,7 +162,7 @@ impl<T> Store<T> {
                 .breakpoints
                 .watches
                 .push((memory, addr, addr.saturating_add(len)));
-            self.engine.single_step_next();
+            self.engine.single_step_next(&mut self.inner);
         }
     }
 

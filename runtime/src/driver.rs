@@ -198,12 +198,12 @@ impl<T> Store<T> {
                     self.host_call(f)?;
                     // The host may have set stop points or a budget.
                     if !self.inner.breakpoints.is_empty() || self.inner.stop_at != u64::MAX {
-                        self.engine.single_step_next();
+                        self.engine.single_step_next(&mut self.inner);
                     }
                     if !std::mem::take(&mut self.inner.pause_requested) {
                         continue;
                     }
-                    self.engine.single_step_next();
+                    self.engine.single_step_next(&mut self.inner);
                     PauseReason::HostRequest
                 }
                 Exit::StepBudget => PauseReason::StepBudget,

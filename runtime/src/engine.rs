@@ -108,7 +108,7 @@ pub(crate) trait Engine: Send {
     fn skip_breakpoint(&mut self);
     /// The next [`Engine::run`] must observe breakpoints, watchpoints and the step budget from
     /// the first step on (they changed, or a host call may have changed them).
-    fn single_step_next(&mut self);
+    fn single_step_next(&mut self, store: &mut StoreInner);
     /// Number of Wasm frames.
     fn depth(&self) -> usize;
     /// The frame `depth` levels above the innermost one. `in_host`: the innermost frame is
@@ -127,4 +127,22 @@ pub(crate) trait Engine: Send {
     /// Replaces the call stack with `state`, as [`Engine::capture`] gave it (possibly on
     /// another engine). Execution resumes exactly where it was captured.
     fn restore(&mut self, store: &StoreInner, state: &EngineState);
+    /// What the engine has done so far.
+    fn stats(&self) -> EngineStats {
+        EngineStats::default()
+    }
+}
+
+/// Counts of what an engine did, for tests, benchmarks and `--verbose` output.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Calls started in JIT code.
+    pub jit_calls: u64,
+    /// Calls of a JIT store that ran on the interpreter from their start, because a module did
+    /// not compile.
+    pub interp_calls: u64,
+    /// JIT calls handed over to the interpreter at an exact position.
+    pub hand_overs: u64,
+    /// The last reason a module was not compiled, if any.
+    pub last_compile_error: Option<String>,
 }

@@ -1139,7 +1139,7 @@ impl Engine for Interp {
         self.skip_breakpoint = true;
     }
 
-    fn single_step_next(&mut self) {
+    fn single_step_next(&mut self, _store: &mut StoreInner) {
         self.slow = true;
     }
 

@@ -21,6 +21,7 @@
 //! assert_eq!(store.position(), 4);
 //! ```
 
+mod bulk;
 mod code;
 mod debug;
 mod driver;
@@ -31,6 +32,7 @@ mod host;
 mod instance;
 mod interp;
 mod interp_env;
+mod jit;
 mod memory;
 mod module;
 mod snapshot;
@@ -44,6 +46,7 @@ pub mod wasm;
 
 pub use debug::{DebugAction, DebugEvent, DebugHandler, FrameCursor};
 pub use driver::{Pause, Resumable};
+pub use engine::EngineStats;
 pub use error::{Error, ErrorClass, PauseReason, Result};
 pub use host::{
     Caller, HostCall, HostCallObserver, HostCallOutcome, HostError, HostFn, HostFunc,
@@ -53,7 +56,7 @@ pub use instance::Linker;
 pub use memory::{PAGE_SIZE, WASM_PAGE_SIZE};
 pub use module::{ExportKind, Import, ImportType, Module, supported_features};
 pub use snapshot::Snapshot;
-pub use store::{Config, Extern, Global, Instance, Memory, Store, Table};
+pub use store::{Config, EngineKind, Extern, Global, Instance, Memory, Store, Table};
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{
     DataIndex, DefinedFuncIndex, ElemIndex, Func, FuncIndex, FuncType, GlobalIndex, GlobalType,

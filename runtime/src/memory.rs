@@ -20,7 +20,7 @@ use std::sync::{Arc, LazyLock};
 /// Size of a Wasm page.
 pub const WASM_PAGE_SIZE: u64 = 65536;
 /// log2 of the dirty-tracking page size.
-const PAGE_BITS: u32 = 12;
+pub(crate) const PAGE_BITS: u32 = 12;
 /// Dirty-tracking page size (4 KiB).
 pub const PAGE_SIZE: usize = 1 << PAGE_BITS;
 /// Pages per chunk of the two-level page table.
@@ -154,6 +154,12 @@ impl MemoryInstance {
         base.len = new_len;
         self.base = Arc::new(base);
         Some(old)
+    }
+
+    /// The dirty bits, for JIT code that marks pages itself (one bit per 4 KiB page, in `u64`
+    /// words; see [`MemoryInstance::mark_dirty`]).
+    pub(crate) fn dirty_ptr(&mut self) -> *mut u64 {
+        self.dirty.as_mut_ptr()
     }
 
     /// Marks the pages of `[addr, addr + len)` dirty. `len` must be at least 1.

@@ -162,6 +162,8 @@ pub(crate) struct ModuleInner {
     /// Operand-stack types at every instruction of each defined function.
     pub shapes: PrimaryMap<DefinedFuncIndex, FrameShapes>,
     pub func_names: HashMap<FuncIndex, String>,
+    /// JIT code, compiled on first use, without and with NaN canonicalization.
+    pub jit: [std::sync::OnceLock<std::result::Result<Arc<crate::jit::JitCode>, String>>; 2],
 }
 
 /// A validated, translated WebAssembly module. Cheap to clone.
@@ -451,6 +453,7 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
         local_types: PrimaryMap::new(),
         shapes: PrimaryMap::new(),
         func_names: HashMap::new(),
+        jit: Default::default(),
     };
     // A second validator drives translation: it hands out one function validator per body,
     // whose operand-stack view gives the translator exact stack heights.

@@ -84,6 +84,27 @@ impl Default for Config {
     }
 }
 
+/// Which engine runs a store's Wasm code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum EngineKind {
+    /// The interpreter: every operation, including single steps and resuming from snapshots.
+    #[default]
+    Interp,
+    /// Cranelift-compiled native code. A call hands over to the interpreter where it must stop
+    /// at an exact position (a step budget, breakpoints, watchpoints, a restored snapshot), and
+    /// runs on the interpreter entirely if its module cannot be compiled.
+    Jit,
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EngineKind::Interp => "interp",
+            EngineKind::Jit => "jit",
+        })
+    }
+}
+
 pub(crate) enum FuncKind {
     Wasm {
         instance: Instance,
@@ -200,6 +221,7 @@ pub struct Store<T> {
     pub(crate) observer: Option<Box<dyn HostCallObserver<T>>>,
     /// The engine that executes Wasm code (see `engine.rs`).
     pub(crate) engine: Box<dyn Engine>,
+    engine_kind: EngineKind,
     /// Memory writes made by host functions during the current host call, when logged.
     pub(crate) host_writes: Option<Vec<(u64, Vec<u8>)>>,
 }
@@ -229,8 +251,37 @@ impl<T> Store<T> {
             handler: None,
             observer: None,
             engine: Box::new(Interp::default()),
+            engine_kind: EngineKind::Interp,
             host_writes: None,
         }
+    }
+
+    /// Chooses the engine that runs this store's calls from now on.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] while a call is in progress.
+    pub fn set_engine(&mut self, kind: EngineKind) -> Result<()> {
+        if self.inner.call.active {
+            return Err(Error::Usage(
+                "cannot change the engine while a call is in progress".into(),
+            ));
+        }
+        self.engine = match kind {
+            EngineKind::Interp => Box::new(Interp::default()),
+            EngineKind::Jit => Box::new(crate::jit::JitEngine::default()),
+        };
+        self.engine_kind = kind;
+        Ok(())
+    }
+
+    /// The engine this store's calls run on.
+    pub fn engine(&self) -> EngineKind {
+        self.engine_kind
+    }
+
+    /// What the engine has done since it was chosen.
+    pub fn engine_stats(&self) -> crate::EngineStats {
+        self.engine.stats()
     }
 
     /// The configuration.

@@ -2,6 +2,7 @@
 
 mod debug;
 mod host;
+mod jit;
 mod sandbox;
 mod seam;
 mod snapshots;

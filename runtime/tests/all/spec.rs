@@ -3,8 +3,8 @@
 //! run from the snapshot, which must agree exactly (results, trap, step count).
 
 use deja_runtime::{
-    Config, Error, Extern, Func, FuncType, GlobalType, Instance, Limits, Linker, MemoryType,
-    Module, Pause, Resumable, Store, TableType, TrapCode, Val, ValType,
+    Config, EngineKind, Error, Extern, Func, FuncType, GlobalType, Instance, Limits, Linker,
+    MemoryType, Module, Pause, Resumable, Store, TableType, TrapCode, Val, ValType,
 };
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,6 +17,9 @@ struct Stats {
     passed: usize,
     failed: usize,
     failures: Vec<String>,
+    jit_calls: u64,
+    interp_calls: u64,
+    hand_overs: u64,
 }
 
 struct Runner {
@@ -26,6 +29,9 @@ struct Runner {
     definitions: HashMap<String, Module>,
     last: Option<Instance>,
     snapshot_mode: bool,
+    engine: EngineKind,
+    /// Engine statistics of JIT stores replaced so far.
+    seen: deja_runtime::EngineStats,
 }
 
 /// The outcome of one invocation, compared between runs.
@@ -156,8 +162,9 @@ fn module_id(wat: &QuoteWat<'_>) -> Option<String> {
 }
 
 impl Runner {
-    fn new(snapshot_mode: bool) -> Runner {
+    fn new(snapshot_mode: bool, engine: EngineKind) -> Runner {
         let mut store = Store::new(Config::default(), ());
+        store.set_engine(engine).expect("no call in progress");
         let mut linker = Linker::new();
         spectest(&mut store, &mut linker);
         Runner {
@@ -167,6 +174,8 @@ impl Runner {
             definitions: HashMap::new(),
             last: None,
             snapshot_mode,
+            engine,
+            seen: Default::default(),
         }
     }
 
@@ -193,6 +202,51 @@ impl Runner {
     }
 
     fn run_call(&mut self, func: Func, args: &[Val]) -> (Outcome, u64) {
+        if self.engine == EngineKind::Jit && !self.snapshot_mode {
+            return self.run_call_differential(func, args);
+        }
+        self.run_call_once(func, args)
+    }
+
+    /// Runs the call on the JIT, then again from the same state on the interpreter, and
+    /// reports the JIT's outcome if both agree on it and on the steps taken (which include a
+    /// trap's exact position), else a difference.
+    fn run_call_differential(&mut self, func: Func, args: &[Val]) -> (Outcome, u64) {
+        let Ok(before) = self.store.snapshot() else {
+            return (Outcome::Other("snapshot failed".into()), 0);
+        };
+        let jit = self.run_call_once(func, args);
+        let after_jit = self.store.snapshot().expect("snapshot after a call");
+        self.keep_stats();
+        self.store.restore(&before).expect("restore");
+        self.store.set_engine(EngineKind::Interp).expect("idle");
+        let interp = self.run_call_once(func, args);
+        self.store.set_engine(EngineKind::Jit).expect("idle");
+        if jit != interp {
+            return (
+                Outcome::Other(format!(
+                    "engines differ: jit {jit:?}, interpreter {interp:?}"
+                )),
+                0,
+            );
+        }
+        // Continue from the JIT's state, so that later directives see what it did.
+        self.store.restore(&after_jit).expect("restore");
+        jit
+    }
+
+    /// Adds the current engine's statistics to `seen` (before the engine is replaced).
+    fn keep_stats(&mut self) {
+        let s = self.store.engine_stats();
+        self.seen.jit_calls += s.jit_calls;
+        self.seen.interp_calls += s.interp_calls;
+        self.seen.hand_overs += s.hand_overs;
+        if s.last_compile_error.is_some() {
+            self.seen.last_compile_error = s.last_compile_error;
+        }
+    }
+
+    fn run_call_once(&mut self, func: Func, args: &[Val]) -> (Outcome, u64) {
         let start = self.store.position();
         let outcome = match self.store.call(func, args) {
             Ok(v) => Outcome::Values(v),
@@ -388,7 +442,7 @@ impl Runner {
 }
 
 /// Runs one file; returns (passed, failed) and appends failure descriptions.
-fn run_file(path: &Path, snapshot_mode: bool, stats: &mut Stats) {
+fn run_file(path: &Path, snapshot_mode: bool, engine: EngineKind, stats: &mut Stats) {
     let text = std::fs::read_to_string(path).expect("read wast");
     let mut lexer = wast::lexer::Lexer::new(&text);
     lexer.allow_confusing_unicode(true);
@@ -410,7 +464,7 @@ fn run_file(path: &Path, snapshot_mode: bool, stats: &mut Stats) {
             return;
         }
     };
-    let mut runner = Runner::new(snapshot_mode);
+    let mut runner = Runner::new(snapshot_mode, engine);
     for d in wast.directives {
         let span = d.span();
         let (line, col) = span.linecol_in(&text);
@@ -427,9 +481,21 @@ fn run_file(path: &Path, snapshot_mode: bool, stats: &mut Stats) {
             }
         }
     }
+    runner.keep_stats();
+    let s = runner.seen;
+    stats.jit_calls += s.jit_calls;
+    stats.interp_calls += s.interp_calls;
+    stats.hand_overs += s.hand_overs;
+    if let Some(e) = s.last_compile_error {
+        stats.failed += 1;
+        stats.failures.push(format!(
+            "{}: not compiled for the JIT: {e}",
+            path.file_name().unwrap().to_string_lossy()
+        ));
+    }
 }
 
-fn run_suite(snapshot_mode: bool) {
+fn run_suite(snapshot_mode: bool, engine: EngineKind) {
     let Some(dir) = crate::corpus("spec/core-2.0") else {
         return;
     };
@@ -447,12 +513,15 @@ fn run_suite(snapshot_mode: bool) {
             skipped.push(name);
             continue;
         }
-        run_file(path, snapshot_mode, &mut stats);
+        run_file(path, snapshot_mode, engine, &mut stats);
     }
-    let label = if snapshot_mode {
-        "spec core-2.0 (snapshot midway)"
-    } else {
-        "spec core-2.0"
+    let label = match (snapshot_mode, engine) {
+        (false, EngineKind::Interp) => "spec core-2.0",
+        (true, EngineKind::Interp) => "spec core-2.0 (snapshot midway)",
+        (false, EngineKind::Jit) => {
+            "spec core-2.0 on the JIT (each call checked against the interpreter)"
+        }
+        (true, EngineKind::Jit) => "spec core-2.0 on the JIT (snapshot midway, hand-over)",
     };
     println!(
         "{label}: {} passed, {} failed, {} skipped",
@@ -461,6 +530,20 @@ fn run_suite(snapshot_mode: bool) {
         skipped.len()
     );
     println!("skipped (SIMD, not supported yet): {}", skipped.join(" "));
+    if engine == EngineKind::Jit {
+        println!(
+            "JIT: {} calls started in JIT code, {} on the interpreter, {} handed over",
+            stats.jit_calls, stats.interp_calls, stats.hand_overs
+        );
+        assert!(stats.jit_calls > 0, "the JIT ran nothing");
+        assert_eq!(stats.interp_calls, 0, "every call starts in JIT code");
+        if snapshot_mode {
+            assert!(
+                stats.hand_overs > 0,
+                "midway pauses hand over to the interpreter"
+            );
+        }
+    }
     for f in stats.failures.iter().take(200) {
         println!("FAILED {f}");
     }
@@ -470,10 +553,20 @@ fn run_suite(snapshot_mode: bool) {
 
 #[test]
 fn spec_core_2_0() {
-    run_suite(false);
+    run_suite(false, EngineKind::Interp);
 }
 
 #[test]
 fn spec_core_2_0_with_snapshot_midway() {
-    run_suite(true);
+    run_suite(true, EngineKind::Interp);
+}
+
+#[test]
+fn spec_core_2_0_jit() {
+    run_suite(false, EngineKind::Jit);
+}
+
+#[test]
+fn spec_core_2_0_jit_with_snapshot_midway() {
+    run_suite(true, EngineKind::Jit);
 }

@@ -1,0 +1,1533 @@
+//! The JIT's [`FuncEnvironment`]: lowers the translator's instructions into Cranelift IR.
+//!
+//! # Values
+//! Every local and every operand-stack slot is a Cranelift [`Variable`]: locals one each, and
+//! stack slot `h` one per value class (i32, i64, f32, f64; references are i64 cells), so that
+//! the translator's stack-machine view — heights, and branches that move the top `keep` values
+//! down over `drop` others — maps onto variables directly and Cranelift's SSA construction
+//! turns the moves into block parameters. The environment keeps the operand types itself.
+//!
+//! # Steps
+//! Each run's head adds the run's step count to the position (a variable, spilled to the
+//! shared state around calls and exits) and checks it against the limit: if the run would
+//! cross it, the function stores its state and leaves for the driver at the run's head, where
+//! the position is exact. The count is a placeholder constant patched when the run closes; so
+//! are the "steps not completed" constants of the run's trap sites.
+//!
+//! # State slots
+//! Each function has one stack slot, linked into the shared state's frame list at entry and
+//! unlinked at return: `[previous slot, instance << 32 | defined index, pc, locals…, operands…]`.
+//! Before every call and at every exit (trap, step limit) the function stores its pc, its locals
+//! and its operand stack there, as cells. That is the frame table of this first JIT: the layout
+//! is the same at every stop point, and the pc says how many operands are live.
+
+use super::{Libcalls, shared, slot, vmctx};
+use crate::translate::{Branch, FuncEnvironment, Inst, WResult};
+use crate::trap::TrapCode;
+use crate::types::{FuncType, ValType};
+use cranelift_codegen::ir::{
+    self, AbiParam, AliasRegion, BlockArg, InstBuilder, MemFlagsData, Signature, StackSlotData,
+    StackSlotKind, Type, Value, condcodes::FloatCC, condcodes::IntCC, types,
+};
+use cranelift_frontend::{FunctionBuilder, Variable};
+use wasmparser::Operator;
+
+/// A label: a Cranelift block and the operand types where it is bound.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Label(u32);
+
+struct LabelData {
+    block: ir::Block,
+    /// The operand types at the label, from the first edge into it.
+    types: Option<Vec<ValType>>,
+}
+
+/// What a call's lowering needs to know about its callee.
+#[derive(Clone, Copy)]
+pub(crate) enum Callee {
+    /// Defined in this module: a direct call.
+    Defined(ir::FuncRef),
+    /// Imported: through [`Libcalls::call`].
+    Imported,
+}
+
+/// The module-level facts the environment reads.
+pub(crate) struct ModuleEnv<'m> {
+    pub types: &'m [FuncType],
+    /// Type index of every function (imports first).
+    pub func_types: &'m [u32],
+    /// Global types, imports first.
+    pub globals: &'m [ValType],
+    pub canon: bool,
+    pub libcalls: &'m Libcalls,
+    pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
+}
+
+pub(crate) struct JitEnv<'a, 'm> {
+    pub b: FunctionBuilder<'a>,
+    m: &'m ModuleEnv<'m>,
+    vmctx: Value,
+    shared: Value,
+    slot: Value,
+    prev: Value,
+    locals: Vec<(Variable, ValType)>,
+    stack_vars: Vec<Variable>,
+    stack: Vec<ValType>,
+    /// The operand types before the current instruction (its trap sites store them).
+    before: Vec<ValType>,
+    pos: Variable,
+    limit: Variable,
+    labels: Vec<LabelData>,
+    dead: bool,
+    results: Vec<ValType>,
+    /// Placeholder constants of the open run: its head's step count, and every trap site's
+    /// steps not completed, with the run offset of its instruction.
+    run_head: Option<ir::Inst>,
+    run_traps: Vec<(ir::Inst, u32)>,
+    run_cost: u32,
+    /// Callees by function index, created on first use.
+    callees: Vec<Option<Callee>>,
+    pub(crate) callee_ids: &'m [Option<cranelift_module::FuncId>],
+    pub(crate) module: &'m mut cranelift_jit::JITModule,
+    sig_refs: Vec<Option<ir::SigRef>>,
+    lib_sigs: LibSigs,
+    r_vmctx: AliasRegion,
+    r_heap: AliasRegion,
+    r_other: AliasRegion,
+}
+
+#[derive(Default)]
+struct LibSigs {
+    refs: std::collections::HashMap<(Vec<Type>, Vec<Type>), ir::SigRef>,
+}
+
+/// The value class of a type: which of a stack slot's variables holds it.
+fn class(ty: ValType) -> usize {
+    match ty {
+        ValType::I32 => 0,
+        ValType::I64 | ValType::FuncRef | ValType::ExternRef => 1,
+        ValType::F32 => 2,
+        ValType::F64 => 3,
+    }
+}
+
+/// The Cranelift type of a Wasm value type.
+pub(crate) fn ir_type(ty: ValType) -> Type {
+    match ty {
+        ValType::I32 => types::I32,
+        ValType::I64 | ValType::FuncRef | ValType::ExternRef => types::I64,
+        ValType::F32 => types::F32,
+        ValType::F64 => types::F64,
+    }
+}
+
+/// The signature of a Wasm function on the JIT: `(vmctx, params…) -> results`.
+pub(crate) fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut sig = Signature::new(super::WASM_CALL_CONV);
+    sig.params.push(AbiParam::new(types::I64));
+    sig.params
+        .extend(ty.params().iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig.returns
+        .extend(ty.results().iter().map(|t| AbiParam::new(ir_type(*t))));
+    sig
+}
+
+fn mem_flags(region: AliasRegion) -> MemFlagsData {
+    MemFlagsData::trusted().with_alias_region(Some(region))
+}
+
+impl<'a, 'm> JitEnv<'a, 'm> {
+    /// Sets up the entry block: parameters, locals, the state slot and its link.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        mut b: FunctionBuilder<'a>,
+        m: &'m ModuleEnv<'m>,
+        def: u32,
+        local_types: &[ValType],
+        max_stack: u32,
+        ty: &FuncType,
+        callee_ids: &'m [Option<cranelift_module::FuncId>],
+        module: &'m mut cranelift_jit::JITModule,
+    ) -> JitEnv<'a, 'm> {
+        let r_vmctx = b.func.dfg.alias_regions.insert(ir::AliasRegionData {
+            user_id: 1,
+            description: "vmctx".into(),
+        });
+        let r_heap = b.func.dfg.alias_regions.insert(ir::AliasRegionData {
+            user_id: 2,
+            description: "heap".into(),
+        });
+        let r_other = b.func.dfg.alias_regions.insert(ir::AliasRegionData {
+            user_id: 3,
+            description: "globals and dirty bits".into(),
+        });
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let params: Vec<Value> = b.block_params(entry).to_vec();
+        let vmctx_v = params[0];
+        let slot_cells = slot::VALUES + local_types.len() + max_stack as usize;
+        let ss = b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            (slot_cells * 8) as u32,
+            3,
+        ));
+        let slot_v = b.ins().stack_addr(types::I64, ss, 0);
+        let fl = mem_flags(r_vmctx);
+        let shared_v = b.ins().load(types::I64, fl, vmctx_v, vmctx::SHARED);
+        let prev = b.ins().load(types::I64, fl, shared_v, shared::TOP);
+        b.ins().store(fl, prev, slot_v, slot::PREV);
+        let id = b.ins().load(types::I64, fl, vmctx_v, vmctx::INSTANCE_TAG);
+        let id = b.ins().bor_imm_s(id, i64::from(def));
+        b.ins().store(fl, id, slot_v, slot::ID);
+        b.ins().store(fl, slot_v, shared_v, shared::TOP);
+        let pos = b.declare_var(types::I64);
+        let limit = b.declare_var(types::I64);
+        let p = b.ins().load(types::I64, fl, shared_v, shared::POS);
+        b.def_var(pos, p);
+        let l = b.ins().load(types::I64, fl, shared_v, shared::LIMIT);
+        b.def_var(limit, l);
+        let mut locals = Vec::with_capacity(local_types.len());
+        for (i, t) in local_types.iter().enumerate() {
+            let var = b.declare_var(ir_type(*t));
+            let v = if i < ty.params().len() {
+                params[i + 1]
+            } else {
+                zero(&mut b, *t)
+            };
+            b.def_var(var, v);
+            locals.push((var, *t));
+        }
+        let mut stack_vars = Vec::with_capacity(max_stack as usize * 4);
+        for _ in 0..max_stack {
+            for t in [types::I32, types::I64, types::F32, types::F64] {
+                stack_vars.push(b.declare_var(t));
+            }
+        }
+        let n = m.func_types.len();
+        JitEnv {
+            b,
+            m,
+            vmctx: vmctx_v,
+            shared: shared_v,
+            slot: slot_v,
+            prev,
+            locals,
+            stack_vars,
+            stack: Vec::new(),
+            before: Vec::new(),
+            pos,
+            limit,
+            labels: Vec::new(),
+            dead: false,
+            results: ty.results().to_vec(),
+            run_head: None,
+            run_traps: Vec::new(),
+            run_cost: 0,
+            callees: vec![None; n],
+            callee_ids,
+            module,
+            sig_refs: vec![None; m.types.len()],
+            lib_sigs: LibSigs::default(),
+            r_vmctx,
+            r_heap,
+            r_other,
+        }
+    }
+
+    /// Closes the last run and finishes the function.
+    pub(crate) fn finish(mut self) {
+        self.close_run();
+        self.b.seal_all_blocks();
+        self.b.finalize(self.m.frontend);
+    }
+
+    fn fl_vm(&self) -> MemFlagsData {
+        mem_flags(self.r_vmctx)
+    }
+
+    fn var(&self, h: usize, ty: ValType) -> Variable {
+        self.stack_vars[h * 4 + class(ty)]
+    }
+
+    fn push(&mut self, ty: ValType, v: Value) {
+        let var = self.var(self.stack.len(), ty);
+        self.b.def_var(var, v);
+        self.stack.push(ty);
+    }
+
+    fn pop(&mut self) -> Value {
+        let ty = self.stack.pop().expect("validated operand stack");
+        let var = self.var(self.stack.len(), ty);
+        self.b.use_var(var)
+    }
+
+    fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    fn peek_types(&self, n: usize) -> &[ValType] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    /// Closes the open run: patches its step count and its trap sites' uncounted steps.
+    fn close_run(&mut self) {
+        if let Some(head) = self.run_head.take() {
+            let n = self.run_cost;
+            self.b.func.replace(head).iconst(types::I64, i64::from(n));
+            for (inst, offset) in std::mem::take(&mut self.run_traps) {
+                self.b
+                    .func
+                    .replace(inst)
+                    .iconst(types::I64, i64::from(n - offset));
+            }
+        }
+        self.run_traps.clear();
+        self.run_cost = 0;
+    }
+
+    /// Counts `inst`'s step: a run's head adds the run and checks the limit.
+    fn step(&mut self, inst: Inst) {
+        if inst.cost == 0 {
+            return;
+        }
+        if inst.run_offset == 0 {
+            self.close_run();
+            let c = self.b.ins().iconst(types::I64, 0);
+            self.run_head = Some(self.b.func.dfg.value_def(c).unwrap_inst());
+            let pos = self.b.use_var(self.pos);
+            let limit = self.b.use_var(self.limit);
+            let new = self.b.ins().iadd(pos, c);
+            let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, new, limit);
+            let exit = self.b.create_block();
+            let cont = self.b.create_block();
+            self.b.set_cold_block(exit);
+            self.b.ins().brif(over, exit, &[], cont, &[]);
+            self.b.switch_to_block(exit);
+            let types = self.stack.clone();
+            self.store_state(inst.pc, &types);
+            let pos = self.b.use_var(self.pos);
+            let fl = self.fl_vm();
+            self.b.ins().store(fl, pos, self.shared, shared::POS);
+            self.libcall(self.m.libcalls.budget, &[types::I64], &[], &[self.vmctx]);
+            self.b
+                .ins()
+                .trap(ir::TrapCode::user(1).expect("a user trap code"));
+            self.b.switch_to_block(cont);
+            self.b.def_var(self.pos, new);
+        }
+        self.run_cost = self.run_cost.max(inst.run_offset + inst.cost);
+    }
+
+    /// Stores pc, locals and the operands of types `stack` (bottom first) into the state slot.
+    fn store_state(&mut self, pc: u32, stack: &[ValType]) {
+        let fl = self.fl_vm();
+        let pcv = self.b.ins().iconst(types::I64, i64::from(pc));
+        self.b.ins().store(fl, pcv, self.slot, slot::PC);
+        let mut off = slot::VALUES as i32 * 8;
+        for i in 0..self.locals.len() {
+            let (var, ty) = self.locals[i];
+            let v = self.b.use_var(var);
+            let c = to_cell(&mut self.b, v, ty);
+            self.b.ins().store(fl, c, self.slot, off);
+            off += 8;
+        }
+        for (h, ty) in stack.iter().enumerate() {
+            let v = self.b.use_var(self.var(h, *ty));
+            let c = to_cell(&mut self.b, v, *ty);
+            self.b.ins().store(fl, c, self.slot, off);
+            off += 8;
+        }
+    }
+
+    /// Branches to a cold trap site with `code` when `cond` is non-zero.
+    fn trap_if(&mut self, inst: Inst, cond: Value, code: TrapCode) {
+        let trap = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(trap);
+        self.b.ins().brif(cond, trap, &[], cont, &[]);
+        self.b.switch_to_block(trap);
+        self.emit_trap(inst, code);
+        self.b.switch_to_block(cont);
+    }
+
+    /// The trap site itself: state, position, and the trap libcall, which does not return.
+    fn emit_trap(&mut self, inst: Inst, code: TrapCode) {
+        let before = std::mem::take(&mut self.before);
+        self.store_state(inst.pc, &before);
+        self.before = before;
+        let pos = self.b.use_var(self.pos);
+        let fl = self.fl_vm();
+        self.b.ins().store(fl, pos, self.shared, shared::POS);
+        let uncounted = self.b.ins().iconst(types::I64, 0);
+        self.run_traps.push((
+            self.b.func.dfg.value_def(uncounted).unwrap_inst(),
+            inst.run_offset,
+        ));
+        let code = self.b.ins().iconst(types::I32, i64::from(code.as_u8()));
+        self.libcall(
+            self.m.libcalls.trap,
+            &[types::I64, types::I32, types::I64],
+            &[],
+            &[self.vmctx, code, uncounted],
+        );
+        self.b
+            .ins()
+            .trap(ir::TrapCode::user(1).expect("a user trap code"));
+    }
+
+    /// Calls a Rust function of the runtime (`extern "C"`, the host's calling convention).
+    fn libcall(
+        &mut self,
+        f: usize,
+        params: &[Type],
+        returns: &[Type],
+        args: &[Value],
+    ) -> Vec<Value> {
+        let key = (params.to_vec(), returns.to_vec());
+        let sig = match self.lib_sigs.refs.get(&key) {
+            Some(s) => *s,
+            None => {
+                let mut sig = Signature::new(self.m.libcalls.call_conv);
+                sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+                sig.returns
+                    .extend(returns.iter().map(|t| AbiParam::new(*t)));
+                let s = self.b.import_signature(sig);
+                self.lib_sigs.refs.insert(key, s);
+                s
+            }
+        };
+        let callee = self.b.ins().iconst(types::I64, f as i64);
+        let call = self.b.ins().call_indirect(sig, callee, args);
+        self.b.inst_results(call).to_vec()
+    }
+
+    /// A libcall returning a status (0, or a trap code + 1): traps when non-zero.
+    fn libcall_checked(&mut self, inst: Inst, f: usize, args: &[Value]) {
+        let mut params = vec![types::I64; args.len()];
+        for (p, a) in params.iter_mut().zip(args) {
+            *p = self.b.func.dfg.value_type(*a);
+        }
+        let r = self.libcall(f, &params, &[types::I32], args)[0];
+        let trap = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(trap);
+        self.b.ins().brif(r, trap, &[], cont, &[]);
+        self.b.switch_to_block(trap);
+        // The code is dynamic here; the libcall left it in the shared state.
+        let before = std::mem::take(&mut self.before);
+        self.store_state(inst.pc, &before);
+        self.before = before;
+        let pos = self.b.use_var(self.pos);
+        let fl = self.fl_vm();
+        self.b.ins().store(fl, pos, self.shared, shared::POS);
+        let uncounted = self.b.ins().iconst(types::I64, 0);
+        self.run_traps.push((
+            self.b.func.dfg.value_def(uncounted).unwrap_inst(),
+            inst.run_offset,
+        ));
+        let code = self.b.ins().iadd_imm_s(r, -1);
+        self.libcall(
+            self.m.libcalls.trap,
+            &[types::I64, types::I32, types::I64],
+            &[],
+            &[self.vmctx, code, uncounted],
+        );
+        self.b
+            .ins()
+            .trap(ir::TrapCode::user(1).expect("a user trap code"));
+        self.b.switch_to_block(cont);
+    }
+
+    fn label_target(&mut self, label: Label, types: Vec<ValType>) -> ir::Block {
+        let l = &mut self.labels[label.0 as usize];
+        if l.types.is_none() {
+            l.types = Some(types);
+        }
+        l.block
+    }
+
+    /// The moves of a branch (the top `keep` values down over `drop`) and the operand types at
+    /// its target.
+    fn branch_moves(&mut self, target: &Branch<Label>) -> Vec<ValType> {
+        let keep = target.dk.keep as usize;
+        let drop = target.dk.drop as usize;
+        let len = self.stack.len();
+        let mut types = self.stack[..len - keep - drop].to_vec();
+        let kept: Vec<ValType> = self.stack[len - keep..].to_vec();
+        if drop > 0 {
+            for (i, ty) in kept.iter().enumerate() {
+                let v = self.b.use_var(self.var(len - keep + i, *ty));
+                let dst = self.var(len - keep - drop + i, *ty);
+                self.b.def_var(dst, v);
+            }
+        }
+        types.extend(kept);
+        types
+    }
+
+    /// A conditional edge to `target`: the label's block when nothing moves, else a new block
+    /// that [`JitEnv::fill_edges`] fills with the moves once the branch is emitted.
+    fn edge_block(
+        &mut self,
+        target: &Branch<Label>,
+        pending: &mut Vec<(ir::Block, Branch<Label>)>,
+    ) -> ir::Block {
+        if target.dk.drop == 0 {
+            let types = self.stack.clone();
+            return self.label_target(target.label, types);
+        }
+        let edge = self.b.create_block();
+        pending.push((edge, *target));
+        edge
+    }
+
+    /// Emits the moves of the edge blocks made by [`JitEnv::edge_block`]; the operand stack is
+    /// as at the branch. Leaves the builder in the last edge block's end (filled).
+    fn fill_edges(&mut self, pending: Vec<(ir::Block, Branch<Label>)>) {
+        for (edge, target) in pending {
+            self.b.switch_to_block(edge);
+            let types = self.branch_moves(&target);
+            let block = self.label_target(target.label, types);
+            self.b.ins().jump(block, &[]);
+        }
+    }
+
+    fn spill_pos(&mut self) {
+        let pos = self.b.use_var(self.pos);
+        let fl = self.fl_vm();
+        self.b.ins().store(fl, pos, self.shared, shared::POS);
+    }
+
+    fn reload_pos(&mut self) {
+        let fl = self.fl_vm();
+        let p = self.b.ins().load(types::I64, fl, self.shared, shared::POS);
+        self.b.def_var(self.pos, p);
+        let l = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.shared, shared::LIMIT);
+        self.b.def_var(self.limit, l);
+    }
+
+    fn sig_ref(&mut self, type_index: u32) -> ir::SigRef {
+        if let Some(s) = self.sig_refs[type_index as usize] {
+            return s;
+        }
+        let sig = wasm_signature(&self.m.types[type_index as usize]);
+        let s = self.b.import_signature(sig);
+        self.sig_refs[type_index as usize] = Some(s);
+        s
+    }
+
+    /// A Wasm call of type `type_index` with its arguments on the stack, through `how`.
+    fn call(&mut self, inst: Inst, type_index: u32, how: CallHow) {
+        let ty = self.m.types[type_index as usize].clone();
+        let nargs = ty.params().len();
+        let fl = self.fl_vm();
+        // The call-depth limit, counted in Wasm frames; host functions are not frames.
+        let depth = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.shared, shared::DEPTH);
+        if matches!(how, CallHow::Direct(_) | CallHow::Native(_)) {
+            let max = self
+                .b
+                .ins()
+                .load(types::I64, fl, self.shared, shared::MAX_DEPTH);
+            let over = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max);
+            self.trap_if(inst, over, TrapCode::CallStackExhausted);
+        }
+        let types_now = self.stack.clone();
+        self.store_state(inst.pc, &types_now);
+        self.spill_pos();
+        let args_off = ((slot::VALUES + self.locals.len() + self.stack.len() - nargs) * 8) as i64;
+        let results: Vec<Value> = match how {
+            CallHow::Direct(f) | CallHow::Native(f) => {
+                let mut args = Vec::with_capacity(nargs + 1);
+                args.push(self.vmctx);
+                let arg_types = self.peek_types(nargs).to_vec();
+                for (i, t) in arg_types.iter().enumerate() {
+                    let h = self.stack.len() - nargs + i;
+                    args.push(self.b.use_var(self.var(h, *t)));
+                }
+                let d1 = self.b.ins().iadd_imm_s(depth, 1);
+                self.b.ins().store(fl, d1, self.shared, shared::DEPTH);
+                let call = match (how, f) {
+                    (CallHow::Direct(_), CallTarget::Ref(r)) => self.b.ins().call(r, &args),
+                    (_, CallTarget::Ptr(p)) => {
+                        let sig = self.sig_ref(type_index);
+                        self.b.ins().call_indirect(sig, p, &args)
+                    }
+                    _ => unreachable!("a direct call has a function reference"),
+                };
+                self.b.ins().store(fl, depth, self.shared, shared::DEPTH);
+                self.b.inst_results(call).to_vec()
+            }
+            CallHow::Import(func) | CallHow::Slow(func) => {
+                let args_ptr = self.b.ins().iadd_imm_s(self.slot, args_off);
+                let r = self.libcall(
+                    self.m.libcalls.call,
+                    &[types::I64, types::I32, types::I64],
+                    &[types::I64],
+                    &[self.vmctx, func, args_ptr],
+                )[0];
+                let fl_o = mem_flags(self.r_other);
+                ty.results()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| self.b.ins().load(ir_type(*t), fl_o, r, (i * 8) as i32))
+                    .collect()
+            }
+        };
+        self.reload_pos();
+        for _ in 0..nargs {
+            self.pop();
+        }
+        for (v, t) in results.into_iter().zip(ty.results()) {
+            self.push(*t, v);
+        }
+    }
+
+    fn memory_base_len(&mut self) -> (Value, Value) {
+        let fl = self.fl_vm();
+        let base = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.vmctx, vmctx::MEM_BASE);
+        let len = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.vmctx, vmctx::MEM_LEN);
+        (base, len)
+    }
+
+    /// The host address of an access of `size` bytes at `addr + offset`, bounds-checked.
+    fn address(&mut self, inst: Inst, addr: Value, offset: u64, size: u64) -> (Value, Value) {
+        let (base, len) = self.memory_base_len();
+        let a = self.b.ins().uextend(types::I64, addr);
+        let ea = if offset == 0 {
+            a
+        } else {
+            self.b.ins().iadd_imm_s(a, offset as i64)
+        };
+        let end = self.b.ins().iadd_imm_s(ea, size as i64);
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+        self.trap_if(inst, oob, TrapCode::MemoryOutOfBounds);
+        (self.b.ins().iadd(base, ea), ea)
+    }
+
+    fn load(&mut self, inst: Inst, memarg: &wasmparser::MemArg, kind: LoadKind) {
+        let addr = self.pop();
+        let (ty, size) = kind.result_and_size();
+        let (p, _) = self.address(inst, addr, memarg.offset, size);
+        let fl = mem_flags(self.r_heap);
+        let ins = self.b.ins();
+        let v = match kind {
+            LoadKind::Plain(t) => ins.load(ir_type(t), fl, p, 0),
+            LoadKind::S8(t) => ins.sload8(ir_type(t), fl, p, 0),
+            LoadKind::U8(t) => ins.uload8(ir_type(t), fl, p, 0),
+            LoadKind::S16(t) => ins.sload16(ir_type(t), fl, p, 0),
+            LoadKind::U16(t) => ins.uload16(ir_type(t), fl, p, 0),
+            LoadKind::S32 => ins.sload32(fl, p, 0),
+            LoadKind::U32 => ins.uload32(fl, p, 0),
+        };
+        self.push(ty, v);
+    }
+
+    fn store(&mut self, inst: Inst, memarg: &wasmparser::MemArg, size: u64) {
+        let v = self.pop();
+        let addr = self.pop();
+        let (p, ea) = self.address(inst, addr, memarg.offset, size);
+        let fl = mem_flags(self.r_heap);
+        let vt = self.b.func.dfg.value_type(v);
+        let ins = self.b.ins();
+        match (size, vt.bytes() as u64) {
+            (n, m) if n == m => {
+                ins.store(fl, v, p, 0);
+            }
+            (1, _) => {
+                ins.istore8(fl, v, p, 0);
+            }
+            (2, _) => {
+                ins.istore16(fl, v, p, 0);
+            }
+            (4, _) => {
+                ins.istore32(fl, v, p, 0);
+            }
+            _ => unreachable!("store sizes are 1, 2, 4 or the value's"),
+        }
+        self.mark_dirty(ea, size);
+    }
+
+    /// Marks the 4 KiB pages of the first and last byte written dirty (see `memory.rs`).
+    fn mark_dirty(&mut self, ea: Value, size: u64) {
+        let fl = self.fl_vm();
+        let dirty = self.b.ins().load(types::I64, fl, self.vmctx, vmctx::DIRTY);
+        let fl_o = mem_flags(self.r_other);
+        let mark = |b: &mut FunctionBuilder<'_>, a: Value| {
+            let page = b.ins().ushr_imm_s(a, crate::memory::PAGE_BITS as i64);
+            let word = b.ins().ushr_imm_s(page, 6);
+            let word = b.ins().ishl_imm_s(word, 3);
+            let wp = b.ins().iadd(dirty, word);
+            let one = b.ins().iconst(types::I64, 1);
+            let bit = b.ins().ishl(one, page);
+            let old = b.ins().load(types::I64, fl_o, wp, 0);
+            let new = b.ins().bor(old, bit);
+            b.ins().store(fl_o, new, wp, 0);
+        };
+        mark(&mut self.b, ea);
+        if size > 1 {
+            let last = self.b.ins().iadd_imm_s(ea, size as i64 - 1);
+            mark(&mut self.b, last);
+        }
+    }
+
+    fn global_ptr(&mut self, index: u32) -> Value {
+        let fl = self.fl_vm();
+        let table = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.vmctx, vmctx::GLOBALS);
+        self.b.ins().load(types::I64, fl, table, (index * 8) as i32)
+    }
+
+    fn canon(&mut self, v: Value) -> Value {
+        if !self.m.canon {
+            return v;
+        }
+        let ty = self.b.func.dfg.value_type(v);
+        let nan = if ty == types::F32 {
+            self.b.ins().f32const(ir::immediates::Ieee32::with_bits(
+                crate::wasm::CANONICAL_NAN_F32,
+            ))
+        } else {
+            self.b.ins().f64const(ir::immediates::Ieee64::with_bits(
+                crate::wasm::CANONICAL_NAN_F64,
+            ))
+        };
+        let is_nan = self.b.ins().fcmp(FloatCC::Unordered, v, v);
+        self.b.ins().select(is_nan, nan, v)
+    }
+
+    fn bool_i32(&mut self, c: Value) -> Value {
+        self.b.ins().uextend(types::I32, c)
+    }
+
+    fn icmp(&mut self, cc: IntCC, ty: ValType) {
+        let _ = ty;
+        let (a, b) = self.pop2();
+        let c = self.b.ins().icmp(cc, a, b);
+        let v = self.bool_i32(c);
+        self.push(ValType::I32, v);
+    }
+
+    fn fcmp(&mut self, cc: FloatCC) {
+        let (a, b) = self.pop2();
+        let c = self.b.ins().fcmp(cc, a, b);
+        let v = self.bool_i32(c);
+        self.push(ValType::I32, v);
+    }
+
+    fn bin(
+        &mut self,
+        ty: ValType,
+        f: impl FnOnce(&mut FunctionBuilder<'_>, Value, Value) -> Value,
+    ) {
+        let (a, b) = self.pop2();
+        let v = f(&mut self.b, a, b);
+        self.push(ty, v);
+    }
+
+    fn fbin(
+        &mut self,
+        ty: ValType,
+        f: impl FnOnce(&mut FunctionBuilder<'_>, Value, Value) -> Value,
+    ) {
+        let (a, b) = self.pop2();
+        let v = f(&mut self.b, a, b);
+        let v = self.canon(v);
+        self.push(ty, v);
+    }
+
+    fn un(&mut self, ty: ValType, f: impl FnOnce(&mut FunctionBuilder<'_>, Value) -> Value) {
+        let a = self.pop();
+        let v = f(&mut self.b, a);
+        self.push(ty, v);
+    }
+
+    fn fun(&mut self, ty: ValType, f: impl FnOnce(&mut FunctionBuilder<'_>, Value) -> Value) {
+        let a = self.pop();
+        let v = f(&mut self.b, a);
+        let v = self.canon(v);
+        self.push(ty, v);
+    }
+
+    /// Integer division and remainder with Wasm's traps.
+    fn div(&mut self, inst: Inst, ty: ValType, signed: bool, rem: bool) {
+        let (a, b) = self.pop2();
+        let t = ir_type(ty);
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
+        self.trap_if(inst, zero, TrapCode::IntegerDivisionByZero);
+        let v = if signed {
+            let min = if t == types::I32 {
+                i64::from(i32::MIN)
+            } else {
+                i64::MIN
+            };
+            let is_m1 = self.b.ins().icmp_imm_s(IntCC::Equal, b, -1);
+            if rem {
+                // MIN % -1 is 0; x % -1 is 0 for every x, so divide by 1 instead.
+                let one = self.b.ins().iconst(t, 1);
+                let d = self.b.ins().select(is_m1, one, b);
+                self.b.ins().srem(a, d)
+            } else {
+                let is_min = self.b.ins().icmp_imm_s(IntCC::Equal, a, min);
+                let ov = self.b.ins().band(is_min, is_m1);
+                self.trap_if(inst, ov, TrapCode::IntegerOverflow);
+                self.b.ins().sdiv(a, b)
+            }
+        } else if rem {
+            self.b.ins().urem(a, b)
+        } else {
+            self.b.ins().udiv(a, b)
+        };
+        self.push(ty, v);
+    }
+
+    /// A trapping float-to-int conversion: NaN and values outside the exclusive `(lo, hi)`
+    /// trap, the rest truncate.
+    fn trunc(&mut self, inst: Inst, to: ValType, signed: bool, lo: f64, hi: f64) {
+        let x = self.pop();
+        let ft = self.b.func.dfg.value_type(x);
+        let is_nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+        self.trap_if(inst, is_nan, TrapCode::BadConversionToInteger);
+        let (lo_v, hi_v) = if ft == types::F32 {
+            (
+                self.b.ins().f32const(lo as f32),
+                self.b.ins().f32const(hi as f32),
+            )
+        } else {
+            (self.b.ins().f64const(lo), self.b.ins().f64const(hi))
+        };
+        let above = self.b.ins().fcmp(FloatCC::GreaterThan, x, lo_v);
+        let below = self.b.ins().fcmp(FloatCC::LessThan, x, hi_v);
+        let ok = self.b.ins().band(above, below);
+        let bad = self.b.ins().bxor_imm_s(ok, 1);
+        self.trap_if(inst, bad, TrapCode::IntegerOverflow);
+        let t = ir_type(to);
+        let v = if signed {
+            self.b.ins().fcvt_to_sint_sat(t, x)
+        } else {
+            self.b.ins().fcvt_to_uint_sat(t, x)
+        };
+        self.push(to, v);
+    }
+
+    fn local_index(&self, i: u32) -> (Variable, ValType) {
+        self.locals[i as usize]
+    }
+
+    fn func_index_cell(&mut self, func_index: u32) -> Value {
+        let fl = self.fl_vm();
+        let funcs = self.b.ins().load(types::I64, fl, self.vmctx, vmctx::FUNCS);
+        self.b
+            .ins()
+            .load(types::I32, fl, funcs, (func_index * 4) as i32)
+    }
+
+    fn callee(&mut self, func_index: u32) -> Callee {
+        if let Some(c) = self.callees[func_index as usize] {
+            return c;
+        }
+        let c = match self.callee_ids[func_index as usize] {
+            Some(id) => {
+                use cranelift_module::Module as _;
+                Callee::Defined(self.module.declare_func_in_func(id, self.b.func))
+            }
+            None => Callee::Imported,
+        };
+        self.callees[func_index as usize] = Some(c);
+        c
+    }
+
+    fn i32c(&mut self, v: u32) -> Value {
+        self.b.ins().iconst(types::I32, i64::from(v as i32))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum CallTarget {
+    Ref(ir::FuncRef),
+    Ptr(Value),
+}
+
+#[derive(Clone, Copy)]
+enum CallHow {
+    /// A function of this module, called directly.
+    Direct(CallTarget),
+    /// A function of this instance resolved at run time (`call_indirect`): its code pointer.
+    Native(CallTarget),
+    /// An import (the store-wide function handle, as a value).
+    Import(Value),
+    /// Anything else `call_indirect` finds: through the runtime.
+    Slow(Value),
+}
+
+#[derive(Clone, Copy)]
+enum LoadKind {
+    Plain(ValType),
+    S8(ValType),
+    U8(ValType),
+    S16(ValType),
+    U16(ValType),
+    S32,
+    U32,
+}
+
+impl LoadKind {
+    fn result_and_size(self) -> (ValType, u64) {
+        match self {
+            LoadKind::Plain(t) => (
+                t,
+                match t {
+                    ValType::I32 | ValType::F32 => 4,
+                    _ => 8,
+                },
+            ),
+            LoadKind::S8(t) | LoadKind::U8(t) => (t, 1),
+            LoadKind::S16(t) | LoadKind::U16(t) => (t, 2),
+            LoadKind::S32 | LoadKind::U32 => (ValType::I64, 4),
+        }
+    }
+}
+
+fn zero(b: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
+    match ty {
+        ValType::F32 => b.ins().f32const(0.0),
+        ValType::F64 => b.ins().f64const(0.0),
+        t => b.ins().iconst(ir_type(t), 0),
+    }
+}
+
+/// A value as its 64-bit cell (see [`crate::Val::to_cell`]).
+pub(crate) fn to_cell(b: &mut FunctionBuilder<'_>, v: Value, ty: ValType) -> Value {
+    match ty {
+        ValType::I32 => b.ins().uextend(types::I64, v),
+        ValType::F32 => {
+            let i = b.ins().bitcast(types::I32, MemFlagsData::new(), v);
+            b.ins().uextend(types::I64, i)
+        }
+        ValType::F64 => b.ins().bitcast(types::I64, MemFlagsData::new(), v),
+        _ => v,
+    }
+}
+
+impl FuncEnvironment for JitEnv<'_, '_> {
+    type Label = Label;
+
+    fn new_label(&mut self) -> Label {
+        let block = self.b.create_block();
+        self.labels.push(LabelData { block, types: None });
+        Label(self.labels.len() as u32 - 1)
+    }
+
+    fn bind_label(&mut self, label: Label) {
+        self.close_run();
+        let block = {
+            let types = self.stack.clone();
+            let dead = self.dead;
+            let l = &mut self.labels[label.0 as usize];
+            if !dead && l.types.is_none() {
+                l.types = Some(types);
+            }
+            l.block
+        };
+        if !self.dead {
+            self.b.ins().jump(block, &[]);
+        }
+        self.b.switch_to_block(block);
+        if let Some(t) = &self.labels[label.0 as usize].types {
+            self.stack = t.clone();
+        }
+        self.dead = false;
+    }
+
+    fn instruction(&mut self, inst: Inst, op: &Operator<'_>) -> WResult<()> {
+        use Operator as O;
+        use ValType::{F32, F64, I32, I64};
+        self.before.clear();
+        self.before.extend_from_slice(&self.stack);
+        self.step(inst);
+        match *op {
+            O::Nop => {}
+            O::Drop => {
+                self.pop();
+            }
+            O::Select | O::TypedSelect { .. } => {
+                let c = self.pop();
+                let ty = self.stack[self.stack.len() - 1];
+                let (a, b) = self.pop2();
+                let v = self.b.ins().select(c, a, b);
+                self.push(ty, v);
+            }
+            O::LocalGet { local_index } => {
+                let (var, ty) = self.local_index(local_index);
+                let v = self.b.use_var(var);
+                self.push(ty, v);
+            }
+            O::LocalSet { local_index } => {
+                let (var, _) = self.local_index(local_index);
+                let v = self.pop();
+                self.b.def_var(var, v);
+            }
+            O::LocalTee { local_index } => {
+                let (var, ty) = self.local_index(local_index);
+                let v = self.pop();
+                self.b.def_var(var, v);
+                self.push(ty, v);
+            }
+            O::GlobalGet { global_index } => {
+                let ty = self.m.globals[global_index as usize];
+                let p = self.global_ptr(global_index);
+                let fl = mem_flags(self.r_other);
+                let v = self.b.ins().load(ir_type(ty), fl, p, 0);
+                self.push(ty, v);
+            }
+            O::GlobalSet { global_index } => {
+                let ty = self.m.globals[global_index as usize];
+                let v = self.pop();
+                let c = to_cell(&mut self.b, v, ty);
+                let p = self.global_ptr(global_index);
+                let fl = mem_flags(self.r_other);
+                self.b.ins().store(fl, c, p, 0);
+            }
+            O::Call { function_index } => {
+                let ty = self.m.func_types[function_index as usize];
+                match self.callee(function_index) {
+                    Callee::Defined(r) => {
+                        self.call(inst, ty, CallHow::Direct(CallTarget::Ref(r)));
+                    }
+                    Callee::Imported => {
+                        let f = self.func_index_cell(function_index);
+                        self.call(inst, ty, CallHow::Import(f));
+                    }
+                }
+            }
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                // Resolve first (it may trap with the index still on the stack), then call
+                // with the index popped.
+                let types_now = self.stack.clone();
+                self.store_state(inst.pc, &types_now);
+                self.spill_pos();
+                let index = self.pop();
+                let t = self.i32c(table_index);
+                let ty = self.i32c(type_index);
+                let code = self.libcall(
+                    self.m.libcalls.resolve,
+                    &[types::I64, types::I32, types::I32, types::I32],
+                    &[types::I64],
+                    &[self.vmctx, t, index, ty],
+                )[0];
+                let native = self.b.create_block();
+                let slow = self.b.create_block();
+                let join = self.b.create_block();
+                self.b.ins().brif(code, native, &[], slow, &[]);
+                let height = self.stack.len();
+                let saved = self.stack.clone();
+                self.b.switch_to_block(native);
+                self.call(inst, type_index, CallHow::Native(CallTarget::Ptr(code)));
+                self.b.ins().jump(join, &[]);
+                self.stack = saved;
+                self.b.switch_to_block(slow);
+                let fl = self.fl_vm();
+                let f = self
+                    .b
+                    .ins()
+                    .load(types::I32, fl, self.shared, shared::RESOLVED);
+                self.call(inst, type_index, CallHow::Slow(f));
+                self.b.ins().jump(join, &[]);
+                self.b.switch_to_block(join);
+                debug_assert!(self.stack.len() + 1 >= height);
+            }
+
+            O::I32Load { ref memarg } => self.load(inst, memarg, LoadKind::Plain(I32)),
+            O::I64Load { ref memarg } => self.load(inst, memarg, LoadKind::Plain(I64)),
+            O::F32Load { ref memarg } => self.load(inst, memarg, LoadKind::Plain(F32)),
+            O::F64Load { ref memarg } => self.load(inst, memarg, LoadKind::Plain(F64)),
+            O::I32Load8S { ref memarg } => self.load(inst, memarg, LoadKind::S8(I32)),
+            O::I32Load8U { ref memarg } => self.load(inst, memarg, LoadKind::U8(I32)),
+            O::I32Load16S { ref memarg } => self.load(inst, memarg, LoadKind::S16(I32)),
+            O::I32Load16U { ref memarg } => self.load(inst, memarg, LoadKind::U16(I32)),
+            O::I64Load8S { ref memarg } => self.load(inst, memarg, LoadKind::S8(I64)),
+            O::I64Load8U { ref memarg } => self.load(inst, memarg, LoadKind::U8(I64)),
+            O::I64Load16S { ref memarg } => self.load(inst, memarg, LoadKind::S16(I64)),
+            O::I64Load16U { ref memarg } => self.load(inst, memarg, LoadKind::U16(I64)),
+            O::I64Load32S { ref memarg } => self.load(inst, memarg, LoadKind::S32),
+            O::I64Load32U { ref memarg } => self.load(inst, memarg, LoadKind::U32),
+            O::I32Store { ref memarg } | O::F32Store { ref memarg } => self.store(inst, memarg, 4),
+            O::I64Store { ref memarg } | O::F64Store { ref memarg } => self.store(inst, memarg, 8),
+            O::I32Store8 { ref memarg } | O::I64Store8 { ref memarg } => {
+                self.store(inst, memarg, 1)
+            }
+            O::I32Store16 { ref memarg } | O::I64Store16 { ref memarg } => {
+                self.store(inst, memarg, 2)
+            }
+            O::I64Store32 { ref memarg } => self.store(inst, memarg, 4),
+            O::MemorySize { .. } => {
+                let (_, len) = self.memory_base_len();
+                let pages = self.b.ins().ushr_imm_s(len, 16);
+                let v = self.b.ins().ireduce(types::I32, pages);
+                self.push(I32, v);
+            }
+            O::MemoryGrow { .. } => {
+                let delta = self.pop();
+                let r = self.libcall(
+                    self.m.libcalls.memory_grow,
+                    &[types::I64, types::I32],
+                    &[types::I32],
+                    &[self.vmctx, delta],
+                )[0];
+                self.push(I32, r);
+            }
+            O::MemoryCopy { .. } => {
+                let n = self.pop();
+                let s = self.pop();
+                let d = self.pop();
+                let f = self.m.libcalls.memory_copy;
+                self.libcall_checked(inst, f, &[self.vmctx, d, s, n]);
+            }
+            O::MemoryFill { .. } => {
+                let n = self.pop();
+                let v = self.pop();
+                let d = self.pop();
+                let f = self.m.libcalls.memory_fill;
+                self.libcall_checked(inst, f, &[self.vmctx, d, v, n]);
+            }
+            O::MemoryInit { data_index, .. } => {
+                let n = self.pop();
+                let s = self.pop();
+                let d = self.pop();
+                let seg = self.i32c(data_index);
+                let f = self.m.libcalls.memory_init;
+                self.libcall_checked(inst, f, &[self.vmctx, seg, d, s, n]);
+            }
+            O::DataDrop { data_index } => {
+                let seg = self.i32c(data_index);
+                let f = self.m.libcalls.data_drop;
+                self.libcall_checked(inst, f, &[self.vmctx, seg]);
+            }
+            O::TableInit { elem_index, table } => {
+                let n = self.pop();
+                let s = self.pop();
+                let d = self.pop();
+                let seg = self.i32c(elem_index);
+                let t = self.i32c(table);
+                let f = self.m.libcalls.table_init;
+                self.libcall_checked(inst, f, &[self.vmctx, t, seg, d, s, n]);
+            }
+            O::ElemDrop { elem_index } => {
+                let seg = self.i32c(elem_index);
+                let f = self.m.libcalls.elem_drop;
+                self.libcall_checked(inst, f, &[self.vmctx, seg]);
+            }
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                let n = self.pop();
+                let s = self.pop();
+                let d = self.pop();
+                let dt = self.i32c(dst_table);
+                let st = self.i32c(src_table);
+                let f = self.m.libcalls.table_copy;
+                self.libcall_checked(inst, f, &[self.vmctx, dt, st, d, s, n]);
+            }
+            O::TableGet { table } => {
+                let i = self.pop();
+                let ty = self.table_elem_type(table);
+                let t = self.i32c(table);
+                let f = self.m.libcalls.table_get;
+                self.libcall_checked(inst, f, &[self.vmctx, t, i]);
+                let fl = self.fl_vm();
+                let v = self
+                    .b
+                    .ins()
+                    .load(types::I64, fl, self.shared, shared::RESOLVED);
+                self.push(ty, v);
+            }
+            O::TableSet { table } => {
+                let v = self.pop();
+                let i = self.pop();
+                let t = self.i32c(table);
+                let f = self.m.libcalls.table_set;
+                self.libcall_checked(inst, f, &[self.vmctx, t, i, v]);
+            }
+            O::TableSize { table } => {
+                let t = self.i32c(table);
+                let r = self.libcall(
+                    self.m.libcalls.table_size,
+                    &[types::I64, types::I32],
+                    &[types::I32],
+                    &[self.vmctx, t],
+                )[0];
+                self.push(I32, r);
+            }
+            O::TableGrow { table } => {
+                let n = self.pop();
+                let init = self.pop();
+                let t = self.i32c(table);
+                let r = self.libcall(
+                    self.m.libcalls.table_grow,
+                    &[types::I64, types::I32, types::I64, types::I32],
+                    &[types::I32],
+                    &[self.vmctx, t, init, n],
+                )[0];
+                self.push(I32, r);
+            }
+            O::TableFill { table } => {
+                let n = self.pop();
+                let v = self.pop();
+                let i = self.pop();
+                let t = self.i32c(table);
+                let f = self.m.libcalls.table_fill;
+                self.libcall_checked(inst, f, &[self.vmctx, t, i, v, n]);
+            }
+            O::RefNull { hty } => {
+                let ty = match hty {
+                    wasmparser::HeapType::Abstract {
+                        ty: wasmparser::AbstractHeapType::Extern,
+                        ..
+                    } => ValType::ExternRef,
+                    _ => ValType::FuncRef,
+                };
+                let v = self.b.ins().iconst(types::I64, 0);
+                self.push(ty, v);
+            }
+            O::RefIsNull => {
+                let a = self.pop();
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, a, 0);
+                let v = self.bool_i32(c);
+                self.push(I32, v);
+            }
+            O::RefFunc { function_index } => {
+                let f = self.func_index_cell(function_index);
+                let f = self.b.ins().uextend(types::I64, f);
+                let v = self.b.ins().iadd_imm_s(f, 1);
+                self.push(ValType::FuncRef, v);
+            }
+
+            O::I32Const { value } => {
+                let v = self.b.ins().iconst(types::I32, i64::from(value));
+                self.push(I32, v);
+            }
+            O::I64Const { value } => {
+                let v = self.b.ins().iconst(types::I64, value);
+                self.push(I64, v);
+            }
+            O::F32Const { value } => {
+                let v = self
+                    .b
+                    .ins()
+                    .f32const(ir::immediates::Ieee32::with_bits(value.bits()));
+                self.push(F32, v);
+            }
+            O::F64Const { value } => {
+                let v = self
+                    .b
+                    .ins()
+                    .f64const(ir::immediates::Ieee64::with_bits(value.bits()));
+                self.push(F64, v);
+            }
+
+            O::I32Eqz | O::I64Eqz => {
+                let a = self.pop();
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, a, 0);
+                let v = self.bool_i32(c);
+                self.push(I32, v);
+            }
+            O::I32Eq | O::I64Eq => self.icmp(IntCC::Equal, I32),
+            O::I32Ne | O::I64Ne => self.icmp(IntCC::NotEqual, I32),
+            O::I32LtS | O::I64LtS => self.icmp(IntCC::SignedLessThan, I32),
+            O::I32LtU | O::I64LtU => self.icmp(IntCC::UnsignedLessThan, I32),
+            O::I32GtS | O::I64GtS => self.icmp(IntCC::SignedGreaterThan, I32),
+            O::I32GtU | O::I64GtU => self.icmp(IntCC::UnsignedGreaterThan, I32),
+            O::I32LeS | O::I64LeS => self.icmp(IntCC::SignedLessThanOrEqual, I32),
+            O::I32LeU | O::I64LeU => self.icmp(IntCC::UnsignedLessThanOrEqual, I32),
+            O::I32GeS | O::I64GeS => self.icmp(IntCC::SignedGreaterThanOrEqual, I32),
+            O::I32GeU | O::I64GeU => self.icmp(IntCC::UnsignedGreaterThanOrEqual, I32),
+            O::F32Eq | O::F64Eq => self.fcmp(FloatCC::Equal),
+            O::F32Ne | O::F64Ne => self.fcmp(FloatCC::NotEqual),
+            O::F32Lt | O::F64Lt => self.fcmp(FloatCC::LessThan),
+            O::F32Gt | O::F64Gt => self.fcmp(FloatCC::GreaterThan),
+            O::F32Le | O::F64Le => self.fcmp(FloatCC::LessThanOrEqual),
+            O::F32Ge | O::F64Ge => self.fcmp(FloatCC::GreaterThanOrEqual),
+
+            O::I32Clz => self.un(I32, |b, a| b.ins().clz(a)),
+            O::I32Ctz => self.un(I32, |b, a| b.ins().ctz(a)),
+            O::I32Popcnt => self.un(I32, |b, a| b.ins().popcnt(a)),
+            O::I64Clz => self.un(I64, |b, a| b.ins().clz(a)),
+            O::I64Ctz => self.un(I64, |b, a| b.ins().ctz(a)),
+            O::I64Popcnt => self.un(I64, |b, a| b.ins().popcnt(a)),
+            O::I32Add => self.bin(I32, |b, x, y| b.ins().iadd(x, y)),
+            O::I32Sub => self.bin(I32, |b, x, y| b.ins().isub(x, y)),
+            O::I32Mul => self.bin(I32, |b, x, y| b.ins().imul(x, y)),
+            O::I32And => self.bin(I32, |b, x, y| b.ins().band(x, y)),
+            O::I32Or => self.bin(I32, |b, x, y| b.ins().bor(x, y)),
+            O::I32Xor => self.bin(I32, |b, x, y| b.ins().bxor(x, y)),
+            O::I32Shl => self.bin(I32, |b, x, y| b.ins().ishl(x, y)),
+            O::I32ShrS => self.bin(I32, |b, x, y| b.ins().sshr(x, y)),
+            O::I32ShrU => self.bin(I32, |b, x, y| b.ins().ushr(x, y)),
+            O::I32Rotl => self.bin(I32, |b, x, y| b.ins().rotl(x, y)),
+            O::I32Rotr => self.bin(I32, |b, x, y| b.ins().rotr(x, y)),
+            O::I64Add => self.bin(I64, |b, x, y| b.ins().iadd(x, y)),
+            O::I64Sub => self.bin(I64, |b, x, y| b.ins().isub(x, y)),
+            O::I64Mul => self.bin(I64, |b, x, y| b.ins().imul(x, y)),
+            O::I64And => self.bin(I64, |b, x, y| b.ins().band(x, y)),
+            O::I64Or => self.bin(I64, |b, x, y| b.ins().bor(x, y)),
+            O::I64Xor => self.bin(I64, |b, x, y| b.ins().bxor(x, y)),
+            O::I64Shl => self.bin(I64, |b, x, y| b.ins().ishl(x, y)),
+            O::I64ShrS => self.bin(I64, |b, x, y| b.ins().sshr(x, y)),
+            O::I64ShrU => self.bin(I64, |b, x, y| b.ins().ushr(x, y)),
+            O::I64Rotl => self.bin(I64, |b, x, y| b.ins().rotl(x, y)),
+            O::I64Rotr => self.bin(I64, |b, x, y| b.ins().rotr(x, y)),
+            O::I32DivS => self.div(inst, I32, true, false),
+            O::I32DivU => self.div(inst, I32, false, false),
+            O::I32RemS => self.div(inst, I32, true, true),
+            O::I32RemU => self.div(inst, I32, false, true),
+            O::I64DivS => self.div(inst, I64, true, false),
+            O::I64DivU => self.div(inst, I64, false, false),
+            O::I64RemS => self.div(inst, I64, true, true),
+            O::I64RemU => self.div(inst, I64, false, true),
+
+            O::F32Abs => self.un(F32, |b, a| b.ins().fabs(a)),
+            O::F32Neg => self.un(F32, |b, a| b.ins().fneg(a)),
+            O::F64Abs => self.un(F64, |b, a| b.ins().fabs(a)),
+            O::F64Neg => self.un(F64, |b, a| b.ins().fneg(a)),
+            O::F32Copysign => self.bin(F32, |b, x, y| b.ins().fcopysign(x, y)),
+            O::F64Copysign => self.bin(F64, |b, x, y| b.ins().fcopysign(x, y)),
+            O::F32Ceil => self.fun(F32, |b, a| b.ins().ceil(a)),
+            O::F32Floor => self.fun(F32, |b, a| b.ins().floor(a)),
+            O::F32Trunc => self.fun(F32, |b, a| b.ins().trunc(a)),
+            O::F32Nearest => self.fun(F32, |b, a| b.ins().nearest(a)),
+            O::F32Sqrt => self.fun(F32, |b, a| b.ins().sqrt(a)),
+            O::F64Ceil => self.fun(F64, |b, a| b.ins().ceil(a)),
+            O::F64Floor => self.fun(F64, |b, a| b.ins().floor(a)),
+            O::F64Trunc => self.fun(F64, |b, a| b.ins().trunc(a)),
+            O::F64Nearest => self.fun(F64, |b, a| b.ins().nearest(a)),
+            O::F64Sqrt => self.fun(F64, |b, a| b.ins().sqrt(a)),
+            O::F32Add => self.fbin(F32, |b, x, y| b.ins().fadd(x, y)),
+            O::F32Sub => self.fbin(F32, |b, x, y| b.ins().fsub(x, y)),
+            O::F32Mul => self.fbin(F32, |b, x, y| b.ins().fmul(x, y)),
+            O::F32Div => self.fbin(F32, |b, x, y| b.ins().fdiv(x, y)),
+            O::F32Min => self.fbin(F32, |b, x, y| b.ins().fmin(x, y)),
+            O::F32Max => self.fbin(F32, |b, x, y| b.ins().fmax(x, y)),
+            O::F64Add => self.fbin(F64, |b, x, y| b.ins().fadd(x, y)),
+            O::F64Sub => self.fbin(F64, |b, x, y| b.ins().fsub(x, y)),
+            O::F64Mul => self.fbin(F64, |b, x, y| b.ins().fmul(x, y)),
+            O::F64Div => self.fbin(F64, |b, x, y| b.ins().fdiv(x, y)),
+            O::F64Min => self.fbin(F64, |b, x, y| b.ins().fmin(x, y)),
+            O::F64Max => self.fbin(F64, |b, x, y| b.ins().fmax(x, y)),
+
+            O::I32WrapI64 => self.un(I32, |b, a| b.ins().ireduce(types::I32, a)),
+            O::I64ExtendI32S => self.un(I64, |b, a| b.ins().sextend(types::I64, a)),
+            O::I64ExtendI32U => self.un(I64, |b, a| b.ins().uextend(types::I64, a)),
+            O::I32Extend8S => self.un(I32, |b, a| {
+                let n = b.ins().ireduce(types::I8, a);
+                b.ins().sextend(types::I32, n)
+            }),
+            O::I32Extend16S => self.un(I32, |b, a| {
+                let n = b.ins().ireduce(types::I16, a);
+                b.ins().sextend(types::I32, n)
+            }),
+            O::I64Extend8S => self.un(I64, |b, a| {
+                let n = b.ins().ireduce(types::I8, a);
+                b.ins().sextend(types::I64, n)
+            }),
+            O::I64Extend16S => self.un(I64, |b, a| {
+                let n = b.ins().ireduce(types::I16, a);
+                b.ins().sextend(types::I64, n)
+            }),
+            O::I64Extend32S => self.un(I64, |b, a| {
+                let n = b.ins().ireduce(types::I32, a);
+                b.ins().sextend(types::I64, n)
+            }),
+            O::I32TruncF32S => self.trunc(inst, I32, true, -2147483904.0, 2147483648.0),
+            O::I32TruncF32U => self.trunc(inst, I32, false, -1.0, 4294967296.0),
+            O::I32TruncF64S => self.trunc(inst, I32, true, -2147483649.0, 2147483648.0),
+            O::I32TruncF64U => self.trunc(inst, I32, false, -1.0, 4294967296.0),
+            O::I64TruncF32S => self.trunc(
+                inst,
+                I64,
+                true,
+                -9223373136366403584.0,
+                9223372036854775808.0,
+            ),
+            O::I64TruncF32U => self.trunc(inst, I64, false, -1.0, 18446744073709551616.0),
+            O::I64TruncF64S => self.trunc(
+                inst,
+                I64,
+                true,
+                -9223372036854777856.0,
+                9223372036854775808.0,
+            ),
+            O::I64TruncF64U => self.trunc(inst, I64, false, -1.0, 18446744073709551616.0),
+            O::I32TruncSatF32S | O::I32TruncSatF64S => {
+                self.un(I32, |b, a| b.ins().fcvt_to_sint_sat(types::I32, a))
+            }
+            O::I32TruncSatF32U | O::I32TruncSatF64U => {
+                self.un(I32, |b, a| b.ins().fcvt_to_uint_sat(types::I32, a))
+            }
+            O::I64TruncSatF32S | O::I64TruncSatF64S => {
+                self.un(I64, |b, a| b.ins().fcvt_to_sint_sat(types::I64, a))
+            }
+            O::I64TruncSatF32U | O::I64TruncSatF64U => {
+                self.un(I64, |b, a| b.ins().fcvt_to_uint_sat(types::I64, a))
+            }
+            O::F32ConvertI32S | O::F32ConvertI64S => {
+                self.un(F32, |b, a| b.ins().fcvt_from_sint(types::F32, a))
+            }
+            O::F32ConvertI32U | O::F32ConvertI64U => {
+                self.un(F32, |b, a| b.ins().fcvt_from_uint(types::F32, a))
+            }
+            O::F64ConvertI32S | O::F64ConvertI64S => {
+                self.un(F64, |b, a| b.ins().fcvt_from_sint(types::F64, a))
+            }
+            O::F64ConvertI32U | O::F64ConvertI64U => {
+                self.un(F64, |b, a| b.ins().fcvt_from_uint(types::F64, a))
+            }
+            O::F32DemoteF64 => self.fun(F32, |b, a| b.ins().fdemote(types::F32, a)),
+            O::F64PromoteF32 => self.fun(F64, |b, a| b.ins().fpromote(types::F64, a)),
+            O::I32ReinterpretF32 => self.un(I32, |b, a| {
+                b.ins().bitcast(types::I32, MemFlagsData::new(), a)
+            }),
+            O::I64ReinterpretF64 => self.un(I64, |b, a| {
+                b.ins().bitcast(types::I64, MemFlagsData::new(), a)
+            }),
+            O::F32ReinterpretI32 => self.un(F32, |b, a| {
+                b.ins().bitcast(types::F32, MemFlagsData::new(), a)
+            }),
+            O::F64ReinterpretI64 => self.un(F64, |b, a| {
+                b.ins().bitcast(types::F64, MemFlagsData::new(), a)
+            }),
+            ref other => {
+                return Err(crate::Error::Internal(format!(
+                    "operator at {:#x} not supported by deja's JIT: {other:?}",
+                    inst.pc
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn unreachable(&mut self, inst: Inst) {
+        self.before.clear();
+        self.before.extend_from_slice(&self.stack);
+        self.step(inst);
+        self.emit_trap(inst, TrapCode::UnreachableCodeReached);
+        self.dead = true;
+    }
+
+    fn br(&mut self, inst: Inst, target: Branch<Label>) {
+        self.step(inst);
+        let types = self.branch_moves(&target);
+        let block = self.label_target(target.label, types);
+        self.b.ins().jump(block, &[]);
+        self.dead = true;
+    }
+
+    fn br_if(&mut self, inst: Inst, target: Branch<Label>) {
+        self.step(inst);
+        let c = self.pop();
+        let cont = self.b.create_block();
+        let mut pending = Vec::new();
+        let taken = self.edge_block(&target, &mut pending);
+        self.b.ins().brif(c, taken, &[], cont, &[]);
+        self.fill_edges(pending);
+        self.b.switch_to_block(cont);
+    }
+
+    fn br_table(&mut self, inst: Inst, targets: &[Branch<Label>]) {
+        self.step(inst);
+        let index = self.pop();
+        let mut pending = Vec::new();
+        let blocks: Vec<ir::Block> = targets
+            .iter()
+            .map(|t| self.edge_block(t, &mut pending))
+            .collect();
+        let (default, rest) = blocks.split_last().expect("a default target");
+        let no_args: [BlockArg; 0] = [];
+        let def = self.b.func.dfg.block_call(*default, &no_args);
+        let table: Vec<_> = rest
+            .iter()
+            .map(|b| self.b.func.dfg.block_call(*b, &no_args))
+            .collect();
+        let jt = self
+            .b
+            .create_jump_table(ir::JumpTableData::new(def, &table));
+        self.b.ins().br_table(index, jt);
+        self.fill_edges(pending);
+        self.dead = true;
+    }
+
+    fn if_(&mut self, inst: Inst, else_label: Label) {
+        self.step(inst);
+        let c = self.pop();
+        let types = self.stack.clone();
+        let else_block = self.label_target(else_label, types);
+        let then = self.b.create_block();
+        self.b.ins().brif(c, then, &[], else_block, &[]);
+        self.b.switch_to_block(then);
+    }
+
+    fn else_(&mut self, inst: Inst, end_label: Label) {
+        self.step(inst);
+        let types = self.stack.clone();
+        let block = self.label_target(end_label, types);
+        self.b.ins().jump(block, &[]);
+        self.dead = true;
+    }
+
+    fn return_(&mut self, inst: Inst) {
+        self.step(inst);
+        self.emit_return();
+        self.dead = true;
+    }
+
+    fn exit(&mut self, inst: Inst) {
+        self.step(inst);
+        self.emit_return();
+        self.dead = true;
+    }
+}
+
+impl JitEnv<'_, '_> {
+    fn emit_return(&mut self) {
+        let n = self.results.len();
+        let results: Vec<Value> = {
+            let len = self.stack.len();
+            let tys = self.results.clone();
+            tys.iter()
+                .enumerate()
+                .map(|(i, t)| self.b.use_var(self.var(len - n + i, *t)))
+                .collect()
+        };
+        self.spill_pos();
+        let fl = self.fl_vm();
+        self.b.ins().store(fl, self.prev, self.shared, shared::TOP);
+        self.b.ins().return_(&results);
+    }
+
+    fn table_elem_type(&self, _table: u32) -> ValType {
+        // Cells of either reference type are the same; the type only matters to frames.
+        ValType::FuncRef
+    }
+}

@@ -1,0 +1,404 @@
+//! The Rust functions JIT code calls: exits to the driver (traps, the step limit, host calls),
+//! calls that leave the instance, and the instructions whose work is not worth inlining (bulk
+//! memory and table operations, `memory.grow`).
+//!
+//! They run on the coroutine's stack. A call that ends in a trap, a host error or an exit never
+//! resumes, and the engine discards the stack without unwinding it, so no function here keeps
+//! anything that needs dropping across a suspension (`call`'s argument buffer is a plain
+//! allocation, leaked in that case).
+//!
+//! Fallible operations return 0 or a trap code plus one; JIT code goes to its trap site then.
+
+use super::{Shared, VmCtx};
+use crate::engine::Exit;
+use crate::store::{FuncKind, StoreInner};
+use crate::trap::TrapCode;
+use crate::types::Func;
+use cranelift_codegen::isa::CallConv;
+
+/// Addresses of the libcalls, for JIT code to call.
+pub(crate) struct Libcalls {
+    pub call_conv: CallConv,
+    pub trap: usize,
+    pub budget: usize,
+    pub call: usize,
+    pub resolve: usize,
+    pub memory_grow: usize,
+    pub memory_copy: usize,
+    pub memory_fill: usize,
+    pub memory_init: usize,
+    pub data_drop: usize,
+    pub table_init: usize,
+    pub elem_drop: usize,
+    pub table_copy: usize,
+    pub table_get: usize,
+    pub table_set: usize,
+    pub table_size: usize,
+    pub table_grow: usize,
+    pub table_fill: usize,
+}
+
+impl Libcalls {
+    pub(crate) fn new(call_conv: CallConv) -> Libcalls {
+        Libcalls {
+            call_conv,
+            trap: trap as *const () as usize,
+            budget: budget as *const () as usize,
+            call: call as *const () as usize,
+            resolve: resolve as *const () as usize,
+            memory_grow: memory_grow as *const () as usize,
+            memory_copy: memory_copy as *const () as usize,
+            memory_fill: memory_fill as *const () as usize,
+            memory_init: memory_init as *const () as usize,
+            data_drop: data_drop as *const () as usize,
+            table_init: table_init as *const () as usize,
+            elem_drop: elem_drop as *const () as usize,
+            table_copy: table_copy as *const () as usize,
+            table_get: table_get as *const () as usize,
+            table_set: table_set as *const () as usize,
+            table_size: table_size as *const () as usize,
+            table_grow: table_grow as *const () as usize,
+            table_fill: table_fill as *const () as usize,
+        }
+    }
+}
+
+/// The shared state and the store of the call that `vmctx`'s code runs in.
+///
+/// # Safety
+/// `vmctx` must be a context of the running engine, called from its JIT code while it runs.
+unsafe fn parts<'a>(vmctx: *mut VmCtx) -> (&'a mut Shared, &'a mut StoreInner) {
+    // SAFETY: the engine set both pointers before resuming the code that called us, and
+    // nothing else uses them while it runs.
+    unsafe {
+        let sh = &mut *(*vmctx).shared;
+        let store = &mut *sh.store;
+        (sh, store)
+    }
+}
+
+/// Suspends the call with `exit`; returns when the driver resumes it.
+///
+/// # Safety
+/// As [`parts`].
+unsafe fn suspend(vmctx: *mut VmCtx, exit: Exit) {
+    // SAFETY: the yielder belongs to the coroutine this runs on.
+    unsafe {
+        let y = (*(*vmctx).shared).yielder;
+        (*y).suspend(exit);
+    }
+}
+
+/// Suspends with an exit that the driver never resumes.
+///
+/// # Safety
+/// As [`parts`].
+unsafe fn suspend_for_good(vmctx: *mut VmCtx, exit: Exit) -> ! {
+    // SAFETY: as `suspend`.
+    unsafe { suspend(vmctx, exit) };
+    // The engine discards a call that trapped or stopped for a hand-over; resuming it is a
+    // bug that must not run guest code on.
+    std::process::abort()
+}
+
+fn status(r: Result<(), TrapCode>) -> u32 {
+    match r {
+        Ok(()) => 0,
+        Err(code) => u32::from(code.as_u8()) + 1,
+    }
+}
+
+/// A trap: `uncounted` steps of the position did not complete.
+unsafe extern "C" fn trap(vmctx: *mut VmCtx, code: u32, uncounted: u64) {
+    // SAFETY: called by JIT code (see `parts`).
+    unsafe {
+        let (sh, _) = parts(vmctx);
+        sh.uncounted = uncounted;
+        let code = TrapCode::from_u8(code as u8).unwrap_or(TrapCode::UnreachableCodeReached);
+        suspend_for_good(vmctx, Exit::Trap(code));
+    }
+}
+
+/// The step limit: the innermost frame stopped at a run head, its state stored.
+unsafe extern "C" fn budget(vmctx: *mut VmCtx) {
+    // SAFETY: called by JIT code.
+    unsafe { suspend_for_good(vmctx, Exit::StepBudget) }
+}
+
+/// Calls function `func` (a store handle) with the arguments at `args`; returns where its
+/// results are. Host functions go to the driver; Wasm functions of other instances run through
+/// their entry trampolines.
+unsafe extern "C" fn call(vmctx: *mut VmCtx, func: u32, args: *const u64) -> *const u64 {
+    // SAFETY: called by JIT code; `args` points at the caller's top operands in its state slot.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let f = Func::from_u32(func);
+        match store.funcs[f].kind {
+            FuncKind::Host { .. } => {
+                sh.args = args;
+                suspend(vmctx, Exit::Host(f));
+                (*(*vmctx).shared).results.as_ptr()
+            }
+            FuncKind::Wasm { instance, def } => {
+                if sh.depth >= sh.max_depth {
+                    // A call ends its run: only the call itself is not completed.
+                    sh.uncounted = 1;
+                    suspend_for_good(vmctx, Exit::Trap(TrapCode::CallStackExhausted));
+                }
+                let ty = &store.funcs[f].ty;
+                let (np, nr) = (ty.params().len(), ty.results().len());
+                let callee = match sh.vmctx(store, instance) {
+                    Ok(v) => v,
+                    // `start` compiled every instance's module; this cannot fail now.
+                    Err(_) => std::process::abort(),
+                };
+                let entry = (*callee).code.entry(def);
+                let mut buf = vec![0u64; np.max(nr)];
+                buf[..np].copy_from_slice(std::slice::from_raw_parts(args, np));
+                let buf = Box::leak(buf.into_boxed_slice()).as_mut_ptr();
+                (*(*vmctx).shared).depth += 1;
+                entry(callee, buf);
+                let sh = &mut *(*vmctx).shared;
+                sh.depth -= 1;
+                if sh.results.len() < nr {
+                    sh.results.resize(nr, 0);
+                }
+                let vals = Box::from_raw(std::ptr::slice_from_raw_parts_mut(buf, np.max(nr)));
+                sh.results[..nr].copy_from_slice(&vals[..nr]);
+                sh.results.as_ptr()
+            }
+        }
+    }
+}
+
+/// `call_indirect`'s checks: the element's function, if it has the expected type. Returns its
+/// code when it is this instance's own, else 0 with the function in `resolved`.
+unsafe extern "C" fn resolve(vmctx: *mut VmCtx, table: u32, index: u32, type_index: u32) -> u64 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let me = (*vmctx).instance;
+        let inst = &store.instances[me];
+        let t = &store.tables[inst.tables[table as usize]];
+        let fail = |code| {
+            // `call_indirect` ends its run: only it is not completed.
+            (*(*vmctx).shared).uncounted = 1;
+            suspend_for_good(vmctx, Exit::Trap(code))
+        };
+        let Some(&cell) = t.elements.get(index as usize) else {
+            fail(TrapCode::UndefinedElement)
+        };
+        if cell == 0 {
+            fail(TrapCode::UninitializedElement);
+        }
+        let f = Func::from_u32((cell - 1) as u32);
+        if store.funcs[f].sig != inst.sigs[type_index as usize] {
+            fail(TrapCode::IndirectCallTypeMismatch);
+        }
+        match store.funcs[f].kind {
+            FuncKind::Wasm { instance, def } if instance == me => (*vmctx).code.native(def) as u64,
+            _ => {
+                sh.resolved = u64::from(f.as_u32());
+                0
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut VmCtx, delta: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let mem = store.instances[(*vmctx).instance].mem0;
+        let max = store.config.max_memory_pages;
+        let r = store.memories[mem].grow(u64::from(delta), max);
+        // The memory may have moved: every instance that shares it must see where.
+        sh.refresh(store);
+        r.map_or(u32::MAX, |old| old as u32)
+    }
+}
+
+unsafe extern "C" fn memory_copy(vmctx: *mut VmCtx, dst: u32, src: u32, n: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let mem = store.instances[(*vmctx).instance].mem0;
+        status(crate::bulk::memory_copy(
+            &mut store.memories[mem],
+            u64::from(dst),
+            u64::from(src),
+            u64::from(n),
+        ))
+    }
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut VmCtx, dst: u32, value: u32, n: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let mem = store.instances[(*vmctx).instance].mem0;
+        status(crate::bulk::memory_fill(
+            &mut store.memories[mem],
+            u64::from(dst),
+            value as u8,
+            u64::from(n),
+        ))
+    }
+}
+
+unsafe extern "C" fn memory_init(vmctx: *mut VmCtx, seg: u32, dst: u32, src: u32, n: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let me = (*vmctx).instance;
+        let inst = &store.instances[me];
+        let bytes: &[u8] = if store.segments[me].dropped_datas[seg as usize] {
+            &[]
+        } else {
+            &inst.module.inner.datas[crate::types::DataIndex::from_u32(seg)].bytes
+        };
+        status(crate::bulk::memory_init(
+            &mut store.memories[inst.mem0],
+            bytes,
+            u64::from(dst),
+            u64::from(src),
+            u64::from(n),
+        ))
+    }
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut VmCtx, seg: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        store.segments[(*vmctx).instance].dropped_datas[seg as usize] = true;
+        0
+    }
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut VmCtx,
+    table: u32,
+    seg: u32,
+    dst: u32,
+    src: u32,
+    n: u32,
+) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let me = (*vmctx).instance;
+        let inst = &store.instances[me];
+        let items: &[u64] = if store.segments[me].dropped_elems[seg as usize] {
+            &[]
+        } else {
+            &inst.elems[seg as usize]
+        };
+        status(crate::bulk::table_init(
+            &mut store.tables[inst.tables[table as usize]],
+            items,
+            u64::from(dst),
+            u64::from(src),
+            u64::from(n),
+        ))
+    }
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut VmCtx, seg: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        store.segments[(*vmctx).instance].dropped_elems[seg as usize] = true;
+        0
+    }
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut VmCtx,
+    dst_table: u32,
+    src_table: u32,
+    dst: u32,
+    src: u32,
+    n: u32,
+) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let inst = &store.instances[(*vmctx).instance];
+        let (dt, st) = (
+            inst.tables[dst_table as usize],
+            inst.tables[src_table as usize],
+        );
+        status(crate::bulk::table_copy(
+            &mut store.tables,
+            dt,
+            st,
+            u64::from(dst),
+            u64::from(src),
+            u64::from(n),
+        ))
+    }
+}
+
+unsafe extern "C" fn table_get(vmctx: *mut VmCtx, table: u32, index: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let t = &store.tables[store.instances[(*vmctx).instance].tables[table as usize]];
+        match t.elements.get(index as usize) {
+            Some(&v) => {
+                sh.resolved = v;
+                0
+            }
+            None => status(Err(TrapCode::TableOutOfBounds)),
+        }
+    }
+}
+
+unsafe extern "C" fn table_set(vmctx: *mut VmCtx, table: u32, index: u32, value: u64) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let t = store.instances[(*vmctx).instance].tables[table as usize];
+        match store.tables[t].elements.get_mut(index as usize) {
+            Some(e) => {
+                *e = value;
+                0
+            }
+            None => status(Err(TrapCode::TableOutOfBounds)),
+        }
+    }
+}
+
+unsafe extern "C" fn table_size(vmctx: *mut VmCtx, table: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let t = store.instances[(*vmctx).instance].tables[table as usize];
+        store.tables[t].elements.len() as u32
+    }
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut VmCtx, table: u32, init: u64, n: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let t = store.instances[(*vmctx).instance].tables[table as usize];
+        let limit = store.config.max_table_elements;
+        crate::bulk::table_grow(&mut store.tables[t], u64::from(n), init, limit) as u32
+    }
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut VmCtx, table: u32, i: u32, v: u64, n: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let t = store.instances[(*vmctx).instance].tables[table as usize];
+        status(crate::bulk::table_fill(
+            &mut store.tables[t],
+            u64::from(i),
+            v,
+            u64::from(n),
+        ))
+    }
+}

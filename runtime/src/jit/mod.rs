@@ -1,0 +1,593 @@
+//! The JIT: Wasm compiled to native code with Cranelift, behind the same [`Engine`] interface
+//! as the interpreter.
+//!
+//! # What it is, in this first step
+//! Every function of a module is translated once per process (the code is cached in the
+//! module, so `record --until-failure` compiles once for all its runs) through the shared
+//! translator (`translate.rs`) into Cranelift IR by [`env::JitEnv`], with the step definition of
+//! `steps.rs` and the numeric semantics of `wasm.rs`: the same results, traps (code and exact
+//! position), NaN canonicalization, call-depth limit and step counts as the interpreter.
+//!
+//! Guest code runs on its own stack, a [`corosensei`] coroutine: anything that needs the driver
+//! — a host call, a trap, the step limit — suspends the coroutine with an [`Exit`], exactly as
+//! the interpreter's loop returns one, and the driver resumes it. That keeps the driver and
+//! everything above it unchanged: WASI, the recorder's observer and the replayer's substitution
+//! see the same host calls on either engine.
+//!
+//! # Frames: state slots and one frame table
+//! A JIT frame is a native frame, so its Wasm state is written where the runtime can read it:
+//! each function's *state slot* (a Cranelift stack slot, see `env.rs`) holds its pc, locals and
+//! operand stack as cells, stored before every call and at every exit, and the slots form a
+//! linked list from the shared state. The operand count at a pc comes from the translator's
+//! frame shapes, so the layout needs no per-site table. This is deliberately simpler than the
+//! seed design's frame tables keyed by return address with Cranelift debug tags
+//! (`DebugTag`, `sequence_point`): explicit stores cost a little at calls, but need neither
+//! stack walking nor unwinding support, and they are exact at every point where JIT code can
+//! stop. Moving to debug tags (stores only where a stop can observe them) is the next step for
+//! speed.
+//!
+//! # Hand-over to the interpreter
+//! Each straight-line run checks, at its head, whether it would cross the step limit. If it
+//! would, the function stores its state and stops there — at a run head the position is exact —
+//! and the engine hands the whole call stack ([`EngineState`]) to the interpreter, which single-
+//! steps the rest. Breakpoints and watchpoints force that hand-over at the next run head (the
+//! limit becomes 0), so they behave exactly as on the interpreter; so does any restore from a
+//! snapshot. Resuming JIT code from a snapshot is not built yet: after a hand-over the call
+//! finishes on the interpreter.
+//!
+//! # Memory
+//! Loads and stores check bounds explicitly against the memory's current length (no guard
+//! pages, no signal handler), and stores mark the dirty pages that snapshots rely on.
+
+mod compile;
+mod env;
+mod libcalls;
+
+pub(crate) use compile::JitCode;
+
+use crate::engine::{Engine, EngineState, EngineStats, Exit, FrameRef, FrameState};
+use crate::interp::Interp;
+use crate::store::{Instance, StoreInner};
+use crate::types::{DefinedFuncIndex, Func};
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use cranelift_codegen::isa::CallConv;
+use cranelift_entity::EntityRef;
+use std::sync::Arc;
+
+/// The calling convention between JIT functions (Cranelift's, which has no limit on results).
+const WASM_CALL_CONV: CallConv = CallConv::Tail;
+
+/// Byte offsets of [`VmCtx`] fields that JIT code reads.
+pub(crate) mod vmctx {
+    pub const SHARED: i32 = 0;
+    pub const MEM_BASE: i32 = 8;
+    pub const MEM_LEN: i32 = 16;
+    pub const DIRTY: i32 = 24;
+    pub const GLOBALS: i32 = 32;
+    pub const FUNCS: i32 = 40;
+    pub const INSTANCE_TAG: i32 = 48;
+}
+
+/// Byte offsets of [`Shared`] fields that JIT code reads and writes.
+pub(crate) mod shared {
+    pub const POS: i32 = 0;
+    pub const LIMIT: i32 = 8;
+    pub const TOP: i32 = 16;
+    pub const DEPTH: i32 = 24;
+    pub const MAX_DEPTH: i32 = 32;
+    pub const RESOLVED: i32 = 40;
+}
+
+/// Layout of a state slot, in bytes for the header fields and cells for the values.
+pub(crate) mod slot {
+    pub const PREV: i32 = 0;
+    pub const ID: i32 = 8;
+    pub const PC: i32 = 16;
+    /// Index of the first value cell.
+    pub const VALUES: usize = 3;
+}
+
+/// Per-instance context: what JIT code of one instance reads (first fields, `repr(C)`), and
+/// what the runtime keeps for it.
+#[repr(C)]
+pub(crate) struct VmCtx {
+    shared: *mut Shared,
+    mem_base: *mut u8,
+    mem_len: u64,
+    dirty: *mut u64,
+    globals: *const *mut u64,
+    funcs: *const u32,
+    instance_tag: u64,
+    // Not read by JIT code:
+    instance: Instance,
+    code: Arc<JitCode>,
+    global_ptrs: Vec<*mut u64>,
+}
+
+/// State shared by all JIT frames of a call (first fields, `repr(C)`, are read by JIT code).
+#[repr(C)]
+pub(crate) struct Shared {
+    /// Steps completed: the position, while JIT code runs.
+    pos: u64,
+    /// A run that would take the position beyond this stops at its head.
+    limit: u64,
+    /// The innermost frame's state slot.
+    top: *mut u64,
+    /// Wasm frames on the call stack.
+    depth: u64,
+    max_depth: u64,
+    /// A libcall's second result: the function `resolve` found, a table element.
+    resolved: u64,
+    // Not read by JIT code:
+    store: *mut StoreInner,
+    yielder: *const Yielder<(), Exit>,
+    /// After a trap: the steps counted that did not complete.
+    uncounted: u64,
+    /// During a host call: its arguments, in the caller's state slot.
+    args: *const u64,
+    /// A host call's results, read by JIT code once it resumes.
+    results: Vec<u64>,
+    vmctxs: Vec<Option<Box<VmCtx>>>,
+    canon: bool,
+}
+
+struct Fiber(Coroutine<(), Exit, Exit, DefaultStack>);
+
+// SAFETY: the coroutine runs only while the engine's owner resumes it, on that owner's thread;
+// while suspended its stack holds JIT frames and libcall frames that keep no thread-local or
+// thread-bound state, so moving the whole engine to another thread between resumptions is sound.
+unsafe impl Send for Fiber {}
+
+// SAFETY: the raw pointers in `Shared` and `VmCtx` point into the store and into the engine's
+// own boxes; they are only dereferenced while the engine runs on its owner's thread.
+unsafe impl Send for Shared {}
+unsafe impl Send for VmCtx {}
+
+/// Where a JIT call stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// No call, or the call runs on the interpreter.
+    Interp,
+    /// The call runs (or is suspended) in JIT code.
+    Jit,
+}
+
+/// The JIT engine (see the module docs). Calls run in JIT code when their module compiles, and
+/// on the interpreter it contains after a hand-over.
+pub(crate) struct JitEngine {
+    interp: Interp,
+    mode: Mode,
+    fiber: Option<Fiber>,
+    shared: Box<Shared>,
+    /// The outermost call's arguments, then its results.
+    values: Vec<u64>,
+    /// Suspended in a host call whose results have been delivered.
+    host_returned: bool,
+    /// A breakpoint skip requested before a hand-over.
+    skip_breakpoint: bool,
+    stats: EngineStats,
+}
+
+impl Default for JitEngine {
+    fn default() -> JitEngine {
+        JitEngine {
+            interp: Interp::default(),
+            mode: Mode::Interp,
+            fiber: None,
+            shared: Box::new(Shared {
+                pos: 0,
+                limit: 0,
+                top: std::ptr::null_mut(),
+                depth: 0,
+                max_depth: 0,
+                resolved: 0,
+                store: std::ptr::null_mut(),
+                yielder: std::ptr::null(),
+                uncounted: 0,
+                args: std::ptr::null(),
+                results: vec![0; 16],
+                vmctxs: Vec::new(),
+                canon: true,
+            }),
+            values: Vec::new(),
+            host_returned: false,
+            skip_breakpoint: false,
+            stats: EngineStats::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for JitEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitEngine")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Native stack for one call: room for the deepest call stack the configuration allows.
+fn stack_size(store: &StoreInner) -> usize {
+    let mut per_frame = 0usize;
+    for (_, inst) in store.instances.iter() {
+        for (_, code) in inst.module.inner.code.iter() {
+            per_frame = per_frame.max(((code.num_locals + code.max_stack) as usize + 8) * 8 * 3);
+        }
+    }
+    let frames = store.config.max_call_depth as usize + 1;
+    (frames * (per_frame + 1024)).clamp(8 << 20, 4 << 30)
+}
+
+impl Shared {
+    /// The context of `instance`, created (and its module compiled) on first use.
+    fn vmctx(&mut self, store: &StoreInner, instance: Instance) -> crate::Result<*mut VmCtx> {
+        let i = instance.index();
+        if self.vmctxs.len() <= i {
+            self.vmctxs.resize_with(i + 1, || None);
+        }
+        if self.vmctxs[i].is_none() {
+            let data = &store.instances[instance];
+            let code = compile::code_for(&data.module, self.canon)?;
+            self.vmctxs[i] = Some(Box::new(VmCtx {
+                shared: self,
+                mem_base: std::ptr::null_mut(),
+                mem_len: 0,
+                dirty: std::ptr::null_mut(),
+                globals: std::ptr::null(),
+                funcs: data.funcs.as_ptr().cast(),
+                instance_tag: (instance.index() as u64) << 32,
+                instance,
+                code,
+                global_ptrs: Vec::new(),
+            }));
+        }
+        Ok(&mut **self.vmctxs[i].as_mut().expect("made above"))
+    }
+
+    /// Points every context at the store's current memories and globals (they may have moved:
+    /// a grown memory, a restored snapshot).
+    fn refresh(&mut self, store: &mut StoreInner) {
+        for v in self.vmctxs.iter_mut().flatten() {
+            // SAFETY: as above.
+            unsafe { Self::refresh_one(v, store) };
+        }
+    }
+
+    /// # Safety
+    /// `store` must be the store whose call the engine runs; the pointers stay valid until the
+    /// store's memories or globals are reallocated, after which `refresh` runs again.
+    unsafe fn refresh_one(v: &mut VmCtx, store: &mut StoreInner) {
+        let data = &store.instances[v.instance];
+        if !data.memories.is_empty() {
+            let m = &mut store.memories[data.mem0];
+            v.mem_base = m.data.as_mut_ptr();
+            v.mem_len = m.data.len() as u64;
+            v.dirty = m.dirty_ptr();
+        }
+        v.global_ptrs.clear();
+        for g in data.globals.iter() {
+            v.global_ptrs
+                .push(std::ptr::from_mut(&mut store.globals[*g].value));
+        }
+        v.globals = v.global_ptrs.as_ptr();
+        v.funcs = data.funcs.as_ptr().cast();
+    }
+}
+
+impl JitEngine {
+    fn reset_fiber(&mut self) {
+        if let Some(mut f) = self.fiber.take()
+            && f.0.started()
+            && !f.0.done()
+        {
+            // SAFETY: a suspended call's stack holds JIT frames and libcall frames only, and
+            // none of them owns anything that needs dropping (see `libcalls.rs`).
+            unsafe { f.0.force_reset() };
+        }
+        self.shared.top = std::ptr::null_mut();
+        self.host_returned = false;
+        self.mode = Mode::Interp;
+    }
+
+    /// Resumes JIT code until its next exit.
+    fn resume(&mut self, store: &mut StoreInner, limit: u64) -> Exit {
+        let sh = &mut *self.shared;
+        sh.refresh(store);
+        sh.store = store;
+        sh.pos = store.position;
+        sh.limit = limit;
+        sh.max_depth = u64::from(store.config.max_call_depth);
+        self.host_returned = false;
+        let fiber = self.fiber.as_mut().expect("a JIT call in progress");
+        let r = fiber.0.resume(());
+        store.position = self.shared.pos;
+        match r {
+            CoroutineResult::Yield(exit) => exit,
+            CoroutineResult::Return(exit) => {
+                self.fiber = None;
+                self.shared.top = std::ptr::null_mut();
+                exit
+            }
+        }
+    }
+
+    /// The state slots, outermost first.
+    fn slots(&self) -> Vec<*const u64> {
+        let mut v = Vec::new();
+        let mut p = self.shared.top.cast_const();
+        while !p.is_null() {
+            v.push(p);
+            // SAFETY: every slot in the list is live: its function has not returned.
+            p = unsafe { *p.add(slot::PREV as usize / 8) } as *const u64;
+        }
+        v.reverse();
+        v
+    }
+
+    /// The frame of state slot `p`: `below` is the callee's parameter count for a frame that
+    /// called another one, `None` for the innermost.
+    fn slot_frame<'a>(
+        &'a self,
+        store: &StoreInner,
+        p: *const u64,
+        callee_params: Option<usize>,
+        in_host: bool,
+    ) -> FrameRef<'a> {
+        // SAFETY: `p` is a live slot (see `slots`); its header and values were stored by the
+        // frame's function before the stop that lets us read it.
+        let (id, pc) = unsafe { (*p.add(1), *p.add(2) as u32) };
+        let instance = Instance::from_u32((id >> 32) as u32);
+        let def = DefinedFuncIndex::from_u32(id as u32);
+        let data = &store.instances[instance];
+        let module = &data.module.inner;
+        let func = data.funcs[(module.num_imported_funcs + def.as_u32()) as usize];
+        let nlocals = module.local_types[def].len();
+        let shape = module.shapes[def].stack_at(pc).map_or(0, <[_]>::len);
+        let indirect = module.bytes.get(pc as usize) == Some(&0x11);
+        let height = match callee_params {
+            None if !in_host => shape,
+            None => shape - usize::from(indirect),
+            Some(n) => shape - usize::from(indirect) - n,
+        };
+        // SAFETY: the slot has room for every local and the operand stack's maximum.
+        let values = unsafe { std::slice::from_raw_parts(p.add(slot::VALUES), nlocals + height) };
+        FrameRef {
+            func,
+            instance,
+            def,
+            pc,
+            returning: false,
+            locals: &values[..nlocals],
+            stack: &values[nlocals..],
+        }
+    }
+
+    fn params_of(store: &StoreInner, f: Func) -> usize {
+        store.funcs[f].ty.params().len()
+    }
+
+    /// The whole JIT call stack as an [`EngineState`].
+    fn capture_jit(&self, store: &StoreInner) -> EngineState {
+        let slots = self.slots();
+        let mut state = EngineState {
+            skip_breakpoint: self.skip_breakpoint,
+            ..Default::default()
+        };
+        let frames: Vec<FrameRef<'_>> = (0..slots.len())
+            .map(|i| {
+                let callee = (i + 1 < slots.len()).then(|| {
+                    // SAFETY: as in `slot_frame`.
+                    let id = unsafe { *slots[i + 1].add(1) };
+                    let instance = Instance::from_u32((id >> 32) as u32);
+                    let data = &store.instances[instance];
+                    let f = data.funcs[(data.module.inner.num_imported_funcs + id as u32) as usize];
+                    Self::params_of(store, f)
+                });
+                self.slot_frame(store, slots[i], callee, false)
+            })
+            .collect();
+        for f in frames {
+            state.frames.push(FrameState {
+                func: f.func,
+                instance: f.instance,
+                def: f.def,
+                pc: f.pc,
+                returning: false,
+                base: state.values.len() as u32,
+            });
+            state.values.extend_from_slice(f.locals);
+            state.values.extend_from_slice(f.stack);
+        }
+        state
+    }
+
+    /// Hands the call over to the interpreter at the run head where JIT code stopped.
+    fn hand_over(&mut self, store: &StoreInner) {
+        self.stats.hand_overs += 1;
+        let state = self.capture_jit(store);
+        self.reset_fiber();
+        self.interp.restore(store, &state);
+        if std::mem::take(&mut self.skip_breakpoint) {
+            self.interp.skip_breakpoint();
+        }
+        self.mode = Mode::Interp;
+    }
+
+    fn limit(store: &StoreInner) -> u64 {
+        if store.breakpoints.is_empty() && !store.breakpoints.watching() {
+            store.stop_at
+        } else {
+            // Breakpoints and watchpoints are the interpreter's: stop at the next run head.
+            0
+        }
+    }
+}
+
+impl Engine for JitEngine {
+    fn start(
+        &mut self,
+        store: &StoreInner,
+        func: Func,
+        instance: Instance,
+        def: DefinedFuncIndex,
+        args: &[u64],
+    ) {
+        self.reset_fiber();
+        self.skip_breakpoint = false;
+        self.shared.canon = store.config.nan_canonicalization;
+        // Every instance's code, so that calls between instances never find one missing.
+        let mut vmctx = None;
+        for (i, _) in store.instances.iter() {
+            match self.shared.vmctx(store, i) {
+                Ok(v) if i == instance => vmctx = Some(v),
+                Ok(_) => {}
+                Err(e) => {
+                    // Not compilable here: the interpreter runs the call.
+                    self.stats.interp_calls += 1;
+                    self.stats.last_compile_error = Some(e.to_string());
+                    self.interp.start(store, func, instance, def, args);
+                    return;
+                }
+            }
+        }
+        let vmctx = vmctx.expect("the called instance exists");
+        self.stats.jit_calls += 1;
+        // SAFETY: the context was just made or refreshed and is owned by `shared`.
+        let entry = unsafe { (*vmctx).code.entry(def) };
+        let ty = &store.funcs[func].ty;
+        self.values.clear();
+        self.values.extend_from_slice(args);
+        self.values
+            .resize(ty.params().len().max(ty.results().len()).max(1), 0);
+        let values = self.values.as_mut_ptr();
+        let shared: *mut Shared = &mut *self.shared;
+        self.shared.depth = 1;
+        self.shared.top = std::ptr::null_mut();
+        let stack = DefaultStack::new(stack_size(store)).expect("reserve a stack for JIT code");
+        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Exit>, ()| {
+            // SAFETY: `shared` and `values` live in the engine, which outlives its fiber; the
+            // entry trampoline has the signature `compile.rs` gives it.
+            unsafe {
+                (*shared).yielder = y;
+                entry(vmctx, values);
+            }
+            Exit::Returned
+        });
+        self.fiber = Some(Fiber(co));
+        self.mode = Mode::Jit;
+    }
+
+    fn run(&mut self, store: &mut StoreInner) -> Exit {
+        if self.mode == Mode::Interp {
+            return self.interp.run(store);
+        }
+        let limit = Self::limit(store);
+        match self.resume(store, limit) {
+            Exit::StepBudget => {
+                self.hand_over(store);
+                self.interp.run(store)
+            }
+            exit => exit,
+        }
+    }
+
+    fn uncounted_steps(&self, store: &StoreInner) -> u64 {
+        match self.mode {
+            Mode::Interp => self.interp.uncounted_steps(store),
+            Mode::Jit => self.shared.uncounted,
+        }
+    }
+
+    fn skip_breakpoint(&mut self) {
+        match self.mode {
+            Mode::Interp => self.interp.skip_breakpoint(),
+            Mode::Jit => self.skip_breakpoint = true,
+        }
+    }
+
+    fn single_step_next(&mut self, store: &mut StoreInner) {
+        if self.mode == Mode::Jit && self.host_returned {
+            // Settle: run to the next run head (no step executes before it) and hand over, so
+            // that the state is exact for whatever reads it before the next run.
+            match self.resume(store, 0) {
+                Exit::StepBudget => self.hand_over(store),
+                other => unreachable!("a JIT call settles at a run head, not with {other:?}"),
+            }
+        }
+        if self.mode == Mode::Interp {
+            self.interp.single_step_next(store);
+        }
+    }
+
+    fn depth(&self) -> usize {
+        match self.mode {
+            Mode::Interp => self.interp.depth(),
+            Mode::Jit => self.slots().len(),
+        }
+    }
+
+    fn frame(&self, store: &StoreInner, depth: usize, in_host: bool) -> FrameRef<'_> {
+        if self.mode == Mode::Interp {
+            return self.interp.frame(store, depth, in_host);
+        }
+        let slots = self.slots();
+        let i = slots.len() - 1 - depth;
+        let callee = (depth > 0).then(|| {
+            let inner = self.slot_frame(store, slots[i + 1], None, false);
+            Self::params_of(store, inner.func)
+        });
+        self.slot_frame(store, slots[i], callee, in_host && depth == 0)
+    }
+
+    fn host_args(&self, n: usize) -> &[u64] {
+        match self.mode {
+            Mode::Interp => self.interp.host_args(n),
+            // SAFETY: the arguments are the caller's top operands in its state slot.
+            Mode::Jit => unsafe { std::slice::from_raw_parts(self.shared.args, n) },
+        }
+    }
+
+    fn host_return(&mut self, n: usize, results: &[u64]) {
+        match self.mode {
+            Mode::Interp => self.interp.host_return(n, results),
+            Mode::Jit => {
+                let r = &mut self.shared.results;
+                if r.len() < results.len() {
+                    r.resize(results.len(), 0);
+                }
+                r[..results.len()].copy_from_slice(results);
+                self.host_returned = true;
+            }
+        }
+    }
+
+    fn results(&self, n: usize) -> &[u64] {
+        match self.mode {
+            Mode::Interp => self.interp.results(n),
+            Mode::Jit => &self.values[..n],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.reset_fiber();
+        self.interp.clear();
+    }
+
+    fn capture(&self, store: &StoreInner) -> EngineState {
+        match self.mode {
+            Mode::Interp => self.interp.capture(store),
+            Mode::Jit => self.capture_jit(store),
+        }
+    }
+
+    fn restore(&mut self, store: &StoreInner, state: &EngineState) {
+        self.reset_fiber();
+        self.interp.restore(store, state);
+    }
+
+    fn stats(&self) -> EngineStats {
+        self.stats.clone()
+    }
+}
+
+pub(crate) use libcalls::Libcalls;

@@ -1,0 +1,194 @@
+//! The JIT against the interpreter on hand-written programs: results, exact positions of
+//! traps and host calls, frames seen from a host call, step budgets and the hand-over.
+
+use deja_runtime::{
+    Config, EngineKind, Error, FrameInfo, FuncType, Linker, Module, PauseReason, Resumable, Store,
+    Val, ValType,
+};
+
+/// A program with loops, calls, memory, globals, an indirect call and a host call.
+const PROGRAM: &str = r#"
+(module
+  (import "host" "log" (func $log (param i32 i64) (result i32)))
+  (memory 1)
+  (global $g (mut i64) (i64.const 7))
+  (table funcref (elem $fib $sum))
+  (type $t (func (param i32) (result i32)))
+  (func $fib (type $t)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func $sum (type $t) (local $i i32) (local $acc i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get 0)))
+        (i32.store (i32.mul (local.get $i) (i32.const 4)) (local.get $i))
+        (local.set $acc (i32.add (local.get $acc)
+                          (i32.load (i32.mul (local.get $i) (i32.const 4)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $acc))
+  (func (export "main") (param i32) (result i32 i64)
+    (local $r i32)
+    (local.set $r (call_indirect (type $t) (local.get 0) (i32.const 0)))
+    (local.set $r (i32.add (local.get $r)
+                    (call_indirect (type $t) (i32.const 1000) (i32.const 1))))
+    (global.set $g (i64.mul (global.get $g) (i64.extend_i32_u (local.get $r))))
+    (drop (call $log (local.get $r) (global.get $g)))
+    (local.get $r) (global.get $g))
+  (func (export "divide") (param i32 i32) (result i32)
+    (call $inner (local.get 0) (local.get 1)))
+  (func $inner (param i32 i32) (result i32)
+    (i32.add (i32.const 1) (i32.div_s (local.get 0) (local.get 1))))
+  (func $deep (export "deep") (param i32) (result i32)
+    (if (result i32) (local.get 0)
+      (then (call $deep (i32.sub (local.get 0) (i32.const 1))))
+      (else (i32.const 0)))))
+"#;
+
+#[derive(Debug, PartialEq)]
+struct HostCallSeen {
+    args: Vec<Val>,
+    position: u64,
+    backtrace: Vec<(u32, u32)>,
+}
+
+fn store(engine: EngineKind) -> (Store<Vec<HostCallSeen>>, deja_runtime::Instance) {
+    let module = Module::new(PROGRAM.as_bytes()).expect("loads");
+    let mut store = Store::new(Config::default(), Vec::new());
+    store.set_engine(engine).expect("idle");
+    let mut linker: Linker<Vec<HostCallSeen>> = Linker::new();
+    linker.func(
+        "host",
+        "log",
+        FuncType::new([ValType::I32, ValType::I64], [ValType::I32]),
+        |caller, args, results| {
+            let backtrace = caller
+                .backtrace()
+                .iter()
+                .map(|f: &FrameInfo| (f.func.as_u32(), f.pc))
+                .collect();
+            let position = caller.position();
+            caller.data_mut().push(HostCallSeen {
+                args: args.to_vec(),
+                position,
+                backtrace,
+            });
+            results[0] = Val::I32(99);
+            Ok(())
+        },
+    );
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    (store, instance)
+}
+
+/// Runs `name(args)` on `engine`: outcome, final position, host calls seen, engine statistics.
+fn run(
+    engine: EngineKind,
+    name: &str,
+    args: &[Val],
+) -> (
+    Result<Vec<Val>, String>,
+    u64,
+    Vec<HostCallSeen>,
+    deja_runtime::EngineStats,
+) {
+    let (mut store, instance) = store(engine);
+    let f = store.get_func(instance, name).expect("export");
+    let r = store.call(f, args).map_err(|e| match e {
+        Error::Trap(t) => format!(
+            "{} at {} in {:?}",
+            t.code,
+            t.position,
+            t.backtrace
+                .iter()
+                .map(|f| (f.func.as_u32(), f.pc))
+                .collect::<Vec<_>>()
+        ),
+        e => e.to_string(),
+    });
+    let position = store.position();
+    let stats = store.engine_stats();
+    (r, position, std::mem::take(store.data_mut()), stats)
+}
+
+fn same_on_both(name: &str, args: &[Val]) -> Result<Vec<Val>, String> {
+    let (ri, pi, hi, _) = run(EngineKind::Interp, name, args);
+    let (rj, pj, hj, stats) = run(EngineKind::Jit, name, args);
+    assert_eq!(stats.jit_calls, 1, "{stats:?}");
+    assert_eq!(stats.interp_calls, 0, "{stats:?}");
+    assert_eq!(stats.hand_overs, 0, "{stats:?}");
+    assert_eq!(rj, ri, "results of {name}");
+    assert_eq!(pj, pi, "positions after {name}");
+    assert_eq!(hj, hi, "host calls of {name}");
+    ri
+}
+
+#[test]
+fn results_positions_and_host_calls_match_the_interpreter() {
+    let r = same_on_both("main", &[Val::I32(15)]).expect("returns");
+    // fib(15) = 610, sum(0..1000) = 499500.
+    let v = 610 + 499_500;
+    assert_eq!(r, vec![Val::I32(v), Val::I64(7 * i64::from(v))]);
+}
+
+#[test]
+fn a_trap_has_the_interpreters_position_and_backtrace() {
+    assert_eq!(
+        same_on_both("divide", &[Val::I32(7), Val::I32(2)]),
+        Ok(vec![Val::I32(4)])
+    );
+    let e = same_on_both("divide", &[Val::I32(7), Val::I32(0)]).expect_err("traps");
+    assert!(e.contains("divide by zero"), "{e}");
+    let e = same_on_both("divide", &[Val::I32(i32::MIN), Val::I32(-1)]).expect_err("traps");
+    assert!(e.contains("overflow"), "{e}");
+}
+
+#[test]
+fn the_call_depth_limit_counts_wasm_frames_on_both() {
+    assert_eq!(
+        same_on_both("deep", &[Val::I32(1000)]),
+        Ok(vec![Val::I32(0)])
+    );
+    let e = same_on_both("deep", &[Val::I32(100_000)]).expect_err("too deep");
+    assert!(e.contains("call stack exhausted"), "{e}");
+}
+
+#[test]
+fn a_step_budget_hands_over_at_the_exact_position() {
+    let (_, total, _, _) = run(EngineKind::Interp, "main", &[Val::I32(12)]);
+    for stop in [1, 17, total / 3, total - 1] {
+        let mut results = Vec::new();
+        for engine in [EngineKind::Interp, EngineKind::Jit] {
+            let (mut store, instance) = store(engine);
+            let f = store.get_func(instance, "main").expect("export");
+            store.set_step_budget(Some(stop));
+            let paused = store.call_resumable(f, &[Val::I32(12)]).expect("runs");
+            let pause = paused.paused().expect("pauses");
+            assert_eq!(pause.reason, PauseReason::StepBudget);
+            assert_eq!(pause.position, stop, "{engine:?}");
+            let frames: Vec<(u32, u32)> = store
+                .backtrace()
+                .iter()
+                .map(|f| (f.func.as_u32(), f.pc))
+                .collect();
+            store.set_step_budget(None);
+            let Resumable::Returned(r) = store.resume().expect("resumes") else {
+                panic!("pauses again");
+            };
+            if engine == EngineKind::Jit {
+                assert_eq!(store.engine_stats().hand_overs, 1);
+            }
+            results.push((
+                frames,
+                r,
+                store.position(),
+                std::mem::take(store.data_mut()),
+            ));
+        }
+        assert_eq!(results[0], results[1], "stopping at {stop}");
+    }
+}

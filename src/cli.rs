@@ -284,6 +284,37 @@ pub struct ExecOptions {
     /// Do not canonicalize NaNs produced by float arithmetic.
     #[arg(long, help_heading = "Execution")]
     pub no_nan_canonicalization: bool,
+
+    /// The engine that runs the guest: `jit` compiles it to native code with Cranelift (and
+    /// hands over to the interpreter where a run must stop at an exact step); `interp` only
+    /// interprets. Both give the same results, traps and step counts.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "ENGINE",
+        default_value_t = EngineChoice::Jit,
+        help_heading = "Execution"
+    )]
+    pub engine: EngineChoice,
+}
+
+/// `--engine`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineChoice {
+    /// Cranelift-compiled native code.
+    Jit,
+    /// The interpreter.
+    Interp,
+}
+
+impl EngineChoice {
+    /// The runtime's engine kind.
+    pub fn kind(self) -> deja_runtime::EngineKind {
+        match self {
+            EngineChoice::Jit => deja_runtime::EngineKind::Jit,
+            EngineChoice::Interp => deja_runtime::EngineKind::Interp,
+        }
+    }
 }
 
 /// What the guest sees of the host: directories, environment, extra imports.

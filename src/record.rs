@@ -103,6 +103,9 @@ pub fn record_once(
         ..Config::default()
     };
     let mut store = Store::new(config, ctx);
+    store
+        .set_engine(args.exec.engine.kind())
+        .expect("a new store has no call in progress");
     let linker = linker(&args.guest);
     let mut settings = Settings::new(concat!("deja ", env!("CARGO_PKG_VERSION")));
     settings.max_steps = attempt.max_steps;

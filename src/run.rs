@@ -125,6 +125,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     }
     let ctx = wasi_ctx(&args.guest, argv)?;
     let mut store = Store::new(config, ctx);
+    store
+        .set_engine(args.exec.engine.kind())
+        .expect("a new store has no call in progress");
     store.set_step_budget(args.exec.max_steps);
     let linker = linker(&args.guest);
     let instance = match linker.instantiate(&mut store, &module) {

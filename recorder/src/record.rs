@@ -204,6 +204,8 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
     }
     settings.header.runtime_config = convert::config_to_json(store.config());
     settings.header.runtime_config["entry"] = settings.entry.clone().into();
+    // Which engine recorded: the trace replays the same on either.
+    settings.header.runtime_config["engine"] = store.engine().to_string().into();
     let writer = TraceWriter::new(sink, settings.header, module.bytes(), settings.writer)?;
     let shared = Arc::new(Mutex::new(Shared {
         writer: Some(writer),

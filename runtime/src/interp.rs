@@ -19,6 +19,7 @@
 //! Anything that needs the driver — host calls, pauses, traps — leaves the loop with an [`Exit`];
 //! a switch between the loops leaves it only as far as [`Engine::run`].
 
+use crate::bulk;
 use crate::code::{BinOp, CompiledFunc, DropKeep, LoadKind, Op, StoreWidth};
 use crate::engine::{Engine, EngineState, Exit, FrameRef, FrameState};
 use crate::memory::MemoryInstance;
@@ -741,48 +742,29 @@ impl Interp {
                     } else {
                         &inst.module.inner.datas[d].bytes
                     };
-                    let m = &mut memories[mem0];
-                    let (Some(from), Some(to)) =
-                        (wasm::range(bytes, s, n), wasm::range(&m.data, dst, n))
-                    else {
-                        trap!(TrapCode::MemoryOutOfBounds);
-                    };
-                    sp -= 3;
-                    if n > 0 {
-                        m.mark_dirty(to.start, to.len());
-                        m.data[to].copy_from_slice(&bytes[from]);
+                    if let Err(code) = bulk::memory_init(&mut memories[mem0], bytes, dst, s, n) {
+                        trap!(code);
                     }
+                    sp -= 3;
                 }
                 Op::DataDrop(d) => segments[cur_instance].dropped_datas[d.index()] = true,
                 Op::MemoryCopy => {
                     let n = cells[sp - 1] as u32 as u64;
                     let s = cells[sp - 2] as u32 as u64;
                     let dst = cells[sp - 3] as u32 as u64;
-                    let m = &mut memories[mem0];
-                    let (Some(from), Some(to)) =
-                        (wasm::range(&m.data, s, n), wasm::range(&m.data, dst, n))
-                    else {
-                        trap!(TrapCode::MemoryOutOfBounds);
-                    };
-                    sp -= 3;
-                    if n > 0 {
-                        m.mark_dirty(to.start, to.len());
-                        m.data.copy_within(from, to.start);
+                    if let Err(code) = bulk::memory_copy(&mut memories[mem0], dst, s, n) {
+                        trap!(code);
                     }
+                    sp -= 3;
                 }
                 Op::MemoryFill => {
                     let n = cells[sp - 1] as u32 as u64;
                     let v = cells[sp - 2] as u8;
                     let dst = cells[sp - 3] as u32 as u64;
-                    let m = &mut memories[mem0];
-                    let Some(to) = wasm::range(&m.data, dst, n) else {
-                        trap!(TrapCode::MemoryOutOfBounds);
-                    };
-                    sp -= 3;
-                    if n > 0 {
-                        m.mark_dirty(to.start, to.len());
-                        m.data[to].fill(v);
+                    if let Err(code) = bulk::memory_fill(&mut memories[mem0], dst, v, n) {
+                        trap!(code);
                     }
+                    sp -= 3;
                 }
                 Op::TableInit { elem, table } => {
                     let n = cells[sp - 1] as u32 as u64;
@@ -794,12 +776,10 @@ impl Interp {
                         &inst.elems[elem.index()]
                     };
                     let t = &mut tables[inst.tables[table.index()]];
-                    if s + n > items.len() as u64 || dst + n > t.elements.len() as u64 {
-                        trap!(TrapCode::TableOutOfBounds);
+                    if let Err(code) = bulk::table_init(t, items, dst, s, n) {
+                        trap!(code);
                     }
                     sp -= 3;
-                    t.elements[dst as usize..(dst + n) as usize]
-                        .copy_from_slice(&items[s as usize..(s + n) as usize]);
                 }
                 Op::ElemDrop(e) => segments[cur_instance].dropped_elems[e.index()] = true,
                 Op::TableCopy { dst, src } => {
@@ -807,38 +787,17 @@ impl Interp {
                     let s = cells[sp - 2] as u32 as u64;
                     let d = cells[sp - 3] as u32 as u64;
                     let (dt, st) = (inst.tables[dst.index()], inst.tables[src.index()]);
-                    if s + n > tables[st].elements.len() as u64
-                        || d + n > tables[dt].elements.len() as u64
-                    {
-                        trap!(TrapCode::TableOutOfBounds);
+                    if let Err(code) = bulk::table_copy(tables, dt, st, d, s, n) {
+                        trap!(code);
                     }
                     sp -= 3;
-                    let (s, d, n) = (s as usize, d as usize, n as usize);
-                    if dt == st {
-                        tables[dt].elements.copy_within(s..s + n, d);
-                    } else if n > 0 {
-                        let tmp: Vec<u64> = tables[st].elements[s..s + n].to_vec();
-                        tables[dt].elements[d..d + n].copy_from_slice(&tmp);
-                    }
                 }
                 Op::TableGrow(t) => {
                     let n = cells[sp - 1] as u32 as u64;
                     let init = cells[sp - 2];
                     sp -= 1;
                     let t = &mut tables[inst.tables[t.index()]];
-                    let old = t.elements.len() as u64;
-                    let max =
-                        t.ty.limits
-                            .max
-                            .unwrap_or(u64::from(u32::MAX))
-                            .min(max_table);
-                    cells[sp - 1] = match old.checked_add(n) {
-                        Some(new) if new <= max => {
-                            t.elements.resize(new as usize, init);
-                            old
-                        }
-                        _ => u64::from(u32::MAX),
-                    };
+                    cells[sp - 1] = bulk::table_grow(t, n, init, max_table);
                 }
                 Op::TableSize(t) => push!(tables[inst.tables[t.index()]].elements.len() as u64),
                 Op::TableFill(t) => {
@@ -846,11 +805,10 @@ impl Interp {
                     let v = cells[sp - 2];
                     let i = cells[sp - 3] as u32 as u64;
                     let t = &mut tables[inst.tables[t.index()]];
-                    if i + n > t.elements.len() as u64 {
-                        trap!(TrapCode::TableOutOfBounds);
+                    if let Err(code) = bulk::table_fill(t, i, v, n) {
+                        trap!(code);
                     }
                     sp -= 3;
-                    t.elements[i as usize..(i + n) as usize].fill(v);
                 }
                 Op::RefNull => push!(0),
                 Op::RefIsNull => un_op!(UnOp::RefIsNull),

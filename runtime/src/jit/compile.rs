@@ -174,7 +174,7 @@ fn compile(m: &ModuleInner, canon: bool) -> Result<JitCode> {
         jm.clear_context(&mut ctx);
     }
 
-    for d in 0..num_defined {
+    for (d, entry_id) in entry_ids.iter().enumerate() {
         let fi = FuncIndex::from_u32(m.num_imported_funcs + d as u32);
         let ty = &m.types[m.funcs[fi]];
         ctx.func.signature = entry_sig.clone();
@@ -200,7 +200,7 @@ fn compile(m: &ModuleInner, canon: bool) -> Result<JitCode> {
             b.seal_all_blocks();
             b.finalize(menv.frontend);
         }
-        jm.define_function(entry_ids[d], &mut ctx)
+        jm.define_function(*entry_id, &mut ctx)
             .map_err(|e| cl_error("entry trampoline", format!("{e:?}")))?;
         jm.clear_context(&mut ctx);
     }
@@ -208,10 +208,10 @@ fn compile(m: &ModuleInner, canon: bool) -> Result<JitCode> {
         .map_err(|e| cl_error("finalize", e))?;
     let mut native = Vec::with_capacity(num_defined);
     let mut entries = Vec::with_capacity(num_defined);
-    for d in 0..num_defined {
+    for (d, entry_id) in entry_ids.iter().enumerate() {
         let fi = FuncIndex::from_u32(m.num_imported_funcs + d as u32);
         native.push(jm.get_finalized_function(ids[fi.index()].expect("declared")));
-        let e = jm.get_finalized_function(entry_ids[d]);
+        let e = jm.get_finalized_function(*entry_id);
         // SAFETY: the trampoline was compiled with exactly this signature.
         entries.push(unsafe { std::mem::transmute::<*const u8, EntryFn>(e) });
     }

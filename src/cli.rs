@@ -285,14 +285,15 @@ pub struct ExecOptions {
     #[arg(long, help_heading = "Execution")]
     pub no_nan_canonicalization: bool,
 
-    /// The engine that runs the guest: `jit` compiles it to native code with Cranelift (and
-    /// hands over to the interpreter where a run must stop at an exact step); `interp` only
-    /// interprets. Both give the same results, traps and step counts.
+    /// The engine that runs the guest: `interp` interprets; `jit` compiles it to native code
+    /// with Cranelift first (and hands over to the interpreter where a run must stop at an
+    /// exact step). Both give the same results, traps and step counts. The JIT pays for its
+    /// compilation up front and is faster only on long-running guests so far.
     #[arg(
         long,
         value_enum,
         value_name = "ENGINE",
-        default_value_t = EngineChoice::Jit,
+        default_value_t = EngineChoice::Interp,
         help_heading = "Execution"
     )]
     pub engine: EngineChoice,

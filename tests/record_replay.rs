@@ -61,6 +61,60 @@ fn until_failure_keeps_the_failing_run_and_replay_reproduces_it() {
 }
 
 #[test]
+fn a_jit_recording_replays_exactly_on_the_interpreter() {
+    let work = tmp("jit");
+    let data = work.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::copy(
+        repo().join("examples/flaky/data/prices.txt"),
+        data.join("prices.txt"),
+    )
+    .unwrap();
+    let flaky = repo().join("examples/flaky/flaky.wasm");
+    let divide = repo().join("examples/wat/divide.wat");
+    let mut summaries = Vec::new();
+    for (engine, wasm) in [
+        ("jit", &flaky),
+        ("interp", &flaky),
+        ("jit", &divide),
+        ("interp", &divide),
+    ] {
+        let out = format!("{engine}-{}.deja", summaries.len());
+        let rec = deja_in(
+            &work,
+            &[
+                "record",
+                "--engine",
+                engine,
+                "-o",
+                &out,
+                "--dir",
+                "data::data",
+                wasm.to_str().unwrap(),
+            ],
+        );
+        let info = deja_in(&work, &["info", &out]);
+        assert!(
+            text(&info.stdout).contains(&format!("\"engine\":\"{engine}\"")),
+            "{}",
+            text(&info.stdout)
+        );
+        let rep = deja_in(&work, &["replay", &out]);
+        let err = text(&rep.stderr);
+        assert!(err.starts_with("replay matches: "), "{err}");
+        assert_eq!(rep.status.code(), rec.status.code(), "{err}");
+        // The summary names the outcome, the steps and the host calls.
+        summaries.push((rec.status.code(), err));
+    }
+    // flaky.wasm draws random numbers; divide.wat is deterministic: the same run on both.
+    assert_eq!(
+        summaries[2], summaries[3],
+        "both engines record the same run"
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}
+
+#[test]
 fn until_failure_keeps_nothing_when_every_run_passes() {
     let work = tmp("pass");
     let fib = repo().join("examples/wat/fib.wat");

@@ -70,6 +70,9 @@ pub(crate) struct FrameState {
     pub pc: u32,
     /// As [`FrameRef::returning`].
     pub returning: bool,
+    /// The innermost frame has just completed the call at `pc` (its results are on its operand
+    /// stack) and continues after it. Only ever the innermost frame.
+    pub after_call: bool,
     /// Index in [`EngineState::values`] of the frame's first local; its operands follow its
     /// locals and end where the next frame's locals begin (the callee's parameters were the
     /// caller's top operands).

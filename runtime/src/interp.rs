@@ -1165,6 +1165,7 @@ impl Engine for Interp {
                     def: f.def,
                     pc: f.pc,
                     returning: f.returning,
+                    after_call: false,
                     base: self.frames[i].fp,
                 }
             })
@@ -1185,7 +1186,7 @@ impl Engine for Interp {
                 func: f.func,
                 instance: f.instance,
                 def: f.def,
-                pc: op_index(code, f.pc, i + 1 < depth, f.returning),
+                pc: op_index(code, f.pc, i + 1 < depth || f.after_call, f.returning),
                 fp: f.base,
             });
         }

@@ -70,6 +70,8 @@ pub(crate) trait FuncEnvironment {
     fn new_label(&mut self) -> Self::Label;
     /// Binds `label` to the next instruction. A new run starts there.
     fn bind_label(&mut self, label: Self::Label);
+    /// The label just bound is a loop's head (a backward branch target).
+    fn loop_header(&mut self) {}
     /// Any instruction without control flow of its own (arithmetic, memory, locals, calls, ...).
     fn instruction(&mut self, inst: Inst, op: &Operator<'_>) -> WResult<()>;
     /// `unreachable`.
@@ -249,6 +251,7 @@ impl<E: FuncEnvironment> Translator<'_, E> {
         let label = self.env.new_label();
         if kind == CtrlKind::Loop && !self.dead {
             self.bind(label);
+            self.env.loop_header();
         }
         self.ctrl.push(Ctrl {
             kind,

@@ -9,17 +9,19 @@
 //!
 //! # Steps
 //! Each run's head adds the run's step count to the position (a variable, spilled to the
-//! shared state around calls and exits) and checks it against the limit: if the run would
-//! cross it, the function stores its state and leaves for the driver at the run's head, where
-//! the position is exact. The count is a placeholder constant patched when the run closes; so
-//! are the "steps not completed" constants of the run's trap sites.
+//! shared state around calls and exits). The count is a placeholder constant patched when the
+//! run closes; so are the "steps not completed" constants of the run's trap sites. The step
+//! limit is checked at function entry, loop heads and after calls only (see `mod.rs`): every
+//! check is a cold exit that keeps the locals live into it, and checks at every run head made
+//! register allocation, and so compilation, eight times slower on bz2.
 //!
 //! # State slots
 //! Each function has one stack slot, linked into the shared state's frame list at entry and
 //! unlinked at return: `[previous slot, instance << 32 | defined index, pc, locals…, operands…]`.
-//! Before every call and at every exit (trap, step limit) the function stores its pc, its locals
-//! and its operand stack there, as cells. That is the frame table of this first JIT: the layout
-//! is the same at every stop point, and the pc says how many operands are live.
+//! Before every call and at every step-limit exit the function stores its pc, its locals and
+//! its operand stack there, as cells; a trap site stores only its pc. That is the frame table
+//! of this first JIT: the layout is the same at every stop point, and the pc (with its flags)
+//! says how many operands are live.
 
 use super::{Libcalls, shared, slot, vmctx};
 use crate::translate::{Branch, FuncEnvironment, Inst, WResult};
@@ -73,8 +75,6 @@ pub(crate) struct JitEnv<'a, 'm> {
     locals: Vec<(Variable, ValType)>,
     stack_vars: Vec<Variable>,
     stack: Vec<ValType>,
-    /// The operand types before the current instruction (its trap sites store them).
-    before: Vec<ValType>,
     pos: Variable,
     limit: Variable,
     labels: Vec<LabelData>,
@@ -85,6 +85,13 @@ pub(crate) struct JitEnv<'a, 'm> {
     run_head: Option<ir::Inst>,
     run_traps: Vec<(ir::Inst, u32)>,
     run_cost: u32,
+    /// The next run head checks the step limit (function entry, loop headers).
+    check_next: bool,
+    /// Steps of the whole function: a bound on the steps between two checks (they are at
+    /// function entry, loop heads and after calls, so the code between them is acyclic and
+    /// within the function). Patched into `k_consts` when the function is finished.
+    total_steps: u32,
+    k_consts: Vec<ir::Inst>,
     /// Callees by function index, created on first use.
     callees: Vec<Option<Callee>>,
     pub(crate) callee_ids: &'m [Option<cranelift_module::FuncId>],
@@ -215,7 +222,6 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             locals,
             stack_vars,
             stack: Vec::new(),
-            before: Vec::new(),
             pos,
             limit,
             labels: Vec::new(),
@@ -224,6 +230,9 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             run_head: None,
             run_traps: Vec::new(),
             run_cost: 0,
+            check_next: true,
+            total_steps: 0,
+            k_consts: Vec::new(),
             callees: vec![None; n],
             callee_ids,
             module,
@@ -238,6 +247,10 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// Closes the last run and finishes the function.
     pub(crate) fn finish(mut self) {
         self.close_run();
+        let k = i64::from(self.total_steps.max(1));
+        for inst in std::mem::take(&mut self.k_consts) {
+            self.b.func.replace(inst).iconst(types::I64, k);
+        }
         self.b.seal_all_blocks();
         self.b.finalize(self.m.frontend);
     }
@@ -288,37 +301,77 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.run_cost = 0;
     }
 
-    /// Counts `inst`'s step: a run's head adds the run and checks the limit.
+    /// Counts `inst`'s step: a run's head adds the run; at function entry and loop heads it
+    /// also checks the step limit.
     fn step(&mut self, inst: Inst) {
         if inst.cost == 0 {
             return;
         }
+        self.total_steps += inst.cost;
         if inst.run_offset == 0 {
             self.close_run();
             let c = self.b.ins().iconst(types::I64, 0);
             self.run_head = Some(self.b.func.dfg.value_def(c).unwrap_inst());
+            if std::mem::take(&mut self.check_next) {
+                let over = self.over_limit();
+                let exit = self.b.create_block();
+                let cont = self.b.create_block();
+                self.b.set_cold_block(exit);
+                self.b.ins().brif(over, exit, &[], cont, &[]);
+                self.b.switch_to_block(exit);
+                let types = self.stack.clone();
+                self.store_state(inst.pc, &types);
+                self.leave_for_budget();
+                self.b.switch_to_block(cont);
+            }
             let pos = self.b.use_var(self.pos);
-            let limit = self.b.use_var(self.limit);
             let new = self.b.ins().iadd(pos, c);
-            let over = self.b.ins().icmp(IntCC::UnsignedGreaterThan, new, limit);
-            let exit = self.b.create_block();
-            let cont = self.b.create_block();
-            self.b.set_cold_block(exit);
-            self.b.ins().brif(over, exit, &[], cont, &[]);
-            self.b.switch_to_block(exit);
-            let types = self.stack.clone();
-            self.store_state(inst.pc, &types);
-            let pos = self.b.use_var(self.pos);
-            let fl = self.fl_vm();
-            self.b.ins().store(fl, pos, self.shared, shared::POS);
-            self.libcall(self.m.libcalls.budget, &[types::I64], &[], &[self.vmctx]);
-            self.b
-                .ins()
-                .trap(ir::TrapCode::user(1).expect("a user trap code"));
-            self.b.switch_to_block(cont);
             self.b.def_var(self.pos, new);
         }
         self.run_cost = self.run_cost.max(inst.run_offset + inst.cost);
+    }
+
+    /// Whether the steps up to the next check could cross the limit.
+    fn over_limit(&mut self) -> Value {
+        let k = self.b.ins().iconst(types::I64, 0);
+        self.k_consts
+            .push(self.b.func.dfg.value_def(k).unwrap_inst());
+        let pos = self.b.use_var(self.pos);
+        let limit = self.b.use_var(self.limit);
+        let end = self.b.ins().iadd(pos, k);
+        self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, limit)
+    }
+
+    /// Ends a cold exit block: spills the position and leaves for a hand-over.
+    fn leave_for_budget(&mut self) {
+        self.spill_pos();
+        self.libcall(self.m.libcalls.budget, &[types::I64], &[], &[self.vmctx]);
+        self.b
+            .ins()
+            .trap(ir::TrapCode::user(1).expect("a user trap code"));
+    }
+
+    /// After a call returned: checks the step limit, and on the exit path completes the state
+    /// slot (stored before the call) with the results, marked as after the call.
+    fn check_after_call(&mut self, pc: u32, results: &[(Value, ValType)], at: i32) {
+        let over = self.over_limit();
+        let exit = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(exit);
+        self.b.ins().brif(over, exit, &[], cont, &[]);
+        self.b.switch_to_block(exit);
+        let fl = self.fl_vm();
+        let pcv = self
+            .b
+            .ins()
+            .iconst(types::I64, (i64::from(pc)) | slot::AFTER_CALL);
+        self.b.ins().store(fl, pcv, self.slot, slot::PC);
+        for (i, (v, t)) in results.iter().enumerate() {
+            let c = to_cell(&mut self.b, *v, *t);
+            self.b.ins().store(fl, c, self.slot, at + (i * 8) as i32);
+        }
+        self.leave_for_budget();
+        self.b.switch_to_block(cont);
     }
 
     /// Stores pc, locals and the operands of types `stack` (bottom first) into the state slot.
@@ -342,6 +395,18 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
     }
 
+    /// A trap site stores only its pc, marked: a trapped frame's values are not kept (storing
+    /// them at every site keeps every local live into every trap path, which is what made
+    /// compilation slow), so the frame cursor shows the trapping frame without locals.
+    fn store_trap_pc(&mut self, pc: u32) {
+        let fl = self.fl_vm();
+        let pcv = self
+            .b
+            .ins()
+            .iconst(types::I64, i64::from(pc) | slot::TRAPPED);
+        self.b.ins().store(fl, pcv, self.slot, slot::PC);
+    }
+
     /// Branches to a cold trap site with `code` when `cond` is non-zero.
     fn trap_if(&mut self, inst: Inst, cond: Value, code: TrapCode) {
         let trap = self.b.create_block();
@@ -353,20 +418,22 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.b.switch_to_block(cont);
     }
 
-    /// The trap site itself: state, position, and the trap libcall, which does not return.
+    /// The trap site itself: the pc, the position, and the trap libcall, which does not
+    /// return. (One block per site: a block shared by every site of a function, with the pc
+    /// as a parameter, made compilation twice as slow on bz2.)
     fn emit_trap(&mut self, inst: Inst, code: TrapCode) {
-        let before = std::mem::take(&mut self.before);
-        self.store_state(inst.pc, &before);
-        self.before = before;
-        let pos = self.b.use_var(self.pos);
-        let fl = self.fl_vm();
-        self.b.ins().store(fl, pos, self.shared, shared::POS);
+        let code = self.b.ins().iconst(types::I32, i64::from(code.as_u8()));
+        self.trap_call(inst, code);
+    }
+
+    fn trap_call(&mut self, inst: Inst, code: Value) {
+        self.store_trap_pc(inst.pc);
+        self.spill_pos();
         let uncounted = self.b.ins().iconst(types::I64, 0);
         self.run_traps.push((
             self.b.func.dfg.value_def(uncounted).unwrap_inst(),
             inst.run_offset,
         ));
-        let code = self.b.ins().iconst(types::I32, i64::from(code.as_u8()));
         self.libcall(
             self.m.libcalls.trap,
             &[types::I64, types::I32, types::I64],
@@ -416,28 +483,8 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.b.set_cold_block(trap);
         self.b.ins().brif(r, trap, &[], cont, &[]);
         self.b.switch_to_block(trap);
-        // The code is dynamic here; the libcall left it in the shared state.
-        let before = std::mem::take(&mut self.before);
-        self.store_state(inst.pc, &before);
-        self.before = before;
-        let pos = self.b.use_var(self.pos);
-        let fl = self.fl_vm();
-        self.b.ins().store(fl, pos, self.shared, shared::POS);
-        let uncounted = self.b.ins().iconst(types::I64, 0);
-        self.run_traps.push((
-            self.b.func.dfg.value_def(uncounted).unwrap_inst(),
-            inst.run_offset,
-        ));
         let code = self.b.ins().iadd_imm_s(r, -1);
-        self.libcall(
-            self.m.libcalls.trap,
-            &[types::I64, types::I32, types::I64],
-            &[],
-            &[self.vmctx, code, uncounted],
-        );
-        self.b
-            .ins()
-            .trap(ir::TrapCode::user(1).expect("a user trap code"));
+        self.trap_call(inst, code);
         self.b.switch_to_block(cont);
     }
 
@@ -586,11 +633,17 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             }
         };
         self.reload_pos();
+        let typed: Vec<(Value, ValType)> = results
+            .iter()
+            .copied()
+            .zip(ty.results().iter().copied())
+            .collect();
+        self.check_after_call(inst.pc, &typed, args_off as i32);
         for _ in 0..nargs {
             self.pop();
         }
-        for (v, t) in results.into_iter().zip(ty.results()) {
-            self.push(*t, v);
+        for (v, t) in typed {
+            self.push(t, v);
         }
     }
 
@@ -931,6 +984,10 @@ pub(crate) fn to_cell(b: &mut FunctionBuilder<'_>, v: Value, ty: ValType) -> Val
 impl FuncEnvironment for JitEnv<'_, '_> {
     type Label = Label;
 
+    fn loop_header(&mut self) {
+        self.check_next = true;
+    }
+
     fn new_label(&mut self) -> Label {
         let block = self.b.create_block();
         self.labels.push(LabelData { block, types: None });
@@ -961,8 +1018,6 @@ impl FuncEnvironment for JitEnv<'_, '_> {
     fn instruction(&mut self, inst: Inst, op: &Operator<'_>) -> WResult<()> {
         use Operator as O;
         use ValType::{F32, F64, I32, I64};
-        self.before.clear();
-        self.before.extend_from_slice(&self.stack);
         self.step(inst);
         match *op {
             O::Nop => {}
@@ -1025,8 +1080,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
             } => {
                 // Resolve first (it may trap with the index still on the stack), then call
                 // with the index popped.
-                let types_now = self.stack.clone();
-                self.store_state(inst.pc, &types_now);
+                self.store_trap_pc(inst.pc);
                 self.spill_pos();
                 let index = self.pop();
                 let t = self.i32c(table_index);
@@ -1429,8 +1483,6 @@ impl FuncEnvironment for JitEnv<'_, '_> {
     }
 
     fn unreachable(&mut self, inst: Inst) {
-        self.before.clear();
-        self.before.extend_from_slice(&self.stack);
         self.step(inst);
         self.emit_trap(inst, TrapCode::UnreachableCodeReached);
         self.dead = true;

@@ -27,10 +27,13 @@
 //! speed.
 //!
 //! # Hand-over to the interpreter
-//! Each straight-line run checks, at its head, whether it would cross the step limit. If it
-//! would, the function stores its state and stops there — at a run head the position is exact —
-//! and the engine hands the whole call stack ([`EngineState`]) to the interpreter, which single-
-//! steps the rest. Breakpoints and watchpoints force that hand-over at the next run head (the
+//! Every run's head adds its steps to the position. At function entry, at loop heads and right
+//! after every call, the code checks whether the steps it may take before the next such check
+//! — at most the function's whole step count, since the code between two checks is acyclic —
+//! could cross the step limit. If so it stores its state and stops there (the position is
+//! exact at those points), and the engine hands the whole call stack ([`EngineState`]) to the
+//! interpreter, which single-steps the rest. After a call, the state slot already holds the
+//! locals and operands stored before the call, so the exit only adds the results. Breakpoints and watchpoints force that hand-over at the next run head (the
 //! limit becomes 0), so they behave exactly as on the interpreter; so does any restore from a
 //! snapshot. Resuming JIT code from a snapshot is not built yet: after a hand-over the call
 //! finishes on the interpreter.
@@ -86,6 +89,11 @@ pub(crate) mod slot {
     pub const PC: i32 = 16;
     /// Index of the first value cell.
     pub const VALUES: usize = 3;
+    /// Flag in the pc field: the frame completed the call at pc; its results follow its
+    /// operands below the call's arguments (a stop right after a call).
+    pub const AFTER_CALL: i64 = 1 << 32;
+    /// Flag in the pc field: the frame trapped at pc; its values were not stored.
+    pub const TRAPPED: i64 = 1 << 33;
 }
 
 /// Per-instance context: what JIT code of one instance reads (first fields, `repr(C)`), and
@@ -324,18 +332,22 @@ impl JitEngine {
         v
     }
 
-    /// The frame of state slot `p`: `below` is the callee's parameter count for a frame that
-    /// called another one, `None` for the innermost.
+    /// The frame of state slot `p`: `callee_params` is the callee's parameter count for a
+    /// frame that called another one, `None` for the innermost. Also says whether the frame
+    /// stopped right after a call (see [`slot::AFTER_CALL`]).
     fn slot_frame<'a>(
         &'a self,
         store: &StoreInner,
         p: *const u64,
         callee_params: Option<usize>,
         in_host: bool,
-    ) -> FrameRef<'a> {
+    ) -> (FrameRef<'a>, bool) {
         // SAFETY: `p` is a live slot (see `slots`); its header and values were stored by the
         // frame's function before the stop that lets us read it.
-        let (id, pc) = unsafe { (*p.add(1), *p.add(2) as u32) };
+        let (id, raw_pc) = unsafe { (*p.add(1), *p.add(2)) };
+        let pc = raw_pc as u32;
+        let after_call = raw_pc & slot::AFTER_CALL as u64 != 0;
+        let trapped = raw_pc & slot::TRAPPED as u64 != 0;
         let instance = Instance::from_u32((id >> 32) as u32);
         let def = DefinedFuncIndex::from_u32(id as u32);
         let data = &store.instances[instance];
@@ -345,13 +357,18 @@ impl JitEngine {
         let shape = module.shapes[def].stack_at(pc).map_or(0, <[_]>::len);
         let indirect = module.bytes.get(pc as usize) == Some(&0x11);
         let height = match callee_params {
+            None if after_call => {
+                let ty = call_type(module, pc);
+                shape - usize::from(indirect) - ty.params().len() + ty.results().len()
+            }
             None if !in_host => shape,
             None => shape - usize::from(indirect),
             Some(n) => shape - usize::from(indirect) - n,
         };
+        let (nlocals, height) = if trapped { (0, 0) } else { (nlocals, height) };
         // SAFETY: the slot has room for every local and the operand stack's maximum.
         let values = unsafe { std::slice::from_raw_parts(p.add(slot::VALUES), nlocals + height) };
-        FrameRef {
+        let frame = FrameRef {
             func,
             instance,
             def,
@@ -359,7 +376,8 @@ impl JitEngine {
             returning: false,
             locals: &values[..nlocals],
             stack: &values[nlocals..],
-        }
+        };
+        (frame, after_call)
     }
 
     fn params_of(store: &StoreInner, f: Func) -> usize {
@@ -373,7 +391,7 @@ impl JitEngine {
             skip_breakpoint: self.skip_breakpoint,
             ..Default::default()
         };
-        let frames: Vec<FrameRef<'_>> = (0..slots.len())
+        let frames: Vec<(FrameRef<'_>, bool)> = (0..slots.len())
             .map(|i| {
                 let callee = (i + 1 < slots.len()).then(|| {
                     // SAFETY: as in `slot_frame`.
@@ -386,13 +404,14 @@ impl JitEngine {
                 self.slot_frame(store, slots[i], callee, false)
             })
             .collect();
-        for f in frames {
+        for (f, after_call) in frames {
             state.frames.push(FrameState {
                 func: f.func,
                 instance: f.instance,
                 def: f.def,
                 pc: f.pc,
                 returning: false,
+                after_call,
                 base: state.values.len() as u32,
             });
             state.values.extend_from_slice(f.locals);
@@ -421,6 +440,18 @@ impl JitEngine {
             0
         }
     }
+}
+
+/// The type of the function called by the `call` or `call_indirect` at `pc`.
+fn call_type(module: &crate::module::ModuleInner, pc: u32) -> &crate::types::FuncType {
+    let mut r = wasmparser::BinaryReader::new(&module.bytes[pc as usize + 1..], 0);
+    let index = r.read_var_u32().unwrap_or(0);
+    let ty = if module.bytes[pc as usize] == 0x11 {
+        crate::types::TypeIndex::from_u32(index)
+    } else {
+        module.funcs[crate::types::FuncIndex::from_u32(index)]
+    };
+    &module.types[ty]
 }
 
 impl Engine for JitEngine {
@@ -533,10 +564,11 @@ impl Engine for JitEngine {
         let slots = self.slots();
         let i = slots.len() - 1 - depth;
         let callee = (depth > 0).then(|| {
-            let inner = self.slot_frame(store, slots[i + 1], None, false);
+            let (inner, _) = self.slot_frame(store, slots[i + 1], None, false);
             Self::params_of(store, inner.func)
         });
         self.slot_frame(store, slots[i], callee, in_host && depth == 0)
+            .0
     }
 
     fn host_args(&self, n: usize) -> &[u64] {

@@ -1,7 +1,12 @@
-//! Compiling a module: every defined function through the shared translator into Cranelift,
-//! plus one entry trampoline per function (`extern "C" fn(vmctx, values)`: arguments in, results
-//! out, as cells) through which the runtime calls in. The code is kept in the module, once per
-//! NaN-canonicalization setting, for every store of the process.
+//! Compiling a module, lazily: each defined function is compiled through the shared translator
+//! into Cranelift on its first call, and so is an entry trampoline (`extern "C" fn(vmctx,
+//! values)`: arguments in, results out, as cells) when the runtime first calls in there.
+//!
+//! Calls between functions of a module go through its code table (one pointer per defined
+//! function, null until compiled), so a module's first instruction runs as soon as the called
+//! function is compiled, whatever the module's size. The code is kept in the module, once per
+//! NaN-canonicalization setting, for every store of the process: `record --until-failure`
+//! compiles each function once for all its runs.
 
 use super::VmCtx;
 use super::env::{JitEnv, ModuleEnv, ir_type, to_cell, wasm_signature};
@@ -15,33 +20,55 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_entity::EntityRef;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{FuncId, Linkage, Module as _};
-use std::sync::Arc;
-use wasmparser::{Parser, ValidPayload, Validator};
+use cranelift_module::{Linkage, Module as _};
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex};
+use wasmparser::{
+    BinaryReader, FuncToValidate, FunctionBody, Parser, ValidPayload, Validator, ValidatorResources,
+};
 
 /// An entry trampoline.
 pub(crate) type EntryFn = unsafe extern "C" fn(*mut VmCtx, *mut u64);
 
-/// A module's compiled code.
+/// A module's code, compiled function by function.
 pub(crate) struct JitCode {
-    module: Option<JITModule>,
-    native: Vec<*const u8>,
-    entries: Vec<EntryFn>,
+    /// Native code of every defined function (JIT calling convention), null until compiled.
+    /// JIT code reads it directly.
+    table: Box<[AtomicPtr<u8>]>,
+    entries: Box<[AtomicPtr<u8>]>,
+    lazy: Mutex<Lazy>,
 }
 
-// SAFETY: the code is immutable once finalized; the pointers point into it.
+/// What compiling one more function needs.
+struct Lazy {
+    jm: Option<JITModule>,
+    fctx: FunctionBuilderContext,
+    /// Each defined function's validator input and body range in the module's bytes, taken
+    /// when it is compiled.
+    funcs: Vec<Option<(FuncToValidate<ValidatorResources>, std::ops::Range<usize>)>>,
+    libcalls: Libcalls,
+    types: Vec<FuncType>,
+    func_types: Vec<u32>,
+    globals: Vec<ValType>,
+    canon: bool,
+    host_cc: cranelift_codegen::isa::CallConv,
+}
+
+// SAFETY: the code is immutable once finalized and the pointers point into it; everything
+// mutable (the Cranelift module, the validator inputs) is behind the mutex.
 unsafe impl Send for JitCode {}
 unsafe impl Sync for JitCode {}
 
 impl std::fmt::Debug for JitCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "JitCode({} functions)", self.native.len())
+        write!(f, "JitCode({} functions)", self.table.len())
     }
 }
 
 impl Drop for JitCode {
     fn drop(&mut self) {
-        if let Some(m) = self.module.take() {
+        let lazy = self.lazy.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = lazy.jm.take() {
             // SAFETY: the last owner is gone: no context, and so no running code, refers to it.
             unsafe { m.free_memory() };
         }
@@ -49,22 +76,45 @@ impl Drop for JitCode {
 }
 
 impl JitCode {
-    /// The entry trampoline of defined function `def`.
-    pub(crate) fn entry(&self, def: DefinedFuncIndex) -> EntryFn {
-        self.entries[def.index()]
+    /// The code table, for JIT code.
+    pub(crate) fn table(&self) -> *const *const u8 {
+        self.table.as_ptr().cast()
     }
 
-    /// The native code of defined function `def` (JIT calling convention).
-    pub(crate) fn native(&self, def: DefinedFuncIndex) -> *const u8 {
-        self.native[def.index()]
+    /// The native code of defined function `def` of `m`, compiled if it is not yet.
+    pub(crate) fn native(&self, m: &ModuleInner, def: DefinedFuncIndex) -> Result<*const u8> {
+        let p = self.table[def.index()].load(Ordering::Acquire);
+        if !p.is_null() {
+            return Ok(p);
+        }
+        let mut lazy = self.lazy.lock().unwrap_or_else(|e| e.into_inner());
+        lazy.function(m, def, &self.table)
+    }
+
+    /// The entry trampoline of defined function `def` of `m`, compiled (with the function) if
+    /// it is not yet.
+    pub(crate) fn entry(&self, m: &ModuleInner, def: DefinedFuncIndex) -> Result<EntryFn> {
+        let mut p = self.entries[def.index()].load(Ordering::Acquire);
+        if p.is_null() {
+            let native = self.native(m, def)?;
+            let mut lazy = self.lazy.lock().unwrap_or_else(|e| e.into_inner());
+            p = self.entries[def.index()].load(Ordering::Acquire);
+            if p.is_null() {
+                p = lazy.entry(m, def, native)?.cast_mut();
+                self.entries[def.index()].store(p, Ordering::Release);
+            }
+        }
+        // SAFETY: the trampoline was compiled with exactly this signature.
+        Ok(unsafe { std::mem::transmute::<*mut u8, EntryFn>(p) })
     }
 }
 
-/// The module's code for this canonicalization setting, compiled on first use.
+/// The module's code for this canonicalization setting, set up on first use (no function is
+/// compiled yet).
 pub(crate) fn code_for(module: &Module, canon: bool) -> Result<Arc<JitCode>> {
     module.inner.jit[usize::from(canon)]
         .get_or_init(|| {
-            compile(&module.inner, canon)
+            prepare(&module.inner, canon)
                 .map(Arc::new)
                 .map_err(|e| e.to_string())
         })
@@ -76,7 +126,8 @@ fn cl_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("JIT: {what}: {e}"))
 }
 
-fn compile(m: &ModuleInner, canon: bool) -> Result<JitCode> {
+/// The host ISA, a Cranelift module for it, and each function's validator input.
+fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
     let mut flags = settings::builder();
     for (k, v) in [
         ("opt_level", "speed"),
@@ -99,87 +150,134 @@ fn compile(m: &ModuleInner, canon: bool) -> Result<JitCode> {
         .finish(settings::Flags::new(flags))
         .map_err(|e| cl_error("host ISA", e))?;
     let host_cc = isa.default_call_conv();
-    let mut jm = JITModule::new(JITBuilder::with_isa(
+    let jm = JITModule::new(JITBuilder::with_isa(
         isa,
         cranelift_module::default_libcall_names(),
     ));
-    let libcalls = Libcalls::new(host_cc);
-    let types: Vec<FuncType> = m.types.values().cloned().collect();
-    let func_types: Vec<u32> = m.funcs.values().map(|t| t.as_u32()).collect();
-    let globals: Vec<ValType> = m.globals.values().map(|g| g.content).collect();
-    let menv = ModuleEnv {
-        types: &types,
-        func_types: &func_types,
-        globals: &globals,
-        canon,
-        libcalls: &libcalls,
-        frontend: jm.isa().frontend_config(),
-    };
-    let num_defined = m.code.len();
-    let mut ids: Vec<Option<FuncId>> = vec![None; m.funcs.len()];
-    for d in 0..num_defined {
-        let fi = FuncIndex::from_u32(m.num_imported_funcs + d as u32);
-        let sig = wasm_signature(&m.types[m.funcs[fi]]);
-        let id = jm
-            .declare_function(&format!("wasm{d}"), Linkage::Local, &sig)
-            .map_err(|e| cl_error("declare", e))?;
-        ids[fi.index()] = Some(id);
-    }
-    let mut entry_sig = Signature::new(host_cc);
-    entry_sig.params.push(AbiParam::new(types::I64));
-    entry_sig.params.push(AbiParam::new(types::I64));
-    let mut entry_ids = Vec::with_capacity(num_defined);
-    for d in 0..num_defined {
-        entry_ids.push(
-            jm.declare_function(&format!("entry{d}"), Linkage::Local, &entry_sig)
-                .map_err(|e| cl_error("declare", e))?,
-        );
-    }
-
-    let mut fctx = FunctionBuilderContext::new();
-    let mut ctx = jm.make_context();
+    let mut funcs = Vec::with_capacity(m.code.len());
     let mut validator = Validator::new_with_features(supported_features());
-    let mut def = 0usize;
-    let mut allocs = Default::default();
     for payload in Parser::new(0).parse_all(&m.bytes) {
         let payload = payload?;
-        let ValidPayload::Func(func, body) = validator.payload(&payload)? else {
-            continue;
+        if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
+            let r = body.range();
+            funcs.push(Some((func, r.start as usize..r.end as usize)));
+        }
+    }
+    let n = funcs.len();
+    let nulls = || {
+        (0..n)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect()
+    };
+    Ok(JitCode {
+        table: nulls(),
+        entries: nulls(),
+        lazy: Mutex::new(Lazy {
+            jm: Some(jm),
+            fctx: FunctionBuilderContext::new(),
+            funcs,
+            libcalls: Libcalls::new(host_cc),
+            types: m.types.values().cloned().collect(),
+            func_types: m.funcs.values().map(|t| t.as_u32()).collect(),
+            globals: m.globals.values().map(|g| g.content).collect(),
+            canon,
+            host_cc,
+        }),
+    })
+}
+
+impl Lazy {
+    /// Compiles defined function `def` and enters it in `table`.
+    fn function(
+        &mut self,
+        m: &ModuleInner,
+        def: DefinedFuncIndex,
+        table: &[AtomicPtr<u8>],
+    ) -> Result<*const u8> {
+        let existing = table[def.index()].load(Ordering::Acquire);
+        if !existing.is_null() {
+            return Ok(existing);
+        }
+        let Some((func, range)) = self.funcs[def.index()].take() else {
+            return Err(cl_error("compile", "an earlier compilation of it failed"));
         };
-        let d = DefinedFuncIndex::new(def);
-        def += 1;
-        let fi = FuncIndex::from_u32(m.num_imported_funcs + d.as_u32());
+        let jm = self
+            .jm
+            .as_mut()
+            .expect("the module lives as long as its code");
+        let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
         let ty = &m.types[m.funcs[fi]];
-        ctx.func.signature = wasm_signature(ty);
-        let mut fv = func.into_validator(std::mem::take(&mut allocs));
+        let sig = wasm_signature(ty);
+        let id = jm
+            .declare_function(&format!("wasm{}", def.as_u32()), Linkage::Local, &sig)
+            .map_err(|e| cl_error("declare", e))?;
+        let menv = ModuleEnv {
+            types: &self.types,
+            func_types: &self.func_types,
+            globals: &self.globals,
+            num_imported_funcs: m.num_imported_funcs,
+            canon: self.canon,
+            libcalls: &self.libcalls,
+            frontend: jm.isa().frontend_config(),
+        };
+        let mut ctx = jm.make_context();
+        ctx.func.signature = sig;
+        let body = FunctionBody::new(BinaryReader::new(
+            &m.bytes[range.clone()],
+            range.start as u64,
+        ));
+        let mut fv = func.into_validator(Default::default());
         {
-            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let b = FunctionBuilder::new(&mut ctx.func, &mut self.fctx);
             let mut env = JitEnv::new(
                 b,
                 &menv,
-                d.as_u32(),
-                &m.local_types[d],
-                m.code[d].max_stack,
+                def.as_u32(),
+                &m.local_types[def],
+                m.code[def].max_stack,
                 ty,
-                &ids,
-                &mut jm,
             );
             translate_function(&mut fv, &body, ty, &m.types, &mut env)?;
             env.finish();
         }
-        allocs = fv.into_allocations();
-        let id = ids[fi.index()].expect("declared above");
         jm.define_function(id, &mut ctx)
             .map_err(|e| cl_error(&format!("function {}", fi.as_u32()), format!("{e:?}")))?;
         jm.clear_context(&mut ctx);
+        jm.finalize_definitions()
+            .map_err(|e| cl_error("finalize", e))?;
+        let p = jm.get_finalized_function(id);
+        table[def.index()].store(p.cast_mut(), Ordering::Release);
+        Ok(p)
     }
 
-    for (d, entry_id) in entry_ids.iter().enumerate() {
-        let fi = FuncIndex::from_u32(m.num_imported_funcs + d as u32);
+    /// Compiles the entry trampoline of defined function `def`, whose code is `native`.
+    fn entry(
+        &mut self,
+        m: &ModuleInner,
+        def: DefinedFuncIndex,
+        native: *const u8,
+    ) -> Result<*const u8> {
+        let jm = self
+            .jm
+            .as_mut()
+            .expect("the module lives as long as its code");
+        let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
         let ty = &m.types[m.funcs[fi]];
-        ctx.func.signature = entry_sig.clone();
+        let mut entry_sig = Signature::new(self.host_cc);
+        entry_sig.params.push(AbiParam::new(types::I64));
+        entry_sig.params.push(AbiParam::new(types::I64));
+        let id = jm
+            .declare_function(
+                &format!("entry{}", def.as_u32()),
+                Linkage::Local,
+                &entry_sig,
+            )
+            .map_err(|e| cl_error("declare", e))?;
+        let frontend = jm.isa().frontend_config();
+        let mut ctx = jm.make_context();
+        ctx.func.signature = entry_sig;
         {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            let mut b = FunctionBuilder::new(&mut ctx.func, &mut self.fctx);
             let block = b.create_block();
             b.append_block_params_for_function_params(block);
             b.switch_to_block(block);
@@ -189,8 +287,9 @@ fn compile(m: &ModuleInner, canon: bool) -> Result<JitCode> {
             for (i, t) in ty.params().iter().enumerate() {
                 args.push(b.ins().load(ir_type(*t), fl, values, (i * 8) as i32));
             }
-            let callee = jm.declare_func_in_func(ids[fi.index()].expect("declared"), b.func);
-            let call = b.ins().call(callee, &args);
+            let sig = b.import_signature(wasm_signature(ty));
+            let callee = b.ins().iconst(types::I64, native as i64);
+            let call = b.ins().call_indirect(sig, callee, &args);
             let results = b.inst_results(call).to_vec();
             for (i, (r, t)) in results.into_iter().zip(ty.results()).enumerate() {
                 let c = to_cell(&mut b, r, *t);
@@ -198,26 +297,13 @@ fn compile(m: &ModuleInner, canon: bool) -> Result<JitCode> {
             }
             b.ins().return_(&[]);
             b.seal_all_blocks();
-            b.finalize(menv.frontend);
+            b.finalize(frontend);
         }
-        jm.define_function(*entry_id, &mut ctx)
+        jm.define_function(id, &mut ctx)
             .map_err(|e| cl_error("entry trampoline", format!("{e:?}")))?;
         jm.clear_context(&mut ctx);
+        jm.finalize_definitions()
+            .map_err(|e| cl_error("finalize", e))?;
+        Ok(jm.get_finalized_function(id))
     }
-    jm.finalize_definitions()
-        .map_err(|e| cl_error("finalize", e))?;
-    let mut native = Vec::with_capacity(num_defined);
-    let mut entries = Vec::with_capacity(num_defined);
-    for (d, entry_id) in entry_ids.iter().enumerate() {
-        let fi = FuncIndex::from_u32(m.num_imported_funcs + d as u32);
-        native.push(jm.get_finalized_function(ids[fi.index()].expect("declared")));
-        let e = jm.get_finalized_function(*entry_id);
-        // SAFETY: the trampoline was compiled with exactly this signature.
-        entries.push(unsafe { std::mem::transmute::<*const u8, EntryFn>(e) });
-    }
-    Ok(JitCode {
-        module: Some(jm),
-        native,
-        entries,
-    })
 }

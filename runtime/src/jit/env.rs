@@ -44,15 +44,6 @@ struct LabelData {
     types: Option<Vec<ValType>>,
 }
 
-/// What a call's lowering needs to know about its callee.
-#[derive(Clone, Copy)]
-pub(crate) enum Callee {
-    /// Defined in this module: a direct call.
-    Defined(ir::FuncRef),
-    /// Imported: through [`Libcalls::call`].
-    Imported,
-}
-
 /// The module-level facts the environment reads.
 pub(crate) struct ModuleEnv<'m> {
     pub types: &'m [FuncType],
@@ -60,6 +51,7 @@ pub(crate) struct ModuleEnv<'m> {
     pub func_types: &'m [u32],
     /// Global types, imports first.
     pub globals: &'m [ValType],
+    pub num_imported_funcs: u32,
     pub canon: bool,
     pub libcalls: &'m Libcalls,
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
@@ -92,10 +84,6 @@ pub(crate) struct JitEnv<'a, 'm> {
     /// within the function). Patched into `k_consts` when the function is finished.
     total_steps: u32,
     k_consts: Vec<ir::Inst>,
-    /// Callees by function index, created on first use.
-    callees: Vec<Option<Callee>>,
-    pub(crate) callee_ids: &'m [Option<cranelift_module::FuncId>],
-    pub(crate) module: &'m mut cranelift_jit::JITModule,
     sig_refs: Vec<Option<ir::SigRef>>,
     lib_sigs: LibSigs,
     r_vmctx: AliasRegion,
@@ -153,8 +141,6 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         local_types: &[ValType],
         max_stack: u32,
         ty: &FuncType,
-        callee_ids: &'m [Option<cranelift_module::FuncId>],
-        module: &'m mut cranelift_jit::JITModule,
     ) -> JitEnv<'a, 'm> {
         let r_vmctx = b.func.dfg.alias_regions.insert(ir::AliasRegionData {
             user_id: 1,
@@ -203,6 +189,10 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 zero(&mut b, *t)
             };
             b.def_var(var, v);
+            // The slot's copy of the local (see `write_local`).
+            let c = to_cell(&mut b, v, *t);
+            b.ins()
+                .store(fl, c, slot_v, ((slot::VALUES + i) * 8) as i32);
             locals.push((var, *t));
         }
         let mut stack_vars = Vec::with_capacity(max_stack as usize * 4);
@@ -211,7 +201,6 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 stack_vars.push(b.declare_var(t));
             }
         }
-        let n = m.func_types.len();
         JitEnv {
             b,
             m,
@@ -233,9 +222,6 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             check_next: true,
             total_steps: 0,
             k_consts: Vec::new(),
-            callees: vec![None; n],
-            callee_ids,
-            module,
             sig_refs: vec![None; m.types.len()],
             lib_sigs: LibSigs::default(),
             r_vmctx,
@@ -374,25 +360,29 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.b.switch_to_block(cont);
     }
 
-    /// Stores pc, locals and the operands of types `stack` (bottom first) into the state slot.
+    /// Stores pc and the operands of types `stack` (bottom first) into the state slot.
     fn store_state(&mut self, pc: u32, stack: &[ValType]) {
         let fl = self.fl_vm();
         let pcv = self.b.ins().iconst(types::I64, i64::from(pc));
         self.b.ins().store(fl, pcv, self.slot, slot::PC);
-        let mut off = slot::VALUES as i32 * 8;
-        for i in 0..self.locals.len() {
-            let (var, ty) = self.locals[i];
-            let v = self.b.use_var(var);
-            let c = to_cell(&mut self.b, v, ty);
-            self.b.ins().store(fl, c, self.slot, off);
-            off += 8;
-        }
+        // The locals are there already: every `local.set` writes through.
+        let mut off = (slot::VALUES + self.locals.len()) as i32 * 8;
         for (h, ty) in stack.iter().enumerate() {
             let v = self.b.use_var(self.var(h, *ty));
             let c = to_cell(&mut self.b, v, *ty);
             self.b.ins().store(fl, c, self.slot, off);
             off += 8;
         }
+    }
+
+    /// Writes local `i` through to the state slot, where stops read it. (Storing every local at
+    /// every stop instead keeps them all live to every call and exit, and register allocation
+    /// of big functions then dominates compilation.)
+    fn write_local(&mut self, i: u32, v: Value, ty: ValType) {
+        let fl = self.fl_vm();
+        let c = to_cell(&mut self.b, v, ty);
+        let off = (slot::VALUES + i as usize) as i32 * 8;
+        self.b.ins().store(fl, c, self.slot, off);
     }
 
     /// A trap site stores only its pc, marked: a trapped frame's values are not kept (storing
@@ -605,14 +595,13 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 }
                 let d1 = self.b.ins().iadd_imm_s(depth, 1);
                 self.b.ins().store(fl, d1, self.shared, shared::DEPTH);
-                let call = match (how, f) {
-                    (CallHow::Direct(_), CallTarget::Ref(r)) => self.b.ins().call(r, &args),
-                    (_, CallTarget::Ptr(p)) => {
-                        let sig = self.sig_ref(type_index);
-                        self.b.ins().call_indirect(sig, p, &args)
-                    }
-                    _ => unreachable!("a direct call has a function reference"),
+                let p = match (how, f) {
+                    (CallHow::Direct(_), CallTarget::Defined(def)) => self.code_of(def),
+                    (_, CallTarget::Ptr(p)) => p,
+                    _ => unreachable!("a direct call names a defined function"),
                 };
+                let sig = self.sig_ref(type_index);
+                let call = self.b.ins().call_indirect(sig, p, &args);
                 self.b.ins().store(fl, depth, self.shared, shared::DEPTH);
                 self.b.inst_results(call).to_vec()
             }
@@ -894,19 +883,35 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             .load(types::I32, fl, funcs, (func_index * 4) as i32)
     }
 
-    fn callee(&mut self, func_index: u32) -> Callee {
-        if let Some(c) = self.callees[func_index as usize] {
-            return c;
-        }
-        let c = match self.callee_ids[func_index as usize] {
-            Some(id) => {
-                use cranelift_module::Module as _;
-                Callee::Defined(self.module.declare_func_in_func(id, self.b.func))
-            }
-            None => Callee::Imported,
-        };
-        self.callees[func_index as usize] = Some(c);
-        c
+    /// The code of defined function `def`, from the module's code table; compiled first if
+    /// this is its first call.
+    fn code_of(&mut self, def: u32) -> Value {
+        let fl = self.fl_vm();
+        let table = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.vmctx, vmctx::CODE_TABLE);
+        // Not the vmctx region: a compilation (a call) fills the table in.
+        let fl_o = mem_flags(self.r_other);
+        let p = self.b.ins().load(types::I64, fl_o, table, (def * 8) as i32);
+        let missing = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, types::I64);
+        self.b.set_cold_block(missing);
+        self.b
+            .ins()
+            .brif(p, join, &[BlockArg::Value(p)], missing, &[]);
+        self.b.switch_to_block(missing);
+        let d = self.i32c(def);
+        let compiled = self.libcall(
+            self.m.libcalls.compile,
+            &[types::I64, types::I32],
+            &[types::I64],
+            &[self.vmctx, d],
+        )[0];
+        self.b.ins().jump(join, &[BlockArg::Value(compiled)]);
+        self.b.switch_to_block(join);
+        self.b.block_params(join)[0]
     }
 
     fn i32c(&mut self, v: u32) -> Value {
@@ -916,7 +921,8 @@ impl<'a, 'm> JitEnv<'a, 'm> {
 
 #[derive(Clone, Copy)]
 enum CallTarget {
-    Ref(ir::FuncRef),
+    /// A function this module defines, by defined index.
+    Defined(u32),
     Ptr(Value),
 }
 
@@ -1037,14 +1043,16 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 self.push(ty, v);
             }
             O::LocalSet { local_index } => {
-                let (var, _) = self.local_index(local_index);
+                let (var, ty) = self.local_index(local_index);
                 let v = self.pop();
                 self.b.def_var(var, v);
+                self.write_local(local_index, v, ty);
             }
             O::LocalTee { local_index } => {
                 let (var, ty) = self.local_index(local_index);
                 let v = self.pop();
                 self.b.def_var(var, v);
+                self.write_local(local_index, v, ty);
                 self.push(ty, v);
             }
             O::GlobalGet { global_index } => {
@@ -1064,11 +1072,11 @@ impl FuncEnvironment for JitEnv<'_, '_> {
             }
             O::Call { function_index } => {
                 let ty = self.m.func_types[function_index as usize];
-                match self.callee(function_index) {
-                    Callee::Defined(r) => {
-                        self.call(inst, ty, CallHow::Direct(CallTarget::Ref(r)));
+                match function_index.checked_sub(self.m.num_imported_funcs) {
+                    Some(def) => {
+                        self.call(inst, ty, CallHow::Direct(CallTarget::Defined(def)));
                     }
-                    Callee::Imported => {
+                    None => {
                         let f = self.func_index_cell(function_index);
                         self.call(inst, ty, CallHow::Import(f));
                     }

@@ -36,6 +36,7 @@ pub(crate) struct Libcalls {
     pub table_size: usize,
     pub table_grow: usize,
     pub table_fill: usize,
+    pub compile: usize,
 }
 
 impl Libcalls {
@@ -59,6 +60,7 @@ impl Libcalls {
             table_size: table_size as *const () as usize,
             table_grow: table_grow as *const () as usize,
             table_fill: table_fill as *const () as usize,
+            compile: compile as *const () as usize,
         }
     }
 }
@@ -152,7 +154,11 @@ unsafe extern "C" fn call(vmctx: *mut VmCtx, func: u32, args: *const u64) -> *co
                     // `start` compiled every instance's module; this cannot fail now.
                     Err(_) => std::process::abort(),
                 };
-                let entry = (*callee).code.entry(def);
+                let entry = compiled(
+                    (*callee)
+                        .code
+                        .entry(&store.instances[instance].module.inner, def),
+                );
                 let mut buf = vec![0u64; np.max(nr)];
                 buf[..np].copy_from_slice(std::slice::from_raw_parts(args, np));
                 let buf = Box::leak(buf.into_boxed_slice()).as_mut_ptr();
@@ -196,7 +202,9 @@ unsafe extern "C" fn resolve(vmctx: *mut VmCtx, table: u32, index: u32, type_ind
             fail(TrapCode::IndirectCallTypeMismatch);
         }
         match store.funcs[f].kind {
-            FuncKind::Wasm { instance, def } if instance == me => (*vmctx).code.native(def) as u64,
+            FuncKind::Wasm { instance, def } if instance == me => {
+                compiled((*vmctx).code.native(&inst.module.inner, def)) as u64
+            }
             _ => {
                 sh.resolved = u64::from(f.as_u32());
                 0
@@ -400,5 +408,31 @@ unsafe extern "C" fn table_fill(vmctx: *mut VmCtx, table: u32, i: u32, v: u64, n
             v,
             u64::from(n),
         ))
+    }
+}
+
+/// A compiled function, or the end of the process: compiling code the translator accepted
+/// cannot fail short of a bug, and a call in progress has no way back to the interpreter.
+fn compiled<T>(r: crate::Result<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("deja: internal error: {e}");
+            std::process::exit(110)
+        }
+    }
+}
+
+/// The first call of defined function `def` of this instance's module: compiles it.
+unsafe extern "C" fn compile(vmctx: *mut VmCtx, def: u32) -> *const u8 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let m = &store.instances[(*vmctx).instance].module.inner;
+        compiled(
+            (*vmctx)
+                .code
+                .native(m, crate::types::DefinedFuncIndex::from_u32(def)),
+        )
     }
 }

@@ -70,6 +70,7 @@ pub(crate) mod vmctx {
     pub const GLOBALS: i32 = 32;
     pub const FUNCS: i32 = 40;
     pub const INSTANCE_TAG: i32 = 48;
+    pub const CODE_TABLE: i32 = 56;
 }
 
 /// Byte offsets of [`Shared`] fields that JIT code reads and writes.
@@ -92,7 +93,8 @@ pub(crate) mod slot {
     /// Flag in the pc field: the frame completed the call at pc; its results follow its
     /// operands below the call's arguments (a stop right after a call).
     pub const AFTER_CALL: i64 = 1 << 32;
-    /// Flag in the pc field: the frame trapped at pc; its values were not stored.
+    /// Flag in the pc field: the frame trapped at pc; its operands were not stored (its locals
+    /// are always current).
     pub const TRAPPED: i64 = 1 << 33;
 }
 
@@ -107,6 +109,7 @@ pub(crate) struct VmCtx {
     globals: *const *mut u64,
     funcs: *const u32,
     instance_tag: u64,
+    code_table: *const *const u8,
     // Not read by JIT code:
     instance: Instance,
     code: Arc<JitCode>,
@@ -244,6 +247,7 @@ impl Shared {
                 globals: std::ptr::null(),
                 funcs: data.funcs.as_ptr().cast(),
                 instance_tag: (instance.index() as u64) << 32,
+                code_table: code.table(),
                 instance,
                 code,
                 global_ptrs: Vec::new(),
@@ -365,7 +369,8 @@ impl JitEngine {
             None => shape - usize::from(indirect),
             Some(n) => shape - usize::from(indirect) - n,
         };
-        let (nlocals, height) = if trapped { (0, 0) } else { (nlocals, height) };
+        // A trap site stores no operands; its locals are current (they are written through).
+        let height = if trapped { 0 } else { height };
         // SAFETY: the slot has room for every local and the operand stack's maximum.
         let values = unsafe { std::slice::from_raw_parts(p.add(slot::VALUES), nlocals + height) };
         let frame = FrameRef {
@@ -484,7 +489,20 @@ impl Engine for JitEngine {
         let vmctx = vmctx.expect("the called instance exists");
         self.stats.jit_calls += 1;
         // SAFETY: the context was just made or refreshed and is owned by `shared`.
-        let entry = unsafe { (*vmctx).code.entry(def) };
+        let entry = match unsafe {
+            (*vmctx)
+                .code
+                .entry(&store.instances[instance].module.inner, def)
+        } {
+            Ok(e) => e,
+            Err(e) => {
+                self.stats.jit_calls -= 1;
+                self.stats.interp_calls += 1;
+                self.stats.last_compile_error = Some(e.to_string());
+                self.interp.start(store, func, instance, def, args);
+                return;
+            }
+        };
         let ty = &store.funcs[func].ty;
         self.values.clear();
         self.values.extend_from_slice(args);

@@ -142,6 +142,11 @@ fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
         ),
         ("enable_probestack", "true"),
         ("probestack_strategy", "inline"),
+        // Register allocation dominates compilation and most guests are short-lived: the
+        // single-pass allocator halves whole-process times on bz2 and rust-json against the
+        // backtracking one (BENCHMARKS.md). Recompiling hot functions with the backtracking
+        // allocator is the tier still to build.
+        ("regalloc_algorithm", "single_pass"),
     ] {
         flags.set(k, v).map_err(|e| cl_error(k, e))?;
     }

@@ -84,6 +84,8 @@ pub(crate) struct JitEnv<'a, 'm> {
     /// within the function). Patched into `k_consts` when the function is finished.
     total_steps: u32,
     k_consts: Vec<ir::Inst>,
+    /// The function's trap exit block, once a trap site needs it.
+    trap_exit: Option<ir::Block>,
     sig_refs: Vec<Option<ir::SigRef>>,
     lib_sigs: LibSigs,
     r_vmctx: AliasRegion,
@@ -222,6 +224,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             check_next: true,
             total_steps: 0,
             k_consts: Vec::new(),
+            trap_exit: None,
             sig_refs: vec![None; m.types.len()],
             lib_sigs: LibSigs::default(),
             r_vmctx,
@@ -233,6 +236,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// Closes the last run and finishes the function.
     pub(crate) fn finish(mut self) {
         self.close_run();
+        self.fill_trap_exit();
         let k = i64::from(self.total_steps.max(1));
         for inst in std::mem::take(&mut self.k_consts) {
             self.b.func.replace(inst).iconst(types::I64, k);
@@ -424,6 +428,40 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             self.b.func.dfg.value_def(uncounted).unwrap_inst(),
             inst.run_offset,
         ));
+        // The rest is the same at every site: one block per function, entered without
+        // parameters (the site left everything in memory), so sites cost no call.
+        let fl = self.fl_vm();
+        self.b
+            .ins()
+            .store(fl, uncounted, self.shared, shared::TRAP_UNCOUNTED);
+        self.b.ins().store(fl, code, self.shared, shared::TRAP_CODE);
+        let exit = match self.trap_exit {
+            Some(b) => b,
+            None => {
+                let b = self.b.create_block();
+                self.b.set_cold_block(b);
+                self.trap_exit = Some(b);
+                b
+            }
+        };
+        self.b.ins().jump(exit, &[]);
+    }
+
+    /// Fills the function's trap exit block (see `trap_call`).
+    fn fill_trap_exit(&mut self) {
+        let Some(exit) = self.trap_exit.take() else {
+            return;
+        };
+        self.b.switch_to_block(exit);
+        let fl = self.fl_vm();
+        let code = self
+            .b
+            .ins()
+            .load(types::I32, fl, self.shared, shared::TRAP_CODE);
+        let uncounted = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.shared, shared::TRAP_UNCOUNTED);
         self.libcall(
             self.m.libcalls.trap,
             &[types::I64, types::I32, types::I64],

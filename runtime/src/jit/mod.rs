@@ -81,6 +81,8 @@ pub(crate) mod shared {
     pub const DEPTH: i32 = 24;
     pub const MAX_DEPTH: i32 = 32;
     pub const RESOLVED: i32 = 40;
+    pub const TRAP_CODE: i32 = 48;
+    pub const TRAP_UNCOUNTED: i32 = 56;
 }
 
 /// Layout of a state slot, in bytes for the header fields and cells for the values.
@@ -130,6 +132,9 @@ pub(crate) struct Shared {
     max_depth: u64,
     /// A libcall's second result: the function `resolve` found, a table element.
     resolved: u64,
+    /// A trap site's code and uncounted steps, for the function's trap exit.
+    trap_code: u64,
+    trap_uncounted: u64,
     // Not read by JIT code:
     store: *mut StoreInner,
     yielder: *const Yielder<(), Exit>,
@@ -193,6 +198,8 @@ impl Default for JitEngine {
                 depth: 0,
                 max_depth: 0,
                 resolved: 0,
+                trap_code: 0,
+                trap_uncounted: 0,
                 store: std::ptr::null_mut(),
                 yielder: std::ptr::null(),
                 uncounted: 0,

@@ -228,6 +228,10 @@ pub struct ReplayArgs {
     #[arg(long)]
     pub print_output: bool,
 
+    /// The engine that replays (a trace replays the same on either, whichever recorded it).
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = EngineChoice::Interp)]
+    pub engine: EngineChoice,
+
     /// The trace.
     #[arg(value_name = "FILE")]
     pub trace: PathBuf,

@@ -2,7 +2,7 @@
 
 use crate::cli::ReplayArgs;
 use crate::exit::{Failure, run_outcome_code};
-use deja_replayer::{Error, Outcome, Tap, replay as replay_trace};
+use deja_replayer::{Error, Outcome, Tap};
 use deja_traces::TraceReader;
 use std::io::Write;
 
@@ -52,7 +52,7 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
             },
         ) as Tap
     });
-    match replay_trace(reader, tap) {
+    match deja_replayer::replay_on(reader, tap, args.engine.kind()) {
         Ok(report) => match report.outcome {
             Outcome::Matched(outcome) => {
                 eprintln!(

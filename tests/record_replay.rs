@@ -61,7 +61,7 @@ fn until_failure_keeps_the_failing_run_and_replay_reproduces_it() {
 }
 
 #[test]
-fn a_jit_recording_replays_exactly_on_the_interpreter() {
+fn recordings_on_either_engine_replay_exactly_on_both() {
     let work = tmp("jit");
     let data = work.join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -99,12 +99,21 @@ fn a_jit_recording_replays_exactly_on_the_interpreter() {
             "{}",
             text(&info.stdout)
         );
-        let rep = deja_in(&work, &["replay", &out]);
-        let err = text(&rep.stderr);
-        assert!(err.starts_with("replay matches: "), "{err}");
-        assert_eq!(rep.status.code(), rec.status.code(), "{err}");
-        // The summary names the outcome, the steps and the host calls.
-        summaries.push((rec.status.code(), err));
+        // Every recording replays on both engines, with the same summary (the outcome, the
+        // steps and the host calls).
+        let mut replays = Vec::new();
+        for on in ["interp", "jit"] {
+            let rep = deja_in(&work, &["replay", "--engine", on, &out]);
+            let err = text(&rep.stderr);
+            assert!(
+                err.starts_with("replay matches: "),
+                "{engine} on {on}: {err}"
+            );
+            assert_eq!(rep.status.code(), rec.status.code(), "{err}");
+            replays.push(err);
+        }
+        assert_eq!(replays[0], replays[1], "recorded on {engine}");
+        summaries.push((rec.status.code(), replays.remove(0)));
     }
     // flaky.wasm draws random numbers; divide.wat is deterministic: the same run on both.
     assert_eq!(

@@ -35,7 +35,9 @@ pub use deja_runtime as runtime;
 /// The trace types a session exposes (outcomes, records).
 pub use deja_traces as traces;
 
-pub use replay::{Actual, CallSite, Divergence, Error, Expected, Outcome, Report, Tap, replay};
+pub use replay::{
+    Actual, CallSite, Divergence, Error, Expected, Outcome, Report, Tap, replay, replay_on,
+};
 pub use session::{
     Checkpoint, OutputDecoder, Progress, Session, SessionOptions, Stop, StopPoint, StopReason,
 };

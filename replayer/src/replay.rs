@@ -447,6 +447,18 @@ pub fn replay<R: Read + Seek + Send + 'static>(
     reader: TraceReader<R>,
     tap: Option<Tap>,
 ) -> Result<Report, Error> {
+    replay_on(reader, tap, deja_runtime::EngineKind::Interp)
+}
+
+/// Replays a trace on `engine` (whichever engine recorded it: both give the same steps).
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_on<R: Read + Seek + Send + 'static>(
+    reader: TraceReader<R>,
+    tap: Option<Tap>,
+    engine: deja_runtime::EngineKind,
+) -> Result<Report, Error> {
     let Prepared {
         module,
         config,
@@ -457,6 +469,9 @@ pub fn replay<R: Read + Seek + Send + 'static>(
         linker,
     } = prepare(reader, tap)?;
     let mut store = Store::new(config, ());
+    store
+        .set_engine(engine)
+        .expect("a new store has no call in progress");
     if let Some(end) = &recorded_end
         && end.outcome == RunOutcome::Interrupted
     {

@@ -3,6 +3,7 @@
 mod debug;
 mod host;
 mod jit;
+mod jit_differential;
 mod sandbox;
 mod seam;
 mod snapshots;

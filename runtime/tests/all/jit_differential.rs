@@ -1,0 +1,163 @@
+//! Differential testing of the JIT against the interpreter on modules nobody here wrote
+//! (wasm-smith): every exported function, called with zero arguments under a step budget,
+//! must give the same result or trap (code, position, backtrace) or pause at the same
+//! position, and leave the same memory and globals behind.
+//!
+//! Runs for a fixed time: `DEJA_JIT_DIFF_SECS` seconds (default 20), so CI stays bounded;
+//! `DEJA_JIT_DIFF_SECS=600 cargo test --release -p deja-runtime --test all jit_differential`
+//! runs a longer campaign. The seed of the first module is fixed, so a failure reproduces.
+
+use deja_runtime::{
+    Config, EngineKind, Error, ExportKind, Extern, Linker, Module, Resumable, Store, Val,
+};
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+fn smith_config() -> wasm_smith::Config {
+    wasm_smith::Config {
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        tail_call_enabled: false,
+        threads_enabled: false,
+        memory64_enabled: false,
+        wide_arithmetic_enabled: false,
+        extended_const_enabled: false,
+        custom_page_sizes_enabled: false,
+        max_imports: 0,
+        max_memories: 1,
+        max_tables: 2,
+        max_memory32_bytes: 4 << 16,
+        max_table_elements: 1000,
+        export_everything: true,
+        allow_start_export: false,
+        min_funcs: 1,
+        max_funcs: 16,
+        max_instructions: 200,
+        ..wasm_smith::Config::default()
+    }
+}
+
+/// What one call did, as both engines must report it.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Returned(Vec<Val>),
+    Paused(u64),
+    Trapped {
+        code: String,
+        position: u64,
+        backtrace: Vec<(u32, u32)>,
+    },
+    Failed(String),
+}
+
+/// Instantiation outcome, then per export (in name order): the call's outcome, the position
+/// after it, and a hash of memory and exported globals.
+fn run(
+    engine: EngineKind,
+    module: &Module,
+) -> (Result<(), String>, Vec<(String, Outcome, u64, u64)>) {
+    let mut store = Store::new(Config::default(), ());
+    store.set_engine(engine).expect("idle");
+    let instance = match Linker::new().instantiate(&mut store, module) {
+        Ok(i) => i,
+        Err(e) => return (Err(e.to_string()), Vec::new()),
+    };
+    let mut exports: Vec<(String, ExportKind)> =
+        module.exports().map(|(n, k)| (n.to_string(), k)).collect();
+    exports.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::new();
+    for (name, kind) in &exports {
+        let ExportKind::Func(f) = kind else { continue };
+        let ty = module.func_type(*f).expect("exported function").clone();
+        let args: Vec<Val> = ty.params().iter().map(|t| Val::default_for(*t)).collect();
+        let func = store.get_func(instance, name).expect("export");
+        store.set_step_budget(Some(20_000));
+        let outcome = match store.call_resumable(func, &args) {
+            Ok(Resumable::Returned(v)) => Outcome::Returned(v),
+            Ok(Resumable::Paused(p)) => {
+                store.abandon();
+                Outcome::Paused(p.position)
+            }
+            Err(Error::Trap(t)) => Outcome::Trapped {
+                code: t.code.to_string(),
+                position: t.position,
+                backtrace: t
+                    .backtrace
+                    .iter()
+                    .map(|f| (f.func.as_u32(), f.pc))
+                    .collect(),
+            },
+            Err(e) => Outcome::Failed(e.to_string()),
+        };
+        store.set_step_budget(None);
+        let mut h = DefaultHasher::new();
+        if let Some(m) = store.instance_memory(instance) {
+            store.memory_data(m).hash(&mut h);
+        }
+        for (g, k) in &exports {
+            if let (ExportKind::Global(_), Some(Extern::Global(global))) =
+                (k, store.get_export(instance, g))
+            {
+                format!("{:?}", store.global_get(global)).hash(&mut h);
+            }
+        }
+        out.push((name.clone(), outcome, store.position(), h.finish()));
+    }
+    (Ok(()), out)
+}
+
+#[test]
+fn generated_modules_behave_the_same_on_both_engines() {
+    let secs: u64 = std::env::var("DEJA_JIT_DIFF_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let (mut modules, mut calls, mut traps, mut pauses) = (0u64, 0u64, 0u64, 0u64);
+    while Instant::now() < deadline {
+        let mut bytes = vec![0u8; 16384];
+        for b in bytes.iter_mut() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            *b = seed as u8;
+        }
+        let mut u = arbitrary::Unstructured::new(&bytes);
+        let Ok(m) = wasm_smith::Module::new(smith_config(), &mut u) else {
+            continue;
+        };
+        let wasm = m.to_bytes();
+        let module = Module::from_binary(&wasm)
+            .unwrap_or_else(|e| panic!("wasm-smith produced a module deja refuses: {e}"));
+        let interp = run(EngineKind::Interp, &module);
+        let jit = run(EngineKind::Jit, &module);
+        if jit != interp {
+            let path = std::env::temp_dir().join("deja-jit-differential.wasm");
+            std::fs::write(&path, &wasm).expect("keep the module");
+            panic!(
+                "engines differ on {} (module {modules}):\ninterpreter {interp:?}\njit {jit:?}",
+                path.display()
+            );
+        }
+        modules += 1;
+        for (_, o, _, _) in &interp.1 {
+            calls += 1;
+            match o {
+                Outcome::Trapped { .. } => traps += 1,
+                Outcome::Paused(_) => pauses += 1,
+                _ => {}
+            }
+        }
+    }
+    println!(
+        "JIT differential: {modules} modules, {calls} calls ({traps} trapped, {pauses} paused at the budget) in {secs} s: no difference"
+    );
+    assert!(
+        modules >= 10 && calls >= 10,
+        "too few cases: {modules} modules, {calls} calls"
+    );
+}

@@ -53,12 +53,12 @@ enum Outcome {
     Failed(String),
 }
 
-/// Instantiation outcome, then per export (in name order): the call's outcome, the position
-/// after it, and a hash of memory and exported globals.
-fn run(
-    engine: EngineKind,
-    module: &Module,
-) -> (Result<(), String>, Vec<(String, Outcome, u64, u64)>) {
+/// Per export: its name, the call's outcome, the position after it, and a hash of memory and
+/// exported globals.
+type Calls = Vec<(String, Outcome, u64, u64)>;
+
+/// Instantiation outcome, then every exported function's call, in name order.
+fn run(engine: EngineKind, module: &Module) -> (Result<(), String>, Calls) {
     let mut store = Store::new(Config::default(), ());
     store.set_engine(engine).expect("idle");
     let instance = match Linker::new().instantiate(&mut store, module) {

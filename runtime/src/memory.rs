@@ -83,8 +83,9 @@ pub struct MemoryInstance {
     pub(crate) data: Vec<u8>,
     /// Declared type; `limits.min` is not updated by growth (see [`MemoryInstance::pages`]).
     pub(crate) ty: MemoryType,
-    /// One bit per 4 KiB page written since `base`.
-    dirty: Vec<u64>,
+    /// One byte per 4 KiB page written since `base` (non-zero: dirty). A byte rather than a
+    /// bit, so that marking is a single store for the interpreter and for JIT code alike.
+    dirty: Vec<u8>,
     base: Arc<MemImage>,
 }
 
@@ -94,7 +95,7 @@ impl MemoryInstance {
         MemoryInstance {
             data: vec![0; len],
             ty,
-            dirty: vec![0; (len / PAGE_SIZE).div_ceil(64)],
+            dirty: vec![0; len / PAGE_SIZE],
             base: Arc::new(MemImage::zeroed(len)),
         }
     }
@@ -131,7 +132,7 @@ impl MemoryInstance {
         }
         let new_len = (new * WASM_PAGE_SIZE) as usize;
         self.data.resize(new_len, 0);
-        self.dirty.resize((new_len / PAGE_SIZE).div_ceil(64), 0);
+        self.dirty.resize(new_len / PAGE_SIZE, 0);
         // The new pages are zero, as in a zeroed image: extend `base` so they start clean.
         let mut base = (*self.base).clone();
         let old_pages = base.len / PAGE_SIZE;
@@ -156,9 +157,9 @@ impl MemoryInstance {
         Some(old)
     }
 
-    /// The dirty bits, for JIT code that marks pages itself (one bit per 4 KiB page, in `u64`
-    /// words; see [`MemoryInstance::mark_dirty`]).
-    pub(crate) fn dirty_ptr(&mut self) -> *mut u64 {
+    /// The dirty bytes, for JIT code that marks pages itself (one byte per 4 KiB page; see
+    /// [`MemoryInstance::mark_dirty`]).
+    pub(crate) fn dirty_ptr(&mut self) -> *mut u8 {
         self.dirty.as_mut_ptr()
     }
 
@@ -167,17 +168,17 @@ impl MemoryInstance {
     pub(crate) fn mark_dirty(&mut self, addr: usize, len: usize) {
         let first = addr >> PAGE_BITS;
         let last = (addr + len - 1) >> PAGE_BITS;
-        self.dirty[first >> 6] |= 1 << (first & 63);
-        self.dirty[last >> 6] |= 1 << (last & 63);
+        self.dirty[first] = 1;
+        self.dirty[last] = 1;
         if last > first + 1 {
             for p in first + 1..last {
-                self.dirty[p >> 6] |= 1 << (p & 63);
+                self.dirty[p] = 1;
             }
         }
     }
 
     fn is_dirty(&self, p: usize) -> bool {
-        self.dirty[p >> 6] & (1 << (p & 63)) != 0
+        self.dirty[p] != 0
     }
 
     /// Writes bytes, bounds-checked. Returns `false` when out of bounds (nothing written).
@@ -251,7 +252,7 @@ impl MemoryInstance {
     pub(crate) fn restore(&mut self, image: &Arc<MemImage>) {
         self.data.resize(image.len, 0);
         let pages = image.len / PAGE_SIZE;
-        self.dirty.resize(pages.div_ceil(64), 0);
+        self.dirty.resize(pages, 0);
         for (c, chunk) in image.chunks.iter().enumerate() {
             let range = c * CHUNK_PAGES..pages.min((c + 1) * CHUNK_PAGES);
             if let Some(bc) = self.base.chunks.get(c)

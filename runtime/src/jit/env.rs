@@ -745,21 +745,17 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.mark_dirty(ea, size);
     }
 
-    /// Marks the 4 KiB pages of the first and last byte written dirty (see `memory.rs`).
+    /// Marks the 4 KiB pages of the first and last byte written dirty (see `memory.rs`: one
+    /// byte per page).
     fn mark_dirty(&mut self, ea: Value, size: u64) {
         let fl = self.fl_vm();
         let dirty = self.b.ins().load(types::I64, fl, self.vmctx, vmctx::DIRTY);
         let fl_o = mem_flags(self.r_other);
+        let one = self.b.ins().iconst(types::I8, 1);
         let mark = |b: &mut FunctionBuilder<'_>, a: Value| {
             let page = b.ins().ushr_imm_s(a, crate::memory::PAGE_BITS as i64);
-            let word = b.ins().ushr_imm_s(page, 6);
-            let word = b.ins().ishl_imm_s(word, 3);
-            let wp = b.ins().iadd(dirty, word);
-            let one = b.ins().iconst(types::I64, 1);
-            let bit = b.ins().ishl(one, page);
-            let old = b.ins().load(types::I64, fl_o, wp, 0);
-            let new = b.ins().bor(old, bit);
-            b.ins().store(fl_o, new, wp, 0);
+            let p = b.ins().iadd(dirty, page);
+            b.ins().store(fl_o, one, p, 0);
         };
         mark(&mut self.b, ea);
         if size > 1 {

@@ -107,7 +107,7 @@ pub(crate) struct VmCtx {
     shared: *mut Shared,
     mem_base: *mut u8,
     mem_len: u64,
-    dirty: *mut u64,
+    dirty: *mut u8,
     globals: *const *mut u64,
     funcs: *const u32,
     instance_tag: u64,

@@ -110,7 +110,8 @@ pub fn record_once(
     let mut settings = Settings::new(concat!("deja ", env!("CARGO_PKG_VERSION")));
     settings.max_steps = attempt.max_steps;
     settings.header.args = argv;
-    settings.header.env = args.guest.env.clone();
+    // Everything the guest saw, inherited variables included.
+    settings.header.env = crate::run::guest_env(&args.guest)?;
     settings.header.preopens = args
         .guest
         .dirs

@@ -61,16 +61,45 @@ pub fn wasi_ctx(opts: &GuestOptions, argv: Vec<String>) -> Result<WasiCtx, Failu
     Ok(wasi_builder(opts, argv)?.build()?)
 }
 
+/// The environment the guest sees: the host's with `--inherit-env`, then every `--env`, which
+/// replaces an inherited variable of the same name (as wasmtime does). A trace records exactly
+/// this list.
+///
+/// # Errors
+/// [`Failure::Usage`] naming an inherited variable that is not UTF-8.
+pub fn guest_env(opts: &GuestOptions) -> Result<Vec<(String, String)>, Failure> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    if opts.inherit_env {
+        for (k, v) in std::env::vars_os() {
+            match (k.into_string(), v.into_string()) {
+                (Ok(k), Ok(v)) => env.push((k, v)),
+                (k, _) => {
+                    let name = match k {
+                        Ok(k) => k,
+                        Err(k) => k.to_string_lossy().into_owned(),
+                    };
+                    return Err(Failure::Usage(format!(
+                        "--inherit-env: the host's environment variable `{name}` is not valid \
+                         UTF-8; unset it or pass the variables the guest needs with --env"
+                    )));
+                }
+            }
+        }
+    }
+    for (k, v) in &opts.env {
+        match env.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => env.push((k.clone(), v.clone())),
+        }
+    }
+    Ok(env)
+}
+
 /// A builder for the WASI context the options describe, for callers that add to it.
 pub fn wasi_builder(opts: &GuestOptions, argv: Vec<String>) -> Result<WasiCtxBuilder, Failure> {
     let mut b = WasiCtxBuilder::new();
     b.args(argv);
-    if opts.inherit_env {
-        for (k, v) in std::env::vars() {
-            b.env(k, v);
-        }
-    }
-    for (k, v) in &opts.env {
+    for (k, v) in guest_env(opts)? {
         b.env(k, v);
     }
     for (spec, read_only) in opts

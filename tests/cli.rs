@@ -244,6 +244,47 @@ fn environment_is_exactly_what_was_given() {
     assert!(text.ends_with("ZZ_LAST=1\n"), "{text}");
 }
 
+/// A recording's header lists every variable the guest saw, inherited ones included, with
+/// `--env` replacing an inherited variable of the same name (issue: `info` used to omit them).
+#[test]
+fn inherited_environment_is_recorded_in_the_trace() {
+    let dir = support::scratch("inherit-env");
+    let trace = dir.join("env.deja");
+    let out = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args([
+            "record",
+            "--force",
+            "--inherit-env",
+            "--env",
+            "DEJA_TEST_OVERRIDDEN=mine",
+            "-o",
+            trace.to_str().unwrap(),
+            "examples/wat/printenv.wat",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("DEJA_TEST_MARKER", "present")
+        .env("DEJA_TEST_OVERRIDDEN", "inherited")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        printed.matches("DEJA_TEST_OVERRIDDEN=").count(),
+        1,
+        "{printed}"
+    );
+    assert!(printed.contains("DEJA_TEST_OVERRIDDEN=mine\n"), "{printed}");
+    let info = deja(&["info", "--json", trace.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&info.stdout).expect("info --json");
+    let env = v.to_string();
+    assert!(env.contains("DEJA_TEST_MARKER"), "{env}");
+    assert!(
+        env.contains("mine") && !env.contains("\"inherited\""),
+        "{env}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `--max-call-depth 0` leaves no room for the entry function: a trap at position 0, reported
 /// as any other trap, and a complete trace that replays to it (this used to panic, exit 101,
 /// and leave a truncated trace).

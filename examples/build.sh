@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 clang --target=wasm32-wasi -O2 -g -o flaky/flaky.wasm flaky/flaky.c
 echo "built examples/flaky/flaky.wasm"
+# The LLDB example (`deja serve`): at -O0, so that LLDB can read every variable.
+clang --target=wasm32-wasi -O0 -g -o serve/bank.wasm serve/bank.c
+echo "built examples/serve/bank.wasm"
 # The chaos examples: each one's bug needs a host behaviour that `deja record --chaos` makes
 # likely (see the comment at the top of each file).
 for guest in readall rate walk retry; do

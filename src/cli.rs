@@ -54,6 +54,34 @@ pub enum Command {
     /// and output at any position.
     #[command(after_help = EXIT_CODES)]
     Debug(DebugArgs),
+    /// Serve a trace to LLDB over gdb-remote: source-level debugging with reverse continue and
+    /// reverse step (`lldb-22`, `process connect --plugin wasm`).
+    #[command(after_help = EXIT_CODES)]
+    Serve(ServeArgs),
+}
+
+/// `deja serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the line to connect with names it).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:1234")]
+    pub listen: String,
+
+    /// Where each client starts: `start`, `end` (default: where a failure is) or a position.
+    #[arg(long, value_name = "start|end|POSITION")]
+    pub at: Option<String>,
+
+    /// Serve one client, then exit (by default the server waits for the next one).
+    #[arg(long)]
+    pub once: bool,
+
+    /// Memory the checkpoints may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 224)]
+    pub checkpoint_budget: usize,
+
+    /// The trace.
+    #[arg(value_name = "FILE")]
+    pub trace: PathBuf,
 }
 
 /// `deja debug`.

@@ -44,6 +44,37 @@ fn interactive(args: &DebugArgs, options: SessionOptions) -> Result<(), Failure>
     Ok(())
 }
 
+/// Opens a session on the trace at `path` and moves it to `at` (`start`, `end` or a position;
+/// by default the end, where a failure is).
+pub fn open_session(
+    path: &std::path::Path,
+    options: SessionOptions,
+    at: Option<&str>,
+) -> Result<Session, Failure> {
+    let at = at_position(at)?;
+    let reader = open(path)?;
+    let mut session = Session::open(
+        reader,
+        Some(deja_runtime::wasi::pending_output),
+        options,
+        None,
+    )
+    .map_err(|e| Failure::Message {
+        message: format!("{}: {e}", path.display()),
+        code: match e {
+            deja_replayer::Error::Diverged(_) => 118,
+            _ => 119,
+        },
+    })?;
+    if let Some(p) = at {
+        session.seek(p).map_err(|e| Failure::Message {
+            message: e.to_string(),
+            code: 118,
+        })?;
+    }
+    Ok(session)
+}
+
 /// Runs the command.
 pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
     let options = SessionOptions {
@@ -53,38 +84,7 @@ pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
     let Some(batch) = &args.batch else {
         return interactive(args, options);
     };
-    let reader = open(&args.trace)?;
-    let mut session = Session::open(
-        reader,
-        Some(deja_runtime::wasi::pending_output),
-        options,
-        None,
-    )
-    .map_err(|e| Failure::Message {
-        message: format!("{}: {e}", args.trace.display()),
-        code: match e {
-            deja_replayer::Error::Diverged(_) => 118,
-            _ => 119,
-        },
-    })?;
-    match args.at.as_deref() {
-        None | Some("end") => {}
-        Some("start") => {
-            session
-                .seek(session.start())
-                .map_err(|e| Failure::Message {
-                    message: e.to_string(),
-                    code: 118,
-                })?;
-        }
-        Some(p) => {
-            let p = deja_tui::batch::parse_number(p).map_err(Failure::Usage)?;
-            session.seek(p).map_err(|e| Failure::Message {
-                message: e.to_string(),
-                code: 118,
-            })?;
-        }
-    }
+    let mut session = open_session(&args.trace, options, args.at.as_deref())?;
     let out = std::io::stdout().lock();
     let failed = if batch == "-" {
         deja_tui::batch::run(&mut session, std::io::stdin().lock(), out, args.json)?

@@ -12,6 +12,7 @@ mod minimize;
 mod record;
 mod replay;
 mod run;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         cli::Command::Info(args) => inspect::info(&args),
         cli::Command::Dump(args) => inspect::dump(&args),
         cli::Command::Debug(args) => debug::debug(&args),
+        cli::Command::Serve(args) => serve::serve(&args),
     };
     exit::report(result)
 }

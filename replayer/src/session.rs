@@ -144,6 +144,7 @@ pub struct Session<R: Read + Seek + Send + 'static = std::fs::File> {
     instance: Instance,
     memory: Option<Memory>,
     entry: Func,
+    entry_index: Option<FuncIndex>,
     import_names: Vec<String>,
     start: u64,
     end: u64,
@@ -213,6 +214,10 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         let instance = linker
             .instantiate(&mut store, &module)
             .map_err(Error::Module)?;
+        let entry_index = module.exports().find_map(|(name, kind)| match kind {
+            deja_runtime::ExportKind::Func(f) if name == entry => Some(f),
+            _ => None,
+        });
         let entry = store.get_func(instance, &entry).map_err(Error::Module)?;
         let memory = store.instance_memory(instance);
         let start = store.position();
@@ -223,6 +228,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             instance,
             memory,
             entry,
+            entry_index,
             import_names,
             start,
             end: u64::MAX,
@@ -280,6 +286,12 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     /// change the guest's state.
     pub fn store(&self) -> &Store<()> {
         &self.store
+    }
+
+    /// The exported function the run calls (`_start` for a WASI command), when it is one of
+    /// the module's own exports.
+    pub fn entry_func(&self) -> Option<FuncIndex> {
+        self.entry_index
     }
 
     /// The guest's instance.

@@ -1,0 +1,451 @@
+//! `deja serve`: a recorded trace served to LLDB over gdb-remote, in both directions.
+//!
+//! # How it works
+//! The server is a front end over the replayer's [`Session`], like the terminal UI: it sees
+//! only the session's public API and never changes the guest's state, so every movement LLDB
+//! asks for is one the session already knows how to make exactly — forward or reverse continue
+//! to a stop point, a step, the start or the end of the run.
+//!
+//! The protocol is the `gdbstub` crate's, with LLDB's WebAssembly extension
+//! (`gdbstub_arch::wasm`): one synthetic 64-bit address space in which the top two bits tell
+//! code from data, the next thirty name a module or a linear memory and the low 32 bits are an
+//! offset ([`gdbstub_arch::wasm::addr::WasmAddr`]). The module image is served at
+//! `0x4000000000000000` (module 0, with its custom sections, so LLDB reads the DWARF from the
+//! server), memory 0 at address 0. Program counters are module-relative byte offsets in the
+//! code space — the same offsets DWARF line tables of a Wasm module use, after LLDB adds the
+//! code section's position. LLDB reads the call stack, locals, operand-stack values and
+//! globals with `qWasmCallStack`, `qWasmLocal`, `qWasmStackValue` and `qWasmGlobal`, and
+//! evaluates the DWARF itself.
+//!
+//! # Time
+//! A breakpoint (`Z0`) is a session breakpoint at that instruction; a write watchpoint (`Z2`)
+//! a session watchpoint (read and access watchpoints are refused: the runtime sees writes
+//! only). `c` and `s` continue and step forward, `bc` and `bs` backward, and each stops where
+//! the session's movement stops. The two ends of the trace are where the replay log begins
+//! and ends (`replaylog:begin`/`end`, which LLDB reports as a history boundary), except that a
+//! forward movement that reaches the guest's own end reports it as a process would: a trap as
+//! a signal (so LLDB still stands on the faulting instruction and can go back), an exit as the
+//! exit status.
+//!
+//! Caller frames show the return address, the instruction after their `call`, as native
+//! unwinders do: LLDB looks up a caller's line at `pc - 1` and sets its step-out breakpoint at
+//! the pc itself, and both are right only for a return address.
+//!
+//! A long movement is interrupted by LLDB's Ctrl-C: the session's progress callback looks for
+//! the interrupt byte on the connection between slices of execution.
+//!
+//! One client is served at a time. When it disconnects, its stop points are deleted and the
+//! session goes back to where serving began, ready for the next one.
+
+#![forbid(unsafe_code)]
+
+mod target;
+
+use deja_replayer::Session;
+use gdbstub::common::Signal;
+use gdbstub::conn::{Connection, ConnectionExt};
+use gdbstub::stub::state_machine::GdbStubStateMachine;
+use gdbstub::stub::{DisconnectReason, GdbStub, GdbStubError};
+use std::cell::Cell;
+use std::io::{Read, Seek};
+use std::net::TcpStream;
+use std::rc::Rc;
+
+pub use target::{MODULE_BASE, signal_of_trap};
+
+/// What can end serving a client abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The connection failed (not a plain disconnect).
+    #[error("connection: {0}")]
+    Connection(#[source] std::io::Error),
+    /// The session could not make a movement (an unreadable trace or a divergence).
+    #[error("replay: {0}")]
+    Session(#[source] deja_replayer::Error),
+    /// The protocol layer failed (for example a packet too large for its buffer).
+    #[error("gdb-remote protocol: {0}")]
+    Protocol(String),
+}
+
+/// How a client's session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientEnd {
+    /// The client detached or closed the connection.
+    Disconnected,
+    /// The client sent a kill request.
+    Killed,
+    /// A forward movement reached the guest's exit, which was reported with this status.
+    Exited(u8),
+    /// The process was reported terminated by this signal.
+    Terminated(Signal),
+}
+
+/// Serves one trace to one client after another.
+pub struct Server<R: Read + Seek + Send + 'static = std::fs::File> {
+    session: Session<R>,
+    home: u64,
+    module_name: String,
+}
+
+impl<R: Read + Seek + Send + 'static> Server<R> {
+    /// A server over `session`; each client starts where the session stands now. `module_name`
+    /// is the name LLDB shows for the module (its file name, for example).
+    pub fn new(session: Session<R>, module_name: impl Into<String>) -> Self {
+        Server {
+            home: session.position(),
+            session,
+            module_name: module_name.into(),
+        }
+    }
+
+    /// The session being served.
+    pub fn session(&self) -> &Session<R> {
+        &self.session
+    }
+
+    /// Serves one client until it disconnects, then deletes its stop points and returns the
+    /// session to where serving began.
+    ///
+    /// # Errors
+    /// A failed connection, a movement the session could not make, or a protocol failure; the
+    /// server is ready for the next client all the same.
+    pub fn serve_client(&mut self, stream: TcpStream) -> Result<ClientEnd, Error> {
+        let _ = stream.set_nodelay(true);
+        let probe = stream.try_clone().map_err(Error::Connection)?;
+        let mut target = target::DejaTarget::new(&mut self.session, &self.module_name, probe);
+        let result = run(&mut target, stream);
+        target.forget();
+        drop(target);
+        self.session.set_progress(None);
+        self.session.seek(self.home).map_err(Error::Session)?;
+        result
+    }
+}
+
+/// The session's error when the target failed, otherwise the connection's or the stub's.
+fn stub_error<E: std::fmt::Display>(e: GdbStubError<deja_replayer::Error, E>) -> Error {
+    if e.is_target_error() {
+        match e.into_target_error() {
+            Some(t) => Error::Session(t),
+            None => Error::Protocol("target error".into()),
+        }
+    } else if e.is_connection_error() {
+        match e.into_connection_error() {
+            Some((e, _)) => Error::Connection(std::io::Error::other(e.to_string())),
+            None => Error::Protocol("connection error".into()),
+        }
+    } else {
+        Error::Protocol(e.to_string())
+    }
+}
+
+/// Whether an I/O error is the peer going away.
+fn is_disconnect(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+    )
+}
+
+/// The connection as a stub sees it: a handle on the client's socket whose writes can be
+/// muted, so that a fresh stub can be brought to the negotiated state without a word to the
+/// client.
+struct Conn {
+    stream: TcpStream,
+    muted: Rc<Cell<bool>>,
+}
+
+impl Connection for Conn {
+    type Error = std::io::Error;
+
+    fn write(&mut self, byte: u8) -> Result<(), Self::Error> {
+        self.write_all(&[byte])
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> Result<(), Self::Error> {
+        if self.muted.get() {
+            return Ok(());
+        }
+        std::io::Write::write_all(&mut self.stream, buf)
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        std::io::Write::flush(&mut self.stream)
+    }
+}
+
+impl ConnectionExt for Conn {
+    fn read(&mut self) -> Result<u8, Self::Error> {
+        ConnectionExt::read(&mut self.stream)
+    }
+
+    fn peek(&mut self) -> Result<Option<u8>, Self::Error> {
+        ConnectionExt::peek(&mut self.stream)
+    }
+}
+
+/// How serving through one stub ended.
+enum Served {
+    /// The client is gone (or the guest exited).
+    End(ClientEnd),
+    /// The stub refused a packet it could not parse and is spent; the client was sent an
+    /// error reply, and a fresh stub takes over.
+    BadPacket,
+}
+
+type Machine<'a, 's, R> = GdbStubStateMachine<'a, target::DejaTarget<'s, R>, Conn>;
+
+fn run<R: Read + Seek + Send + 'static>(
+    target: &mut target::DejaTarget<'_, R>,
+    stream: TcpStream,
+) -> Result<ClientEnd, Error> {
+    let muted = Rc::new(Cell::new(false));
+    let mut framer = Framer::default();
+    loop {
+        let conn = Conn {
+            stream: stream.try_clone().map_err(Error::Connection)?,
+            muted: muted.clone(),
+        };
+        let stub = GdbStub::builder(conn)
+            .packet_buffer_size(Framer::MAX)
+            .build()
+            .map_err(|e| Error::Protocol(e.to_string()))?;
+        let mut gdb = stub.run_state_machine(target).map_err(stub_error)?;
+        // A fresh stub after a bad packet: replay what the client negotiated, silently.
+        muted.set(true);
+        for packet in framer.negotiated.clone() {
+            gdb = feed(gdb, target, &packet).map_err(stub_error)?;
+        }
+        muted.set(false);
+        match serve_packets(gdb, target, &mut framer)? {
+            Served::End(end) => return Ok(end),
+            Served::BadPacket => {}
+        }
+    }
+}
+
+/// Feeds a packet's bytes to a stub waiting for one.
+fn feed<'a, 's, R: Read + Seek + Send + 'static>(
+    mut gdb: Machine<'a, 's, R>,
+    target: &mut target::DejaTarget<'s, R>,
+    packet: &[u8],
+) -> Result<Machine<'a, 's, R>, GdbStubError<deja_replayer::Error, std::io::Error>> {
+    for &b in packet {
+        gdb = match gdb {
+            GdbStubStateMachine::Idle(g) => g.incoming_data(target, b)?,
+            // A packet completes only at its last byte.
+            other => other,
+        };
+    }
+    Ok(gdb)
+}
+
+fn read_byte(conn: &mut Conn) -> Result<Option<u8>, Error> {
+    match ConnectionExt::read(conn) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if is_disconnect(&e) => Ok(None),
+        Err(e) => Err(Error::Connection(e)),
+    }
+}
+
+fn write_raw(conn: &mut Conn, bytes: &[u8]) -> Result<(), Error> {
+    Connection::write_all(conn, bytes).map_err(Error::Connection)?;
+    Connection::flush(conn).map_err(Error::Connection)
+}
+
+fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
+    mut gdb: Machine<'a, 's, R>,
+    target: &mut target::DejaTarget<'s, R>,
+    framer: &mut Framer,
+) -> Result<Served, Error> {
+    loop {
+        gdb = match gdb {
+            GdbStubStateMachine::Idle(mut g) => {
+                let Some(byte) = read_byte(g.borrow_conn())? else {
+                    return Ok(Served::End(ClientEnd::Disconnected));
+                };
+                let Some(packet) = framer.push(byte) else {
+                    gdb = GdbStubStateMachine::Idle(g);
+                    continue;
+                };
+                if !Framer::checksum_ok(&packet) {
+                    // A damaged packet: ask for it again, as the protocol says (gdbstub
+                    // would drop the connection).
+                    write_raw(g.borrow_conn(), b"-")?;
+                    GdbStubStateMachine::Idle(g)
+                } else if packet == b"-" {
+                    // The client asks for the last reply again; gdbstub keeps none (and
+                    // would drop the connection), and over TCP nothing was damaged.
+                    GdbStubStateMachine::Idle(g)
+                } else if packet == b"$?#3f" {
+                    // The halt reason, answered here: gdbstub's is always SIGTRAP, and a
+                    // client attaching at a trap should see the trap's signal.
+                    let reply = framer.reply(&framer.halt_body(target.halt_signal(), target.pc()));
+                    write_raw(g.borrow_conn(), &reply)?;
+                    GdbStubStateMachine::Idle(g)
+                } else {
+                    let mut probe = g
+                        .borrow_conn()
+                        .stream
+                        .try_clone()
+                        .map_err(Error::Connection)?;
+                    match feed(GdbStubStateMachine::Idle(g), target, &packet) {
+                        Ok(next) => {
+                            framer.accepted(&packet);
+                            next
+                        }
+                        Err(e) if e.is_target_error() || e.is_connection_error() => {
+                            return Err(stub_error(e));
+                        }
+                        Err(_) => {
+                            // A packet the stub could not parse, which ends a stub: an error
+                            // reply, and a fresh stub.
+                            let reply = framer.reply("E01");
+                            std::io::Write::write_all(&mut probe, &reply)
+                                .map_err(Error::Connection)?;
+                            return Ok(Served::BadPacket);
+                        }
+                    }
+                }
+            }
+            GdbStubStateMachine::Running(mut g) => {
+                let pending = ConnectionExt::peek(g.borrow_conn()).map_err(Error::Connection)?;
+                if pending.is_some() || !target.has_resume() {
+                    // An interrupt (or, from a confused client, another packet).
+                    let Some(byte) = read_byte(g.borrow_conn())? else {
+                        return Ok(Served::End(ClientEnd::Disconnected));
+                    };
+                    g.incoming_data(target, byte).map_err(stub_error)?
+                } else {
+                    match target.execute().map_err(Error::Session)? {
+                        // Cancelled by the interrupt byte, which the next turn reads.
+                        None => GdbStubStateMachine::Running(g),
+                        Some(reason) => {
+                            let pc = target.pc().to_le_bytes();
+                            let mut regs = std::iter::once((
+                                gdbstub_arch::wasm::reg::id::WasmRegId::Pc,
+                                &pc[..],
+                            ));
+                            g.report_stop_with_regs(target, reason, &mut regs)
+                                .map_err(stub_error)?
+                        }
+                    }
+                }
+            }
+            GdbStubStateMachine::CtrlCInterrupt(g) => {
+                let reason = target.interrupted();
+                g.interrupt_handled(target, Some(reason))
+                    .map_err(stub_error)?
+            }
+            GdbStubStateMachine::Disconnected(g) => {
+                return Ok(Served::End(match g.get_reason() {
+                    DisconnectReason::Disconnect => ClientEnd::Disconnected,
+                    DisconnectReason::Kill => ClientEnd::Killed,
+                    DisconnectReason::TargetExited(code) => ClientEnd::Exited(code),
+                    DisconnectReason::TargetTerminated(sig) => ClientEnd::Terminated(sig),
+                }));
+            }
+        };
+    }
+}
+
+/// Holds back the bytes of each packet until it is complete, so that the server can answer
+/// some packets itself, and notes the features the client negotiated that such answers
+/// depend on.
+#[derive(Default)]
+struct Framer {
+    packet: Vec<u8>,
+    /// Checksum digits still to come (the packet is complete when this drops to 0 after `#`).
+    checksum_left: Option<u8>,
+    /// `QStartNoAckMode` was sent: no `+` acknowledgements any more.
+    no_ack: bool,
+    /// The client's `qSupported` offered `multiprocess+`: thread ids are `pPID.TID`.
+    multiprocess: bool,
+    /// The packets that set up the stub's state (features, acknowledgements, the selected
+    /// thread), to bring a fresh stub to the same state.
+    negotiated: Vec<Vec<u8>>,
+}
+
+impl Framer {
+    /// Longest packet held back; a longer one passes through in pieces (gdbstub refuses it).
+    const MAX: usize = 1 << 16;
+
+    /// Takes one byte; returns bytes to pass on: a whole packet, or one byte outside packets
+    /// (acknowledgements, interrupts).
+    fn push(&mut self, byte: u8) -> Option<Vec<u8>> {
+        if self.packet.is_empty() {
+            if byte != b'$' {
+                return Some(vec![byte]);
+            }
+            self.packet.push(byte);
+            return None;
+        }
+        self.packet.push(byte);
+        match &mut self.checksum_left {
+            Some(n) => {
+                *n -= 1;
+                if *n > 0 {
+                    return None;
+                }
+            }
+            None if byte == b'#' => {
+                self.checksum_left = Some(2);
+                return None;
+            }
+            None if self.packet.len() < Self::MAX => return None,
+            None => {}
+        }
+        self.checksum_left = None;
+        let packet = std::mem::take(&mut self.packet);
+        Some(packet)
+    }
+
+    /// Notes a packet the stub accepted: the features and state it negotiated.
+    fn accepted(&mut self, packet: &[u8]) {
+        if packet.starts_with(b"$QStartNoAckMode#") {
+            self.no_ack = true;
+        }
+        if packet.starts_with(b"$qSupported") {
+            self.multiprocess = packet.windows(13).any(|w| w == b"multiprocess+");
+        }
+        for prefix in [&b"$qSupported"[..], b"$QStartNoAckMode#", b"$Hg", b"$Hc"] {
+            if packet.starts_with(prefix) {
+                self.negotiated.retain(|p| !p.starts_with(prefix));
+                self.negotiated.push(packet.to_vec());
+            }
+        }
+    }
+
+    /// Whether a complete packet (`$…#xx`) carries the right checksum; bytes outside packets
+    /// have none to check.
+    fn checksum_ok(packet: &[u8]) -> bool {
+        let [b'$', body @ .., b'#', hi, lo] = packet else {
+            return !packet.starts_with(b"$");
+        };
+        let sum = body.iter().fold(0u8, |a, b| a.wrapping_add(*b));
+        std::str::from_utf8(&[*hi, *lo])
+            .ok()
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            == Some(sum)
+    }
+
+    /// A reply packet with this body, after the acknowledgement of the packet it answers
+    /// when acknowledgements are on.
+    fn reply(&self, body: &str) -> Vec<u8> {
+        let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+        let ack = if self.no_ack { "" } else { "+" };
+        format!("{ack}${body}#{sum:02x}").into_bytes()
+    }
+
+    /// The body of a stop reply for `?`: the signal, the thread and the pc.
+    fn halt_body(&self, signal: Signal, pc: u64) -> String {
+        let thread = if self.multiprocess { "p01.01" } else { "01" };
+        let mut body = format!("T{:02x}thread:{thread};00:", signal.0);
+        for b in pc.to_le_bytes() {
+            body.push_str(&format!("{b:02x}"));
+        }
+        body.push(';');
+        body
+    }
+}

@@ -6,13 +6,14 @@ use crate::replay::open;
 use deja_replayer::{Session, SessionOptions};
 use std::io::BufReader;
 
-fn at_position(at: Option<&str>) -> Result<Option<u64>, Failure> {
+/// The position `--at` names: `None` for the end (where a failure is).
+pub fn at_position(at: Option<&str>) -> Result<Option<u64>, Failure> {
     match at {
         None | Some("end") => Ok(None),
         Some("start") => Ok(Some(0)),
         Some(p) => deja_tui::batch::parse_number(p)
             .map(Some)
-            .map_err(Failure::Usage),
+            .map_err(|e| Failure::Usage(format!("--at takes start, end or a position: {e}"))),
     }
 }
 

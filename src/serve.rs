@@ -26,16 +26,18 @@ fn module_name(session_args: &[String], trace: &std::path::Path) -> String {
 
 /// Runs the command.
 pub fn serve(args: &ServeArgs) -> Result<(), Failure> {
+    // Bad arguments fail before the trace is replayed (which takes as long as the run).
+    crate::debug::at_position(args.at.as_deref())?;
     let header_args = crate::replay::open(&args.trace)?.header().args.clone();
     let options = SessionOptions {
         checkpoint_budget: args.checkpoint_budget << 20,
         ..SessionOptions::default()
     };
-    let session = open_session(&args.trace, options, args.at.as_deref())?;
     let listener = TcpListener::bind(&args.listen).map_err(|e| Failure::Message {
         message: format!("cannot listen on {}: {e}", args.listen),
         code: 111,
     })?;
+    let session = open_session(&args.trace, options, args.at.as_deref())?;
     let addr = listener.local_addr()?;
     let where_ = match session.outcome() {
         Some(outcome) => format!("{outcome}"),

@@ -21,11 +21,23 @@
 //! A breakpoint (`Z0`) is a session breakpoint at that instruction; a write watchpoint (`Z2`)
 //! a session watchpoint (read and access watchpoints are refused: the runtime sees writes
 //! only). `c` and `s` continue and step forward, `bc` and `bs` backward, and each stops where
-//! the session's movement stops. The two ends of the trace are where the replay log begins
-//! and ends (`replaylog:begin`/`end`, which LLDB reports as a history boundary), except that a
-//! forward movement that reaches the guest's own end reports it as a process would: a trap as
-//! a signal (so LLDB still stands on the faulting instruction and can go back), an exit as the
-//! exit status.
+//! the session's movement stops — except that a write found backward is shown where it
+//! happens, on the writing instruction with the old value still in memory, as gdb with rr
+//! shows it (the session stops right after the write, as it does going forward).
+//!
+//! The two ends of the trace are where the replay log begins and ends
+//! (`replaylog:begin`/`end`, which LLDB reports as a history boundary), except that a forward
+//! movement that reaches the guest's own end reports it: an exit as the exit status (`W`,
+//! which ends the client's process), a trap or a failed host call as a `SIGTRAP` stop whose
+//! description is the fault (`wasm trap: integer divide by zero`), which LLDB shows as the
+//! stop reason. Not `SIGFPE` or `SIGSEGV` as a native process would get: LLDB passes such a
+//! signal on at the next resume and refuses to run in reverse with one pending. gdbstub's stop
+//! replies carry no description, and its `?` reply is always a plain `SIGTRAP`, so those two
+//! replies are written here, next to the stub (see `Framer`).
+//!
+//! gdbstub ends a connection on a packet it cannot parse. The server answers such a packet
+//! with an error reply instead and carries on with a fresh stub, brought to the negotiated
+//! state by replaying the packets that set it up with its output muted.
 //!
 //! Caller frames show the return address, the instruction after their `call`, as native
 //! unwinders do: LLDB looks up a caller's line at `pc - 1` and sets its step-out breakpoint at
@@ -45,13 +57,13 @@ use deja_replayer::Session;
 use gdbstub::common::Signal;
 use gdbstub::conn::{Connection, ConnectionExt};
 use gdbstub::stub::state_machine::GdbStubStateMachine;
-use gdbstub::stub::{DisconnectReason, GdbStub, GdbStubError};
+use gdbstub::stub::{DisconnectReason, GdbStub, GdbStubError, SingleThreadStopReason};
 use std::cell::Cell;
 use std::io::{Read, Seek};
 use std::net::TcpStream;
 use std::rc::Rc;
 
-pub use target::{MODULE_BASE, signal_of_trap};
+pub use target::MODULE_BASE;
 
 /// What can end serving a client abnormally.
 #[derive(Debug, thiserror::Error)]
@@ -218,7 +230,7 @@ fn run<R: Read + Seek + Send + 'static>(
             gdb = feed(gdb, target, &packet).map_err(stub_error)?;
         }
         muted.set(false);
-        match serve_packets(gdb, target, &mut framer)? {
+        match serve_packets(gdb, target, &mut framer, &muted)? {
             Served::End(end) => return Ok(end),
             Served::BadPacket => {}
         }
@@ -258,6 +270,7 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
     mut gdb: Machine<'a, 's, R>,
     target: &mut target::DejaTarget<'s, R>,
     framer: &mut Framer,
+    muted: &Cell<bool>,
 ) -> Result<Served, Error> {
     loop {
         gdb = match gdb {
@@ -281,7 +294,7 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
                 } else if packet == b"$?#3f" {
                     // The halt reason, answered here: gdbstub's is always SIGTRAP, and a
                     // client attaching at a trap should see the trap's signal.
-                    let reply = framer.reply(&framer.halt_body(target.halt_signal(), target.pc()));
+                    let reply = framer.reply(&framer.stop_body(target.pc(), target.fault()));
                     write_raw(g.borrow_conn(), &reply)?;
                     GdbStubStateMachine::Idle(g)
                 } else {
@@ -321,7 +334,30 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
                     match target.execute().map_err(Error::Session)? {
                         // Cancelled by the interrupt byte, which the next turn reads.
                         None => GdbStubStateMachine::Running(g),
-                        Some(reason) => {
+                        Some(target::Report::Fault(fault)) => {
+                            // The stub cannot add a description to a stop reply: it reports a
+                            // plain stop to nobody, and the client gets this one.
+                            muted.set(true);
+                            let reason = SingleThreadStopReason::SignalWithThread {
+                                tid: (),
+                                signal: Signal::SIGTRAP,
+                            };
+                            let next = g.report_stop(target, reason);
+                            muted.set(false);
+                            let mut next = next.map_err(stub_error)?;
+                            let reply =
+                                framer.reply_unacked(&framer.stop_body(target.pc(), Some(fault)));
+                            match &mut next {
+                                GdbStubStateMachine::Idle(g) => write_raw(g.borrow_conn(), &reply)?,
+                                _ => {
+                                    return Err(Error::Protocol(
+                                        "a stop did not end the run".into(),
+                                    ));
+                                }
+                            }
+                            next
+                        }
+                        Some(target::Report::Stop(reason)) => {
                             let pc = target.pc().to_le_bytes();
                             let mut regs = std::iter::once((
                                 gdbstub_arch::wasm::reg::id::WasmRegId::Pc,
@@ -433,19 +469,33 @@ impl Framer {
     /// A reply packet with this body, after the acknowledgement of the packet it answers
     /// when acknowledgements are on.
     fn reply(&self, body: &str) -> Vec<u8> {
-        let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
-        let ack = if self.no_ack { "" } else { "+" };
-        format!("{ack}${body}#{sum:02x}").into_bytes()
+        let mut reply = if self.no_ack { Vec::new() } else { vec![b'+'] };
+        reply.extend(self.reply_unacked(body));
+        reply
     }
 
-    /// The body of a stop reply for `?`: the signal, the thread and the pc.
-    fn halt_body(&self, signal: Signal, pc: u64) -> String {
+    /// A packet with this body (for a stop reply, whose command was acknowledged when it came).
+    fn reply_unacked(&self, body: &str) -> Vec<u8> {
+        let sum = body.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+        format!("${body}#{sum:02x}").into_bytes()
+    }
+
+    /// The body of a stop reply: `SIGTRAP`, the thread, the pc and, for a fault, its
+    /// description (LLDB shows it as the stop reason).
+    fn stop_body(&self, pc: u64, fault: Option<String>) -> String {
         let thread = if self.multiprocess { "p01.01" } else { "01" };
-        let mut body = format!("T{:02x}thread:{thread};00:", signal.0);
+        let mut body = format!("T{:02x}thread:{thread};00:", Signal::SIGTRAP.0);
         for b in pc.to_le_bytes() {
             body.push_str(&format!("{b:02x}"));
         }
         body.push(';');
+        if let Some(fault) = fault {
+            body.push_str("description:");
+            for b in fault.bytes() {
+                body.push_str(&format!("{b:02x}"));
+            }
+            body.push(';');
+        }
         body
     }
 }

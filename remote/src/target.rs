@@ -40,28 +40,16 @@ pub const MODULE_BASE: u64 = 1 << 62;
 
 const TRIPLE: &str = "wasm32-unknown-unknown-wasm";
 
-/// The signal a trap is reported as: what a native process would receive for the same fault.
-pub fn signal_of_trap(code: u8) -> Signal {
-    match TrapCode::from_u8(code) {
-        Some(
-            TrapCode::IntegerDivisionByZero
-            | TrapCode::IntegerOverflow
-            | TrapCode::BadConversionToInteger,
-        ) => Signal::SIGFPE,
-        Some(
-            TrapCode::MemoryOutOfBounds
-            | TrapCode::TableOutOfBounds
-            | TrapCode::CallStackExhausted
-            | TrapCode::NullReference,
-        ) => Signal::SIGSEGV,
-        Some(
-            TrapCode::UnreachableCodeReached
-            | TrapCode::UndefinedElement
-            | TrapCode::UninitializedElement
-            | TrapCode::IndirectCallTypeMismatch,
-        )
-        | None => Signal::SIGILL,
-    }
+/// How a stop is told to the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Report {
+    /// Through the stub.
+    Stop(SingleThreadStopReason<u64>),
+    /// The guest's fault that ended the run (a trap, a failed host call): a `SIGTRAP` stop
+    /// with this description, which LLDB shows as the stop reason. Not the signal a native
+    /// process would get (`SIGFPE`, `SIGSEGV`): LLDB would try to deliver it on the next
+    /// resume and refuse to run in reverse.
+    Fault(String),
 }
 
 /// What the client asked the guest to do next.
@@ -123,9 +111,7 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
     }
 
     /// Makes the movement the client asked for. `None` when an interrupt cancelled it.
-    pub(crate) fn execute(
-        &mut self,
-    ) -> Result<Option<SingleThreadStopReason<u64>>, deja_replayer::Error> {
+    pub(crate) fn execute(&mut self) -> Result<Option<Report>, deja_replayer::Error> {
         let Some(resume) = self.resume.take() else {
             return Ok(None);
         };
@@ -155,9 +141,9 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
     }
 
     /// How a stop is reported.
-    fn reason(&self, from: u64, stop: Stop, forward: bool) -> Option<SingleThreadStopReason<u64>> {
+    fn reason(&self, from: u64, stop: Stop, forward: bool) -> Option<Report> {
         use SingleThreadStopReason as R;
-        Some(match stop.reason {
+        Some(Report::Stop(match stop.reason {
             StopReason::Cancelled => return None,
             StopReason::Breakpoint(_) => R::SwBreak(()),
             StopReason::Watchpoint(id) => {
@@ -184,7 +170,7 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
                         pos: ReplayLogPosition::Begin,
                     }
                 } else if forward && stop.position >= end {
-                    self.end_reason(from >= end)
+                    return Some(self.end_reason(from >= end));
                 } else {
                     // With the thread, so that the stop reply carries the pc.
                     R::SignalWithThread {
@@ -193,44 +179,55 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
                     }
                 }
             }
-        })
+        }))
     }
 
     /// A forward movement at the end of the run: the guest's own end the first time, the end
     /// of the replay log when the movement started there.
-    fn end_reason(&self, already_there: bool) -> SingleThreadStopReason<u64> {
+    fn end_reason(&self, already_there: bool) -> Report {
         use SingleThreadStopReason as R;
-        let log_end = R::ReplayLog {
+        let log_end = Report::Stop(R::ReplayLog {
             tid: None,
             pos: ReplayLogPosition::End,
-        };
+        });
         if already_there {
             return log_end;
         }
+        if let Some(fault) = self.fault() {
+            return Report::Fault(fault);
+        }
         match self.session.outcome() {
-            Some(RunOutcome::Trap { code, .. }) => R::SignalWithThread {
-                tid: (),
-                signal: signal_of_trap(*code),
-            },
-            Some(RunOutcome::HostError { .. }) => R::SignalWithThread {
-                tid: (),
-                signal: Signal::SIGABRT,
-            },
-            Some(RunOutcome::Exit(code)) => R::Exited((*code).min(255) as u8),
-            Some(RunOutcome::Returned) => R::Exited(0),
-            Some(RunOutcome::Interrupted) | None => log_end,
+            Some(RunOutcome::Exit(code)) => Report::Stop(R::Exited((*code).min(255) as u8)),
+            Some(RunOutcome::Returned) => Report::Stop(R::Exited(0)),
+            _ => log_end,
         }
     }
 
-    /// Why the guest stands where it is, for a client that asks (`?`): the trap's signal at
-    /// the end of a run that trapped, otherwise a plain stop.
-    pub(crate) fn halt_signal(&self) -> Signal {
-        if self.session.position() >= self.session.end()
-            && let Some(RunOutcome::Trap { code, .. }) = self.session.outcome()
-        {
-            return signal_of_trap(*code);
+    /// The fault that ended the run, when the guest stands on it: a trap or a failed host
+    /// call, as LLDB shows it.
+    pub(crate) fn fault(&self) -> Option<String> {
+        if self.session.position() < self.session.end() {
+            return None;
         }
-        Signal::SIGTRAP
+        match self.session.outcome()? {
+            RunOutcome::Trap { code, message } => {
+                let what = TrapCode::from_u8(*code)
+                    .map_or_else(|| format!("trap code {code}"), |c| c.to_string());
+                Some(match message {
+                    Some(m) if !m.is_empty() && *m != what => format!("wasm trap: {what}: {m}"),
+                    _ => format!("wasm trap: {what}"),
+                })
+            }
+            RunOutcome::HostError { import, message } => {
+                let name = self
+                    .session
+                    .import_names()
+                    .get(import.0 as usize)
+                    .map_or("an import", String::as_str);
+                Some(format!("host call failed: {name}: {message}"))
+            }
+            _ => None,
+        }
     }
 
     /// The innermost frame's pc in LLDB's address space. Before the entry function starts

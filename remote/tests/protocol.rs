@@ -148,6 +148,17 @@ impl Client {
     }
 }
 
+/// The `description` of a stop reply, decoded.
+fn description(reply: &str) -> Option<String> {
+    let hex = reply
+        .split(';')
+        .find_map(|kv| kv.strip_prefix("description:"))?;
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).unwrap())
+        .collect();
+    String::from_utf8(bytes).ok()
+}
+
 fn hex_u64s(s: &str) -> Vec<u64> {
     (0..s.len() / 16)
         .map(|i| {
@@ -196,13 +207,17 @@ fn queries_frames_values_memory_and_the_module_image() {
     ] {
         assert!(features.contains(f), "{f} in {features}");
     }
-    // At the trap: SIGILL (4) for `unreachable`, with the pc.
+    // At the trap: a stop with the pc and the trap as its description.
     let halt = c.ask("?");
-    assert!(halt.starts_with("T04thread:p01.01;00:"), "{halt}");
+    assert!(halt.starts_with("T05thread:p01.01;00:"), "{halt}");
+    assert_eq!(
+        description(&halt).as_deref(),
+        Some("wasm trap: unreachable")
+    );
     let stack = hex_u64s(&c.ask("qWasmCallStack:1"));
     assert_eq!(stack.len(), 1, "only _start is on the stack");
     assert_eq!(stack[0] >> 62, 1, "a code address");
-    let halt_pc = u64::from_str_radix(&halt[halt.len() - 17..halt.len() - 1], 16).unwrap();
+    let halt_pc = u64::from_str_radix(&halt[20..36], 16).unwrap();
     assert_eq!(halt_pc.swap_bytes(), stack[0], "? and the call stack agree");
     assert_eq!(module.bytes()[(stack[0] & 0xffff_ffff) as usize], 0x00);
     // Local 0 of _start ($i), global 0, a missing local.
@@ -308,7 +323,9 @@ fn breakpoints_watchpoints_and_both_directions() {
     assert_eq!(c.ask("z2,40,4"), "OK");
 
     // To the trap forward, then the end of the log; to the start backward.
-    assert!(c.ask("c").starts_with("T04"));
+    let trap = c.ask("c");
+    assert!(trap.starts_with("T05"), "{trap}");
+    assert!(description(&trap).unwrap().starts_with("wasm trap: "));
     assert!(c.ask("c").contains("replaylog:end;"));
     assert!(c.ask("s").contains("replaylog:end;"));
     assert!(c.ask("bc").contains("replaylog:begin;"));
@@ -400,9 +417,10 @@ fn each_client_starts_where_serving_began_without_the_last_ones_stop_points() {
     let mut second = Client::connect(&addr);
     second.ask("qSupported:multiprocess+;swbreak+");
     assert_eq!(second.ask("?"), home, "back where serving began");
+    let trap = second.ask("c");
     assert!(
-        second.ask("c").starts_with("T04"),
-        "no breakpoint left: straight to the trap"
+        description(&trap).is_some(),
+        "no breakpoint left: straight to the trap: {trap}"
     );
     drop(second);
     assert_eq!(

@@ -349,6 +349,38 @@ fn a_line_breakpoint_reached_backward_then_forward_steps_and_the_trap() {
 }
 
 #[test]
+fn a_function_breakpoint_by_name() {
+    let _one = LLDB.lock().unwrap_or_else(|e| e.into_inner());
+    if !lldb_available() {
+        return;
+    }
+    let served = Served::start(bank_trace(), &["--once"]);
+    let t = served.lldb(&[
+        "breakpoint set -n average_deposit",
+        "process continue --reverse",
+        "p *acct",
+        "process continue --reverse",
+        "p *acct",
+    ]);
+    // From the trap (inside carol's call) back to the entry of that call, then bob's.
+    t.expect(
+        "process continue --reverse",
+        0,
+        &[
+            "stop reason = breakpoint 1.1",
+            "average_deposit(acct=0x00000da8)",
+        ],
+    );
+    t.expect("p *acct", 0, &["name = \"carol\""]);
+    t.expect(
+        "process continue --reverse",
+        1,
+        &["stop reason = breakpoint 1.1"],
+    );
+    t.expect("p *acct", 1, &["name = \"bob\"", "balance = 65"]);
+}
+
+#[test]
 fn the_ends_of_the_trace_are_history_boundaries() {
     let _one = LLDB.lock().unwrap_or_else(|e| e.into_inner());
     if !lldb_available() {

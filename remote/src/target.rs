@@ -68,6 +68,12 @@ pub(crate) struct DejaTarget<'s, R: Read + Seek + Send + 'static> {
     breakpoints: BTreeMap<u64, u32>,
     /// (raw address, length) → session stop id.
     watchpoints: BTreeMap<(u64, u64), u32>,
+    /// Breakpoints set at a function's symbol address (the start of its body, before the
+    /// locals declaration), as LLDB sets them by name without DWARF: first instruction →
+    /// the address LLDB used, which the pc shows there while the breakpoint exists.
+    entry_aliases: BTreeMap<u32, u64>,
+    /// Per defined function: (start of its body, its first instruction, the function).
+    entries: Option<Vec<(u32, u32, FuncIndex)>>,
     resume: Option<Resume>,
 }
 
@@ -84,6 +90,8 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
             module_name,
             breakpoints: BTreeMap::new(),
             watchpoints: BTreeMap::new(),
+            entry_aliases: BTreeMap::new(),
+            entries: None,
             resume: None,
         }
     }
@@ -95,6 +103,7 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
         }
         self.breakpoints.clear();
         self.watchpoints.clear();
+        self.entry_aliases.clear();
     }
 
     pub(crate) fn has_resume(&self) -> bool {
@@ -235,7 +244,7 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
     pub(crate) fn pc(&self) -> u64 {
         let frames = self.session.store().debug_frames();
         let pc = match frames.wasm_function_index_and_pc() {
-            Some((_, pc)) => pc,
+            Some((_, pc)) => return self.shown(pc),
             None => self
                 .session
                 .entry_func()
@@ -252,18 +261,39 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
         let mut frames = self.session.store().debug_frames();
         let mut pcs = Vec::new();
         while let Some((_, pc)) = frames.wasm_function_index_and_pc() {
-            let pc = if pcs.is_empty() {
-                pc
+            pcs.push(if pcs.is_empty() {
+                self.shown(pc)
             } else {
-                pc + call_len(bytes, pc as usize)
-            };
-            pcs.push(MODULE_BASE | u64::from(pc));
+                MODULE_BASE | u64::from(pc + call_len(bytes, pc as usize))
+            });
             frames.move_to_parent();
         }
         if pcs.is_empty() {
             pcs.push(self.pc());
         }
         pcs
+    }
+
+    /// How an innermost frame's pc is shown: its address, or the function's symbol address
+    /// at its first instruction while a breakpoint set there exists (so that LLDB knows the
+    /// stop for its breakpoint's).
+    fn shown(&self, pc: u32) -> u64 {
+        self.entry_aliases
+            .get(&pc)
+            .copied()
+            .unwrap_or(MODULE_BASE | u64::from(pc))
+    }
+
+    /// The function whose body starts at or just before `offset`, before its first
+    /// instruction: the function and its first instruction.
+    fn entry_at(&mut self, offset: u32) -> Option<(FuncIndex, u32)> {
+        if self.entries.is_none() {
+            self.entries = Some(function_entries(self.session.module()));
+        }
+        self.entries.as_ref()?.iter().find_map(|&(body, first, f)| {
+            // The body's size prefix (at most 5 bytes) up to the first instruction.
+            (offset + 5 >= body && offset < first).then_some((f, first))
+        })
     }
 
     /// A value of frame `frame`: a local (`stack` false) or an operand-stack value.
@@ -308,6 +338,28 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
             "<library-list><library name=\"{name}\"><section address=\"{MODULE_BASE:#x}\"/></library></library-list>"
         )
     }
+}
+
+/// Per defined function: where its body starts in the module (after its size), its first
+/// instruction, and its index.
+fn function_entries(module: &deja_replayer::runtime::Module) -> Vec<(u32, u32, FuncIndex)> {
+    let mut bodies = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(module.bytes()) {
+        match payload {
+            Ok(wasmparser::Payload::CodeSectionEntry(body)) => bodies.push(body.range().start),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    bodies
+        .into_iter()
+        .zip(module.num_imported_funcs()..module.num_funcs())
+        .filter_map(|(start, f)| {
+            let f = FuncIndex::from_u32(f);
+            let first = *module.instruction_pcs(f).first()?;
+            Some((u32::try_from(start).ok()?, first, f))
+        })
+        .collect()
 }
 
 /// Length of the `call` or `call_indirect` instruction at `pc` (1 if it is neither, which
@@ -552,20 +604,28 @@ impl<R: Read + Seek + Send + 'static> SwBreakpoint for DejaTarget<'_, R> {
         if wasm.addr_type() != WasmAddrType::Object || wasm.module_index() != 0 {
             return Err(TargetError::NonFatal);
         }
-        // Only at the start of an instruction: a breakpoint that slid would stop at a pc
-        // LLDB does not know as its own.
-        let func = self
-            .instruction_at(wasm.offset())
-            .ok_or(TargetError::NonFatal)?;
+        // At the start of an instruction, or at a function's symbol address (its body, as LLDB
+        // sets a breakpoint by name without DWARF), which stops at its first instruction shown
+        // at that address. Anywhere else the breakpoint would slide, and stop at a pc LLDB does
+        // not know as its own.
+        let (func, pc) = match self.instruction_at(wasm.offset()) {
+            Some(func) => (func, wasm.offset()),
+            None => {
+                let (func, first) = self.entry_at(wasm.offset()).ok_or(TargetError::NonFatal)?;
+                self.entry_aliases.insert(first, addr);
+                (func, first)
+            }
+        };
         let id = self
             .session
-            .add_breakpoint(func, Some(wasm.offset()))
+            .add_breakpoint(func, Some(pc))
             .map_err(|_| TargetError::NonFatal)?;
         self.breakpoints.insert(addr, id);
         Ok(true)
     }
 
     fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        self.entry_aliases.retain(|_, a| *a != addr);
         match self.breakpoints.remove(&addr) {
             Some(id) => Ok(self.session.delete(id)),
             None => Err(TargetError::NonFatal),

@@ -176,6 +176,18 @@ fn hex_u32(v: u32) -> String {
     v.to_le_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where function `def`'s body starts (after its size).
+fn body_start(module: &Module, def: usize) -> u32 {
+    wasmparser::Parser::new(0)
+        .parse_all(module.bytes())
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::CodeSectionEntry(body) => Some(body.range().start as u32),
+            _ => None,
+        })
+        .nth(def)
+        .unwrap()
+}
+
 /// Module offsets of `_start`'s `call` and of `$store`'s `i32.store`.
 fn pcs(module: &Module) -> (u32, u32) {
     let bytes = module.bytes();
@@ -321,6 +333,21 @@ fn breakpoints_watchpoints_and_both_directions() {
     assert!(fwd.contains("watch:40;"), "{fwd}");
     assert_eq!(c.ask("m40,4"), hex_u32(3));
     assert_eq!(c.ask("z2,40,4"), "OK");
+
+    // At a function's symbol address (its body, before the locals declaration), as LLDB
+    // sets a breakpoint by name without DWARF: the stop is at its first instruction, shown at
+    // that address while the breakpoint exists.
+    let body = body_start(&module, 0);
+    let entry = format!("{:x}", MODULE_BASE | u64::from(body));
+    assert_eq!(c.ask(&format!("Z0,{entry},1")), "OK");
+    let hit = c.ask("bc");
+    assert!(hit.contains("swbreak:"), "{hit}");
+    assert_eq!(top(&mut c), u64::from(body));
+    assert_eq!(c.ask(&format!("z0,{entry},1")), "OK");
+    assert!(
+        top(&mut c) > u64::from(body),
+        "the real pc once the breakpoint is gone"
+    );
 
     // To the trap forward, then the end of the log; to the start backward.
     let trap = c.ask("c");

@@ -492,3 +492,46 @@ fn bad_arguments_and_inputs_get_clear_errors() {
     assert_eq!(out.status.code(), Some(111));
     assert!(text(&out.stderr).contains(&format!("cannot listen on {addr}")));
 }
+
+/// Words of a line, single-spaced: LLDB's source listings mix tabs and spaces.
+fn words(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_readme_transcript_works_as_shown() {
+    let _one = LLDB.lock().unwrap_or_else(|e| e.into_inner());
+    if !lldb_available() {
+        return;
+    }
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = &readme[readme.find("## LLDB: `deja serve`").unwrap()..];
+    // The section's second code block is the transcript.
+    let block = section.split("```").nth(3).unwrap();
+    let mut commands: Vec<String> = Vec::new();
+    let mut shown: Vec<(String, Vec<String>)> = vec![("process connect".into(), Vec::new())];
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(cmd) = line.strip_prefix("(lldb) ") {
+            commands.push(cmd.to_string());
+            shown.push((cmd.to_string(), Vec::new()));
+        } else {
+            shown.last_mut().unwrap().1.push(words(line));
+        }
+    }
+    assert!(commands.len() > 10, "{block}");
+    let served = Served::start(bank_trace(), &["--once"]);
+    let refs: Vec<&str> = commands.iter().map(String::as_str).collect();
+    let t = served.lldb(&refs);
+    let mut seen = std::collections::HashMap::new();
+    for (cmd, lines) in &shown {
+        let n = seen.entry(cmd.clone()).or_insert(0usize);
+        let out = words(t.of(cmd, *n));
+        *n += 1;
+        for l in lines {
+            assert!(
+                out.contains(l.as_str()),
+                "README shows {l:?} after `{cmd}`; LLDB printed:\n{out}"
+            );
+        }
+    }
+}

@@ -535,3 +535,49 @@ fn the_readme_transcript_works_as_shown() {
         }
     }
 }
+
+#[test]
+fn process_interrupt_stops_a_long_continue() {
+    let _one = LLDB.lock().unwrap_or_else(|e| e.into_inner());
+    if !lldb_available() {
+        return;
+    }
+    let dir = scratch("serve-interrupt");
+    // About 4 x 10^8 steps: a forward continue from the start takes over a second.
+    std::fs::write(
+        dir.join("long.wat"),
+        r#"(module
+  (memory (export "memory") 1)
+  (func $tick (param i32) (i32.store (i32.const 8) (local.get 0)))
+  (func (export "_start") (local $i i32)
+    (loop $l
+      (call $tick (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 30000000))))
+    unreachable))"#,
+    )
+    .unwrap();
+    let out = deja_in(&dir, &["record", "-o", "long.deja", "long.wat"]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    let served = Served::start(&dir.join("long.deja"), &["--at", "start", "--once"]);
+    // LLDB's batch mode waits for a continue to stop; in asynchronous mode the next command
+    // runs meanwhile, as a user's Ctrl-C does.
+    let t = served.lldb(&[
+        "script lldb.debugger.SetAsync(True)",
+        "process continue",
+        "script import time; time.sleep(0.3)",
+        "process interrupt",
+        "script time.sleep(0.5); lldb.debugger.SetAsync(False)",
+        "process status",
+        "memory read -s 4 -f u -c 1 8",
+    ]);
+    t.expect("process status", 0, &["stop reason = signal SIGINT"]);
+    // Stopped in the middle of the loop: the last value stored is neither 0 nor the last.
+    let value = t.of("memory read -s 4 -f u -c 1 8", 0);
+    let n: u64 = value
+        .trim()
+        .strip_prefix("0x00000008: ")
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{value}"));
+    assert!(n > 0 && n < 29_999_999, "interrupted at {n}");
+}

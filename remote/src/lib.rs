@@ -371,8 +371,22 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
             }
             GdbStubStateMachine::CtrlCInterrupt(g) => {
                 let reason = target.interrupted();
-                g.interrupt_handled(target, Some(reason))
+                match g
+                    .interrupt_handled(target, None::<SingleThreadStopReason<u64>>)
                     .map_err(stub_error)?
+                {
+                    // Interrupted while running: the stop, with the pc (as every stop reply
+                    // carries it: LLDB would keep showing the pc of the last one).
+                    GdbStubStateMachine::Running(g) => {
+                        let pc = target.pc().to_le_bytes();
+                        let mut regs =
+                            std::iter::once((gdbstub_arch::wasm::reg::id::WasmRegId::Pc, &pc[..]));
+                        g.report_stop_with_regs(target, reason, &mut regs)
+                            .map_err(stub_error)?
+                    }
+                    // Interrupted while stopped: nothing to stop.
+                    other => other,
+                }
             }
             GdbStubStateMachine::Disconnected(g) => {
                 return Ok(Served::End(match g.get_reason() {

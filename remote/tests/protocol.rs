@@ -289,6 +289,9 @@ fn breakpoints_watchpoints_and_both_directions() {
     assert!(c.ask("bc").contains("swbreak:"));
     assert_eq!(top(&mut c), u64::from(call));
     assert_eq!(i(&mut c), hex_u32(4));
+    // The call's argument is on the operand stack.
+    assert_eq!(c.ask("qWasmStackValue:0;0"), hex_u32(4));
+    assert_eq!(c.ask("qWasmStackValue:0;1"), "");
     assert!(c.ask("bc").contains("swbreak:"));
     assert_eq!(i(&mut c), hex_u32(3));
     // Forward again to the next hit.

@@ -1,0 +1,549 @@
+//! Values and C expressions over them.
+
+use crate::{DebugInfo, Frame, Key, TypeKind};
+
+/// Where a value's bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Data {
+    /// In linear memory at this address.
+    Memory(u64),
+    /// Outside linear memory (a Wasm local, a computed value), little-endian.
+    Bytes(Vec<u8>),
+}
+
+/// A type: one from DWARF, or one an expression made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ty {
+    Dwarf(Key),
+    /// `&e`: a pointer to the operand's type.
+    PointerTo(Box<Ty>),
+    /// An integer literal or the result of arithmetic: C's `int`.
+    Int,
+    /// No type information (`void`).
+    Void,
+}
+
+/// A value of an expression: its type and where its bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Value {
+    pub(crate) ty: Ty,
+    pub(crate) data: Data,
+}
+
+impl Value {
+    pub(crate) fn new(ty: Option<Key>, data: Data) -> Value {
+        Value {
+            ty: ty.map_or(Ty::Void, Ty::Dwarf),
+            data,
+        }
+    }
+
+    /// The address in linear memory, for a value that is there.
+    pub fn address(&self) -> Option<u64> {
+        match self.data {
+            Data::Memory(a) => Some(a),
+            Data::Bytes(_) => None,
+        }
+    }
+}
+
+/// A type with its typedefs and qualifiers looked through.
+pub(crate) enum Shape<'a> {
+    Kind(&'a TypeKind),
+    PointerTo(Ty),
+    Int,
+    Void,
+}
+
+impl DebugInfo {
+    fn kind(&self, k: Key) -> Option<&TypeKind> {
+        self.types.get(&k)
+    }
+
+    /// The type behind typedefs and qualifiers.
+    pub(crate) fn shape(&self, ty: &Ty) -> Shape<'_> {
+        let mut ty = ty.clone();
+        for _ in 0..64 {
+            match ty {
+                Ty::Dwarf(k) => match self.kind(k) {
+                    Some(TypeKind::Typedef { to, .. } | TypeKind::Qualified { to, .. }) => {
+                        ty = to.map_or(Ty::Void, Ty::Dwarf);
+                    }
+                    Some(TypeKind::Pointer { to }) => {
+                        return Shape::PointerTo(to.map_or(Ty::Void, Ty::Dwarf));
+                    }
+                    Some(kind) => return Shape::Kind(kind),
+                    None => return Shape::Void,
+                },
+                Ty::PointerTo(to) => return Shape::PointerTo(*to),
+                Ty::Int => return Shape::Int,
+                Ty::Void => return Shape::Void,
+            }
+        }
+        Shape::Void
+    }
+
+    /// Size in bytes (0 when unknown).
+    pub(crate) fn size_of(&self, ty: &Ty) -> u64 {
+        match self.shape(ty) {
+            Shape::PointerTo(_) | Shape::Int => 4,
+            Shape::Void => 0,
+            Shape::Kind(kind) => match kind {
+                TypeKind::Base { size, .. }
+                | TypeKind::Struct { size, .. }
+                | TypeKind::Enum { size, .. } => *size,
+                TypeKind::Array { elem, counts } => {
+                    let n: u64 = counts.iter().map(|c| c.unwrap_or(0)).product();
+                    n * self.size_of(&elem.map_or(Ty::Void, Ty::Dwarf))
+                }
+                TypeKind::Pointer { .. } => 4,
+                _ => 0,
+            },
+        }
+    }
+
+    /// A value's bytes (its type's size of them).
+    pub(crate) fn bytes(&self, v: &Value, frame: &dyn Frame) -> Result<Vec<u8>, String> {
+        let size = self.size_of(&v.ty);
+        match &v.data {
+            Data::Memory(addr) => frame
+                .memory(*addr, size)
+                .ok_or_else(|| format!("cannot access memory at address {addr:#x}")),
+            Data::Bytes(b) => {
+                let mut b = b.clone();
+                b.resize(size.max(1) as usize, 0);
+                Ok(b)
+            }
+        }
+    }
+
+    /// An integer value's bits, sign-extended when its type is signed.
+    pub(crate) fn integer(&self, v: &Value, frame: &dyn Frame) -> Result<i64, String> {
+        let b = self.bytes(v, frame)?;
+        let signed = match self.shape(&v.ty) {
+            Shape::Int => true,
+            Shape::Kind(TypeKind::Base { encoding, .. }) => {
+                matches!(*encoding, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char)
+            }
+            Shape::Kind(TypeKind::Enum { .. }) => true,
+            Shape::PointerTo(_) => false,
+            _ => return Err("not an integer".into()),
+        };
+        let n = b.len().min(8);
+        let mut w = [0u8; 8];
+        w[..n].copy_from_slice(&b[..n]);
+        let raw = u64::from_le_bytes(w);
+        Ok(if signed && n < 8 && n > 0 {
+            let shift = 64 - 8 * n as u32;
+            ((raw << shift) as i64) >> shift
+        } else {
+            raw as i64
+        })
+    }
+
+    fn deref(&self, v: &Value, frame: &dyn Frame) -> Result<Value, String> {
+        match self.shape(&v.ty) {
+            Shape::PointerTo(to) => {
+                if matches!(to, Ty::Void) {
+                    return Err("attempt to take contents of a non-pointer value".into());
+                }
+                let addr = self.integer(v, frame)? as u64 & 0xffff_ffff;
+                Ok(Value {
+                    ty: to,
+                    data: Data::Memory(addr),
+                })
+            }
+            Shape::Kind(TypeKind::Array { .. }) => self.index(v, 0, frame),
+            _ => Err("attempt to take contents of a non-pointer value".into()),
+        }
+    }
+
+    fn index(&self, v: &Value, i: i64, frame: &dyn Frame) -> Result<Value, String> {
+        match self.shape(&v.ty) {
+            Shape::Kind(TypeKind::Array { elem, counts }) => {
+                // A multi-dimensional array indexes into an array of the remaining
+                // dimensions, which has no DIE of its own: only one dimension is supported.
+                if counts.len() > 1 {
+                    return Err("arrays of more than one dimension are not supported".into());
+                }
+                let elem = elem.map_or(Ty::Void, Ty::Dwarf);
+                let size = self.size_of(&elem) as i64;
+                match &v.data {
+                    Data::Memory(a) => Ok(Value {
+                        ty: elem,
+                        data: Data::Memory((*a as i64 + i * size) as u64),
+                    }),
+                    Data::Bytes(b) => {
+                        let start = usize::try_from(i * size).map_err(|_| "index out of range")?;
+                        let bytes = b
+                            .get(start..start + size as usize)
+                            .ok_or("index out of range")?;
+                        Ok(Value {
+                            ty: elem,
+                            data: Data::Bytes(bytes.to_vec()),
+                        })
+                    }
+                }
+            }
+            Shape::PointerTo(to) => {
+                let size = self.size_of(&to) as i64;
+                let addr = self.integer(v, frame)? & 0xffff_ffff;
+                Ok(Value {
+                    ty: to,
+                    data: Data::Memory((addr + i * size) as u64),
+                })
+            }
+            _ => Err("cannot subscript something that is not an array or a pointer".into()),
+        }
+    }
+
+    fn member(&self, v: &Value, name: &str) -> Result<Value, String> {
+        match self.shape(&v.ty) {
+            Shape::Kind(TypeKind::Struct { members, .. }) => {
+                let m = members
+                    .iter()
+                    .find(|m| m.name.as_deref() == Some(name))
+                    .ok_or_else(|| format!("there is no member named {name}"))?;
+                let ty = m.ty.map_or(Ty::Void, Ty::Dwarf);
+                let data = match &v.data {
+                    Data::Memory(a) => Data::Memory(a + m.offset),
+                    Data::Bytes(b) => {
+                        let size = self.size_of(&ty) as usize;
+                        let start = m.offset as usize;
+                        Data::Bytes(
+                            b.get(start..start + size)
+                                .ok_or("member out of range")?
+                                .to_vec(),
+                        )
+                    }
+                };
+                Ok(Value { ty, data })
+            }
+            _ => Err(format!(
+                "`.{name}` of something that is not a struct or union"
+            )),
+        }
+    }
+
+    fn address_of(&self, v: &Value) -> Result<Value, String> {
+        match v.data {
+            Data::Memory(a) => Ok(Value {
+                ty: Ty::PointerTo(Box::new(v.ty.clone())),
+                data: Data::Bytes((a as u32).to_le_bytes().to_vec()),
+            }),
+            Data::Bytes(_) => Err("cannot take the address of a value kept in a Wasm local".into()),
+        }
+    }
+
+    /// A type named as C writes it: `int`, `struct point`, `shape *`, `const char *`.
+    fn type_named(&self, name: &str) -> Option<Ty> {
+        let name = name.trim();
+        if let Some(inner) = name.strip_suffix('*') {
+            return Some(Ty::PointerTo(Box::new(self.type_named(inner)?)));
+        }
+        let name = name.strip_prefix("const ").unwrap_or(name).trim();
+        if name == "void" {
+            return Some(Ty::Void);
+        }
+        let (keyword, bare) = match name.split_once(' ') {
+            Some((k @ ("struct" | "union" | "enum" | "class"), rest)) => (Some(k), rest.trim()),
+            _ => (None, name),
+        };
+        let mut keys: Vec<&Key> = self.types.keys().collect();
+        keys.sort();
+        keys.into_iter()
+            .find(|k| match &self.types[k] {
+                TypeKind::Base { name: n, .. } | TypeKind::Typedef { name: n, .. } => {
+                    keyword.is_none() && n == bare
+                }
+                TypeKind::Struct {
+                    keyword: kw,
+                    name: Some(n),
+                    ..
+                } => n == bare && keyword.is_none_or(|k| k == *kw),
+                TypeKind::Enum { name: Some(n), .. } => {
+                    n == bare && keyword.is_none_or(|k| k == "enum")
+                }
+                _ => false,
+            })
+            .map(|k| Ty::Dwarf(*k))
+            .or_else(|| (bare == "int" && keyword.is_none()).then_some(Ty::Int))
+    }
+
+    fn cast(&self, v: Value, ty: Ty, frame: &dyn Frame) -> Result<Value, String> {
+        let scalar = |s: &Shape<'_>| {
+            matches!(
+                s,
+                Shape::Int
+                    | Shape::PointerTo(_)
+                    | Shape::Kind(TypeKind::Base { .. } | TypeKind::Enum { .. })
+            )
+        };
+        let (from, to) = (self.shape(&v.ty), self.shape(&ty));
+        if let (Shape::Kind(TypeKind::Array { .. }), Shape::PointerTo(_)) = (&from, &to) {
+            // An array decays to a pointer to its first element.
+            let first = self.index(&v, 0, frame)?;
+            let pointer = self.address_of(&first)?;
+            return Ok(Value {
+                ty,
+                data: pointer.data,
+            });
+        }
+        if scalar(&from) && scalar(&to) {
+            let n = self.integer(&v, frame)?;
+            let size = self.size_of(&ty).max(1) as usize;
+            let bytes = n.to_le_bytes()[..size.min(8)].to_vec();
+            return Ok(Value {
+                ty,
+                data: Data::Bytes(bytes),
+            });
+        }
+        // Anything else reinterprets the bytes where they are.
+        Ok(Value { ty, data: v.data })
+    }
+}
+
+/// Tokens of a C expression.
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Ident(String),
+    Num(i64),
+    Punct(&'static str),
+}
+
+fn lex(s: &str) -> Result<Vec<Tok>, String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            out.push(Tok::Ident(chars[start..i].iter().collect()));
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            let text: String = chars[start..i].iter().collect();
+            let n = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+                Some(h) => i64::from_str_radix(h, 16),
+                None => text.parse(),
+            }
+            .map_err(|_| format!("invalid number `{text}`"))?;
+            out.push(Tok::Num(n));
+        } else {
+            let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+            let p = match two.as_str() {
+                "->" => "->",
+                _ => match c {
+                    '*' => "*",
+                    '&' => "&",
+                    '.' => ".",
+                    '[' => "[",
+                    ']' => "]",
+                    '(' => "(",
+                    ')' => ")",
+                    '-' => "-",
+                    '+' => "+",
+                    _ => return Err(format!("unexpected `{c}`")),
+                },
+            };
+            i += p.len();
+            out.push(Tok::Punct(p));
+        }
+    }
+    Ok(out)
+}
+
+struct Parser<'a> {
+    toks: Vec<Tok>,
+    i: usize,
+    info: &'a DebugInfo,
+    frame: &'a dyn Frame,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.i)
+    }
+
+    fn eat(&mut self, p: &str) -> bool {
+        if self.peek()
+            == Some(&Tok::Punct(match p {
+                "->" => "->",
+                "*" => "*",
+                "&" => "&",
+                "." => ".",
+                "[" => "[",
+                "]" => "]",
+                "(" => "(",
+                ")" => ")",
+                "-" => "-",
+                "+" => "+",
+                _ => return false,
+            }))
+        {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, p: &str) -> Result<(), String> {
+        if self.eat(p) {
+            Ok(())
+        } else {
+            Err(format!("expected `{p}`"))
+        }
+    }
+
+    fn int(&self, n: i64) -> Value {
+        Value {
+            ty: Ty::Int,
+            data: Data::Bytes((n as i32).to_le_bytes().to_vec()),
+        }
+    }
+
+    /// expression: sum of unary terms (`a + 1`, `p - 2` for integers).
+    fn expression(&mut self) -> Result<Value, String> {
+        let mut v = self.unary()?;
+        loop {
+            let sign = if self.eat("+") {
+                1
+            } else if self.eat("-") {
+                -1
+            } else {
+                return Ok(v);
+            };
+            let rhs = self.unary()?;
+            let r = self.info.integer(&rhs, self.frame)?;
+            v = match self.info.shape(&v.ty) {
+                Shape::PointerTo(_) | Shape::Kind(TypeKind::Array { .. }) => {
+                    let elem = self.info.index(&v, sign * r, self.frame)?;
+                    self.info.address_of(&elem)?
+                }
+                _ => {
+                    let l = self.info.integer(&v, self.frame)?;
+                    self.int(l.wrapping_add(sign * r))
+                }
+            };
+        }
+    }
+
+    fn unary(&mut self) -> Result<Value, String> {
+        if self.eat("*") {
+            let v = self.unary()?;
+            return self.info.deref(&v, self.frame);
+        }
+        if self.eat("&") {
+            let v = self.unary()?;
+            return self.info.address_of(&v);
+        }
+        if self.eat("-") {
+            let v = self.unary()?;
+            let n = self.info.integer(&v, self.frame)?;
+            return Ok(self.int(n.wrapping_neg()));
+        }
+        // A cast: `(` type `)` unary.
+        if self.peek() == Some(&Tok::Punct("(")) {
+            let save = self.i;
+            self.i += 1;
+            let mut words = Vec::new();
+            while let Some(t) = self.peek() {
+                match t {
+                    Tok::Ident(w) => words.push(w.clone()),
+                    Tok::Punct("*") => words.push("*".into()),
+                    _ => break,
+                }
+                self.i += 1;
+            }
+            if !words.is_empty() && self.eat(")") {
+                let name = words.join(" ").replace(" *", "*");
+                if let Some(ty) = self.info.type_named(&name) {
+                    let v = self.unary()?;
+                    return self.info.cast(v, ty, self.frame);
+                }
+            }
+            self.i = save;
+        }
+        self.postfix()
+    }
+
+    fn postfix(&mut self) -> Result<Value, String> {
+        let mut v = self.primary()?;
+        loop {
+            if self.eat(".") {
+                let name = self.ident()?;
+                v = self.info.member(&v, &name)?;
+            } else if self.eat("->") {
+                let name = self.ident()?;
+                let target = self.info.deref(&v, self.frame)?;
+                v = self.info.member(&target, &name)?;
+            } else if self.eat("[") {
+                let i = self.expression()?;
+                self.expect("]")?;
+                let i = self.info.integer(&i, self.frame)?;
+                v = self.info.index(&v, i, self.frame)?;
+            } else {
+                return Ok(v);
+            }
+        }
+    }
+
+    fn ident(&mut self) -> Result<String, String> {
+        match self.peek().cloned() {
+            Some(Tok::Ident(n)) => {
+                self.i += 1;
+                Ok(n)
+            }
+            _ => Err("expected a name".into()),
+        }
+    }
+
+    fn primary(&mut self) -> Result<Value, String> {
+        match self.peek().cloned() {
+            Some(Tok::Num(n)) => {
+                self.i += 1;
+                Ok(self.int(n))
+            }
+            Some(Tok::Ident(name)) => {
+                self.i += 1;
+                let var = self
+                    .info
+                    .lookup(self.frame.pc(), &name)
+                    .ok_or_else(|| format!("no symbol \"{name}\" in current context"))?;
+                self.info.value(var, self.frame)
+            }
+            Some(Tok::Punct("(")) => {
+                self.i += 1;
+                let v = self.expression()?;
+                self.expect(")")?;
+                Ok(v)
+            }
+            Some(t) => Err(format!("unexpected {t:?}")),
+            None => Err("an expression is missing".into()),
+        }
+    }
+}
+
+pub(crate) fn evaluate(info: &DebugInfo, s: &str, frame: &dyn Frame) -> Result<Value, String> {
+    let toks = lex(s)?;
+    let mut p = Parser {
+        toks,
+        i: 0,
+        info,
+        frame,
+    };
+    let v = p.expression()?;
+    if p.i != p.toks.len() {
+        return Err(format!("unexpected {:?} after the expression", p.toks[p.i]));
+    }
+    Ok(v)
+}

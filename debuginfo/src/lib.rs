@@ -710,6 +710,12 @@ impl DebugInfo {
         &self.files
     }
 
+    /// Whether `name` names one of the line table's files: its path, a path ending in it, or
+    /// its file name.
+    pub fn has_file(&self, name: &str) -> bool {
+        self.files.iter().any(|f| Self::file_matches(f, name))
+    }
+
     fn file_matches(recorded: &str, wanted: &str) -> bool {
         recorded == wanted
             || recorded.ends_with(&format!("/{wanted}"))

@@ -1,15 +1,19 @@
 //! The batch front end: one command per line, one result per command.
 //!
 //! Commands: `step [N]`, `rstep [N]`, `next`, `rnext`, `finish`, `rfinish`, `continue`,
-//! `rcontinue`, `goto POSITION|start|end|hostcall K`, `break FUNC[:PC]` (index or name),
-//! `watch ADDR LEN`, `delete ID`, `where`, `locals [FRAME]`, `stack [FRAME]`, `globals`,
-//! `mem ADDR LEN`, `output`, `info`. Numbers are decimal or 0x-hex. A bad command gives an error
+//! `rcontinue`, `goto POSITION|start|end|hostcall K`, `break FILE:LINE|FUNCTION|FUNC[:PC]`,
+//! `watch EXPR|ADDR LEN`, `delete ID`, `where`, `locals [FRAME]`, `stack [FRAME]`, `vars [FRAME]`,
+//! `print [/x] EXPR`, `globals`, `mem ADDR LEN`, `output`, `info`. With DWARF (a module built
+//! with `clang -g`), `where` gives each frame's file, line and column and the functions inlined
+//! there, `print` and `vars` show C values, `break` takes source lines and function names, and
+//! `watch` a C expression. Numbers are decimal or 0x-hex. A bad command gives an error
 //! result and the session goes on.
 //!
 //! With JSON, each result is an object with at least `command`, `ok` and `position`; movements
 //! add `stop` (`step`, `breakpoint`, `watchpoint`, `event`, `start`, `end`, `cancelled`).
 
-use deja_replayer::runtime::{FuncIndex, Val};
+use deja_debuginfo::{DebugInfo, SessionFrame};
+use deja_replayer::runtime::{FuncIndex, Module, Val};
 use deja_replayer::{Session, Stop, StopReason};
 use serde_json::{Value, json};
 use std::io::{BufRead, Read, Seek, Write};
@@ -42,20 +46,177 @@ fn arg<'a>(args: &[&'a str], i: usize, what: &str) -> Result<&'a str, String> {
         .ok_or_else(|| format!("missing {what}"))
 }
 
-fn frames<R: Read + Seek + Send + 'static>(s: &mut Session<R>) -> Vec<Value> {
+/// The call stack, innermost first: with DWARF, each frame's file, line and column, and the
+/// functions inlined into it (entries marked `inlined`, before the frame that holds them).
+fn frames<R: Read + Seek + Send + 'static>(
+    s: &mut Session<R>,
+    info: Option<&DebugInfo>,
+) -> Vec<Value> {
     let module = s.module().clone();
     let mut out = Vec::new();
     let mut c = s.store().debug_frames();
     while !c.done() {
         let (func, pc) = c.wasm_function_index_and_pc().expect("not done");
-        out.push(json!({
-            "func": func.as_u32(),
-            "name": module.func_name(func),
-            "pc": pc,
-        }));
+        let source = info.map(|i| i.frames_at(pc)).unwrap_or_default();
+        if source.is_empty() {
+            out.push(json!({
+                "func": func.as_u32(),
+                "name": module.func_name(func),
+                "pc": pc,
+            }));
+        }
+        for f in source {
+            let mut v = json!({
+                "func": func.as_u32(),
+                "name": if f.inlined { Some(f.function.as_str()) } else { module.func_name(func).or(Some(f.function.as_str())) },
+                "pc": pc,
+            });
+            if f.inlined {
+                v["inlined"] = true.into();
+                v["name"] = f.function.clone().into();
+            } else {
+                v["function"] = f.function.clone().into();
+            }
+            if let Some(loc) = f.location {
+                v["file"] = loc.file.into();
+                v["line"] = loc.line.into();
+                v["column"] = loc.column.into();
+            }
+            out.push(v);
+        }
         c.move_to_parent();
     }
     out
+}
+
+/// The function whose code holds instruction `pc`.
+fn func_of(module: &Module, pc: u32) -> Option<FuncIndex> {
+    (module.num_imported_funcs()..module.num_funcs())
+        .map(FuncIndex::from_u32)
+        .find(|f| module.instruction_pcs(*f).binary_search(&pc).is_ok())
+}
+
+fn need_dwarf(info: Option<&DebugInfo>) -> Result<&DebugInfo, String> {
+    info.ok_or_else(|| {
+        "the module has no debug information (DWARF): build it with `clang -g`".into()
+    })
+}
+
+fn frame_of<'a, R: Read + Seek + Send + 'static>(
+    s: &'a Session<R>,
+    frame: usize,
+) -> Result<SessionFrame<'a, R>, String> {
+    SessionFrame::new(s, frame).ok_or_else(|| match frame {
+        0 => "no frame here: the guest is not running at this position".to_string(),
+        n => format!("there is no frame {n}"),
+    })
+}
+
+/// `print [/x] EXPR`: a C expression's value in the innermost frame.
+fn print<R: Read + Seek + Send + 'static>(
+    s: &Session<R>,
+    info: Option<&DebugInfo>,
+    rest: &str,
+) -> Result<Value, String> {
+    let info = need_dwarf(info)?;
+    let (hex, expression) = match rest.trim().strip_prefix("/x") {
+        Some(e) => (true, e.trim()),
+        None => (false, rest.trim()),
+    };
+    if expression.is_empty() {
+        return Err("print what? (print EXPR, print /x EXPR)".into());
+    }
+    let frame = frame_of(s, 0)?;
+    let v = info.eval(expression, &frame)?;
+    Ok(json!({
+        "expression": expression,
+        "value": info.format(&v, &frame, hex),
+        "type": info.type_name(&v),
+    }))
+}
+
+/// The C variables of a frame (parameters and locals in scope at its pc).
+fn variables<R: Read + Seek + Send + 'static>(
+    s: &Session<R>,
+    info: Option<&DebugInfo>,
+    frame: usize,
+) -> Result<Value, String> {
+    let info = need_dwarf(info)?;
+    let f = frame_of(s, frame)?;
+    let vars: Vec<Value> = info
+        .locals(deja_debuginfo::Frame::pc(&f))
+        .into_iter()
+        .map(|var| match info.value(var, &f) {
+            Ok(v) => json!({
+                "name": var.name,
+                "type": info.type_name(&v),
+                "value": info.format(&v, &f, false),
+            }),
+            Err(e) => json!({ "name": var.name, "value": format!("<{e}>") }),
+        })
+        .collect();
+    Ok(json!({ "frame": frame, "vars": vars }))
+}
+
+/// `break FILE:LINE` (every statement of the line) or `break FUNCTION` after its prologue.
+fn source_break<R: Read + Seek + Send + 'static>(
+    s: &mut Session<R>,
+    info: &DebugInfo,
+    spec: &str,
+) -> Option<Result<Value, String>> {
+    let module = s.module().clone();
+    if let Some((file, line)) = spec.rsplit_once(':')
+        && info.has_file(file)
+    {
+        let Ok(line) = line.parse::<u32>() else {
+            return Some(Err(format!("`{line}` is not a line number")));
+        };
+        let Some((loc, pcs)) = info.line_pcs(file, line) else {
+            return Some(Err(format!("no code at or after {file}:{line}")));
+        };
+        let mut ids = Vec::new();
+        for pc in pcs {
+            let Some(func) = func_of(&module, pc) else {
+                continue;
+            };
+            match s.add_breakpoint(func, Some(pc)) {
+                Ok(id) => ids.push(id),
+                Err(e) => return Some(Err(e.to_string())),
+            }
+        }
+        if ids.is_empty() {
+            return Some(Err(format!("no instruction at {file}:{line}")));
+        }
+        let mut v = json!({ "ids": ids, "file": loc.file, "line": loc.line });
+        if ids.len() == 1 {
+            v["id"] = ids[0].into();
+        }
+        return Some(Ok(v));
+    }
+    if let Some((file, line)) = spec.rsplit_once(':')
+        && file.contains('.')
+        && line.parse::<u32>().is_ok()
+    {
+        return Some(Err(format!(
+            "no source file `{file}` in the module's debug information"
+        )));
+    }
+    let pc = info.function_breakpoint(spec)?;
+    let func = func_of(&module, pc)?;
+    Some(
+        s.add_breakpoint(func, Some(pc))
+            .map_err(|e| e.to_string())
+            .map(|id| {
+                let loc = info.location(pc);
+                json!({
+                    "id": id,
+                    "func": func.as_u32(),
+                    "pc": pc,
+                    "file": loc.as_ref().map(|l| l.file.clone()),
+                    "line": loc.map(|l| l.line),
+                })
+            }),
+    )
 }
 
 /// Values of one frame: its locals or its operand stack.
@@ -101,8 +262,10 @@ const HELP: &[&str] = &[
     "finish / rfinish: out to the caller (f, F)",
     "continue / rcontinue: to a breakpoint, watchpoint or the end (c, C)",
     "goto POS | N% | start | end | hostcall K: go there (g)",
-    "break FUNC[:PC]: a breakpoint at a function's entry or pc (b)",
-    "watch ADDR LEN: stop at writes to memory (w)",
+    "break FILE:LINE | FUNCTION | FUNC[:PC]: a breakpoint on a source line, after a function's prologue, or at a function's entry or pc (b)",
+    "watch EXPR | ADDR LEN: stop at writes to a variable's bytes or to memory (w)",
+    "print [/x] EXPR: a C expression's value, in hex with /x (p)",
+    "vars [FRAME]: a frame's C variables",
     "delete ID: remove a breakpoint or watchpoint (d)",
     "where: the call stack (bt)",
     "locals [FRAME] / stack [FRAME]: a frame's locals / operand stack",
@@ -116,10 +279,13 @@ const HELP: &[&str] = &[
 /// Executes one command; `Ok` holds the fields of the result.
 fn execute<R: Read + Seek + Send + 'static>(
     s: &mut Session<R>,
+    info: Option<&DebugInfo>,
     line: &str,
 ) -> Result<Value, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let (cmd, args) = words.split_first().ok_or("empty command")?;
+    // The text after the command word, for commands that take an expression.
+    let rest = line.trim_start()[cmd.len()..].trim();
     let count =
         |args: &[&str]| -> Result<u64, String> { args.first().map_or(Ok(1), |n| parse_number(n)) };
     let moved =
@@ -177,7 +343,12 @@ fn execute<R: Read + Seek + Send + 'static>(
         }
         "help" | "h" => Ok(json!({ "commands": HELP })),
         "break" | "b" => {
-            let spec = arg(args, 0, "FUNC[:PC]")?;
+            let spec = arg(args, 0, "FILE:LINE, FUNCTION or FUNC[:PC]")?;
+            if let Some(info) = info
+                && let Some(r) = source_break(s, info, spec)
+            {
+                return r;
+            }
             let (func, pc) = match spec.split_once(':') {
                 Some((f, pc)) => (f, Some(parse_number(pc)? as u32)),
                 None => (spec, None),
@@ -190,9 +361,29 @@ fn execute<R: Read + Seek + Send + 'static>(
             Ok(json!({ "id": id, "func": func.as_u32(), "pc": pc }))
         }
         "watch" | "w" => {
-            let addr = parse_number(arg(args, 0, "ADDR")?)?;
-            let len = parse_number(arg(args, 1, "LEN")?)?;
-            Ok(json!({ "id": s.add_watchpoint(addr, len) }))
+            if let [addr, len] = args
+                && let (Ok(addr), Ok(len)) = (parse_number(addr), parse_number(len))
+            {
+                return Ok(json!({ "id": s.add_watchpoint(addr, len) }));
+            }
+            // A C expression: the bytes of its value.
+            if rest.is_empty() {
+                return Err("watch what? (watch EXPR or watch ADDR LEN)".into());
+            }
+            let d = need_dwarf(info).map_err(|e| format!("`{rest}` is not ADDR LEN, and {e}"))?;
+            let frame = frame_of(s, 0)?;
+            let v = d.eval(rest, &frame)?;
+            let (addr, len) = d
+                .extent(&v)
+                .map_err(|e| format!("cannot watch `{rest}`: {e}"))?;
+            Ok(
+                json!({ "id": s.add_watchpoint(addr, len), "expression": rest, "address": addr, "len": len }),
+            )
+        }
+        "print" | "p" => print(s, info, rest),
+        "vars" => {
+            let frame = args.first().map_or(Ok(0), |n| parse_number(n))? as usize;
+            variables(s, info, frame)
         }
         "delete" | "d" => {
             let id = parse_number(arg(args, 0, "ID")?)? as u32;
@@ -202,7 +393,7 @@ fn execute<R: Read + Seek + Send + 'static>(
                 Err(format!("no breakpoint or watchpoint {id}"))
             }
         }
-        "where" | "bt" => Ok(json!({ "frames": frames(s) })),
+        "where" | "bt" => Ok(json!({ "frames": frames(s, info) })),
         "locals" => {
             let frame = args.first().map_or(Ok(0), |n| parse_number(n))? as usize;
             Ok(json!({ "frame": frame, "locals": frame_values(s, frame, true)? }))
@@ -286,13 +477,14 @@ pub fn run<R: Read + Seek + Send + 'static>(
     json: bool,
 ) -> std::io::Result<usize> {
     let mut failed = 0;
+    let info = DebugInfo::new(session.module().bytes()).ok().flatten();
     for line in input.lines() {
         let line = line?;
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let r = execute(session, line);
+        let r = execute(session, info.as_ref(), line);
         failed += usize::from(r.is_err());
         let position = session.position();
         if json {

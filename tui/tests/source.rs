@@ -1,0 +1,191 @@
+//! `--batch` at source level, on the DWARF reader's C test program (`debuginfo/tests/c`): a
+//! breakpoint on a line and on a function, `where` with files and lines, `print` of
+//! variables, struct fields, array elements and pointers (text and JSON), `vars`, and a
+//! watchpoint on a C expression followed back to its write.
+
+use deja_recorder::{Settings, record};
+use deja_replayer::traces::TraceReader;
+use deja_replayer::{Session, SessionOptions};
+use deja_runtime::wasi::{self, OutputSink, StdinSource, WasiCtx, WasiCtxBuilder};
+use deja_runtime::{Config, Linker, Module, Store};
+use serde_json::Value;
+use std::io::Cursor;
+use std::path::Path;
+
+fn session(opt: &str) -> Session<Cursor<Vec<u8>>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../debuginfo/tests/c/shapes-{opt}.wasm"));
+    let module = Module::new(&std::fs::read(path).unwrap()).unwrap();
+    let mut b = WasiCtxBuilder::new();
+    b.args(["shapes"])
+        .stdin(StdinSource::Null)
+        .stdout(OutputSink::buffer().0)
+        .stderr(OutputSink::buffer().0);
+    let mut store = Store::new(Config::default(), b.build().unwrap());
+    let mut linker = Linker::new();
+    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c);
+    let (_, trace) = record(
+        &mut store,
+        &linker,
+        &module,
+        Vec::new(),
+        Settings::new("test"),
+    )
+    .unwrap();
+    let reader = TraceReader::new(Cursor::new(trace)).unwrap();
+    Session::open(
+        reader,
+        Some(wasi::pending_output),
+        SessionOptions::default(),
+        None,
+    )
+    .unwrap()
+}
+
+fn batch(opt: &str, commands: &str, json: bool) -> (String, usize) {
+    let mut s = session(opt);
+    let mut out = Vec::new();
+    let failed = deja_tui::batch::run(&mut s, commands.as_bytes(), &mut out, json).unwrap();
+    (String::from_utf8(out).unwrap(), failed)
+}
+
+fn results(opt: &str, commands: &str) -> Vec<Value> {
+    let (out, _) = batch(opt, commands, true);
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn line_breakpoints_where_print_and_vars_in_json() {
+    let r = results(
+        "O0",
+        "goto start\nbreak shapes.c:39\ncontinue\nwhere\nprint *s\nprint s->corners[1]\n\
+         print /x scale\nprint label\nprint s->next->name\nvars\ncontinue\nprint doubled\n",
+    );
+    assert_eq!(r[1]["line"], 39);
+    assert!(r[1]["file"].as_str().unwrap().ends_with("shapes.c"));
+    assert_eq!(r[2]["stop"], "breakpoint");
+    let frames = r[3]["frames"].as_array().unwrap();
+    assert_eq!(frames[0]["function"], "report");
+    assert_eq!(frames[0]["line"], 39);
+    assert_eq!(frames[1]["function"], "main");
+    assert_eq!(frames[1]["line"], 47, "the caller's line is its call's");
+    assert!(frames[1]["file"].as_str().unwrap().ends_with("shapes.c"));
+    let star = r[4]["value"].as_str().unwrap();
+    assert!(star.starts_with("{name = 0x"), "{star}");
+    assert!(
+        star.contains(
+            "\"tri\", color = GREEN, corners = {{x = 0, y = 0}, {x = 4, y = 0}, {x = 0, y = 3}}"
+        ),
+        "{star}"
+    );
+    assert_eq!(r[4]["type"], "struct shape");
+    assert_eq!(r[5]["value"], "{x = 4, y = 0}");
+    assert_eq!(r[6]["value"], "0x1");
+    assert_eq!(r[7]["value"], "\"tri\"");
+    assert!(r[8]["value"].as_str().unwrap().ends_with("\"big\""));
+    let vars: Vec<(&str, &str)> = r[9]["vars"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap(), v["value"].as_str().unwrap()))
+        .collect();
+    assert!(vars.contains(&("scale", "1")), "{vars:?}");
+    assert!(vars.contains(&("doubled", "12")), "{vars:?}");
+    // The second report: what the program printed ("doubled=96").
+    assert_eq!(r[11]["value"], "96");
+}
+
+#[test]
+fn function_breakpoints_and_a_watched_expression_followed_back() {
+    let r = results(
+        "O0",
+        "goto start\nbreak report\ncontinue\nwhere\nprint scale\nwatch s->corners[1].x\n\
+         rcontinue\nwhere\n",
+    );
+    // After the prologue: the parameters are already in place.
+    assert_eq!(r[1]["line"], 34);
+    assert_eq!(r[2]["stop"], "breakpoint");
+    assert_eq!(r[3]["frames"][0]["function"], "report");
+    assert_eq!(r[4]["value"], "1");
+    assert_eq!(r[5]["len"], 4);
+    // Back to where main initialised the corner.
+    assert_eq!(r[6]["stop"], "watchpoint");
+    assert_eq!(r[7]["frames"][0]["function"], "main");
+}
+
+#[test]
+fn optimized_code_shows_inlined_frames() {
+    let r = results(
+        "O2",
+        "goto start\nbreak shapes.c:29\ncontinue\nwhere\nprint scale\n",
+    );
+    assert_eq!(r[2]["stop"], "breakpoint");
+    let frames = r[3]["frames"].as_array().unwrap();
+    assert_eq!(frames[0]["name"], "area2");
+    assert_eq!(frames[0]["inlined"], true);
+    assert_eq!(frames[0]["line"], 29);
+    assert_eq!(frames[1]["function"], "report");
+    assert_eq!(frames[1]["line"], 34, "where area2 was inlined");
+    assert_eq!(frames[0]["pc"], frames[1]["pc"], "one Wasm frame");
+}
+
+#[test]
+fn text_results_and_errors() {
+    let (out, failed) = batch(
+        "O0",
+        "goto start\nbreak shapes.c:39\ncontinue\np counter\np nosuch\np s->nosuch\nprint\n\
+         break other.c:3\nbreak shapes.c:x\nwatch scale\n",
+        false,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[3].contains("value \"7\"") && lines[3].contains("type \"int\""),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(
+        lines[4],
+        "p nosuch: error: no symbol \"nosuch\" in current context"
+    );
+    assert!(lines[5].contains("no member named nosuch"), "{}", lines[5]);
+    assert!(lines[6].contains("print what?"), "{}", lines[6]);
+    assert!(
+        lines[7].contains("no source file `other.c`"),
+        "{}",
+        lines[7]
+    );
+    assert!(
+        lines[8].contains("`x` is not a line number"),
+        "{}",
+        lines[8]
+    );
+    // `scale` is in linear memory at -O0: watching it works.
+    assert!(lines[9].contains(" id "), "{}", lines[9]);
+    assert_eq!(failed, 5);
+}
+
+#[test]
+fn without_dwarf_print_says_why() {
+    let wat = wat::parse_str(r#"(module (func (export "_start")))"#).unwrap();
+    let module = Module::new(&wat).unwrap();
+    let mut store = Store::new(Config::default(), ());
+    let (_, trace) = record(
+        &mut store,
+        &Linker::new(),
+        &module,
+        Vec::new(),
+        Settings::new("t"),
+    )
+    .unwrap();
+    let reader = TraceReader::new(Cursor::new(trace)).unwrap();
+    let mut s = Session::open(reader, None, SessionOptions::default(), None).unwrap();
+    let mut out = Vec::new();
+    deja_tui::batch::run(&mut s, "print x\n".as_bytes(), &mut out, false).unwrap();
+    assert!(
+        String::from_utf8(out)
+            .unwrap()
+            .contains("no debug information (DWARF)"),
+    );
+}

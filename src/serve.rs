@@ -62,7 +62,9 @@ pub fn serve(args: &ServeArgs) -> Result<(), Failure> {
         let stream = match stream {
             Ok(s) => s,
             Err(e) => {
+                // Out of descriptors, say: wait a little rather than spin.
                 eprintln!("deja: accepting a client failed: {e}");
+                std::thread::sleep(std::time::Duration::from_millis(200));
                 continue;
             }
         };

@@ -230,7 +230,12 @@ fn run<R: Read + Seek + Send + 'static>(
             gdb = feed(gdb, target, &packet).map_err(stub_error)?;
         }
         muted.set(false);
-        match serve_packets(gdb, target, &mut framer, &muted)? {
+        // A second handle, to answer a packet that ends the stub.
+        let mut spare = Conn {
+            stream: stream.try_clone().map_err(Error::Connection)?,
+            muted: Rc::new(Cell::new(false)),
+        };
+        match serve_packets(gdb, target, &mut framer, &muted, &mut spare)? {
             Served::End(end) => return Ok(end),
             Served::BadPacket => {}
         }
@@ -266,11 +271,30 @@ fn write_raw(conn: &mut Conn, bytes: &[u8]) -> Result<(), Error> {
     Connection::flush(conn).map_err(Error::Connection)
 }
 
+/// Reports a stop through the stub, with the pc as every stop reply carries it (LLDB would
+/// keep showing the pc of the last one).
+fn report<'a, 's, R: Read + Seek + Send + 'static>(
+    g: gdbstub::stub::state_machine::GdbStubStateMachineInner<
+        'a,
+        gdbstub::stub::state_machine::state::Running,
+        target::DejaTarget<'s, R>,
+        Conn,
+    >,
+    target: &mut target::DejaTarget<'s, R>,
+    reason: SingleThreadStopReason<u64>,
+) -> Result<Machine<'a, 's, R>, Error> {
+    let pc = target.pc().to_le_bytes();
+    let mut regs = std::iter::once((gdbstub_arch::wasm::reg::id::WasmRegId::Pc, &pc[..]));
+    g.report_stop_with_regs(target, reason, &mut regs)
+        .map_err(stub_error)
+}
+
 fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
     mut gdb: Machine<'a, 's, R>,
     target: &mut target::DejaTarget<'s, R>,
     framer: &mut Framer,
     muted: &Cell<bool>,
+    spare: &mut Conn,
 ) -> Result<Served, Error> {
     loop {
         gdb = match gdb {
@@ -278,46 +302,53 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
                 let Some(byte) = read_byte(g.borrow_conn())? else {
                     return Ok(Served::End(ClientEnd::Disconnected));
                 };
-                let Some(packet) = framer.push(byte) else {
-                    gdb = GdbStubStateMachine::Idle(g);
-                    continue;
-                };
-                if !Framer::checksum_ok(&packet) {
-                    // A damaged packet: ask for it again, as the protocol says (gdbstub
-                    // would drop the connection).
-                    write_raw(g.borrow_conn(), b"-")?;
-                    GdbStubStateMachine::Idle(g)
-                } else if packet == b"-" {
-                    // The client asks for the last reply again; gdbstub keeps none (and
-                    // would drop the connection), and over TCP nothing was damaged.
-                    GdbStubStateMachine::Idle(g)
-                } else if packet == b"$?#3f" {
-                    // The halt reason, answered here: gdbstub's is always SIGTRAP, and a
-                    // client attaching at a trap should see the trap's signal.
-                    let reply = framer.reply(&framer.stop_body(target.pc(), target.fault()));
-                    write_raw(g.borrow_conn(), &reply)?;
-                    GdbStubStateMachine::Idle(g)
-                } else {
-                    let mut probe = g
-                        .borrow_conn()
-                        .stream
-                        .try_clone()
-                        .map_err(Error::Connection)?;
-                    match feed(GdbStubStateMachine::Idle(g), target, &packet) {
-                        Ok(next) => {
-                            framer.accepted(&packet);
-                            next
-                        }
-                        Err(e) if e.is_target_error() || e.is_connection_error() => {
-                            return Err(stub_error(e));
-                        }
-                        Err(_) => {
-                            // A packet the stub could not parse, which ends a stub: an error
-                            // reply, and a fresh stub.
-                            let reply = framer.reply("E01");
-                            std::io::Write::write_all(&mut probe, &reply)
-                                .map_err(Error::Connection)?;
-                            return Ok(Served::BadPacket);
+                match framer.push(byte) {
+                    None => GdbStubStateMachine::Idle(g),
+                    // The client asks for the last reply again; gdbstub keeps none (and would
+                    // drop the connection), and over TCP nothing was damaged.
+                    Some(Framed::Byte(b'-')) => GdbStubStateMachine::Idle(g),
+                    Some(Framed::Byte(b)) => g.incoming_data(target, b).map_err(stub_error)?,
+                    Some(Framed::TooLong) => {
+                        let reply = framer.refusal();
+                        write_raw(g.borrow_conn(), &reply)?;
+                        GdbStubStateMachine::Idle(g)
+                    }
+                    Some(Framed::Packet(packet)) if !Framer::checksum_ok(&packet) => {
+                        // A damaged packet: ask for it again, as the protocol says (gdbstub
+                        // would drop the connection).
+                        let reply = framer.refusal();
+                        write_raw(g.borrow_conn(), &reply)?;
+                        GdbStubStateMachine::Idle(g)
+                    }
+                    Some(Framed::Packet(packet)) if packet == b"$?#3f" => {
+                        // The halt reason, answered here: gdbstub's is always SIGTRAP, and a
+                        // client attaching at a trap should see the trap.
+                        let reply = framer.reply(&framer.stop_body(target.pc(), target.fault()));
+                        write_raw(g.borrow_conn(), &reply)?;
+                        GdbStubStateMachine::Idle(g)
+                    }
+                    Some(Framed::Packet(packet)) => {
+                        match feed(GdbStubStateMachine::Idle(g), target, &packet) {
+                            Ok(next) => {
+                                framer.accepted(&packet);
+                                next
+                            }
+                            Err(e) if e.is_target_error() || e.is_connection_error() => {
+                                return Err(stub_error(e));
+                            }
+                            Err(e) => {
+                                // A packet the stub could not take, which ends a stub: an
+                                // error reply, and a fresh stub. A packet it could not parse
+                                // was not acknowledged yet; others were.
+                                let parse = e.to_string().starts_with("Failed to parse packet");
+                                let reply = if parse {
+                                    framer.reply("E01")
+                                } else {
+                                    framer.reply_unacked("E01")
+                                };
+                                write_raw(spare, &reply)?;
+                                return Ok(Served::BadPacket);
+                            }
                         }
                     }
                 }
@@ -325,11 +356,16 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
             GdbStubStateMachine::Running(mut g) => {
                 let pending = ConnectionExt::peek(g.borrow_conn()).map_err(Error::Connection)?;
                 if pending.is_some() || !target.has_resume() {
-                    // An interrupt (or, from a confused client, another packet).
                     let Some(byte) = read_byte(g.borrow_conn())? else {
                         return Ok(Served::End(ClientEnd::Disconnected));
                     };
-                    g.incoming_data(target, byte).map_err(stub_error)?
+                    if byte == 0x03 {
+                        g.incoming_data(target, byte).map_err(stub_error)?
+                    } else {
+                        // Nothing else is asked of a running target (all-stop mode): an
+                        // acknowledgement, or a confused client's byte, waits for no reply.
+                        GdbStubStateMachine::Running(g)
+                    }
                 } else {
                     match target.execute().map_err(Error::Session)? {
                         // Cancelled by the interrupt byte, which the next turn reads.
@@ -357,15 +393,7 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
                             }
                             next
                         }
-                        Some(target::Report::Stop(reason)) => {
-                            let pc = target.pc().to_le_bytes();
-                            let mut regs = std::iter::once((
-                                gdbstub_arch::wasm::reg::id::WasmRegId::Pc,
-                                &pc[..],
-                            ));
-                            g.report_stop_with_regs(target, reason, &mut regs)
-                                .map_err(stub_error)?
-                        }
+                        Some(target::Report::Stop(reason)) => report(g, target, reason)?,
                     }
                 }
             }
@@ -377,13 +405,7 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
                 {
                     // Interrupted while running: the stop, with the pc (as every stop reply
                     // carries it: LLDB would keep showing the pc of the last one).
-                    GdbStubStateMachine::Running(g) => {
-                        let pc = target.pc().to_le_bytes();
-                        let mut regs =
-                            std::iter::once((gdbstub_arch::wasm::reg::id::WasmRegId::Pc, &pc[..]));
-                        g.report_stop_with_regs(target, reason, &mut regs)
-                            .map_err(stub_error)?
-                    }
+                    GdbStubStateMachine::Running(g) => report(g, target, reason)?,
                     // Interrupted while stopped: nothing to stop.
                     other => other,
                 }
@@ -400,6 +422,17 @@ fn serve_packets<'a, 's, R: Read + Seek + Send + 'static>(
     }
 }
 
+/// What the framer passes on.
+#[derive(Debug, PartialEq, Eq)]
+enum Framed {
+    /// A whole packet, `$` to its checksum.
+    Packet(Vec<u8>),
+    /// An acknowledgement (`+`), a request to resend (`-`) or an interrupt (0x03).
+    Byte(u8),
+    /// A packet longer than the stub's buffer, dropped.
+    TooLong,
+}
+
 /// Holds back the bytes of each packet until it is complete, so that the server can answer
 /// some packets itself, and notes the features the client negotiated that such answers
 /// depend on.
@@ -408,6 +441,8 @@ struct Framer {
     packet: Vec<u8>,
     /// Checksum digits still to come (the packet is complete when this drops to 0 after `#`).
     checksum_left: Option<u8>,
+    /// The packet being read is longer than [`Framer::MAX`]: its bytes are dropped.
+    overflowed: bool,
     /// `QStartNoAckMode` was sent: no `+` acknowledgements any more.
     no_ack: bool,
     /// The client's `qSupported` offered `multiprocess+`: thread ids are `pPID.TID`.
@@ -418,20 +453,30 @@ struct Framer {
 }
 
 impl Framer {
-    /// Longest packet held back; a longer one passes through in pieces (gdbstub refuses it).
+    /// Longest packet taken (gdbstub's buffer); a longer one is refused whole.
     const MAX: usize = 1 << 16;
 
-    /// Takes one byte; returns bytes to pass on: a whole packet, or one byte outside packets
-    /// (acknowledgements, interrupts).
-    fn push(&mut self, byte: u8) -> Option<Vec<u8>> {
-        if self.packet.is_empty() {
-            if byte != b'$' {
-                return Some(vec![byte]);
-            }
-            self.packet.push(byte);
-            return None;
+    /// Takes one byte; returns what is complete: a packet, or a byte outside packets that
+    /// means something (`+`, `-`, 0x03). Other bytes outside packets are dropped.
+    fn push(&mut self, byte: u8) -> Option<Framed> {
+        if self.packet.is_empty() && !self.overflowed {
+            return match byte {
+                b'$' => {
+                    self.packet.push(byte);
+                    None
+                }
+                b'+' | b'-' | 0x03 => Some(Framed::Byte(byte)),
+                _ => None,
+            };
         }
-        self.packet.push(byte);
+        if self.overflowed {
+            // Past the end of a packet too long to keep: wait for its checksum.
+        } else if self.packet.len() < Self::MAX {
+            self.packet.push(byte);
+        } else {
+            self.overflowed = true;
+            self.packet.clear();
+        }
         match &mut self.checksum_left {
             Some(n) => {
                 *n -= 1;
@@ -443,12 +488,13 @@ impl Framer {
                 self.checksum_left = Some(2);
                 return None;
             }
-            None if self.packet.len() < Self::MAX => return None,
-            None => {}
+            None => return None,
         }
         self.checksum_left = None;
-        let packet = std::mem::take(&mut self.packet);
-        Some(packet)
+        if std::mem::take(&mut self.overflowed) {
+            return Some(Framed::TooLong);
+        }
+        Some(Framed::Packet(std::mem::take(&mut self.packet)))
     }
 
     /// Notes a packet the stub accepted: the features and state it negotiated.
@@ -471,13 +517,23 @@ impl Framer {
     /// have none to check.
     fn checksum_ok(packet: &[u8]) -> bool {
         let [b'$', body @ .., b'#', hi, lo] = packet else {
-            return !packet.starts_with(b"$");
+            return false;
         };
         let sum = body.iter().fold(0u8, |a, b| a.wrapping_add(*b));
         std::str::from_utf8(&[*hi, *lo])
             .ok()
             .and_then(|h| u8::from_str_radix(h, 16).ok())
             == Some(sum)
+    }
+
+    /// What a packet that cannot be taken gets: `-` (send it again) with acknowledgements on,
+    /// an error reply without them (the client would wait forever).
+    fn refusal(&self) -> Vec<u8> {
+        if self.no_ack {
+            self.reply_unacked("E01")
+        } else {
+            b"-".to_vec()
+        }
     }
 
     /// A reply packet with this body, after the acknowledgement of the packet it answers

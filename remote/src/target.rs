@@ -4,7 +4,6 @@ use deja_replayer::runtime::{FuncIndex, TrapCode, Val};
 use deja_replayer::traces::RunOutcome;
 use deja_replayer::{Session, Stop, StopReason};
 use gdbstub::common::{Endianness, Pid, Signal, Tid};
-use gdbstub::conn::ConnectionExt;
 use gdbstub::stub::SingleThreadStopReason;
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::base::reverse_exec::{
@@ -68,30 +67,55 @@ pub(crate) struct DejaTarget<'s, R: Read + Seek + Send + 'static> {
     breakpoints: BTreeMap<u64, u32>,
     /// (raw address, length) → session stop id.
     watchpoints: BTreeMap<(u64, u64), u32>,
-    /// Breakpoints set at a function's symbol address (the start of its body, before the
-    /// locals declaration), as LLDB sets them by name without DWARF: first instruction →
-    /// the address LLDB used, which the pc shows there while the breakpoint exists.
-    entry_aliases: BTreeMap<u32, u64>,
-    /// Per defined function: (start of its body, its first instruction, the function).
-    entries: Option<Vec<(u32, u32, FuncIndex)>>,
+    /// Breakpoints set where no step starts: at a function's symbol address (its body, before
+    /// the locals declaration, as LLDB sets a breakpoint by name without DWARF) or on a
+    /// structural instruction (`block`, `loop`, `else`, an inner `end`: line-table rows and
+    /// return addresses can start there). Each stops at the next instruction that is a step,
+    /// which the pc shows as the address LLDB used while the breakpoint exists: the next
+    /// instruction → that address.
+    aliases: BTreeMap<u32, u64>,
+    /// Per defined function: its body's range in the module (after the size) and its index.
+    bodies: Option<Vec<(u32, u32, FuncIndex)>>,
     resume: Option<Resume>,
 }
 
 impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
     /// A target over `session`; `probe` is a second handle on the connection, read (never
     /// consumed) between slices of a long movement to see LLDB's interrupt.
-    pub(crate) fn new(session: &'s mut Session<R>, module_name: &'s str, probe: TcpStream) -> Self {
-        let mut probe = probe;
+    pub(crate) fn new(
+        session: &'s mut Session<R>,
+        module_name: &'s str,
+        mut probe: TcpStream,
+    ) -> Self {
         session.set_progress(Some(Box::new(move |_, _| {
-            !matches!(ConnectionExt::peek(&mut probe), Ok(Some(_)) | Err(_))
+            // Go on unless the client interrupts (0x03, left for the stub to read) or is gone.
+            // Nothing else is asked of a running target: other bytes (acknowledgements) are
+            // dropped, so that an interrupt behind them is seen.
+            use std::io::Read;
+            let _ = probe.set_nonblocking(true);
+            let go_on = loop {
+                let mut b = [0u8];
+                match probe.peek(&mut b) {
+                    Ok(0) => break false,
+                    Ok(_) if b[0] == 0x03 => break false,
+                    Ok(_) => {
+                        if !matches!(probe.read(&mut b), Ok(1)) {
+                            break false;
+                        }
+                    }
+                    Err(e) => break e.kind() == std::io::ErrorKind::WouldBlock,
+                }
+            };
+            let _ = probe.set_nonblocking(false);
+            go_on
         })));
         DejaTarget {
             session,
             module_name,
             breakpoints: BTreeMap::new(),
             watchpoints: BTreeMap::new(),
-            entry_aliases: BTreeMap::new(),
-            entries: None,
+            aliases: BTreeMap::new(),
+            bodies: None,
             resume: None,
         }
     }
@@ -103,7 +127,7 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
         }
         self.breakpoints.clear();
         self.watchpoints.clear();
-        self.entry_aliases.clear();
+        self.aliases.clear();
     }
 
     pub(crate) fn has_resume(&self) -> bool {
@@ -135,6 +159,9 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
                     // call) that writes, the old value still in memory, as gdb with rr shows
                     // it. The session stops right after the write.
                     let before = self.session.seek(stop.position.saturating_sub(1))?;
+                    if before.reason == StopReason::Cancelled {
+                        return Ok(None);
+                    }
                     Stop {
                         reason: stop.reason,
                         position: before.position,
@@ -274,31 +301,32 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
         pcs
     }
 
-    /// How an innermost frame's pc is shown: its address, or the function's symbol address
-    /// at its first instruction while a breakpoint set there exists (so that LLDB knows the
-    /// stop for its breakpoint's).
+    /// How an innermost frame's pc is shown: its address, or the address of a breakpoint that
+    /// stops there (see `aliases`), so that LLDB knows the stop for its breakpoint's.
     fn shown(&self, pc: u32) -> u64 {
-        self.entry_aliases
+        self.aliases
             .get(&pc)
             .copied()
             .unwrap_or(MODULE_BASE | u64::from(pc))
     }
 
-    /// The function whose body starts at or just before `offset`, before its first
-    /// instruction: the function and its first instruction.
-    fn entry_at(&mut self, offset: u32) -> Option<(FuncIndex, u32)> {
-        if self.entries.is_none() {
-            self.entries = Some(function_entries(self.session.module()));
+    /// The function whose body (or its size prefix, at most 5 bytes before it) holds module
+    /// offset `offset`.
+    fn function_holding(&mut self, offset: u32) -> Option<FuncIndex> {
+        if self.bodies.is_none() {
+            self.bodies = Some(function_bodies(self.session.module()));
         }
-        self.entries.as_ref()?.iter().find_map(|&(body, first, f)| {
-            // The body's size prefix (at most 5 bytes) up to the first instruction.
-            (offset + 5 >= body && offset < first).then_some((f, first))
+        self.bodies.as_ref()?.iter().find_map(|&(start, end, f)| {
+            (start.saturating_sub(5) <= offset && offset < end).then_some(f)
         })
     }
 
     /// A value of frame `frame`: a local (`stack` false) or an operand-stack value.
     fn frame_value(&self, frame: usize, index: usize, stack: bool) -> Option<Val> {
         let mut frames = self.session.store().debug_frames();
+        if frame >= frames.depth() {
+            return None;
+        }
         for _ in 0..frame {
             frames.move_to_parent();
         }
@@ -311,15 +339,6 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
         } else {
             (index < frames.num_locals()).then(|| frames.local(index))
         }
-    }
-
-    /// The function whose body holds module offset `pc`, if `pc` starts one of its
-    /// instructions.
-    fn instruction_at(&self, pc: u32) -> Option<FuncIndex> {
-        let module = self.session.module();
-        (module.num_imported_funcs()..module.num_funcs())
-            .map(FuncIndex::from_u32)
-            .find(|f| module.instruction_pcs(*f).binary_search(&pc).is_ok())
     }
 
     fn libraries_xml(&self) -> String {
@@ -340,13 +359,12 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
     }
 }
 
-/// Per defined function: where its body starts in the module (after its size), its first
-/// instruction, and its index.
-fn function_entries(module: &deja_replayer::runtime::Module) -> Vec<(u32, u32, FuncIndex)> {
+/// Per defined function: its body's range in the module (after its size) and its index.
+fn function_bodies(module: &deja_replayer::runtime::Module) -> Vec<(u32, u32, FuncIndex)> {
     let mut bodies = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(module.bytes()) {
         match payload {
-            Ok(wasmparser::Payload::CodeSectionEntry(body)) => bodies.push(body.range().start),
+            Ok(wasmparser::Payload::CodeSectionEntry(body)) => bodies.push(body.range()),
             Ok(_) => {}
             Err(_) => break,
         }
@@ -354,10 +372,12 @@ fn function_entries(module: &deja_replayer::runtime::Module) -> Vec<(u32, u32, F
     bodies
         .into_iter()
         .zip(module.num_imported_funcs()..module.num_funcs())
-        .filter_map(|(start, f)| {
-            let f = FuncIndex::from_u32(f);
-            let first = *module.instruction_pcs(f).first()?;
-            Some((u32::try_from(start).ok()?, first, f))
+        .filter_map(|(range, f)| {
+            Some((
+                u32::try_from(range.start).ok()?,
+                u32::try_from(range.end).ok()?,
+                FuncIndex::from_u32(f),
+            ))
         })
         .collect()
 }
@@ -604,28 +624,31 @@ impl<R: Read + Seek + Send + 'static> SwBreakpoint for DejaTarget<'_, R> {
         if wasm.addr_type() != WasmAddrType::Object || wasm.module_index() != 0 {
             return Err(TargetError::NonFatal);
         }
-        // At the start of an instruction, or at a function's symbol address (its body, as LLDB
-        // sets a breakpoint by name without DWARF), which stops at its first instruction shown
-        // at that address. Anywhere else the breakpoint would slide, and stop at a pc LLDB does
+        // At an instruction that is a step, or else at the next one, shown at the address
+        // LLDB used (see `aliases`): a breakpoint that merely slid would stop at a pc LLDB does
         // not know as its own.
-        let (func, pc) = match self.instruction_at(wasm.offset()) {
-            Some(func) => (func, wasm.offset()),
-            None => {
-                let (func, first) = self.entry_at(wasm.offset()).ok_or(TargetError::NonFatal)?;
-                self.entry_aliases.insert(first, addr);
-                (func, first)
-            }
-        };
+        let offset = wasm.offset();
+        let func = self.function_holding(offset).ok_or(TargetError::NonFatal)?;
+        let pc = self
+            .session
+            .module()
+            .instruction_pcs(func)
+            .into_iter()
+            .find(|&p| p >= offset)
+            .ok_or(TargetError::NonFatal)?;
         let id = self
             .session
             .add_breakpoint(func, Some(pc))
             .map_err(|_| TargetError::NonFatal)?;
         self.breakpoints.insert(addr, id);
+        if pc != offset {
+            self.aliases.entry(pc).or_insert(addr);
+        }
         Ok(true)
     }
 
     fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        self.entry_aliases.retain(|_, a| *a != addr);
+        self.aliases.retain(|_, a| *a != addr);
         match self.breakpoints.remove(&addr) {
             Some(id) => Ok(self.session.delete(id)),
             None => Err(TargetError::NonFatal),

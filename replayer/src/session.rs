@@ -939,7 +939,10 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             self.uninstall();
             scanned += window_end - base;
             if let Some((position, reason)) = last {
-                self.goto(position)?;
+                let landed = self.goto(position)?;
+                if landed.reason == StopReason::Cancelled {
+                    return Ok(landed);
+                }
                 return Ok(Stop { reason, position });
             }
             if let Some(p) = &mut self.progress

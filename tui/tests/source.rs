@@ -189,3 +189,40 @@ fn without_dwarf_print_says_why() {
             .contains("no debug information (DWARF)"),
     );
 }
+
+#[test]
+fn steps_by_source_line_in_both_directions() {
+    let r = results(
+        "O0",
+        "goto start\nbreak report\ncontinue\ndelete 1\nstep\nwhere\nfinish\nnext\nwhere\nnext\nwhere\n\
+         rnext\nwhere\nrstep\nwhere\nstepi\nrstepi\nnexti\n",
+    );
+    let frame = |i: usize| {
+        (
+            r[i]["frames"][0]["function"].clone(),
+            r[i]["frames"][0]["line"].clone(),
+            r[i]["frames"].as_array().unwrap().len(),
+        )
+    };
+    // `step` enters area2 after its prologue, on its first line.
+    assert_eq!(r[4]["stop"], "step");
+    assert_eq!(frame(5), ("area2".into(), 29.into(), 5));
+    // `next` from the line of the call: line 35 declares `label` and has no code.
+    assert_eq!(frame(8), ("report".into(), 36.into(), 4));
+    assert_eq!(frame(10), ("report".into(), 37.into(), 4));
+    assert_eq!(
+        frame(12),
+        ("report".into(), 36.into(), 4),
+        "rnext goes back a line"
+    );
+    assert_eq!(
+        frame(14),
+        ("report".into(), 34.into(), 4),
+        "rstep goes back past the blank line"
+    );
+    // By instruction: one position each.
+    let p = |i: usize| r[i]["position"].as_u64().unwrap();
+    assert_eq!(p(15), p(14) + 1);
+    assert_eq!(p(16), p(14));
+    assert!(p(17) > p(16));
+}

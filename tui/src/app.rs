@@ -29,6 +29,8 @@ pub enum PromptKind {
     Memory,
     /// `D`: the id of a breakpoint or watchpoint to delete.
     Delete,
+    /// `p`: a C expression to print.
+    Print,
 }
 
 /// What a key asks for.
@@ -58,6 +60,8 @@ pub enum Action {
     Activate,
     /// Toggle the help.
     Help,
+    /// Show the C variables or the raw Wasm locals in the locals pane.
+    ToggleLocals,
     /// Jump to a fraction of the run (mouse on the timeline), in thousandths.
     Timeline(u64),
     /// Select a frame by its index (mouse on the call stack).
@@ -86,6 +90,8 @@ pub struct App {
     pub suggested: bool,
     /// Whether the help is shown.
     pub help: bool,
+    /// Whether the locals pane shows the raw Wasm locals instead of the C variables.
+    pub wasm_locals: bool,
     /// The last error, shown in the status line.
     pub message: Option<String>,
     /// Set by `q`.
@@ -112,6 +118,7 @@ impl Default for App {
             prompt: None,
             suggested: false,
             help: false,
+            wasm_locals: false,
             message: None,
             quit: false,
             timeline_area: std::cell::Cell::new((0, 0, 0)),
@@ -155,6 +162,7 @@ impl App {
             KeyCode::Char('g') => Action::Prompt(PromptKind::Goto),
             KeyCode::Char('m') => Action::Prompt(PromptKind::Memory),
             KeyCode::Char('D') => Action::Prompt(PromptKind::Delete),
+            KeyCode::Char('p') => Action::Prompt(PromptKind::Print),
             KeyCode::Char('u') => Action::Frame(1),
             KeyCode::Char('d') => Action::Frame(-1),
             KeyCode::Tab => Action::NextFocus,
@@ -164,6 +172,7 @@ impl App {
             KeyCode::PageDown => Action::Cursor(10),
             KeyCode::Enter => Action::Activate,
             KeyCode::Char('?') => Action::Help,
+            KeyCode::Char('L') => Action::ToggleLocals,
             KeyCode::Esc => Action::Escape,
             KeyCode::Char('q') => Action::Quit,
             _ => return None,
@@ -213,6 +222,10 @@ impl App {
             }
             Action::Help => {
                 self.help = !self.help;
+                None
+            }
+            Action::ToggleLocals => {
+                self.wasm_locals = !self.wasm_locals;
                 None
             }
             Action::Escape => {
@@ -359,6 +372,9 @@ impl App {
                     .iter()
                     .rposition(|e| e.position <= v.position)
                     .unwrap_or(0);
+                if let Some(note) = &v.note {
+                    self.message = Some(note.clone());
+                }
                 self.view = Some(*v);
             }
             Reply::Failed(v, e) => {
@@ -423,6 +439,7 @@ fn parse_prompt(kind: &PromptKind, text: &str) -> Result<Command, String> {
             Ok(Command::Watch(addr, len))
         }
         PromptKind::Memory => Ok(Command::MemoryAt(parse_number(text)?)),
+        PromptKind::Print => Ok(Command::Print(text.to_string())),
         PromptKind::Delete => {
             let id = parse_number(text)?;
             Ok(Command::Delete(u32::try_from(id).map_err(|_| {

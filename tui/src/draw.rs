@@ -27,6 +27,10 @@ const HELP: &[(&str, &str)] = &[
     ("[ / ]", "previous / next host call"),
     ("Home / End", "start / end of the run"),
     ("u / d", "select the caller / callee frame"),
+    (
+        "L / p",
+        "C variables or Wasm locals / print a C expression (/x: hex)",
+    ),
     ("m", "show memory at an address"),
     ("Tab", "cycle focus: code, frames, memory, events"),
     (
@@ -309,16 +313,44 @@ impl Widget for &App {
         .render(frames_area, buf);
 
         let fit = locals_area.height.saturating_sub(2) as usize;
-        Paragraph::new(self.pairs(&view.locals, "(none)", fit, false))
-            .block(self.block(
-                counted(
-                    &format!("locals of frame {}", view.selected_frame),
-                    fit.min(view.locals.len()),
-                    view.locals.len(),
-                ),
-                false,
-            ))
-            .render(locals_area, buf);
+        match view.variables.as_ref().filter(|_| !self.wasm_locals) {
+            Some(vars) => {
+                let lines: Vec<Line> = if vars.is_empty() {
+                    vec![Line::from(Span::styled(
+                        "(none)",
+                        self.fg(Style::default(), Color::DarkGray),
+                    ))]
+                } else {
+                    vars.iter()
+                        .take(fit)
+                        .map(|(name, value)| Line::from(format!("{name} = {value}")))
+                        .collect()
+                };
+                Paragraph::new(lines)
+                    .block(self.block(
+                        counted(
+                            &format!("C variables, frame {} (L: Wasm)", view.selected_frame),
+                            fit.min(vars.len()),
+                            vars.len(),
+                        ),
+                        false,
+                    ))
+                    .render(locals_area, buf);
+            }
+            None => {
+                let title = if view.variables.is_some() {
+                    format!("locals of frame {} (L: C)", view.selected_frame)
+                } else {
+                    format!("locals of frame {}", view.selected_frame)
+                };
+                Paragraph::new(self.pairs(&view.locals, "(none)", fit, false))
+                    .block(self.block(
+                        counted(&title, fit.min(view.locals.len()), view.locals.len()),
+                        false,
+                    ))
+                    .render(locals_area, buf);
+            }
+        }
         let fit = stack_area.height.saturating_sub(2) as usize;
         Paragraph::new(self.pairs(&view.stack, "(empty)", fit, true))
             .block(self.block(
@@ -441,6 +473,7 @@ impl App {
                 PromptKind::Goto => "go to position (or N%)",
                 PromptKind::Watch => "watch ADDR LEN",
                 PromptKind::Memory => "memory address",
+                PromptKind::Print => "print (a C expression; /x for hex)",
                 PromptKind::Delete => "delete breakpoint or watchpoint number",
             };
             format!("{label}: {input}█")

@@ -84,6 +84,8 @@ pub enum Command {
     MemoryAt(u64),
     /// Delete a breakpoint or watchpoint by id.
     Delete(u32),
+    /// Evaluate a C expression in the selected frame (`/x` first: in hex).
+    Print(String),
     /// End the worker.
     Quit,
     /// Make the worker thread panic: fault injection, so that tests can check that the UI
@@ -120,6 +122,10 @@ struct Worker<R: Read + Seek + Send + 'static> {
     line_of: BTreeMap<u32, usize>,
     /// `flaky.c:50` for instruction offsets, when the module has DWARF.
     sources: Sources,
+    /// The module's DWARF, for the frames' C variables.
+    debug: Option<deja_debuginfo::DebugInfo>,
+    /// What the last command has to say (a printed value), for the next view.
+    note: Option<String>,
     /// Hits of the stop points: (position, what); a breakpoint and a watchpoint may share a
     /// position.
     hits: Vec<(u64, EventKind)>,
@@ -303,6 +309,10 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             lines,
             line_of,
             sources,
+            debug: deja_debuginfo::DebugInfo::new(module.bytes())
+                .ok()
+                .flatten(),
+            note: None,
             hits: Vec::new(),
             hits_complete: true,
             events: Arc::new(Vec::new()),
@@ -544,6 +554,20 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 self.memory_addr = a;
                 None
             }
+            Command::Print(ref text) => {
+                let info = self.debug.as_ref().ok_or(
+                    "the module has no debug information (DWARF): build it with `clang -g`",
+                )?;
+                let (hex, expr) = match text.trim().strip_prefix("/x") {
+                    Some(e) => (true, e.trim()),
+                    None => (false, text.trim()),
+                };
+                let f = deja_debuginfo::SessionFrame::new(s, self.frame)
+                    .ok_or("no frame here: the guest is not running at this position")?;
+                let v = info.eval(expr, &f)?;
+                self.note = Some(format!("{expr} = {}", info.format(&v, &f, hex)));
+                None
+            }
             Command::Quit => None,
             Command::Crash => panic!("crash requested"),
         };
@@ -631,6 +655,22 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         let source_location = pc
             .and_then(|pc| self.sources.location(pc))
             .map(|l| l.short());
+        let variables = self.debug.as_ref().and_then(|info| {
+            let f = deja_debuginfo::SessionFrame::new(s, self.frame)?;
+            info.function_name(deja_debuginfo::Frame::pc(&f))?;
+            Some(
+                info.locals(deja_debuginfo::Frame::pc(&f))
+                    .into_iter()
+                    .map(|var| {
+                        let value = match info.value(var, &f) {
+                            Ok(v) => info.format(&v, &f, false),
+                            Err(e) => format!("<{e}>"),
+                        };
+                        (var.name.clone(), value)
+                    })
+                    .collect(),
+            )
+        });
         // What the next instruction reads or writes (only the innermost frame is about to
         // run one; the others are at their calls).
         let access = match (pc, self.frame) {
@@ -676,6 +716,8 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             frames,
             selected_frame: self.frame,
             locals,
+            variables,
+            note: self.note.take(),
             stack,
             globals: s.globals().iter().map(val_pair).collect(),
             memory_addr: self.memory_addr,

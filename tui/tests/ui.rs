@@ -556,3 +556,46 @@ fn the_event_list_shows_a_host_calls_arguments_and_result() {
         h.screen()
     );
 }
+
+/// With DWARF the locals pane shows the frame's C variables (optimized-out ones say so);
+/// `L` shows the raw Wasm locals and back.
+#[test]
+fn the_locals_pane_shows_c_variables_and_l_the_wasm_locals() {
+    let mut h = Harness::open(flaky_trace());
+    let screen = h.screen();
+    assert!(screen.contains("C variables, frame 0"), "{screen}");
+    assert!(screen.contains("basket = 0x"), "{screen}");
+    assert!(screen.contains("total = <optimized out>"), "{screen}");
+    let vars = h.view().variables.clone().expect("DWARF for this frame");
+    assert!(vars.iter().any(|(n, _)| n == "basket"), "{vars:?}");
+    h.key(KeyCode::Char('L'));
+    let screen = h.screen();
+    assert!(screen.contains("locals of frame 0 (L: C)"), "{screen}");
+    assert!(screen.contains(" 0 i32  70912"), "{screen}");
+    h.key(KeyCode::Char('L'));
+    assert!(h.screen().contains("C variables, frame 0"));
+}
+
+/// `p` prints a C expression in the selected frame, on the status line; errors say why.
+#[test]
+fn p_prints_a_c_expression() {
+    let mut h = Harness::open(flaky_trace());
+    h.key(KeyCode::Char('p'));
+    h.keys("basket[0]");
+    h.key(KeyCode::Enter);
+    let message = h.app.message.clone().unwrap_or_default();
+    assert!(message.starts_with("basket[0] = {item = "), "{message}");
+    assert!(message.contains("quantity = "), "{message}");
+    assert!(h.screen().contains("basket[0] = {item"), "{}", h.screen());
+    h.key(KeyCode::Char('p'));
+    h.keys("/x basket");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.message.as_deref(), Some("basket = 0x000115c0"));
+    h.key(KeyCode::Char('p'));
+    h.keys("nosuch");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.message.as_deref(),
+        Some("no symbol \"nosuch\" in current context")
+    );
+}

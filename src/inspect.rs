@@ -14,6 +14,59 @@ fn trace_error(path: &std::path::Path, e: deja_traces::Error) -> Failure {
     }
 }
 
+/// Arguments longer than this are shown cut, with their length.
+const LONG: usize = 80;
+/// At most this many items of a list are shown.
+const MANY: usize = 16;
+
+/// A creation time as RFC 3339, in UTC and in the local time zone.
+fn created(unix_ms: u64) -> String {
+    let Ok(ts) = i64::try_from(unix_ms)
+        .map_err(|_| ())
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).map_err(|_| ()))
+    else {
+        return format!("{unix_ms} ms since the epoch (not a valid date)");
+    };
+    let utc = ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let local = ts.to_zoned(jiff::tz::TimeZone::system());
+    if local.offset().seconds() == 0 {
+        return utc;
+    }
+    format!("{utc} ({} local)", local.strftime("%Y-%m-%dT%H:%M:%S%:z"))
+}
+
+/// A word as a shell reads it back (quoted when it needs to be), cut when long.
+fn shell_word(w: &str) -> String {
+    let shown = if w.chars().count() > LONG {
+        let cut: String = w.chars().take(LONG - 20).collect();
+        format!("{cut}…({} bytes)", w.len())
+    } else {
+        w.to_string()
+    };
+    let plain = !shown.is_empty()
+        && shown
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_./=:,+@%…()".contains(c));
+    if plain {
+        shown
+    } else {
+        format!("'{}'", shown.replace('\'', "'\\''"))
+    }
+}
+
+/// Items joined by spaces, the first [`MANY`] of them, or `(none)`.
+fn list(items: impl ExactSizeIterator<Item = String>) -> String {
+    let n = items.len();
+    if n == 0 {
+        return "(none)".into();
+    }
+    let mut shown: Vec<String> = items.take(MANY).collect();
+    if n > MANY {
+        shown.push(format!("… and {} more", n - MANY));
+    }
+    shown.join(" ")
+}
+
 /// Runs `deja info`.
 pub fn info(args: &InfoArgs) -> Result<(), Failure> {
     let reader = open(&args.trace)?;
@@ -26,10 +79,13 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
         .collect();
     let mut calls: BTreeMap<String, u64> = BTreeMap::new();
     let (mut host_calls, mut events, mut payload) = (0u64, 0u64, 0u64);
+    // The last position a record names: where a truncated trace's replay can reach.
+    let mut last_position = None;
     for record in reader.records() {
         match record.map_err(|e| trace_error(&args.trace, e))? {
             Record::HostCall(hc) => {
                 host_calls += 1;
+                last_position = Some(hc.position.0);
                 payload += hc
                     .memory_writes
                     .iter()
@@ -41,7 +97,10 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
                     .unwrap_or_else(|| format!("import {}", hc.import.0));
                 *calls.entry(name).or_default() += 1;
             }
-            Record::Event(_) => events += 1,
+            Record::Event(e) => {
+                events += 1;
+                last_position = Some(e.position.0);
+            }
             Record::End(_) => {}
         }
     }
@@ -67,17 +126,31 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
     )?;
     writeln!(
         out,
-        "recorded by: {} on {} at {} ms since the epoch",
-        h.tool_version, h.host, h.created_unix_ms
+        "recorded by: {} on {} at {}",
+        h.tool_version,
+        h.host,
+        created(h.created_unix_ms)
     )?;
     writeln!(
         out,
         "module:      {} bytes, sha256 {}",
         h.module.size, h.module.sha256
     )?;
-    writeln!(out, "args:        {:?}", h.args)?;
-    writeln!(out, "env:         {:?}", h.env)?;
-    writeln!(out, "dirs:        {:?}", h.preopens)?;
+    writeln!(
+        out,
+        "args:        {}",
+        list(h.args.iter().map(|a| shell_word(a)))
+    )?;
+    writeln!(
+        out,
+        "env:         {}",
+        list(h.env.iter().map(|(k, v)| shell_word(&format!("{k}={v}"))))
+    )?;
+    writeln!(
+        out,
+        "dirs:        {}",
+        list(h.preopens.iter().map(|d| shell_word(d)))
+    )?;
     writeln!(out, "config:      {}", h.runtime_config)?;
     if let Some(chaos) = &h.chaos {
         writeln!(
@@ -97,8 +170,14 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
         )?,
         (None, Some(t)) => writeln!(
             out,
-            "outcome:     TRUNCATED: the recorder stopped before finishing; {} records recovered ({} of {} bytes valid)",
-            t.records_recovered, t.valid_len, t.file_len
+            "outcome:     TRUNCATED: the recorder stopped before finishing; {} records recovered ({} of {} bytes valid); {}",
+            t.records_recovered,
+            t.valid_len,
+            t.file_len,
+            match last_position {
+                Some(p) => format!("the last recorded position is {p}"),
+                None => "no position was recorded".to_string(),
+            }
         )?,
         (None, None) => writeln!(out, "outcome:     unknown")?,
     }

@@ -498,3 +498,46 @@ fn batch_goto_percent_help_and_clear_limits() {
     assert_eq!(out.status.code(), Some(1), "two commands failed: {so}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `info` in words, not Rust's debug format: the date in RFC 3339, arguments as a shell
+/// would read them back (long ones cut, with their length), `(none)` for empty lists.
+#[test]
+fn info_shows_dates_arguments_and_lists_in_words() {
+    let dir = support::scratch("infowords");
+    let long = "x".repeat(100);
+    let printenv = support::repo().join("examples/wat/printenv.wat");
+    let rec = support::deja_in(
+        &dir,
+        &[
+            "record",
+            "-o",
+            "p.deja",
+            "--env",
+            "GREETING=hello world",
+            printenv.to_str().unwrap(),
+            "--",
+            "short",
+            "with space",
+            &long,
+        ],
+    );
+    assert_eq!(rec.status.code(), Some(0), "{}", support::text(&rec.stderr));
+    let out = support::deja_in(&dir, &["info", "p.deja"]);
+    let info = support::text(&out.stdout);
+    let line = |key: &str| {
+        info.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("{key} in {info}"))
+            .to_string()
+    };
+    let recorded = line("recorded by:");
+    let re = regex::Regex::new(r" at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").unwrap();
+    assert!(re.is_match(&recorded), "{recorded}");
+    let args = line("args:");
+    assert!(args.contains(" short 'with space' "), "{args}");
+    assert!(args.contains("…(100 bytes)"), "{args}");
+    assert!(!args.contains(&long), "{args}");
+    assert!(line("env:").contains("'GREETING=hello world'"), "{info}");
+    assert_eq!(line("dirs:"), "dirs:        (none)");
+    assert!(!info.contains("[\""), "no Rust debug output: {info}");
+}

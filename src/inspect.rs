@@ -214,6 +214,28 @@ pub fn dump(args: &DumpArgs) -> Result<(), Failure> {
         .iter()
         .map(|i| format!("{}::{}", i.module, i.name))
         .collect();
+    // Names (and, with DWARF, source lines) for backtraces, from the module the trace holds.
+    let module = reader
+        .module_bytes()
+        .ok()
+        .and_then(|b| deja_runtime::Module::new(&b).ok());
+    let debug = module
+        .as_ref()
+        .and_then(|m| deja_debuginfo::DebugInfo::new(m.bytes()).ok().flatten());
+    let frame_text = |f: &deja_traces::BacktraceFrame| {
+        let name = module
+            .as_ref()
+            .and_then(|m| m.func_name(deja_runtime::FuncIndex::from_u32(f.func.0)))
+            .or_else(|| debug.as_ref().and_then(|d| d.function_name(f.pc)));
+        let mut s = match name {
+            Some(n) => format!("{n} (func {}) at pc {:#x}", f.func.0, f.pc),
+            None => f.to_string(),
+        };
+        if let Some(loc) = debug.as_ref().and_then(|d| d.location(f.pc)) {
+            s.push_str(&format!(", {}", loc.short()));
+        }
+        s
+    };
     let records = reader
         .records_from(RecordIndex(args.from))
         .map_err(|e| trace_error(&args.trace, e))?;
@@ -261,7 +283,7 @@ pub fn dump(args: &DumpArgs) -> Result<(), Failure> {
                 )?;
             }
             Record::Event(e) => {
-                let frames: Vec<String> = e.backtrace.iter().map(ToString::to_string).collect();
+                let frames: Vec<String> = e.backtrace.iter().map(frame_text).collect();
                 writeln!(
                     out,
                     "#{index} @{} event {}{}",

@@ -541,3 +541,15 @@ fn info_shows_dates_arguments_and_lists_in_words() {
     assert_eq!(line("dirs:"), "dirs:        (none)");
     assert!(!info.contains("[\""), "no Rust debug output: {info}");
 }
+
+/// `dump` backtraces name functions and, with DWARF, source lines.
+#[test]
+fn dump_backtraces_have_names_and_lines() {
+    let out = support::deja_in(&support::repo(), &["dump", "examples/flaky/trap.deja"]);
+    let text = support::text(&out.stdout);
+    assert!(
+        text.contains("    at __original_main (func 15) at pc 0x6e3, flaky.c:50"),
+        "{text}"
+    );
+    assert!(!text.contains("BacktraceFrame"), "{text}");
+}

@@ -110,11 +110,12 @@ impl Tmux {
         }
     }
 
-    /// Reverse-steps until the next instruction is a load; returns its address.
+    /// Reverse-steps by instruction until the next instruction is a load; returns its
+    /// address.
     fn back_to_a_load(&self) -> String {
         for _ in 0..8 {
             let before = position(&capture(&self.session));
-            self.keys(&["S"]);
+            self.keys(&["I"]);
             let screen = wait_for(&self.session, &format!("position {} ", before - 1));
             if let Some(addr) = load_hint(&screen) {
                 return addr;

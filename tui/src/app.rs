@@ -147,6 +147,8 @@ impl App {
         Some(match key.code {
             KeyCode::Char('s') => Action::Move(Movement::Step),
             KeyCode::Char('S') => Action::Move(Movement::ReverseStep),
+            KeyCode::Char('i') => Action::Move(Movement::StepInstruction),
+            KeyCode::Char('I') => Action::Move(Movement::ReverseStepInstruction),
             KeyCode::Char('n') => Action::Move(Movement::Next),
             KeyCode::Char('N') => Action::Move(Movement::ReverseNext),
             KeyCode::Char('f') => Action::Move(Movement::Finish),

@@ -112,128 +112,6 @@ fn frame_of<'a, R: Read + Seek + Send + 'static>(
     })
 }
 
-/// The innermost frame's source position: (file, line), depth.
-fn here<R: Read + Seek + Send + 'static>(
-    s: &Session<R>,
-    info: &DebugInfo,
-) -> Option<((String, u32), usize, bool)> {
-    let c = s.store().debug_frames();
-    let depth = c.depth();
-    let (_, pc) = c.wasm_function_index_and_pc()?;
-    let loc = info.location(pc)?;
-    Some(((loc.file, loc.line), depth, info.is_statement_start(pc)))
-}
-
-/// Steps by source line, as gdb's `step` (`over` false: into calls that have line
-/// information) and `next` (`over`: over calls); `reverse` goes back to the start of the
-/// previous line. Falls back to one instruction where there is no line information.
-fn line_step<R: Read + Seek + Send + 'static>(
-    s: &mut Session<R>,
-    info: &DebugInfo,
-    over: bool,
-    reverse: bool,
-) -> Result<Stop, deja_replayer::Error> {
-    let Some((line0, depth0, _)) = here(s, info) else {
-        return if reverse {
-            s.reverse_step(1)
-        } else {
-            s.step_forward(1)
-        };
-    };
-    // A line longer than this many instructions (a loop on one line) stops where it got to.
-    const LIMIT: u32 = 1 << 22;
-    let mut target = None;
-    for _ in 0..LIMIT {
-        let before = s.position();
-        let stop = if reverse {
-            s.reverse_step(1)?
-        } else {
-            s.step_forward(1)?
-        };
-        if stop.position == before || stop.reason != StopReason::Step {
-            return Ok(stop);
-        }
-        let Some((line, depth, statement)) = here(s, info) else {
-            // In code without line information (or out of the entry function): out to the
-            // caller that has some, or stop when there is none.
-            if s.depth() > 0 {
-                let stop = if reverse {
-                    s.reverse_finish()?
-                } else {
-                    s.finish()?
-                };
-                if stop.reason != StopReason::Step {
-                    return Ok(stop);
-                }
-                continue;
-            }
-            return Ok(stop);
-        };
-        if depth > depth0 && !over && !reverse {
-            // Into a call: on to the end of its prologue, where gdb stops (its parameters are
-            // in place there).
-            let entry = s
-                .store()
-                .debug_frames()
-                .wasm_function_index_and_pc()
-                .and_then(|(_, pc)| info.function_name(pc))
-                .and_then(|name| info.function_breakpoint(name));
-            if let Some(entry) = entry {
-                for _ in 0..LIMIT {
-                    let (d, pc) = {
-                        let c = s.store().debug_frames();
-                        (c.depth(), c.wasm_function_index_and_pc().map(|x| x.1))
-                    };
-                    if d != depth || pc == Some(entry) {
-                        break;
-                    }
-                    let stop = s.step_forward(1)?;
-                    if stop.reason != StopReason::Step {
-                        return Ok(stop);
-                    }
-                }
-            }
-            return Ok(Stop {
-                reason: StopReason::Step,
-                position: s.position(),
-            });
-        }
-        if depth > depth0 && over {
-            // Into a call: run it to its end (backward: to its start).
-            let stop = if reverse {
-                s.reverse_finish()?
-            } else {
-                s.finish()?
-            };
-            if stop.reason != StopReason::Step {
-                return Ok(stop);
-            }
-            continue;
-        }
-        if !reverse {
-            let moved = depth != depth0 || line != line0;
-            if moved && (statement || depth != depth0) {
-                return Ok(stop);
-            }
-            continue;
-        }
-        // Backward: find a different line (or frame), then go to the start of its run.
-        if target.is_none() && (depth != depth0 || line != line0) {
-            target = Some((line.clone(), depth));
-        }
-        if let Some((tl, td)) = &target
-            && (line != *tl || depth != *td)
-        {
-            // One too far: the run of the target line starts at the next instruction.
-            return s.step_forward(1);
-        }
-    }
-    Ok(Stop {
-        reason: StopReason::Step,
-        position: s.position(),
-    })
-}
-
 /// `print [/x] EXPR`: a C expression's value in the innermost frame.
 fn print<R: Read + Seek + Send + 'static>(
     s: &Session<R>,
@@ -422,7 +300,7 @@ fn execute<R: Read + Seek + Send + 'static>(
             let info = info.expect("checked");
             let mut last = Err("no step".to_string());
             for _ in 0..count(args)? {
-                last = moved(line_step(s, info, over, reverse));
+                last = moved(crate::lines::line_step(s, info, over, reverse));
                 if last.as_ref().map_or(true, |v| v["stop"] != "step") {
                     break;
                 }

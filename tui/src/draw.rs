@@ -10,8 +10,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
 
 const HELP: &[(&str, &str)] = &[
-    ("s / S", "step / reverse step (one instruction)"),
-    ("n / N", "next / reverse next (over calls)"),
+    (
+        "s / S",
+        "step / reverse step (a C line; i / I: one instruction)",
+    ),
+    ("n / N", "next / reverse next (over calls; by C line)"),
     ("f / F", "finish / reverse finish (out to the caller)"),
     (
         "c / C",

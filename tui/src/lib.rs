@@ -13,6 +13,7 @@
 pub mod app;
 pub mod batch;
 pub mod draw;
+mod lines;
 pub mod source;
 pub mod terminal;
 pub mod view;

@@ -19,14 +19,18 @@ use std::time::Instant;
 /// A movement through time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Movement {
-    /// One instruction forward.
+    /// A source line forward (with DWARF; else an instruction).
     Step,
-    /// One instruction back.
+    /// A source line back (with DWARF; else an instruction).
     ReverseStep,
-    /// Over calls, forward.
+    /// Over calls, forward (by source line with DWARF).
     Next,
-    /// Over calls, back.
+    /// Over calls, back (by source line with DWARF).
     ReverseNext,
+    /// One instruction forward.
+    StepInstruction,
+    /// One instruction back.
+    ReverseStepInstruction,
     /// Out to the caller.
     Finish,
     /// Back to the call.
@@ -49,8 +53,8 @@ impl Movement {
     /// What the status line says while it runs.
     pub fn doing(self) -> &'static str {
         match self {
-            Movement::Step => "stepping",
-            Movement::ReverseStep => "stepping back",
+            Movement::Step | Movement::StepInstruction => "stepping",
+            Movement::ReverseStep | Movement::ReverseStepInstruction => "stepping back",
             Movement::Next => "stepping over",
             Movement::ReverseNext => "stepping back over",
             Movement::Finish => "finishing the function",
@@ -477,8 +481,22 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         let s = &mut self.session;
         let stop = match *command {
             Command::Move(m) => Some(match m {
-                Movement::Step => s.step_forward(1),
-                Movement::ReverseStep => s.reverse_step(1),
+                Movement::Step | Movement::ReverseStep | Movement::Next | Movement::ReverseNext
+                    if self
+                        .debug
+                        .as_ref()
+                        .is_some_and(|info| crate::lines::has_line(s, info)) =>
+                {
+                    let info = self.debug.as_ref().expect("checked");
+                    crate::lines::line_step(
+                        s,
+                        info,
+                        matches!(m, Movement::Next | Movement::ReverseNext),
+                        matches!(m, Movement::ReverseStep | Movement::ReverseNext),
+                    )
+                }
+                Movement::Step | Movement::StepInstruction => s.step_forward(1),
+                Movement::ReverseStep | Movement::ReverseStepInstruction => s.reverse_step(1),
                 Movement::Next => s.step_over(),
                 Movement::ReverseNext => s.reverse_step_over(),
                 Movement::Finish => s.finish(),

@@ -131,11 +131,11 @@ impl Harness {
         self.app.view.as_ref().unwrap()
     }
 
-    /// Reverse-steps until the next instruction is a load (as a user would, reading the code
-    /// pane); returns how many steps that took.
+    /// Reverse-steps by instruction until the next instruction is a load (as a user would,
+    /// reading the code pane); returns how many steps that took.
     fn back_to_a_load(&mut self) -> usize {
         for n in 1..=8 {
-            self.key(KeyCode::Char('S'));
+            self.key(KeyCode::Char('I'));
             if self.view().access.as_ref().is_some_and(|a| !a.write) {
                 return n;
             }
@@ -598,4 +598,28 @@ fn p_prints_a_c_expression() {
         h.app.message.as_deref(),
         Some("no symbol \"nosuch\" in current context")
     );
+}
+
+/// With DWARF, `S` goes back a source line and `I` one instruction.
+#[test]
+fn s_moves_by_source_line_and_i_by_instruction() {
+    let mut h = Harness::open(flaky_trace());
+    let at = h.position();
+    let line = h.view().source_location.clone();
+    assert!(
+        line.as_deref().is_some_and(|l| l.starts_with("flaky.c:")),
+        "{line:?}"
+    );
+    h.key(KeyCode::Char('I'));
+    assert_eq!(h.position(), at - 1);
+    h.key(KeyCode::Char('i'));
+    assert_eq!(h.position(), at);
+    h.key(KeyCode::Char('S'));
+    let back = h.view().source_location.clone();
+    assert_ne!(back, line, "a different line");
+    assert!(h.position() < at - 1, "more than one instruction back");
+    let before = h.position();
+    h.key(KeyCode::Char('s'));
+    assert!(h.position() > before, "forward");
+    assert_ne!(h.view().source_location, back, "to another line");
 }

@@ -31,6 +31,8 @@ pub enum PromptKind {
     Delete,
     /// `p`: a C expression to print.
     Print,
+    /// `B`: a breakpoint on `FILE:LINE` or a function.
+    Break,
 }
 
 /// What a key asks for.
@@ -165,6 +167,7 @@ impl App {
             KeyCode::Char('m') => Action::Prompt(PromptKind::Memory),
             KeyCode::Char('D') => Action::Prompt(PromptKind::Delete),
             KeyCode::Char('p') => Action::Prompt(PromptKind::Print),
+            KeyCode::Char('B') => Action::Prompt(PromptKind::Break),
             KeyCode::Char('u') => Action::Frame(1),
             KeyCode::Char('d') => Action::Frame(-1),
             KeyCode::Tab => Action::NextFocus,
@@ -442,6 +445,7 @@ fn parse_prompt(kind: &PromptKind, text: &str) -> Result<Command, String> {
         }
         PromptKind::Memory => Ok(Command::MemoryAt(parse_number(text)?)),
         PromptKind::Print => Ok(Command::Print(text.to_string())),
+        PromptKind::Break => Ok(Command::BreakAt(text.to_string())),
         PromptKind::Delete => {
             let id = parse_number(text)?;
             Ok(Command::Delete(u32::try_from(id).map_err(|_| {

@@ -20,7 +20,10 @@ const HELP: &[(&str, &str)] = &[
         "c / C",
         "continue / reverse continue (to a breakpoint or watchpoint)",
     ),
-    ("b", "toggle a breakpoint at the selected instruction"),
+    (
+        "b / B",
+        "toggle a breakpoint here / at FILE:LINE or FUNCTION",
+    ),
     (
         "w",
         "watch memory: ADDR LEN; offers what the next load/store touches",
@@ -477,6 +480,7 @@ impl App {
                 PromptKind::Watch => "watch ADDR LEN",
                 PromptKind::Memory => "memory address",
                 PromptKind::Print => "print (a C expression; /x for hex)",
+                PromptKind::Break => "break at FILE:LINE or FUNCTION",
                 PromptKind::Delete => "delete breakpoint or watchpoint number",
             };
             format!("{label}: {input}█")

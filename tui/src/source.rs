@@ -122,9 +122,16 @@ impl Sources {
 
     /// Where the file named `file` is on this machine.
     fn find(&self, file: &str) -> Option<PathBuf> {
+        self.candidates(file).into_iter().find(|c| c.is_file())
+    }
+
+    /// The paths tried for `file`, in order: its recorded path (when absolute), then under
+    /// each search directory and its ancestors.
+    pub fn candidates(&self, file: &str) -> Vec<PathBuf> {
         let recorded = Path::new(file);
-        if recorded.is_file() && recorded.is_absolute() {
-            return Some(recorded.to_path_buf());
+        let mut out = Vec::new();
+        if recorded.is_absolute() {
+            out.push(recorded.to_path_buf());
         }
         let parts: Vec<_> = recorded
             .components()
@@ -139,13 +146,24 @@ impl Sources {
                     let candidate: PathBuf = std::iter::once(base.as_os_str())
                         .chain(parts[skip..].iter().map(|c| c.as_os_str()))
                         .collect();
-                    if candidate.is_file() {
-                        return Some(candidate);
+                    if !out.contains(&candidate) {
+                        out.push(candidate);
                     }
                 }
             }
         }
-        None
+        out
+    }
+
+    /// What the code pane says in place of a line whose file was not found: the recorded path
+    /// it looked at (the search directories were tried too) and how to say where the sources
+    /// are. Only what the module records, so that it reads the same on every machine.
+    pub fn not_found(&self, file: &str) -> String {
+        if Path::new(file).is_absolute() {
+            format!("(not at {file} nor under the search directories; try --source-dir DIR)")
+        } else {
+            format!("({file} not found under the search directories; try --source-dir DIR)")
+        }
     }
 }
 
@@ -188,6 +206,26 @@ mod tests {
 #[cfg(test)]
 mod search_tests {
     use super::*;
+
+    #[test]
+    fn a_missing_file_says_where_it_was_looked_for() {
+        let s = Sources {
+            context: None,
+            code_start: 0,
+            search: vec![PathBuf::from("/nonexistent/deja/dir")],
+            files: HashMap::new(),
+        };
+        let tried = s.candidates("/build/src/app.c");
+        assert_eq!(tried[0], PathBuf::from("/build/src/app.c"));
+        assert!(tried.contains(&PathBuf::from("/nonexistent/deja/dir/app.c")));
+        let msg = s.not_found("/build/src/app.c");
+        assert!(
+            msg.starts_with("(not at /build/src/app.c nor under"),
+            "{msg}"
+        );
+        assert!(msg.ends_with("try --source-dir DIR)"), "{msg}");
+        assert!(s.not_found("src/app.c").starts_with("(src/app.c not found"));
+    }
 
     #[test]
     fn files_are_found_under_search_directories_and_above_them_with_a_directory() {

@@ -90,6 +90,8 @@ pub enum Command {
     Delete(u32),
     /// Evaluate a C expression in the selected frame (`/x` first: in hex).
     Print(String),
+    /// Breakpoints on a source line (`FILE:LINE`) or after a function's prologue.
+    BreakAt(String),
     /// End the worker.
     Quit,
     /// Make the worker thread panic: fault injection, so that tests can check that the UI
@@ -188,7 +190,7 @@ fn disassemble(bytes: &[u8], sources: &mut Sources) -> (Vec<CodeLine>, BTreeMap<
         {
             let text = match sources.text(&loc) {
                 Some(t) => format!("  // {}  {}", loc.short(), t.trim()),
-                None => format!("  // {}", loc.short()),
+                None => format!("  // {}  {}", loc.short(), sources.not_found(&loc.file)),
             };
             lines.push(CodeLine {
                 text,
@@ -584,6 +586,39 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                     .ok_or("no frame here: the guest is not running at this position")?;
                 let v = info.eval(expr, &f)?;
                 self.note = Some(format!("{expr} = {}", info.format(&v, &f, hex)));
+                None
+            }
+            Command::BreakAt(ref spec) => {
+                let info = self.debug.as_ref().ok_or(
+                    "the module has no debug information (DWARF): build it with `clang -g`",
+                )?;
+                let spec = spec.trim();
+                let pcs =
+                    match spec.rsplit_once(':') {
+                        Some((file, line)) => {
+                            let line: u32 = line
+                                .parse()
+                                .map_err(|_| format!("`{line}` is not a line number"))?;
+                            if !info.has_file(file) {
+                                return Err(format!(
+                                    "no source file `{file}` in the module's debug information"
+                                ));
+                            }
+                            info.line_pcs(file, line)
+                                .ok_or_else(|| format!("no code at or after {file}:{line}"))?
+                                .1
+                        }
+                        None => vec![info.function_breakpoint(spec).ok_or_else(|| {
+                            format!("no function `{spec}` with debug information")
+                        })?],
+                    };
+                for pc in pcs {
+                    if let Some((_, &func)) = self.func_of.range(..=pc).next_back() {
+                        s.add_breakpoint(func, Some(pc))
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                self.stop_points_changed()?;
                 None
             }
             Command::Quit => None,

@@ -623,3 +623,24 @@ fn s_moves_by_source_line_and_i_by_instruction() {
     assert!(h.position() > before, "forward");
     assert_ne!(h.view().source_location, back, "to another line");
 }
+
+/// `B` sets a breakpoint on a source line (or a function) by name.
+#[test]
+fn b_sets_a_breakpoint_on_a_source_line() {
+    let mut h = Harness::open(flaky_trace());
+    h.key(KeyCode::Char('B'));
+    h.keys("flaky.c:50");
+    h.key(KeyCode::Enter);
+    assert!(!h.view().breakpoints.is_empty(), "{:?}", h.app.message);
+    h.key(KeyCode::Char('C'));
+    let stop = h.view().stop.clone().unwrap_or_default();
+    assert!(stop.starts_with("breakpoint"), "{stop}");
+    assert_eq!(h.view().source_location.as_deref(), Some("flaky.c:50"));
+    h.key(KeyCode::Char('B'));
+    h.keys("nosuch.c:3");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.message.as_deref(),
+        Some("no source file `nosuch.c` in the module's debug information")
+    );
+}

@@ -452,7 +452,9 @@ fn replay_and_dump_print_for_people() {
         "{text}"
     );
     assert!(
-        text.contains("event trap: integer divide by zero\n    at func 15 at pc 0x6e3"),
+        text.contains(
+            "event trap: integer divide by zero\n    at __original_main (func 15) at pc 0x6e3, flaky.c:50"
+        ),
         "{text}"
     );
     assert!(

@@ -109,11 +109,9 @@ impl DebugInfo {
             Data::Memory(addr) => frame
                 .memory(*addr, size)
                 .ok_or_else(|| format!("cannot access memory at address {addr:#x}")),
-            Data::Bytes(b) => {
-                let mut b = b.clone();
-                b.resize(size.max(1) as usize, 0);
-                Ok(b)
-            }
+            // Fewer bytes than the type has: the rest has no location.
+            Data::Bytes(b) if (b.len() as u64) < size => Err("optimized out".into()),
+            Data::Bytes(b) => Ok(b[..(size.max(1) as usize).min(b.len())].to_vec()),
         }
     }
 

@@ -54,6 +54,7 @@ pub(crate) fn value(
 ) -> String {
     match try_value(info, v, frame, hex, depth) {
         Ok(s) => s,
+        Err(e) if e == "optimized out" => "<optimized out>".into(),
         Err(e) => format!("<error: {e}>"),
     }
 }

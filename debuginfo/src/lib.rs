@@ -705,6 +705,19 @@ impl DebugInfo {
             .any(|r| r.is_stmt && !r.end && r.line > 0)
     }
 
+    /// Whether a statement row of the line table starts at a pc in `lo..=hi` (module offsets):
+    /// rows can start on instructions that take no step, before the one at `hi`.
+    pub fn statement_in(&self, lo: u32, hi: u32) -> bool {
+        let (Some(lo), Some(hi)) = (self.dwarf_addr(lo), self.dwarf_addr(hi)) else {
+            return false;
+        };
+        let i = self.rows.partition_point(|r| r.addr < lo);
+        self.rows[i..]
+            .iter()
+            .take_while(|r| r.addr <= hi)
+            .any(|r| r.is_stmt && !r.end && r.line > 0)
+    }
+
     /// The source files named by the line table.
     pub fn files(&self) -> &[String] {
         &self.files
@@ -972,7 +985,7 @@ impl DebugInfo {
         }
         let pieces = eval.result();
         let mut bytes = Vec::new();
-        for (i, piece) in pieces.iter().enumerate() {
+        for piece in &pieces {
             let size = piece.size_in_bits.map(|b| (b / 8) as usize);
             match &piece.location {
                 gimli::Location::Address { address } if pieces.len() == 1 => {
@@ -1007,12 +1020,9 @@ impl DebugInfo {
                 gimli::Location::Bytes { value } => {
                     bytes.extend(value.to_slice().map_err(|e| e.to_string())?.iter())
                 }
-                gimli::Location::Empty if pieces.len() == 1 || i == pieces.len() => {
-                    return Err("optimized out".into());
-                }
-                gimli::Location::Empty => {
-                    bytes.extend(std::iter::repeat_n(0, size.unwrap_or(0)));
-                }
+                // Partly or wholly without a location: shown as optimized out rather than
+                // with made-up bytes.
+                gimli::Location::Empty => return Err("optimized out".into()),
                 _ => return Err("unsupported DWARF location".into()),
             }
         }

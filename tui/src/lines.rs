@@ -2,24 +2,43 @@
 //! their reverse, on the DWARF line table.
 
 use deja_debuginfo::DebugInfo;
+use deja_replayer::runtime::FuncIndex;
 use deja_replayer::{Session, Stop, StopReason};
+use std::collections::HashMap;
 use std::io::{Read, Seek};
 
 /// Whether the innermost frame's instruction has a source line: where line steps apply.
 pub(crate) fn has_line<R: Read + Seek + Send + 'static>(s: &Session<R>, info: &DebugInfo) -> bool {
-    here(s, info).is_some()
+    here(s, info, &mut Pcs::new()).is_some()
 }
 
-/// The innermost frame's source position: (file, line), depth.
+/// Instruction pcs by function, fetched once per line step.
+type Pcs = HashMap<FuncIndex, Vec<u32>>;
+
+/// The innermost frame's source position: (file, line), depth, and whether a statement of the
+/// line table starts here. A row can start on a structural instruction (`block`, `loop`, an
+/// inner `end`), which takes no step, so a statement starts here when a row starts anywhere
+/// after the function's previous instruction, up to this one.
 fn here<R: Read + Seek + Send + 'static>(
     s: &Session<R>,
     info: &DebugInfo,
+    pcs: &mut Pcs,
 ) -> Option<((String, u32), usize, bool)> {
     let c = s.store().debug_frames();
     let depth = c.depth();
-    let (_, pc) = c.wasm_function_index_and_pc()?;
+    let (func, pc) = c.wasm_function_index_and_pc()?;
     let loc = info.location(pc)?;
-    Some(((loc.file, loc.line), depth, info.is_statement_start(pc)))
+    let list = pcs
+        .entry(func)
+        .or_insert_with(|| s.module().instruction_pcs(func));
+    let previous = match list.binary_search(&pc) {
+        Ok(i) | Err(i) => i.checked_sub(1).map(|j| list[j]),
+    };
+    let statement = match previous {
+        Some(p) => info.statement_in(p + 1, pc),
+        None => info.is_statement_start(pc),
+    };
+    Some(((loc.file, loc.line), depth, statement))
 }
 
 /// Steps by source line, as gdb's `step` (`over` false: into calls that have line
@@ -31,60 +50,101 @@ pub(crate) fn line_step<R: Read + Seek + Send + 'static>(
     over: bool,
     reverse: bool,
 ) -> Result<Stop, deja_replayer::Error> {
-    let Some((line0, depth0, _)) = here(s, info) else {
-        return if reverse {
-            s.reverse_step(1)
-        } else {
-            s.step_forward(1)
+    let mut pcs = Pcs::new();
+    let Some((line0, depth0, _)) = here(s, info, &mut pcs) else {
+        return match (reverse, over) {
+            (false, false) => s.step_forward(1),
+            (true, false) => s.reverse_step(1),
+            (false, true) => s.step_over(),
+            (true, true) => s.reverse_step_over(),
         };
     };
     // A line longer than this many instructions (a loop on one line) stops where it got to.
     const LIMIT: u32 = 1 << 22;
-    let mut target = None;
+    let mut target: Option<((String, u32), usize)> = None;
+    // Whether the next move runs the current call out (forward) or back to its call.
+    let mut out = false;
     for _ in 0..LIMIT {
         let before = s.position();
-        let stop = if reverse {
-            s.reverse_step(1)?
-        } else {
-            s.step_forward(1)?
+        let came_out = out;
+        let stop = match (std::mem::take(&mut out), reverse) {
+            (true, false) => s.finish()?,
+            (true, true) => s.reverse_finish()?,
+            (false, false) => s.step_forward(1)?,
+            (false, true) => s.reverse_step(1)?,
         };
         if stop.position == before || stop.reason != StopReason::Step {
             return Ok(stop);
         }
-        let Some((line, depth, statement)) = here(s, info) else {
+        let Some((line, depth, statement)) = here(s, info, &mut pcs) else {
             // No line here: a row of line 0 inside the function (optimized code has them)
-            // goes on; a callee without line information is run to its end (backward: to its
+            // goes on; a callee without line information is run out (backward: back to its
             // call); a caller without any ends the step.
             let depth = s.depth();
-            if depth > depth0 {
-                let stop = if reverse {
-                    s.reverse_finish()?
-                } else {
-                    s.finish()?
-                };
-                if stop.reason != StopReason::Step {
-                    return Ok(stop);
-                }
-                continue;
-            }
             if reverse && target.is_some() {
                 // Before the target line's run: it starts at the next instruction.
                 return s.step_forward(1);
+            }
+            if depth > depth0 {
+                out = true;
+                continue;
             }
             if depth == depth0 && depth > 0 {
                 continue;
             }
             return Ok(stop);
         };
-        if depth > depth0 && !over && !reverse {
+        if reverse {
+            // Backward: find a different line (or frame), then go to the start of its run.
+            if let Some(t) = &target {
+                if t.0 == line && t.1 == depth {
+                    continue;
+                }
+                if depth > t.1 {
+                    if over {
+                        // Back into a call that returned: back to the call, then look.
+                        out = true;
+                    } else {
+                        // `rstep` enters the call, at the start of its last line, as gdb's
+                        // reverse-step does.
+                        target = Some((line, depth));
+                    }
+                    continue;
+                }
+                // One too far: the run of the target line starts at the next instruction, or
+                // after the call this is (when back out of one).
+                return if came_out {
+                    s.step_over()
+                } else {
+                    s.step_forward(1)
+                };
+            }
+            if depth > depth0 && over {
+                // Back into a call that returned just before: back to the call.
+                out = true;
+                continue;
+            }
+            if depth != depth0 || line != line0 {
+                target = Some((line, depth));
+            }
+            continue;
+        }
+        if depth > depth0 && over {
+            // Into a call: run it out, then look where that lands.
+            out = true;
+            continue;
+        }
+        if depth > depth0 {
             // Into a call: on to the end of its prologue, where gdb stops (its parameters are
-            // in place there).
+            // in place there): the first instruction at or after the prologue's end.
             let entry = s
                 .store()
                 .debug_frames()
                 .wasm_function_index_and_pc()
-                .and_then(|(_, pc)| info.function_name(pc))
-                .and_then(|name| info.function_breakpoint(name));
+                .and_then(|(f, pc)| {
+                    let e = info.function_breakpoint(info.function_name(pc)?)?;
+                    s.module().instruction_pcs(f).into_iter().find(|&p| p >= e)
+                });
             if let Some(entry) = entry {
                 for _ in 0..LIMIT {
                     let (d, pc) = {
@@ -105,34 +165,8 @@ pub(crate) fn line_step<R: Read + Seek + Send + 'static>(
                 position: s.position(),
             });
         }
-        if depth > depth0 && over {
-            // Into a call: run it to its end (backward: to its start).
-            let stop = if reverse {
-                s.reverse_finish()?
-            } else {
-                s.finish()?
-            };
-            if stop.reason != StopReason::Step {
-                return Ok(stop);
-            }
-            continue;
-        }
-        if !reverse {
-            let moved = depth != depth0 || line != line0;
-            if moved && (statement || depth != depth0) {
-                return Ok(stop);
-            }
-            continue;
-        }
-        // Backward: find a different line (or frame), then go to the start of its run.
-        match &target {
-            None if depth != depth0 || line != line0 => target = Some((line, depth)),
-            None => {}
-            Some(t) if *t != (line, depth) => {
-                // One too far: the run of the target line starts at the next instruction.
-                return s.step_forward(1);
-            }
-            Some(_) => {}
+        if depth != depth0 || (line != line0 && statement) {
+            return Ok(stop);
         }
     }
     Ok(Stop {

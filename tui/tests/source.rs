@@ -13,8 +13,10 @@ use std::io::Cursor;
 use std::path::Path;
 
 fn session(opt: &str) -> Session<Cursor<Vec<u8>>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../debuginfo/tests/c/shapes-{opt}.wasm"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(match opt {
+        "bank" => "../examples/serve/bank.wasm".to_string(),
+        opt => format!("../debuginfo/tests/c/shapes-{opt}.wasm"),
+    });
     let module = Module::new(&std::fs::read(path).unwrap()).unwrap();
     let mut b = WasiCtxBuilder::new();
     b.args(["shapes"])
@@ -215,14 +217,31 @@ fn steps_by_source_line_in_both_directions() {
         ("report".into(), 36.into(), 4),
         "rnext goes back a line"
     );
+    // rstep from line 36 goes back into line 34's call, to the start of area2's last line,
+    // as gdb's reverse-step does.
     assert_eq!(
         frame(14),
-        ("report".into(), 34.into(), 4),
-        "rstep goes back past the blank line"
+        ("area2".into(), 30.into(), 5),
+        "rstep enters the call"
     );
     // By instruction: one position each.
     let p = |i: usize| r[i]["position"].as_u64().unwrap();
     assert_eq!(p(15), p(14) + 1);
     assert_eq!(p(16), p(14));
     assert!(p(17) > p(16));
+}
+
+/// Lines that are only a call to a function returning nothing (`deposit(...)` in the serve
+/// example): `next` stops on the next line, `rnext` back on the previous one.
+#[test]
+fn next_over_void_calls_stops_on_each_line() {
+    let r = results(
+        "bank",
+        "goto start\nbreak bank.c:39\ncontinue\ndelete 1\nnext\nwhere\nnext\nwhere\nrnext\nwhere\n",
+    );
+    assert_eq!(r[2]["stop"], "breakpoint");
+    let line = |i: usize| r[i]["frames"][0]["line"].clone();
+    assert_eq!(line(5), 40);
+    assert_eq!(line(7), 38, "the loop's increment");
+    assert_eq!(line(9), 40);
 }

@@ -168,6 +168,7 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
         output.with_file_name(name)
     };
     let stop = Arc::new(AtomicBool::new(false));
+    let interrupt = crate::signals::Interrupt::install()?;
     let next = AtomicU32::new(1);
     let state = Mutex::new(State::default());
     let lock = || state.lock().unwrap_or_else(|e| e.into_inner());
@@ -175,7 +176,7 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
 
     let worker = || {
         loop {
-            if stop.load(Ordering::SeqCst) {
+            if stop.load(Ordering::SeqCst) || interrupt.raised() {
                 return;
             }
             let run = next.fetch_add(1, Ordering::SeqCst);
@@ -194,6 +195,7 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
                 cancel: Some(stop.clone()),
                 capture: true,
                 max_steps: budget,
+                interrupt: Some(interrupt.flag.clone()),
             };
             let path = tmp_name(run);
             let recorded = match record_once(args, module, &path, &attempt) {
@@ -204,8 +206,10 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
                     return;
                 }
             };
-            let cancelled = stop.load(Ordering::SeqCst)
-                && matches!(&recorded.report.outcome,
+            // A run cut short by another's failure or by a signal is not counted.
+            let cancelled = recorded.report.interrupted
+                || stop.load(Ordering::SeqCst)
+                    && matches!(&recorded.report.outcome,
                     RunOutcome::HostError { message, .. } if message == wasi::CANCELLED);
             let verdict = (!cancelled).then(|| judge.verdict(&recorded)).flatten();
             let mut s = lock();
@@ -296,12 +300,23 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
         "in {elapsed:.2} s, {jobs} job{} ({rate:.1} runs/s)",
         if jobs == 1 { "" } else { "s" }
     );
+    if interrupt.raised() {
+        eprintln!(
+            "deja: {} after {} of {runs} runs; the run in progress was discarded",
+            interrupt.name(),
+            state.completed
+        );
+    }
     if state.failures.is_empty() {
         eprintln!(
             "deja: all {} runs passed; no trace kept ({pace})",
             state.completed
         );
-        return Ok(());
+        return if interrupt.raised() {
+            Err(Failure::Silent(interrupt.exit_code()))
+        } else {
+            Ok(())
+        };
     }
 
     // Keep the failing traces, the first under the name asked for.
@@ -402,6 +417,9 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
             attempts,
         }
         .run(chaos, &first.kind)?;
+    }
+    if interrupt.raised() {
+        return Err(Failure::Silent(interrupt.exit_code()));
     }
     match run_outcome_code(&first_run.report.outcome) {
         0 => Ok(()),

@@ -81,6 +81,8 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
     let (mut host_calls, mut events, mut payload) = (0u64, 0u64, 0u64);
     // The last position a record names: where a truncated trace's replay can reach.
     let mut last_position = None;
+    // What an `Interrupted` outcome was interrupted by.
+    let mut interruption = None;
     for record in reader.records() {
         match record.map_err(|e| trace_error(&args.trace, e))? {
             Record::HostCall(hc) => {
@@ -100,7 +102,11 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
             Record::Event(e) => {
                 events += 1;
                 last_position = Some(e.position.0);
+                if let deja_traces::EventKind::Interrupted(why) = &e.kind {
+                    interruption = Some(why.clone());
+                }
             }
+            Record::Progress(p) => last_position = Some(p.0),
             Record::End(_) => {}
         }
     }
@@ -163,6 +169,17 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
         )?;
     }
     match (&summary.end, &summary.truncation) {
+        (Some(end), _) if end.outcome == deja_traces::RunOutcome::Interrupted => writeln!(
+            out,
+            "outcome:     interrupted at position {}{}",
+            end.total_steps.0,
+            match interruption {
+                Some(deja_traces::Interruption::Signal) => " (by a signal)".to_string(),
+                Some(deja_traces::Interruption::StepBudget) => " (the step budget)".to_string(),
+                Some(deja_traces::Interruption::Other(why)) => format!(" ({why})"),
+                None => String::new(),
+            }
+        )?,
         (Some(end), _) => writeln!(
             out,
             "outcome:     {} after {} steps",
@@ -297,6 +314,7 @@ pub fn dump(args: &DumpArgs) -> Result<(), Failure> {
                 )?;
             }
             Record::End(e) => writeln!(out, "#{index} @{} end: {}", e.total_steps.0, e.outcome)?,
+            Record::Progress(p) => writeln!(out, "#{index} @{} progress", p.0)?,
         }
     }
     Ok(())

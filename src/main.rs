@@ -13,6 +13,7 @@ mod record;
 mod replay;
 mod run;
 mod serve;
+mod signals;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -121,6 +121,7 @@ impl Minimize<'_> {
                 cancel: None,
                 capture: true,
                 max_steps: self.budget,
+                interrupt: None,
             };
             let recorded = record_once(self.args, self.module, tmp, &attempt)?;
             if self.judge.verdict(&recorded).as_ref() == Some(kind) {

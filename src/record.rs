@@ -52,6 +52,8 @@ pub struct Attempt {
     pub capture: bool,
     /// The step budget.
     pub max_steps: Option<u64>,
+    /// Set by a signal handler to end the run at its next progress pause.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// One recorded run.
@@ -109,6 +111,7 @@ pub fn record_once(
     let linker = linker(&args.guest);
     let mut settings = Settings::new(concat!("deja ", env!("CARGO_PKG_VERSION")));
     settings.max_steps = attempt.max_steps;
+    settings.interrupt = attempt.interrupt.clone();
     settings.header.args = argv;
     // Everything the guest saw, inherited variables included.
     settings.header.env = crate::run::guest_env(&args.guest)?;
@@ -179,7 +182,11 @@ pub fn report_line(report: &Report, output: &Path) -> String {
     let bytes = std::fs::metadata(output).map_or(0, |m| m.len());
     format!(
         "{} after {} steps, {} host calls; trace {} ({})",
-        describe(&report.outcome),
+        if report.interrupted {
+            "interrupted by a signal".into()
+        } else {
+            describe(&report.outcome)
+        },
         report.total_steps,
         report.host_calls,
         output.display(),
@@ -213,9 +220,11 @@ pub fn record(args: &RecordArgs) -> Result<(), Failure> {
     });
     // A single recording writes straight to its file, so that a killed recorder leaves a
     // (truncated) trace under the name asked for.
+    let interrupt = crate::signals::Interrupt::install()?;
     let attempt = Attempt {
         chaos,
         max_steps: args.exec.max_steps,
+        interrupt: Some(interrupt.flag.clone()),
         ..Attempt::default()
     };
     let Recorded { report, .. } = record_once(args, &module, &output, &attempt)?;
@@ -224,6 +233,15 @@ pub fn record(args: &RecordArgs) -> Result<(), Failure> {
     }
     if let Some(chaos) = &chaos {
         eprintln!("deja: {}", chaos_line(chaos));
+    }
+    if report.interrupted {
+        eprintln!(
+            "deja: {} at position {}; the trace ends there",
+            interrupt.name(),
+            report.total_steps,
+        );
+        eprintln!("deja: {}", report_line(&report, &output));
+        return Err(Failure::Silent(interrupt.exit_code()));
     }
     eprintln!("deja: {}", report_line(&report, &output));
     match run_outcome_code(&report.outcome) {

@@ -555,3 +555,114 @@ fn dump_backtraces_have_names_and_lines() {
     );
     assert!(!text.contains("BacktraceFrame"), "{text}");
 }
+
+/// Waits for `child` at most `secs` seconds.
+fn wait_for(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("deja did not stop within {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The first number after `key` in `text`.
+fn number_after(text: &str, key: &str) -> u64 {
+    let rest = &text[text
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key:?} in {text}"))
+        + key.len()..];
+    rest.chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {key:?} in {text}"))
+}
+
+/// A guest that computes forever without a host call: SIGINT ends the recording with an
+/// interruption at an exact position (exit 130) and the trace replays to there; SIGKILL leaves
+/// a truncated trace that knows a recent position from the progress records, and its replay
+/// stops there instead of running forever. On both engines (the JIT pauses for progress
+/// without leaving its code).
+#[test]
+fn sigint_ends_a_recording_cleanly_and_sigkill_keeps_a_recent_position() {
+    let dir = support::scratch("signals");
+    let spin = support::repo().join("examples/wat/loop.wat");
+    for engine in ["interp", "jit"] {
+        let spawn = |name: &str| {
+            Command::new(env!("CARGO_BIN_EXE_deja"))
+                .args(["record", "--force", "--engine", engine, "-o", name])
+                .arg(&spin)
+                .current_dir(&dir)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start deja")
+        };
+        let mut child = spawn("int.deja");
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        let kill = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        let status = wait_for(&mut child, 30);
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(130), "{engine}: {err}");
+        let at = number_after(&err, "SIGINT at position ");
+        assert!(at > 0, "{err}");
+        let info = support::deja_in(&dir, &["info", "int.deja"]);
+        let info = support::text(&info.stdout);
+        assert!(
+            info.contains(&format!("interrupted at position {at} (by a signal)")),
+            "{engine}: {info}"
+        );
+        let replay = support::deja_in(&dir, &["replay", "--engine", engine, "int.deja"]);
+        let text = support::text(&replay.stderr);
+        assert!(
+            text.contains(&format!("replay matches: interrupted, after {at} steps")),
+            "{engine}: {text}"
+        );
+
+        let mut child = spawn("kill.deja");
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        child.kill().expect("SIGKILL");
+        let status = wait_for(&mut child, 30);
+        assert_eq!(status.code(), None, "killed by a signal");
+        let info = support::deja_in(&dir, &["info", "kill.deja"]);
+        let info = support::text(&info.stdout);
+        let last = number_after(&info, "the last recorded position is ");
+        assert!(last > 0, "{engine}: {info}");
+        let mut replay = Command::new(env!("CARGO_BIN_EXE_deja"))
+            .args(["replay", "--engine", engine, "kill.deja"])
+            .current_dir(&dir)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start deja");
+        let status = wait_for(&mut replay, 60);
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut replay.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(120), "{engine}: {err}");
+        assert!(
+            err.contains(&format!("up to position {last}")),
+            "{engine}: {err}"
+        );
+        if engine == "jit" {
+            // Sessions replay on the interpreter: the JIT's run is too long for a quick test.
+            continue;
+        }
+        std::fs::write(dir.join("script"), "goto end\nwhere\n").unwrap();
+        let batch = support::deja_in(&dir, &["debug", "--batch", "script", "kill.deja"]);
+        let out = support::text(&batch.stdout);
+        assert!(
+            out.contains(&format!("goto end: position {last} stop end")),
+            "{engine}: {out}"
+        );
+        assert!(out.contains("\"name\":\"spin\""), "{engine}: {out}");
+    }
+}

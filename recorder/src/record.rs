@@ -11,7 +11,9 @@ use deja_traces::{
 };
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Why recording failed (a guest that traps or exits is not a failure: that is the outcome).
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,13 @@ pub struct Settings {
     pub entry: String,
     /// Stop after this many steps (the run's outcome is then `Interrupted`).
     pub max_steps: Option<u64>,
+    /// Set from outside (a SIGINT handler) to end the run at the next progress pause: the
+    /// trace then ends with an `Interrupted(Signal)` event at that exact position.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// How often, at most, the run's position is written as a `Progress` record (and the
+    /// interrupt flag looked at). The writer's own flush interval bounds how long either
+    /// waits in memory.
+    pub progress_interval: Duration,
 }
 
 impl Settings {
@@ -46,6 +55,8 @@ impl Settings {
             writer: WriterOptions::default(),
             entry: "_start".into(),
             max_steps: None,
+            interrupt: None,
+            progress_interval: Duration::from_millis(100),
         }
     }
 }
@@ -64,6 +75,8 @@ pub struct Report {
     /// The runtime's error that ended the run, if any (a trap with its backtrace, an exit, a
     /// host error), for display.
     pub error: Option<deja_runtime::Error>,
+    /// The run was ended by [`Settings::interrupt`] (its outcome is `Interrupted`).
+    pub interrupted: bool,
 }
 
 struct Shared<W: Write + Send + 'static> {
@@ -219,13 +232,44 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
     store.set_debug_handler(Some(Box::new(Handler(shared.clone()))));
     store.set_step_budget(settings.max_steps);
 
-    let result = linker.instantiate(store, module).and_then(|instance| {
+    let budget_end = settings
+        .max_steps
+        .map(|n| store.position().saturating_add(n));
+    let mut ticks = Ticks::new(settings.progress_interval);
+    let mut result = linker.instantiate(store, module).and_then(|instance| {
         let f = store.get_func(instance, &settings.entry)?;
+        ticks.arm(store, budget_end);
         store.call_resumable(f, &[])
     });
+    // Progress pauses: write the position, look at the interrupt flag, go on.
+    let mut interrupted = false;
+    while let Ok(Resumable::Paused(Pause {
+        reason: PauseReason::StepBudget,
+        position,
+    })) = &result
+    {
+        if budget_end.is_some_and(|end| *position >= end) {
+            break;
+        }
+        shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(deja_traces::Record::Progress(Position(*position)));
+        if settings
+            .interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+        {
+            interrupted = true;
+            break;
+        }
+        ticks.arm(store, budget_end);
+        result = store.resume();
+    }
     store.set_host_call_observer(None);
     store.set_debug_handler(None);
     store.set_step_budget(None);
+    store.set_soft_budget(false);
 
     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
     let (outcome, error) = match result {
@@ -237,7 +281,11 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
             s.events += 1;
             s.push(deja_traces::DebugEvent {
                 position: Position(position),
-                kind: EventKind::Interrupted(Interruption::StepBudget),
+                kind: EventKind::Interrupted(if interrupted {
+                    Interruption::Signal
+                } else {
+                    Interruption::StepBudget
+                }),
                 backtrace: bt,
             });
             store.abandon();
@@ -272,7 +320,54 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
             host_calls: s.host_calls,
             events: s.events,
             error,
+            interrupted,
         },
         sink,
     ))
+}
+
+/// Paces the progress pauses: a step budget sized so that pauses come about every `interval`.
+/// Steps per second vary by orders of magnitude between guests and engines, so the budget
+/// adapts: doubled while pauses come too often, halved when they come too late.
+struct Ticks {
+    interval: Duration,
+    steps: u64,
+    last: Instant,
+}
+
+impl Ticks {
+    const MIN_STEPS: u64 = 1 << 12;
+    const MAX_STEPS: u64 = 1 << 36;
+
+    fn new(interval: Duration) -> Ticks {
+        Ticks {
+            interval,
+            steps: 1 << 20,
+            last: Instant::now(),
+        }
+    }
+
+    /// Sets the next pause: a soft one (it may come early, see `Store::set_soft_budget`) after
+    /// about `interval`, or the hard budget end if that comes first.
+    fn arm<T>(&mut self, store: &mut Store<T>, budget_end: Option<u64>) {
+        let now = Instant::now();
+        let took = now - self.last;
+        self.last = now;
+        if took < self.interval / 2 {
+            self.steps = (self.steps * 2).min(Self::MAX_STEPS);
+        } else if took > self.interval * 2 {
+            self.steps = (self.steps / 2).max(Self::MIN_STEPS);
+        }
+        let tick = store.position().saturating_add(self.steps);
+        match budget_end {
+            Some(end) if end <= tick => {
+                store.set_soft_budget(false);
+                store.set_stop_position(Some(end));
+            }
+            _ => {
+                store.set_soft_budget(true);
+                store.set_stop_position(Some(tick));
+            }
+        }
+    }
 }

@@ -215,9 +215,35 @@ fn recorded_call(names: &[String], hc: &HostCall) -> CallSite {
 
 fn describe_end(end: &EndOfRun) -> String {
     format!(
-        "the run ends with {:?} after {} steps",
+        "the run ends ({}) after {} steps",
         end.outcome, end.total_steps.0
     )
+}
+
+/// Where the replay of a truncated trace stops: the last position its records show the run
+/// reached (after the last host call, at a trap event, at the last progress record), so that a
+/// guest that computes on past the trace's end does not run forever. `None` for a finished
+/// trace.
+///
+/// # Errors
+/// The last chunk cannot be read.
+pub(crate) fn truncated_end<R: Read + Seek>(
+    reader: &TraceReader<R>,
+) -> Result<Option<u64>, deja_traces::Error> {
+    if !reader.is_truncated() {
+        return Ok(None);
+    }
+    let Some(last) = reader.record_count().checked_sub(1) else {
+        return Ok(Some(0));
+    };
+    Ok(Some(match reader.read_record(RecordIndex(last))? {
+        // The call completed (its results are recorded); a trap or a host error happens at
+        // its position, so stopping one later lets it happen.
+        Record::HostCall(hc) => hc.position.0 + 1,
+        Record::Event(e) => e.position.0 + 1,
+        Record::Progress(p) => p.0,
+        Record::End(end) => end.total_steps.0,
+    }))
 }
 
 impl<R: Read + Seek> Cursor<R> {
@@ -245,7 +271,7 @@ impl<R: Read + Seek> Cursor<R> {
             self.next += 1;
             match record {
                 Record::HostCall(hc) => return Ok(Some(Ok(hc))),
-                Record::Event(_) => {}
+                Record::Event(_) | Record::Progress(_) => {}
                 Record::End(end) => return Ok(Some(Err(end))),
             }
         }
@@ -477,9 +503,13 @@ pub fn replay_on<R: Read + Seek + Send + 'static>(
     {
         store.set_stop_position(Some(end.total_steps.0));
     }
+    let truncated_end = truncated_end(&cursor.lock().unwrap_or_else(|e| e.into_inner()).reader)?;
     let result = linker
         .instantiate(&mut store, &module)
         .and_then(|instance| {
+            if let Some(p) = truncated_end {
+                store.set_stop_position(Some(p));
+            }
             let f = store.get_func(instance, &entry)?;
             store.call_resumable(f, &[])
         });
@@ -491,7 +521,7 @@ pub fn replay_on<R: Read + Seek + Send + 'static>(
         return Err(Error::Diverged(Box::new(d)));
     }
     let total_steps = store.position();
-    if c.ran_out {
+    if c.ran_out || (truncated_end.is_some() && matches!(result, Ok(Resumable::Paused(_)))) {
         return Ok(Report {
             outcome: Outcome::Truncated,
             total_steps,

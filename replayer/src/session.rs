@@ -187,6 +187,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             }
         }
         let recorded = reader.end_of_run().cloned();
+        let truncated_end = crate::replay::truncated_end(&reader)?;
         let output = Arc::new(Mutex::new(BTreeMap::new()));
         let tap: Option<Tap> = decoder.map(|decode| {
             let output = output.clone();
@@ -247,9 +248,13 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             progress,
         };
         session.checkpoint()?;
-        // The first pass: to the recorded end (for a truncated trace: until the records run
-        // out), taking checkpoints.
-        let last = recorded.as_ref().map_or(u64::MAX, |e| e.total_steps.0);
+        // The first pass: to the recorded end (for a truncated trace: to the last position its
+        // records show, or until they run out), taking checkpoints.
+        let last = recorded
+            .as_ref()
+            .map(|e| e.total_steps.0)
+            .or(truncated_end)
+            .unwrap_or(u64::MAX);
         match session.run(last, &[], true)? {
             Ran::Finished => {}
             Ran::Cancelled => return Err(Error::Inconsistent("cancelled while opening".into())),

@@ -195,9 +195,11 @@ impl<T> Store<T> {
                     return Ok(Resumable::Returned(results));
                 }
                 Exit::Host(f) => {
+                    let stop_at = self.inner.stop_at;
                     self.host_call(f)?;
-                    // The host may have set stop points or a budget.
-                    if !self.inner.breakpoints.is_empty() || self.inner.stop_at != u64::MAX {
+                    // The host may have set stop points or a budget. A budget set before the
+                    // call is already being observed.
+                    if !self.inner.breakpoints.is_empty() || self.inner.stop_at != stop_at {
                         self.engine.single_step_next(&mut self.inner);
                     }
                     if !std::mem::take(&mut self.inner.pause_requested) {

@@ -199,6 +199,8 @@ pub(crate) struct StoreInner {
     pub breakpoints: Breakpoints,
     /// A host function asked for a pause after it returns.
     pub pause_requested: bool,
+    /// A step-budget pause may come before `stop_at` (see [`Store::set_soft_budget`]).
+    pub soft_budget: bool,
 }
 
 impl StoreInner {
@@ -245,6 +247,7 @@ impl<T> Store<T> {
                 stop_at: u64::MAX,
                 breakpoints: Breakpoints::default(),
                 pause_requested: false,
+                soft_budget: false,
             },
             data,
             host_funcs: Vec::new(),
@@ -316,6 +319,15 @@ impl<T> Store<T> {
     /// Pauses execution when the position reaches `position` (`None`: never).
     pub fn set_stop_position(&mut self, position: Option<u64>) {
         self.inner.stop_at = position.unwrap_or(u64::MAX);
+    }
+
+    /// Lets step-budget pauses come early: at an exact position at or before the budget's,
+    /// wherever the engine can pause without leaving compiled code (on the JIT: the last check
+    /// at a function entry, loop head or call before the budget runs out). The interpreter
+    /// always pauses at the budget itself. For periodic work that needs a pause, not a
+    /// particular position: the recorder's progress records, for example.
+    pub fn set_soft_budget(&mut self, soft: bool) {
+        self.inner.soft_budget = soft;
     }
 
     /// The position at which execution will pause (`None`: no budget).

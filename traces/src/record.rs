@@ -24,6 +24,10 @@ pub enum Record {
     Event(DebugEvent),
     /// The end of the run. Written by [`crate::TraceWriter::finish`].
     End(EndOfRun),
+    /// The run has completed this many steps. The recorder writes one at least every few
+    /// hundred milliseconds, so that a trace whose recorder was killed says how far the run got
+    /// even when the guest made no host call for a long time. Added in format 1.2.
+    Progress(Position),
 }
 
 impl Record {
@@ -33,6 +37,7 @@ impl Record {
             Record::HostCall(call) => call.position,
             Record::Event(event) => event.position,
             Record::End(end) => end.total_steps,
+            Record::Progress(position) => *position,
         }
     }
 
@@ -79,6 +84,7 @@ impl Record {
                 };
                 FIXED + text
             }
+            Record::Progress(_) => FIXED,
         }
     }
 }

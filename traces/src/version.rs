@@ -19,7 +19,9 @@ use std::fmt;
 ///   rkyv index footer, trailer.
 /// - **1.1** — the header's optional `chaos` field (seed and strategy names of a
 ///   `record --chaos` run); 1.0 files read with it `None`.
-pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 1 };
+/// - **1.2** — the record variant `Progress` (the run's position, written periodically so a
+///   killed recording says how far it got); older files contain none.
+pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 2 };
 
 /// A trace format version, `major.minor`.
 #[derive(

@@ -311,7 +311,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 self.b.switch_to_block(exit);
                 let types = self.stack.clone();
                 self.store_state(inst.pc, &types);
-                self.leave_for_budget();
+                self.leave_for_budget(cont);
                 self.b.switch_to_block(cont);
             }
             let pos = self.b.use_var(self.pos);
@@ -332,13 +332,15 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, limit)
     }
 
-    /// Ends a cold exit block: spills the position and leaves for a hand-over.
-    fn leave_for_budget(&mut self) {
+    /// Ends a cold exit block: spills the position and stops at the step limit. The engine
+    /// either hands the call over (the libcall never returns) or, for a pause that may come
+    /// early, resumes it here: then the position and the new limit are reloaded and the code
+    /// goes on at `cont`.
+    fn leave_for_budget(&mut self, cont: ir::Block) {
         self.spill_pos();
         self.libcall(self.m.libcalls.budget, &[types::I64], &[], &[self.vmctx]);
-        self.b
-            .ins()
-            .trap(ir::TrapCode::user(1).expect("a user trap code"));
+        self.reload_pos();
+        self.b.ins().jump(cont, &[]);
     }
 
     /// After a call returned: checks the step limit, and on the exit path completes the state
@@ -360,7 +362,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             let c = to_cell(&mut self.b, *v, *t);
             self.b.ins().store(fl, c, self.slot, at + (i * 8) as i32);
         }
-        self.leave_for_budget();
+        self.leave_for_budget(cont);
         self.b.switch_to_block(cont);
     }
 

@@ -121,10 +121,12 @@ unsafe extern "C" fn trap(vmctx: *mut VmCtx, code: u32, uncounted: u64) {
     }
 }
 
-/// The step limit: the innermost frame stopped at a run head, its state stored.
+/// The step limit: the innermost frame stopped at a run head (or right after a call), its
+/// state stored. Returns only if the engine resumes the JIT code (a soft budget pause, see
+/// `JitEngine::run`); otherwise the call is handed over and this stack discarded.
 unsafe extern "C" fn budget(vmctx: *mut VmCtx) {
     // SAFETY: called by JIT code.
-    unsafe { suspend_for_good(vmctx, Exit::StepBudget) }
+    unsafe { suspend(vmctx, Exit::StepBudget) }
 }
 
 /// Calls function `func` (a store handle) with the arguments at `args`; returns where its

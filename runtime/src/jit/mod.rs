@@ -180,6 +180,9 @@ pub(crate) struct JitEngine {
     values: Vec<u64>,
     /// Suspended in a host call whose results have been delivered.
     host_returned: bool,
+    /// Suspended at a soft step-limit pause (at a run head or right after a call, its state
+    /// stored and exact): resuming goes on in JIT code.
+    soft_paused: bool,
     /// A breakpoint skip requested before a hand-over.
     skip_breakpoint: bool,
     stats: EngineStats,
@@ -210,6 +213,7 @@ impl Default for JitEngine {
             }),
             values: Vec::new(),
             host_returned: false,
+            soft_paused: false,
             skip_breakpoint: false,
             stats: EngineStats::default(),
         }
@@ -293,6 +297,14 @@ impl Shared {
     }
 }
 
+impl Drop for JitEngine {
+    fn drop(&mut self) {
+        // A call suspended in JIT code (a host call, a soft budget pause) must not be unwound:
+        // its stack runs through `extern "C"` libcalls.
+        self.reset_fiber();
+    }
+}
+
 impl JitEngine {
     fn reset_fiber(&mut self) {
         if let Some(mut f) = self.fiber.take()
@@ -305,6 +317,7 @@ impl JitEngine {
         }
         self.shared.top = std::ptr::null_mut();
         self.host_returned = false;
+        self.soft_paused = false;
         self.mode = Mode::Interp;
     }
 
@@ -317,6 +330,7 @@ impl JitEngine {
         sh.limit = limit;
         sh.max_depth = u64::from(store.config.max_call_depth);
         self.host_returned = false;
+        self.soft_paused = false;
         let fiber = self.fiber.as_mut().expect("a JIT call in progress");
         let r = fiber.0.resume(());
         store.position = self.shared.pos;
@@ -539,6 +553,12 @@ impl Engine for JitEngine {
         }
         let limit = Self::limit(store);
         match self.resume(store, limit) {
+            // A pause that may come early (`Store::set_soft_budget`) stays in JIT code: the
+            // position is exact at every check, so the pause is exact, only sooner.
+            Exit::StepBudget if store.soft_budget && limit == store.stop_at => {
+                self.soft_paused = true;
+                Exit::StepBudget
+            }
             Exit::StepBudget => {
                 self.hand_over(store);
                 self.interp.run(store)
@@ -562,7 +582,10 @@ impl Engine for JitEngine {
     }
 
     fn single_step_next(&mut self, store: &mut StoreInner) {
-        if self.mode == Mode::Jit && self.host_returned {
+        if self.mode == Mode::Jit && self.soft_paused {
+            // Stopped at a check with its state stored: hand over right here.
+            self.hand_over(store);
+        } else if self.mode == Mode::Jit && self.host_returned {
             // Settle: run to the next run head (no step executes before it) and hand over, so
             // that the state is exact for whatever reads it before the next run.
             match self.resume(store, 0) {
@@ -592,8 +615,14 @@ impl Engine for JitEngine {
             let (inner, _) = self.slot_frame(store, slots[i + 1], None, false);
             Self::params_of(store, inner.func)
         });
-        self.slot_frame(store, slots[i], callee, in_host && depth == 0)
-            .0
+        let (mut frame, after_call) =
+            self.slot_frame(store, slots[i], callee, in_host && depth == 0);
+        if depth == 0 && after_call {
+            // Paused right after a call: the next instruction is the one after it.
+            let code = store.instances[frame.instance].code(frame.def);
+            frame.pc = crate::interp::pc_after_call(code, frame.pc);
+        }
+        frame
     }
 
     fn host_args(&self, n: usize) -> &[u64] {

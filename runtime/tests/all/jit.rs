@@ -192,3 +192,54 @@ fn a_step_budget_hands_over_at_the_exact_position() {
         assert_eq!(results[0], results[1], "stopping at {stop}");
     }
 }
+
+/// Soft budgets (the recorder's progress pauses) pause JIT code where it checks the limit and
+/// resume it there: no hand-over, every pause at or before the budget, the frames at each pause
+/// the interpreter's at the same position, and the same result in the end.
+#[test]
+fn soft_budget_pauses_stay_in_jit_code() {
+    let (expected, total, _, _) = run(EngineKind::Interp, "main", &[Val::I32(22)]);
+    let (mut store, instance) = store(EngineKind::Jit);
+    let f = store.get_func(instance, "main").expect("export");
+    store.set_soft_budget(true);
+    let every = total / 40;
+    store.set_step_budget(Some(every));
+    let mut result = store.call_resumable(f, &[Val::I32(22)]).expect("runs");
+    let mut pauses = Vec::new();
+    while let Some(pause) = result.paused() {
+        assert_eq!(pause.reason, PauseReason::StepBudget);
+        let asked = store.stop_position().expect("a budget");
+        assert!(pause.position <= asked, "{} > {asked}", pause.position);
+        assert!(pauses.last().is_none_or(|p| *p < pause.position));
+        let frames: Vec<(u32, u32)> = store
+            .backtrace()
+            .iter()
+            .map(|f| (f.func.as_u32(), f.pc))
+            .collect();
+        pauses.push(pause.position);
+        if pauses.len() % 7 == 1 {
+            // The interpreter, stopped exactly there, shows the same frames.
+            let (mut other, oi) = self::store(EngineKind::Interp);
+            let g = other.get_func(oi, "main").expect("export");
+            other.set_step_budget(Some(pause.position));
+            let p = other.call_resumable(g, &[Val::I32(22)]).expect("runs");
+            assert_eq!(p.paused().map(|p| p.position), Some(pause.position));
+            let theirs: Vec<(u32, u32)> = other
+                .backtrace()
+                .iter()
+                .map(|f| (f.func.as_u32(), f.pc))
+                .collect();
+            assert_eq!(frames, theirs, "at {}", pause.position);
+        }
+        store.set_step_budget(Some(every));
+        result = store.resume().expect("resumes");
+    }
+    assert!(pauses.len() >= 20, "{pauses:?}");
+    let Resumable::Returned(r) = result else {
+        unreachable!()
+    };
+    assert_eq!(Ok(r), expected);
+    assert_eq!(store.position(), total);
+    let stats = store.engine_stats();
+    assert_eq!(stats.hand_overs, 0, "{stats:?}");
+}

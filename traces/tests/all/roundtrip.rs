@@ -115,6 +115,8 @@ fn stream() -> impl Strategy<Value = (Vec<Record>, EndOfRun)> {
                     position += if zero % 4 == 0 { 0 } else { delta };
                     if is_call {
                         host_call(position).prop_map(Record::HostCall).boxed()
+                    } else if zero % 3 == 0 {
+                        Just(Record::Progress(Position(position))).boxed()
                     } else {
                         debug_event(position).prop_map(Record::Event).boxed()
                     }

@@ -47,7 +47,7 @@ fn current_version_is_stamped_and_read() {
         &[a, b, c, d],
         "major and minor, little-endian"
     );
-    assert_eq!(FORMAT_VERSION, FormatVersion { major: 1, minor: 1 });
+    assert_eq!(FORMAT_VERSION, FormatVersion { major: 1, minor: 2 });
 }
 
 #[test]
@@ -103,12 +103,12 @@ fn older_major_is_refused_naming_both_versions() {
 #[test]
 fn version_rule_table() {
     let v = |major, minor| FormatVersion { major, minor };
-    let reader = v(1, 2);
+    let reader = v(1, 3);
     for (file, readable) in [
         (v(1, 0), true),
         (v(1, 1), true),
-        (v(1, 2), true),
-        (v(1, 3), false),
+        (v(1, 3), true),
+        (v(1, 4), false),
         (v(2, 0), false),
         (v(0, 2), false),
     ] {
@@ -141,7 +141,7 @@ fn golden_traces_of_released_versions_still_read() {
         .unwrap();
     }
     // Every released version's golden file holds this same content.
-    let golden = ["v1.0.deja", "v1.1.deja"];
+    let golden = ["v1.0.deja", "v1.1.deja", "v1.2.deja"];
     for name in golden {
         let bytes = std::fs::read(dir.join(name))
             .unwrap_or_else(|e| panic!("golden trace {name} missing ({e}); run with BLESS=1"));

@@ -395,3 +395,55 @@ fn debug_batch_moves_both_ways_and_reports_json() {
     assert_eq!(by("goto end")["position"], end);
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// A recorder that died after writing the trap but before the end: the trace opens at the
+/// trap, with its frames, in `--batch` (and so in the TUI, which shares the session).
+#[test]
+fn a_truncated_trace_that_holds_the_trap_opens_at_the_trap() {
+    let work = tmp("truncated-trap");
+    let reader = deja_traces::TraceReader::open(repo().join("examples/flaky/trap.deja")).unwrap();
+    let path = work.join("cut.deja");
+    let mut writer = deja_traces::TraceWriter::create(
+        &path,
+        reader.header().clone(),
+        &reader.module_bytes().unwrap(),
+        deja_traces::WriterOptions::default(),
+    )
+    .unwrap();
+    let mut trap_at = None;
+    for record in reader.records() {
+        let record = record.unwrap();
+        if let deja_traces::Record::Event(e) = &record {
+            trap_at = Some(e.position.0);
+        }
+        if !matches!(record, deja_traces::Record::End(_)) {
+            writer.push(record).unwrap();
+        }
+    }
+    // Dropped unfinished: no end record, no footer.
+    drop(writer);
+    let trap_at = trap_at.expect("the trap event");
+    let info = deja_in(&work, &["info", "cut.deja"]);
+    assert!(
+        text(&info.stdout).contains("TRUNCATED"),
+        "{}",
+        text(&info.stdout)
+    );
+    std::fs::write(work.join("script"), "where\nrstepi\nstepi\nwhere\ninfo\n").unwrap();
+    let out = deja_in(&work, &["debug", "--batch", "script", "cut.deja"]);
+    let so = text(&out.stdout);
+    let lines: Vec<&str> = so.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!("where: position {trap_at} frames [{{")),
+        "{so}"
+    );
+    assert!(lines[0].contains("flaky.c"), "{so}");
+    assert_eq!(
+        lines[0].replace("where", ""),
+        lines[3].replace("where", ""),
+        "{so}"
+    );
+    assert!(lines[2].ends_with("stop event"), "{so}");
+    assert!(lines[4].contains("integer divide by zero"), "{so}");
+    std::fs::remove_dir_all(&work).unwrap();
+}

@@ -6,7 +6,7 @@ use deja_runtime::{
     Resumable, Store, Val,
 };
 use deja_traces::{
-    CallOutcome, EndOfRun, HostCall, Record, RecordIndex, RunOutcome, TraceReader, Value,
+    CallOutcome, EndOfRun, EventKind, HostCall, Record, RecordIndex, RunOutcome, TraceReader, Value,
 };
 use std::fmt;
 use std::io::{Read, Seek};
@@ -220,30 +220,51 @@ fn describe_end(end: &EndOfRun) -> String {
     )
 }
 
-/// Where the replay of a truncated trace stops: the last position its records show the run
-/// reached (after the last host call, at a trap event, at the last progress record), so that a
-/// guest that computes on past the trace's end does not run forever. `None` for a finished
-/// trace.
+/// What the records of a truncated trace say about where its run got to.
+pub(crate) struct TruncatedEnd {
+    /// The last position the records show the run reached: after the last host call (its
+    /// results are recorded), at the last progress record, at a final event.
+    pub(crate) position: u64,
+    /// The run's outcome, when the last record is the event that ended it (a trap, a host
+    /// error) and only the end record is missing.
+    pub(crate) outcome: Option<RunOutcome>,
+}
+
+/// Where the replay of a truncated trace stops, so that a guest that computes on past the
+/// trace's end does not run forever. `None` for a finished trace.
 ///
 /// # Errors
 /// The last chunk cannot be read.
 pub(crate) fn truncated_end<R: Read + Seek>(
     reader: &TraceReader<R>,
-) -> Result<Option<u64>, deja_traces::Error> {
+) -> Result<Option<TruncatedEnd>, deja_traces::Error> {
     if !reader.is_truncated() {
         return Ok(None);
     }
     let Some(last) = reader.record_count().checked_sub(1) else {
-        return Ok(Some(0));
+        return Ok(Some(TruncatedEnd {
+            position: 0,
+            outcome: None,
+        }));
     };
-    Ok(Some(match reader.read_record(RecordIndex(last))? {
-        // The call completed (its results are recorded); a trap or a host error happens at
-        // its position, so stopping one later lets it happen.
-        Record::HostCall(hc) => hc.position.0 + 1,
-        Record::Event(e) => e.position.0 + 1,
-        Record::Progress(p) => p.0,
-        Record::End(end) => end.total_steps.0,
-    }))
+    let (position, outcome) = match reader.read_record(RecordIndex(last))? {
+        Record::HostCall(hc) => (hc.position.0 + 1, None),
+        Record::Event(e) => (
+            e.position.0,
+            match e.kind {
+                EventKind::Trap { code, message } => Some(RunOutcome::Trap { code, message }),
+                EventKind::HostCallError { import, message } => {
+                    Some(RunOutcome::HostError { import, message })
+                }
+                EventKind::Interrupted(_) => Some(RunOutcome::Interrupted),
+                // Not recorded by this version (exceptions are Wasm 3.0); not an end.
+                EventKind::Exception { .. } => None,
+            },
+        ),
+        Record::Progress(p) => (p.0, None),
+        Record::End(end) => (end.total_steps.0, Some(end.outcome)),
+    };
+    Ok(Some(TruncatedEnd { position, outcome }))
 }
 
 impl<R: Read + Seek> Cursor<R> {
@@ -507,8 +528,14 @@ pub fn replay_on<R: Read + Seek + Send + 'static>(
     let result = linker
         .instantiate(&mut store, &module)
         .and_then(|instance| {
-            if let Some(p) = truncated_end {
-                store.set_stop_position(Some(p));
+            if let Some(t) = &truncated_end {
+                // A final trap or host error happens at its position: stop one step later so
+                // that it happens here too.
+                let after = match t.outcome {
+                    Some(RunOutcome::Trap { .. } | RunOutcome::HostError { .. }) => 1,
+                    _ => 0,
+                };
+                store.set_stop_position(Some(t.position + after));
             }
             let f = store.get_func(instance, &entry)?;
             store.call_resumable(f, &[])

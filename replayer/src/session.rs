@@ -233,7 +233,12 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             import_names,
             start,
             end: u64::MAX,
-            outcome: recorded.as_ref().map(|e| e.outcome.clone()),
+            // A truncated trace whose last record is the trap (or host error) that ended the
+            // run: only the end record is missing, and the session stands at that event.
+            outcome: recorded
+                .as_ref()
+                .map(|e| e.outcome.clone())
+                .or_else(|| truncated_end.as_ref().and_then(|t| t.outcome.clone())),
             started: false,
             finished: false,
             checkpoints: BTreeMap::new(),
@@ -253,7 +258,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         let last = recorded
             .as_ref()
             .map(|e| e.total_steps.0)
-            .or(truncated_end)
+            .or(truncated_end.as_ref().map(|t| t.position))
             .unwrap_or(u64::MAX);
         match session.run(last, &[], true)? {
             Ran::Finished => {}
@@ -319,7 +324,8 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         self.end
     }
 
-    /// The recorded outcome (`None` for a truncated trace).
+    /// The recorded outcome (`None` for a truncated trace, unless its last record is the event
+    /// that ended the run).
     pub fn outcome(&self) -> Option<&RunOutcome> {
         self.outcome.as_ref()
     }

@@ -445,7 +445,7 @@ fn execute<R: Read + Seek + Send + 'static>(
             "end": s.end(),
             "host_calls": s.host_calls().len(),
             "checkpoints": s.checkpoint_count(),
-            "outcome": s.outcome().map(|o| format!("{o:?}")),
+            "outcome": s.outcome().map(ToString::to_string),
         })),
         other => Err(format!("unknown command `{other}`")),
     }

@@ -3,8 +3,22 @@
 use crate::cli::DebugArgs;
 use crate::exit::Failure;
 use crate::replay::open;
+use crate::signals::Interrupt;
 use deja_replayer::{Session, SessionOptions};
 use std::io::BufReader;
+
+/// A session's progress report: a bar on a terminal (see `progress`); cancels once SIGINT
+/// arrived, if its handler is installed.
+fn progress(what: &str, interrupt: Option<&Interrupt>) -> deja_replayer::Progress {
+    let mut bar = crate::progress::Bar::new(what);
+    let flag = interrupt.map(|i| i.flag.clone());
+    Box::new(move |done, total| {
+        bar.update(done, total, format!("{done} of {total} steps"));
+        !flag
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+    })
+}
 
 /// The position `--at` names: `None` for the end (where a failure is).
 pub fn at_position(at: Option<&str>) -> Result<Option<u64>, Failure> {
@@ -47,26 +61,36 @@ fn interactive(args: &DebugArgs, options: SessionOptions) -> Result<(), Failure>
 
 /// Opens a session on the trace at `path` and moves it to `at` (`start`, `end` or a position;
 /// by default the end, where a failure is).
+///
+/// Opening replays the whole trace once: a progress bar shows it (see `progress`), and SIGINT
+/// cancels it (exit 130) when `interrupt` is given (without, SIGINT ends the process).
 pub fn open_session(
     path: &std::path::Path,
     options: SessionOptions,
     at: Option<&str>,
+    interrupt: Option<&Interrupt>,
 ) -> Result<Session, Failure> {
+    let raised = || interrupt.is_some_and(Interrupt::raised);
     let at = at_position(at)?;
     let reader = open(path)?;
     let mut session = Session::open(
         reader,
         Some(deja_runtime::wasi::pending_output),
         options,
-        None,
+        Some(progress("opening the trace", interrupt)),
     )
     .map_err(|e| Failure::Message {
-        message: format!("{}: {e}", path.display()),
-        code: match e {
-            deja_replayer::Error::Diverged(_) => 118,
+        message: match interrupt {
+            Some(i) if raised() => format!("{} while opening {}", i.name(), path.display()),
+            _ => format!("{}: {e}", path.display()),
+        },
+        code: match (e, interrupt) {
+            (_, Some(i)) if raised() => i.exit_code(),
+            (deja_replayer::Error::Diverged(_), _) => 118,
             _ => 119,
         },
     })?;
+    session.set_progress(None);
     if let Some(p) = at {
         session.seek(p).map_err(|e| Failure::Message {
             message: e.to_string(),
@@ -85,17 +109,36 @@ pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
     let Some(batch) = &args.batch else {
         return interactive(args, options);
     };
-    let mut session = open_session(&args.trace, options, args.at.as_deref())?;
+    let interrupt = Interrupt::install()?;
+    let mut session = open_session(&args.trace, options, args.at.as_deref(), Some(&interrupt))?;
     let out = std::io::stdout().lock();
+    let mut make = || progress("moving", Some(&interrupt));
     let failed = if batch == "-" {
-        deja_tui::batch::run(&mut session, std::io::stdin().lock(), out, args.json)?
+        deja_tui::batch::run(
+            &mut session,
+            std::io::stdin().lock(),
+            out,
+            args.json,
+            Some(&mut make),
+        )?
     } else {
         let file = std::fs::File::open(batch).map_err(|e| Failure::Message {
             message: format!("cannot read {batch}: {e}"),
             code: 111,
         })?;
-        deja_tui::batch::run(&mut session, BufReader::new(file), out, args.json)?
+        deja_tui::batch::run(
+            &mut session,
+            BufReader::new(file),
+            out,
+            args.json,
+            Some(&mut make),
+        )?
     };
+    if interrupt.raised() {
+        // The cancelled movement's result line says where it stopped.
+        eprintln!("deja: {}: the batch stopped", interrupt.name());
+        return Err(Failure::Silent(interrupt.exit_code()));
+    }
     if failed > 0 {
         // Each failure was reported in its own result line.
         return Err(Failure::Silent(1));

@@ -19,7 +19,7 @@ use crate::record::{Attempt, Recorded, chaos_line, random_seed, record_once, rep
 use deja_runtime::Module;
 use deja_runtime::wasi::{self, ChaosConfig, Strategy};
 use deja_traces::RunOutcome;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -258,28 +258,22 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
                 running.fetch_sub(1, Ordering::SeqCst);
             });
         }
-        // Progress on a terminal only, and only for hunts longer than two seconds (as nextest
-        // does), on one line of stderr that is cleared at the end.
-        if std::io::stderr().is_terminal() {
-            scope.spawn(|| {
-                let mut shown = false;
-                while running.load(Ordering::SeqCst) > 0 {
-                    std::thread::sleep(std::time::Duration::from_millis(200));
-                    if started.elapsed().as_secs() < 2 {
-                        continue;
-                    }
-                    let (done, failed) = {
-                        let s = lock();
-                        (s.completed, s.failures.len())
-                    };
-                    eprint!("\r\x1b[Kdeja: {done} of {runs} runs, {failed} failed");
-                    shown = true;
-                }
-                if shown {
-                    eprint!("\r\x1b[K");
-                }
-            });
-        }
+        // Progress on a terminal only, for hunts longer than two seconds (see `progress`).
+        scope.spawn(|| {
+            let mut bar = crate::progress::Bar::new("hunting");
+            while running.load(Ordering::SeqCst) > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let (done, failed) = {
+                    let s = lock();
+                    (s.completed, s.failures.len())
+                };
+                bar.update(
+                    u64::from(done),
+                    u64::from(runs),
+                    format!("{done} of {runs} runs, {failed} failed"),
+                );
+            }
+        });
     });
     let elapsed = started.elapsed().as_secs_f64();
     let state = state.into_inner().unwrap_or_else(|e| e.into_inner());

@@ -83,7 +83,12 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
     let mut last_position = None;
     // What an `Interrupted` outcome was interrupted by.
     let mut interruption = None;
-    for record in reader.records() {
+    let mut bar = crate::progress::Bar::new("reading the trace");
+    let count = reader.record_count();
+    for (i, record) in reader.records().enumerate() {
+        if i % 4096 == 0 {
+            bar.update(i as u64, count, format!("record {i} of {count}"));
+        }
         match record.map_err(|e| trace_error(&args.trace, e))? {
             Record::HostCall(hc) => {
                 host_calls += 1;
@@ -110,6 +115,7 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
             Record::End(_) => {}
         }
     }
+    drop(bar);
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = serde_json::json!({

@@ -9,6 +9,7 @@ mod exit;
 mod hunt;
 mod inspect;
 mod minimize;
+mod progress;
 mod record;
 mod replay;
 mod run;

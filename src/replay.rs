@@ -52,7 +52,16 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
             },
         ) as Tap
     });
-    match deja_replayer::replay_on(reader, tap, args.engine.kind()) {
+    // A bar would mix with the guest's output on the terminal.
+    let mut bar = (!args.print_output).then(|| crate::progress::Bar::new("replaying"));
+    let mut report = |done: u64, total: u64| {
+        if let Some(bar) = &mut bar {
+            bar.update(done, total, format!("position {done}"));
+        }
+    };
+    let replayed = deja_replayer::replay_with(reader, tap, args.engine.kind(), Some(&mut report));
+    drop(bar);
+    match replayed {
         Ok(report) => match report.outcome {
             Outcome::Matched(outcome) => {
                 eprintln!(

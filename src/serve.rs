@@ -37,7 +37,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), Failure> {
         message: format!("cannot listen on {}: {e}", args.listen),
         code: 111,
     })?;
-    let session = open_session(&args.trace, options, args.at.as_deref())?;
+    let session = open_session(&args.trace, options, args.at.as_deref(), None)?;
     let addr = listener.local_addr()?;
     let where_ = match session.outcome() {
         Some(outcome) => format!("{outcome}"),

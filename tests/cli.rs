@@ -666,3 +666,63 @@ fn sigint_ends_a_recording_cleanly_and_sigkill_keeps_a_recent_position() {
         assert!(out.contains("\"name\":\"spin\""), "{engine}: {out}");
     }
 }
+
+/// Ctrl-C (SIGINT) during a long `--batch` movement cancels it cleanly: its result line says
+/// where it stopped (`stop cancelled`), the rest of the script does not run, and deja exits 130.
+#[test]
+fn sigint_cancels_a_long_batch_movement() {
+    use std::io::BufRead;
+    let dir = support::scratch("batch-sigint");
+    let spin = support::repo().join("examples/wat/loop.wat");
+    let rec = support::deja_in(
+        &dir,
+        &[
+            "record",
+            "--engine",
+            "jit",
+            "--max-steps",
+            "1500000000",
+            "-o",
+            "spin.deja",
+            spin.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        rec.status.code(),
+        Some(115),
+        "{}",
+        support::text(&rec.stderr)
+    );
+    std::fs::write(dir.join("script"), "goto start\ncontinue\nwhere\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["debug", "--batch", "script", "spin.deja"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start deja");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a line").unwrap();
+    assert_eq!(first, "goto start: position 0 stop start");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = wait_for(&mut child, 60);
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?} {err}");
+    assert_eq!(
+        rest.len(),
+        1,
+        "the script stops after the cancelled movement: {rest:?}"
+    );
+    assert!(rest[0].ends_with("stop cancelled"), "{rest:?}");
+    let at = number_after(&rest[0], "continue: position ");
+    assert!(at > 0 && at < 1_500_000_000, "{rest:?}");
+    assert!(err.contains("SIGINT: the batch stopped"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -238,3 +238,40 @@ fn debug_without_a_terminal_says_to_use_batch() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("use --batch"));
 }
+
+/// A replay that takes more than two seconds shows a progress bar on the terminal (indicatif),
+/// and clears it when done; a quick one, or one whose stderr is not a terminal, shows none.
+#[test]
+fn a_long_replay_shows_a_progress_bar_on_a_terminal() {
+    let spin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/wat/loop.wat");
+    // Recorded for four seconds: its replay takes about as long.
+    let Some(t) = Tmux::start(
+        "progress",
+        "replay spin.deja; echo replay-done; sleep 60",
+        |dir| {
+            let rec = Command::new("timeout")
+                .args(["-s", "INT", "4", env!("CARGO_BIN_EXE_deja"), "record"])
+                .args(["-o", "spin.deja"])
+                .arg(&spin)
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            assert!(dir.join("spin.deja").exists(), "{rec:?}");
+        },
+    ) else {
+        return;
+    };
+    let screen = wait_for(&t.session, "deja: replaying [");
+    assert!(screen.contains("% position "), "{screen}");
+    let screen = wait_for(&t.session, "replay-done");
+    assert!(screen.contains("replay matches: interrupted"), "{screen}");
+    assert!(!screen.contains("deja: replaying ["), "cleared: {screen}");
+    // Not a terminal: nothing but the result.
+    let out = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["replay", "spin.deja"])
+        .current_dir(&t.work)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("replay matches: "), "{err}");
+}

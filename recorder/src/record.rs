@@ -3,7 +3,7 @@
 use crate::convert;
 use deja_runtime::{
     DebugAction, DebugEvent, DebugHandler, HostCall, HostCallObserver, HostCallOutcome, ImportType,
-    Linker, Module, Pause, PauseReason, Resumable, Store,
+    Linker, Module, Pause, PauseReason, Resumable, Store, Ticks,
 };
 use deja_traces::{
     BacktraceFrame, CallOutcome, EndOfRun, EventKind, Header, Import, ImportIndex, Interruption,
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Why recording failed (a guest that traps or exits is not a failure: that is the outcome).
 #[derive(Debug, thiserror::Error)]
@@ -268,8 +268,7 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
     }
     store.set_host_call_observer(None);
     store.set_debug_handler(None);
-    store.set_step_budget(None);
-    store.set_soft_budget(false);
+    Ticks::disarm(store);
 
     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
     let (outcome, error) = match result {
@@ -324,50 +323,4 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
         },
         sink,
     ))
-}
-
-/// Paces the progress pauses: a step budget sized so that pauses come about every `interval`.
-/// Steps per second vary by orders of magnitude between guests and engines, so the budget
-/// adapts: doubled while pauses come too often, halved when they come too late.
-struct Ticks {
-    interval: Duration,
-    steps: u64,
-    last: Instant,
-}
-
-impl Ticks {
-    const MIN_STEPS: u64 = 1 << 12;
-    const MAX_STEPS: u64 = 1 << 36;
-
-    fn new(interval: Duration) -> Ticks {
-        Ticks {
-            interval,
-            steps: 1 << 20,
-            last: Instant::now(),
-        }
-    }
-
-    /// Sets the next pause: a soft one (it may come early, see `Store::set_soft_budget`) after
-    /// about `interval`, or the hard budget end if that comes first.
-    fn arm<T>(&mut self, store: &mut Store<T>, budget_end: Option<u64>) {
-        let now = Instant::now();
-        let took = now - self.last;
-        self.last = now;
-        if took < self.interval / 2 {
-            self.steps = (self.steps * 2).min(Self::MAX_STEPS);
-        } else if took > self.interval * 2 {
-            self.steps = (self.steps / 2).max(Self::MIN_STEPS);
-        }
-        let tick = store.position().saturating_add(self.steps);
-        match budget_end {
-            Some(end) if end <= tick => {
-                store.set_soft_budget(false);
-                store.set_stop_position(Some(end));
-            }
-            _ => {
-                store.set_soft_budget(true);
-                store.set_stop_position(Some(tick));
-            }
-        }
-    }
 }

@@ -37,6 +37,7 @@ pub use deja_traces as traces;
 
 pub use replay::{
     Actual, CallSite, Divergence, Error, Expected, Outcome, Report, Tap, replay, replay_on,
+    replay_with,
 };
 pub use session::{
     Checkpoint, OutputDecoder, Progress, Session, SessionOptions, Stop, StopPoint, StopReason,

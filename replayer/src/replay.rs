@@ -2,8 +2,8 @@
 
 use deja_convert as convert;
 use deja_runtime::{
-    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module,
-    Resumable, Store, Val,
+    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module, Pause,
+    PauseReason, Resumable, Store, Val,
 };
 use deja_traces::{
     CallOutcome, EndOfRun, EventKind, HostCall, Record, RecordIndex, RunOutcome, TraceReader, Value,
@@ -506,6 +506,20 @@ pub fn replay_on<R: Read + Seek + Send + 'static>(
     tap: Option<Tap>,
     engine: deja_runtime::EngineKind,
 ) -> Result<Report, Error> {
+    replay_with(reader, tap, engine, None)
+}
+
+/// Replays a trace on `engine`, reporting progress (position, and the recorded end or 0 when
+/// unknown) to `progress` about ten times a second.
+///
+/// # Errors
+/// As [`replay`].
+pub fn replay_with<R: Read + Seek + Send + 'static>(
+    reader: TraceReader<R>,
+    tap: Option<Tap>,
+    engine: deja_runtime::EngineKind,
+    mut progress: Option<&mut dyn FnMut(u64, u64)>,
+) -> Result<Report, Error> {
     let Prepared {
         module,
         config,
@@ -519,13 +533,21 @@ pub fn replay_on<R: Read + Seek + Send + 'static>(
     store
         .set_engine(engine)
         .expect("a new store has no call in progress");
+    let mut hard_end = None;
     if let Some(end) = &recorded_end
         && end.outcome == RunOutcome::Interrupted
     {
-        store.set_stop_position(Some(end.total_steps.0));
+        hard_end = Some(end.total_steps.0);
+        store.set_stop_position(hard_end);
     }
     let truncated_end = truncated_end(&cursor.lock().unwrap_or_else(|e| e.into_inner()).reader)?;
-    let result = linker
+    let total = recorded_end
+        .as_ref()
+        .map(|e| e.total_steps.0)
+        .or(truncated_end.as_ref().map(|t| t.position))
+        .unwrap_or(0);
+    let mut ticks = deja_runtime::Ticks::new(std::time::Duration::from_millis(100));
+    let mut result = linker
         .instantiate(&mut store, &module)
         .and_then(|instance| {
             if let Some(t) = &truncated_end {
@@ -535,11 +557,31 @@ pub fn replay_on<R: Read + Seek + Send + 'static>(
                     Some(RunOutcome::Trap { .. } | RunOutcome::HostError { .. }) => 1,
                     _ => 0,
                 };
-                store.set_stop_position(Some(t.position + after));
+                hard_end = Some(t.position + after);
+            }
+            if progress.is_some() {
+                ticks.arm(&mut store, hard_end);
+            } else {
+                store.set_stop_position(hard_end);
             }
             let f = store.get_func(instance, &entry)?;
             store.call_resumable(f, &[])
         });
+    if let Some(report) = progress.as_mut() {
+        while let Ok(Resumable::Paused(Pause {
+            reason: PauseReason::StepBudget,
+            position,
+        })) = &result
+        {
+            if hard_end.is_some_and(|end| *position >= end) {
+                break;
+            }
+            report(*position, total);
+            ticks.arm(&mut store, hard_end);
+            result = store.resume();
+        }
+        deja_runtime::Ticks::disarm(&mut store);
+    }
     let mut c = cursor.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = c.read_error.take() {
         return Err(Error::Trace(e));

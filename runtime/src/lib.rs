@@ -38,6 +38,7 @@ mod module;
 mod snapshot;
 pub mod steps;
 mod store;
+mod ticks;
 mod translate;
 mod trap;
 mod types;
@@ -57,6 +58,7 @@ pub use memory::{PAGE_SIZE, WASM_PAGE_SIZE};
 pub use module::{ExportKind, Import, ImportType, Module, supported_features};
 pub use snapshot::Snapshot;
 pub use store::{Config, EngineKind, Extern, Global, Instance, Memory, Store, Table};
+pub use ticks::Ticks;
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{
     DataIndex, DefinedFuncIndex, ElemIndex, Func, FuncIndex, FuncType, GlobalIndex, GlobalType,

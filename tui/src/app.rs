@@ -144,7 +144,12 @@ impl App {
             };
         }
         if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return Some(Action::Quit);
+            // As in gdb: Ctrl-C interrupts a movement in progress; otherwise it quits.
+            return Some(if self.busy.is_some() {
+                Action::Escape
+            } else {
+                Action::Quit
+            });
         }
         Some(match key.code {
             KeyCode::Char('s') => Action::Move(Movement::Step),

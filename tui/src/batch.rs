@@ -484,6 +484,10 @@ fn text(line: &str, position: u64, r: &Result<Value, String>) -> String {
 /// Runs commands from `input` against the session, writing one result line per command.
 /// Returns how many commands failed.
 ///
+/// `progress`, when given, makes the progress report of each command's movements (a fresh one
+/// per command); a movement it cancels ends with stop `cancelled`, counts as failed and ends
+/// the batch (the rest of the commands do not run).
+///
 /// # Errors
 /// Only I/O errors on `input` or `output`; a failing command is a result, not an error.
 pub fn run<R: Read + Seek + Send + 'static>(
@@ -491,6 +495,7 @@ pub fn run<R: Read + Seek + Send + 'static>(
     input: impl BufRead,
     mut output: impl Write,
     json: bool,
+    mut progress: Option<&mut dyn FnMut() -> deja_replayer::Progress>,
 ) -> std::io::Result<usize> {
     let mut failed = 0;
     let info = DebugInfo::new(session.module().bytes()).ok().flatten();
@@ -500,8 +505,16 @@ pub fn run<R: Read + Seek + Send + 'static>(
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        if let Some(make) = progress.as_mut() {
+            session.set_progress(Some(make()));
+        }
         let r = execute(session, info.as_ref(), line);
-        failed += usize::from(r.is_err());
+        // Dropping the report clears its display before the result line.
+        session.set_progress(None);
+        let cancelled = r
+            .as_ref()
+            .is_ok_and(|v| v.get("stop").and_then(Value::as_str) == Some("cancelled"));
+        failed += usize::from(r.is_err() || cancelled);
         let position = session.position();
         if json {
             let mut v = json!({ "command": line, "ok": r.is_ok(), "position": position });
@@ -518,6 +531,9 @@ pub fn run<R: Read + Seek + Send + 'static>(
             writeln!(output, "{v}")?;
         } else {
             writeln!(output, "{}", text(line, position, &r))?;
+        }
+        if cancelled {
+            break;
         }
     }
     Ok(failed)

@@ -49,7 +49,7 @@ const HELP: &[(&str, &str)] = &[
     ),
     (
         "Esc",
-        "cancel a long operation, close this help or a prompt",
+        "cancel a long operation (also Ctrl-C), close help or a prompt",
     ),
     ("?", "this help"),
     ("q", "quit"),

@@ -644,3 +644,17 @@ fn b_sets_a_breakpoint_on_a_source_line() {
         Some("no source file `nosuch.c` in the module's debug information")
     );
 }
+
+/// Ctrl-C interrupts a movement in progress, as in gdb (the event loop then raises the cancel
+/// flag, as for Esc); when nothing runs, it quits.
+#[test]
+fn ctrl_c_cancels_a_running_movement_and_quits_otherwise() {
+    use deja_tui::app::Action;
+    let mut h = Harness::new();
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(h.app.handle_key(ctrl_c), Some(Action::Quit));
+    h.app.busy = Some(("continue".into(), 10, 100));
+    assert_eq!(h.app.handle_key(ctrl_c), Some(Action::Escape));
+    assert_eq!(h.app.update(Action::Escape), None);
+    h.app.busy = None;
+}

@@ -1,0 +1,60 @@
+//! Pacing periodic pauses by wall-clock time: the recorder's progress records, the replayer's
+//! progress reports.
+
+use crate::Store;
+use std::time::{Duration, Instant};
+
+/// A step budget sized so that pauses come about every `interval`. Steps per second vary by
+/// orders of magnitude between guests and engines, so the budget adapts: doubled while pauses
+/// come too often, halved when they come too late. The pauses are soft
+/// ([`Store::set_soft_budget`]): on the JIT they do not leave compiled code.
+#[derive(Debug)]
+pub struct Ticks {
+    interval: Duration,
+    steps: u64,
+    last: Instant,
+}
+
+impl Ticks {
+    const MIN_STEPS: u64 = 1 << 12;
+    const MAX_STEPS: u64 = 1 << 36;
+
+    /// Pauses about every `interval`.
+    pub fn new(interval: Duration) -> Ticks {
+        Ticks {
+            interval,
+            steps: 1 << 20,
+            last: Instant::now(),
+        }
+    }
+
+    /// Sets `store`'s next pause: a soft one after about `interval`, or a hard one at `end`
+    /// if that comes first. A pause at or after `end` is the end's.
+    pub fn arm<T>(&mut self, store: &mut Store<T>, end: Option<u64>) {
+        let now = Instant::now();
+        let took = now - self.last;
+        self.last = now;
+        if took < self.interval / 2 {
+            self.steps = (self.steps * 2).min(Self::MAX_STEPS);
+        } else if took > self.interval * 2 {
+            self.steps = (self.steps / 2).max(Self::MIN_STEPS);
+        }
+        let tick = store.position().saturating_add(self.steps);
+        match end {
+            Some(end) if end <= tick => {
+                store.set_soft_budget(false);
+                store.set_stop_position(Some(end));
+            }
+            _ => {
+                store.set_soft_budget(true);
+                store.set_stop_position(Some(tick));
+            }
+        }
+    }
+
+    /// Clears the pause `arm` set.
+    pub fn disarm<T>(store: &mut Store<T>) {
+        store.set_soft_budget(false);
+        store.set_stop_position(None);
+    }
+}

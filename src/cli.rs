@@ -1,7 +1,9 @@
 //! Command-line definitions (clap derive).
 
+use clap::builder::{OsStringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use deja_runtime::wasi::Strategies;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
@@ -93,7 +95,7 @@ pub struct DebugArgs {
     pub batch: Option<String>,
 
     /// With --batch: one JSON object per result.
-    #[arg(long, requires = "batch")]
+    #[arg(long)]
     pub json: bool,
 
     /// Where to start: `start`, `end` (default: where a failure is) or a position.
@@ -114,12 +116,36 @@ pub struct DebugArgs {
     pub trace: PathBuf,
 }
 
-/// The arguments after the module (a leading `--` dropped).
-fn guest_args(module_and_args: &[String]) -> &[String] {
-    match module_and_args.get(1).map(String::as_str) {
+/// The arguments after the module (a leading `--` dropped), as text: WASI passes bytes, but a
+/// trace stores its arguments as text, so one that is not UTF-8 is refused by its number.
+fn guest_args(module_and_args: &[OsString]) -> Result<Vec<String>, crate::exit::Failure> {
+    let rest = match module_and_args.get(1).and_then(|a| a.to_str()) {
         Some("--") => &module_and_args[2..],
         _ => &module_and_args[1..],
-    }
+    };
+    rest.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            a.to_str().map(str::to_string).ok_or_else(|| {
+                crate::exit::Failure::Usage(format!(
+                    "guest argument {} (`{}`) is not valid UTF-8; deja passes guest arguments \
+                     as UTF-8 text (a trace stores them as text)",
+                    i + 1,
+                    a.to_string_lossy()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Parses a flag's value as UTF-8 text, naming the value when it is not.
+fn utf8(s: OsString) -> Result<String, String> {
+    s.into_string().map_err(|s| {
+        format!(
+            "`{}` is not valid UTF-8 (the guest's environment and directory names are text)",
+            s.to_string_lossy()
+        )
+    })
 }
 
 macro_rules! module_and_args {
@@ -131,7 +157,10 @@ macro_rules! module_and_args {
             }
 
             /// The guest's arguments.
-            pub fn args(&self) -> &[String] {
+            ///
+            /// # Errors
+            /// An argument that is not UTF-8, named by its number.
+            pub fn args(&self) -> Result<Vec<String>, crate::exit::Failure> {
                 guest_args(&self.module_and_args)
             }
         }
@@ -167,14 +196,14 @@ pub struct RecordArgs {
     pub guest: GuestOptions,
 
     /// The module (a `.wasm` binary or `.wat` text), then the guest's arguments (its argv
-    /// after the program name) or, for `run --invoke`, the function's arguments. Everything
-    /// after MODULE goes to the guest; a `--` before the arguments is accepted.
+    /// after the program name). Everything after MODULE goes to the guest; a `--` before the
+    /// arguments is accepted.
     #[arg(
         value_name = "MODULE [-- ARGS]",
         required = true,
         trailing_var_arg = true
     )]
-    pub module_and_args: Vec<String>,
+    pub module_and_args: Vec<OsString>,
 }
 
 /// How `record` perturbs runs and hunts for a failing one.
@@ -358,6 +387,7 @@ pub struct GuestOptions {
     #[arg(
         long = "dir",
         value_name = "HOST[::GUEST]",
+        value_parser = OsStringValueParser::new().try_map(utf8),
         help_heading = "Guest environment"
     )]
     pub dirs: Vec<String>,
@@ -366,12 +396,13 @@ pub struct GuestOptions {
     #[arg(
         long = "dir-ro",
         value_name = "HOST[::GUEST]",
+        value_parser = OsStringValueParser::new().try_map(utf8),
         help_heading = "Guest environment"
     )]
     pub dirs_ro: Vec<String>,
 
     /// Set an environment variable for the guest. Repeatable.
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env, help_heading = "Guest environment")]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = OsStringValueParser::new().try_map(|s| parse_env(&utf8(s)?)), help_heading = "Guest environment")]
     pub env: Vec<(String, String)>,
 
     /// Pass the host's whole environment to the guest (before any --env).
@@ -412,7 +443,7 @@ pub struct RunArgs {
         required = true,
         trailing_var_arg = true
     )]
-    pub module_and_args: Vec<String>,
+    pub module_and_args: Vec<OsString>,
 }
 
 #[cfg(test)]
@@ -611,7 +642,6 @@ mod tests {
             &["deja", "replay", "a.deja", "b.deja"],
             &["deja", "dump", "--from", "x", "t.deja"],
             &["deja", "info"],
-            &["deja", "debug", "--json", "t.deja"],
         ];
         for line in bad {
             assert!(
@@ -624,13 +654,13 @@ mod tests {
         let Command::Run(args) = parsed.command else {
             panic!("run")
         };
-        assert_eq!(args.args(), ["-1"]);
+        assert_eq!(args.args().unwrap(), ["-1"]);
         // Flags after the module belong to the guest.
         let parsed = Cli::try_parse_from(["deja", "run", "m.wasm", "--dir", "x"]).unwrap();
         let Command::Run(args) = parsed.command else {
             panic!("run")
         };
-        assert_eq!(args.args(), ["--dir", "x"]);
+        assert_eq!(args.args().unwrap(), ["--dir", "x"]);
         assert!(args.guest.dirs.is_empty());
         let parsed =
             Cli::try_parse_from(["deja", "record", "--dir", "d", "m.wasm", "--", "-a", "b"])
@@ -639,7 +669,7 @@ mod tests {
             panic!("record")
         };
         assert_eq!(args.module(), PathBuf::from("m.wasm"));
-        assert_eq!(args.args(), ["-a", "b"]);
+        assert_eq!(args.args().unwrap(), ["-a", "b"]);
         assert_eq!(args.guest.dirs, ["d"]);
         // `--chaos` takes its seed only after `=`, so the module is never taken for a seed.
         let parsed = Cli::try_parse_from(["deja", "record", "--chaos", "m.wasm", "x"]).unwrap();

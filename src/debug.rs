@@ -107,6 +107,13 @@ pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
         ..SessionOptions::default()
     };
     let Some(batch) = &args.batch else {
+        if args.json {
+            return Err(Failure::Usage(
+                "--json formats the results of --batch; add --batch FILE (or --batch - for \
+                 commands on stdin)"
+                    .into(),
+            ));
+        }
         return interactive(args, options);
     };
     let interrupt = Interrupt::install()?;

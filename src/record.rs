@@ -67,14 +67,14 @@ pub struct Recorded {
 }
 
 /// The guest's argv: the module's file name, then the arguments.
-fn argv(args: &RecordArgs) -> Vec<String> {
-    std::iter::once(
+fn argv(args: &RecordArgs) -> Result<Vec<String>, Failure> {
+    Ok(std::iter::once(
         args.module()
             .file_name()
             .map_or_else(|| "guest".into(), |n| n.to_string_lossy().into_owned()),
     )
-    .chain(args.args().iter().cloned())
-    .collect()
+    .chain(args.args()?)
+    .collect())
 }
 
 /// Records one run into `path`; on an error that leaves no run worth keeping, removes it.
@@ -84,7 +84,7 @@ pub fn record_once(
     path: &Path,
     attempt: &Attempt,
 ) -> Result<Recorded, Failure> {
-    let argv = argv(args);
+    let argv = argv(args)?;
     let mut builder = wasi_builder(&args.guest, argv.clone())?;
     if let Some(chaos) = attempt.chaos {
         builder.chaos(chaos);

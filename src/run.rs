@@ -148,9 +148,10 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         max_call_depth: args.exec.max_call_depth,
         ..Config::default()
     };
+    let guest_args = args.args()?;
     let mut argv = vec![program_name(&args.module())];
     if args.invoke.is_none() {
-        argv.extend(args.args().iter().cloned());
+        argv.extend(guest_args.iter().cloned());
     }
     let ctx = wasi_ctx(&args.guest, argv)?;
     let mut store = Store::new(config, ctx);
@@ -179,14 +180,14 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     };
     let ty = store.func_type(func).clone();
     let vals = if args.invoke.is_some() {
-        if args.args().len() != ty.params().len() {
+        if guest_args.len() != ty.params().len() {
             return Err(Failure::Usage(format!(
                 "`{name}` has signature {ty}: expected {} arguments, got {}",
                 ty.params().len(),
-                args.args().len()
+                guest_args.len()
             )));
         }
-        args.args()
+        guest_args
             .iter()
             .zip(ty.params())
             .map(|(a, t)| parse_val(a, *t))

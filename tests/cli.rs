@@ -726,3 +726,88 @@ fn sigint_cancels_a_long_batch_movement() {
     assert!(err.contains("SIGINT: the batch stopped"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `debug --json` without `--batch` says what `--json` is for (clap printed a usage line that
+/// read as if `--json` took a file), and `record --help` does not mention `run --invoke`.
+#[test]
+fn json_without_batch_and_record_help_say_what_they_mean() {
+    check(
+        &["debug", "--json", "examples/flaky/trap.deja"],
+        2,
+        "",
+        "error: --json formats the results of --batch; add --batch FILE",
+    );
+    let help = deja(&["record", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(!text.contains("invoke"), "{text}");
+    assert!(text.contains("the guest's arguments"), "{text}");
+}
+
+/// Arguments that are not UTF-8: a module path works (paths are bytes); a guest argument, an
+/// `--env` value or a `--dir` name is refused with a message naming it (clap said only
+/// "invalid UTF-8 was detected in one or more arguments", or deja panicked).
+#[test]
+fn non_utf8_arguments_work_as_paths_and_are_refused_by_name_as_text() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = support::scratch("nonutf8");
+    let module = dir.join(OsStr::from_bytes(b"f\xffib.wat"));
+    std::fs::copy(support::repo().join("examples/wat/fib.wat"), &module).unwrap();
+    let run = |args: &[&OsStr]| {
+        Command::new(env!("CARGO_BIN_EXE_deja"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("fib"),
+        module.as_os_str(),
+        OsStr::new("10"),
+    ]);
+    assert_eq!(support::text(&out.stdout), "55\n", "{out:?}");
+    let printenv = support::repo().join("examples/wat/printenv.wat");
+    let bad = OsStr::from_bytes(b"a\xffb");
+    let out = run(&[
+        OsStr::new("record"),
+        printenv.as_os_str(),
+        OsStr::new("ok"),
+        bad,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        support::text(&out.stderr).contains("guest argument 2 (`a\u{fffd}b`) is not valid UTF-8"),
+        "{}",
+        support::text(&out.stderr)
+    );
+    let env = OsStr::from_bytes(b"K=\xfe");
+    let out = run(&[
+        OsStr::new("run"),
+        OsStr::new("--env"),
+        env,
+        printenv.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = support::text(&out.stderr);
+    assert!(
+        err.contains("'--env <KEY=VALUE>'") && err.contains("not valid UTF-8"),
+        "{err}"
+    );
+    let d = OsStr::from_bytes(b"/tmp/\xfe");
+    let out = run(&[
+        OsStr::new("run"),
+        OsStr::new("--dir"),
+        d,
+        printenv.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = support::text(&out.stderr);
+    assert!(
+        err.contains("'--dir <HOST[::GUEST]>'") && err.contains("not valid UTF-8"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

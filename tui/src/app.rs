@@ -1,6 +1,7 @@
 //! The UI's state and how keys change it: `handle_key` turns a key into an [`Action`],
 //! `update` applies it and says which [`Command`] (if any) the worker must run.
 
+use crate::error::Error;
 use crate::view::View;
 use crate::worker::{Command, Movement, Reply};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -301,7 +302,7 @@ impl App {
                     }
                     Ok(cmd) => Some(cmd),
                     Err(e) => {
-                        self.message = Some(e);
+                        self.message = Some(e.to_string());
                         None
                     }
                 }
@@ -425,19 +426,19 @@ impl App {
     }
 }
 
-fn parse_number(s: &str) -> Result<u64, String> {
+fn parse_number(s: &str) -> Result<u64, Error> {
     crate::batch::parse_number(s)
 }
 
 /// What a submitted prompt asks for.
-fn parse_prompt(kind: &PromptKind, text: &str) -> Result<Command, String> {
+fn parse_prompt(kind: &PromptKind, text: &str) -> Result<Command, Error> {
     match kind {
         PromptKind::Goto => match text.strip_suffix('%') {
             Some(pct) => {
                 let pct: f64 = pct
                     .trim()
                     .parse()
-                    .map_err(|_| format!("`{text}` is not a percentage"))?;
+                    .map_err(|_| Error::Command(format!("`{text}` is not a percentage")))?;
                 Ok(Command::SeekPermille((pct.clamp(0.0, 100.0) * 10.0) as u64))
             }
             None => Ok(Command::Seek(parse_number(text)?)),

@@ -12,6 +12,7 @@
 //! With JSON, each result is an object with at least `command`, `ok` and `position`; movements
 //! add `stop` (`step`, `breakpoint`, `watchpoint`, `event`, `start`, `end`, `cancelled`).
 
+use crate::error::Error;
 use deja_debuginfo::{DebugInfo, SessionFrame};
 use deja_replayer::runtime::{FuncIndex, Module, Val};
 use deja_replayer::{Session, Stop, StopReason};
@@ -19,12 +20,12 @@ use serde_json::{Value, json};
 use std::io::{BufRead, Read, Seek, Write};
 
 /// Parses a number in decimal or 0x-hex.
-pub fn parse_number(s: &str) -> Result<u64, String> {
+pub fn parse_number(s: &str) -> Result<u64, Error> {
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16),
         None => s.parse::<u64>(),
     };
-    r.map_err(|_| format!("`{s}` is not a number (decimal or 0x-hex)"))
+    r.map_err(|_| Error::Command(format!("`{s}` is not a number (decimal or 0x-hex)")))
 }
 
 fn value_json(v: &Val) -> Value {
@@ -40,10 +41,10 @@ fn stop_json(stop: &Stop) -> Value {
     v
 }
 
-fn arg<'a>(args: &[&'a str], i: usize, what: &str) -> Result<&'a str, String> {
+fn arg<'a>(args: &[&'a str], i: usize, what: &str) -> Result<&'a str, Error> {
     args.get(i)
         .copied()
-        .ok_or_else(|| format!("missing {what}"))
+        .ok_or_else(|| Error::Command(format!("missing {what}")))
 }
 
 /// The call stack, innermost first: with DWARF, each frame's file, line and column, and the
@@ -96,19 +97,23 @@ fn func_of(module: &Module, pc: u32) -> Option<FuncIndex> {
         .find(|f| module.instruction_pcs(*f).binary_search(&pc).is_ok())
 }
 
-fn need_dwarf(info: Option<&DebugInfo>) -> Result<&DebugInfo, String> {
+fn need_dwarf(info: Option<&DebugInfo>) -> Result<&DebugInfo, Error> {
     info.ok_or_else(|| {
-        "the module has no debug information (DWARF): build it with `clang -g`".into()
+        Error::Source(
+            "the module has no debug information (DWARF): build it with `clang -g`".into(),
+        )
     })
 }
 
 fn frame_of<'a, R: Read + Seek + Send + 'static>(
     s: &'a Session<R>,
     frame: usize,
-) -> Result<SessionFrame<'a, R>, String> {
-    SessionFrame::new(s, frame).ok_or_else(|| match frame {
-        0 => "no frame here: the guest is not running at this position".to_string(),
-        n => format!("there is no frame {n}"),
+) -> Result<SessionFrame<'a, R>, Error> {
+    SessionFrame::new(s, frame).ok_or_else(|| {
+        Error::Command(match frame {
+            0 => "no frame here: the guest is not running at this position".to_string(),
+            n => format!("there is no frame {n}"),
+        })
     })
 }
 
@@ -117,7 +122,7 @@ fn print<R: Read + Seek + Send + 'static>(
     s: &Session<R>,
     info: Option<&DebugInfo>,
     rest: &str,
-) -> Result<Value, String> {
+) -> Result<Value, Error> {
     let info = need_dwarf(info)?;
     let (hex, expression) = match rest.trim().strip_prefix("/x") {
         Some(e) => (true, e.trim()),
@@ -140,7 +145,7 @@ fn variables<R: Read + Seek + Send + 'static>(
     s: &Session<R>,
     info: Option<&DebugInfo>,
     frame: usize,
-) -> Result<Value, String> {
+) -> Result<Value, Error> {
     let info = need_dwarf(info)?;
     let f = frame_of(s, frame)?;
     let vars: Vec<Value> = info
@@ -163,16 +168,20 @@ fn source_break<R: Read + Seek + Send + 'static>(
     s: &mut Session<R>,
     info: &DebugInfo,
     spec: &str,
-) -> Option<Result<Value, String>> {
+) -> Option<Result<Value, Error>> {
     let module = s.module().clone();
     if let Some((file, line)) = spec.rsplit_once(':')
         && info.has_file(file)
     {
         let Ok(line) = line.parse::<u32>() else {
-            return Some(Err(format!("`{line}` is not a line number")));
+            return Some(Err(Error::Command(format!(
+                "`{line}` is not a line number"
+            ))));
         };
         let Some((loc, pcs)) = info.line_pcs(file, line) else {
-            return Some(Err(format!("no code at or after {file}:{line}")));
+            return Some(Err(Error::Command(format!(
+                "no code at or after {file}:{line}"
+            ))));
         };
         let mut ids = Vec::new();
         for pc in pcs {
@@ -181,11 +190,13 @@ fn source_break<R: Read + Seek + Send + 'static>(
             };
             match s.add_breakpoint(func, Some(pc)) {
                 Ok(id) => ids.push(id),
-                Err(e) => return Some(Err(e.to_string())),
+                Err(e) => return Some(Err(Error::Source(e.to_string()))),
             }
         }
         if ids.is_empty() {
-            return Some(Err(format!("no instruction at {file}:{line}")));
+            return Some(Err(Error::Command(format!(
+                "no instruction at {file}:{line}"
+            ))));
         }
         let mut v = json!({ "ids": ids, "file": loc.file, "line": loc.line });
         if ids.len() == 1 {
@@ -197,15 +208,15 @@ fn source_break<R: Read + Seek + Send + 'static>(
         && file.contains('.')
         && line.parse::<u32>().is_ok()
     {
-        return Some(Err(format!(
+        return Some(Err(Error::Command(format!(
             "no source file `{file}` in the module's debug information"
-        )));
+        ))));
     }
     let pc = info.function_breakpoint(spec)?;
     let func = func_of(&module, pc)?;
     Some(
         s.add_breakpoint(func, Some(pc))
-            .map_err(|e| e.to_string())
+            .map_err(Error::from)
             .map(|id| {
                 let loc = info.location(pc);
                 json!({
@@ -224,13 +235,13 @@ fn frame_values<R: Read + Seek + Send + 'static>(
     s: &mut Session<R>,
     frame: usize,
     locals: bool,
-) -> Result<Vec<Value>, String> {
+) -> Result<Vec<Value>, Error> {
     let mut c = s.store().debug_frames();
     for _ in 0..frame {
         c.move_to_parent();
     }
     if c.done() {
-        return Err(format!("there is no frame {frame}"));
+        return Err(Error::Command(format!("there is no frame {frame}")));
     }
     Ok(if locals {
         (0..c.num_locals())
@@ -246,13 +257,13 @@ fn frame_values<R: Read + Seek + Send + 'static>(
 fn func_by_spec<R: Read + Seek + Send + 'static>(
     s: &Session<R>,
     spec: &str,
-) -> Result<FuncIndex, String> {
+) -> Result<FuncIndex, Error> {
     if let Ok(n) = parse_number(spec) {
         return Ok(FuncIndex::from_u32(n as u32));
     }
     s.module()
         .func_by_name(spec.trim_start_matches('$'))
-        .ok_or_else(|| format!("no function named `{spec}`"))
+        .ok_or_else(|| Error::Command(format!("no function named `{spec}`")))
 }
 
 /// What `help` lists: each command and what it does.
@@ -282,15 +293,15 @@ fn execute<R: Read + Seek + Send + 'static>(
     s: &mut Session<R>,
     info: Option<&DebugInfo>,
     line: &str,
-) -> Result<Value, String> {
+) -> Result<Value, Error> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let (cmd, args) = words.split_first().ok_or("empty command")?;
     // The text after the command word, for commands that take an expression.
     let rest = line.trim_start()[cmd.len()..].trim();
     let count =
-        |args: &[&str]| -> Result<u64, String> { args.first().map_or(Ok(1), |n| parse_number(n)) };
+        |args: &[&str]| -> Result<u64, Error> { args.first().map_or(Ok(1), |n| parse_number(n)) };
     let moved =
-        |r: Result<Stop, deja_replayer::Error>| r.map(|s| stop_json(&s)).map_err(|e| e.to_string());
+        |r: Result<Stop, deja_replayer::Error>| r.map(|s| stop_json(&s)).map_err(Error::from);
     match *cmd {
         // By source line with DWARF, else by instruction; `stepi` and the others always by
         // instruction.
@@ -298,7 +309,7 @@ fn execute<R: Read + Seek + Send + 'static>(
             let reverse = matches!(*cmd, "rstep" | "S" | "rnext" | "N");
             let over = matches!(*cmd, "next" | "n" | "rnext" | "N");
             let info = info.expect("checked");
-            let mut last = Err("no step".to_string());
+            let mut last = Err(Error::from("no step"));
             for _ in 0..count(args)? {
                 last = moved(crate::lines::line_step(s, info, over, reverse));
                 if last.as_ref().map_or(true, |v| v["stop"] != "step") {
@@ -325,8 +336,9 @@ fn execute<R: Read + Seek + Send + 'static>(
                     let calls = s.host_calls().len();
                     if k as usize >= calls {
                         return Err(match calls {
-                            0 => "the run makes no host calls".to_string(),
-                            n => format!("no host call {k}: the run makes {n} (0 to {})", n - 1),
+                            0 => "the run makes no host calls".into(),
+                            n => format!("no host call {k}: the run makes {n} (0 to {})", n - 1)
+                                .into(),
                         });
                     }
                     moved(s.seek_host_call(k as usize))
@@ -370,7 +382,7 @@ fn execute<R: Read + Seek + Send + 'static>(
                 None => (spec, None),
             };
             let func = func_by_spec(s, func)?;
-            let id = s.add_breakpoint(func, pc).map_err(|e| e.to_string())?;
+            let id = s.add_breakpoint(func, pc).map_err(Error::from)?;
             let deja_replayer::StopPoint::Breakpoint { pc, .. } = s.stop_points()[&id] else {
                 unreachable!("just added a breakpoint")
             };
@@ -386,12 +398,13 @@ fn execute<R: Read + Seek + Send + 'static>(
             if rest.is_empty() {
                 return Err("watch what? (watch EXPR or watch ADDR LEN)".into());
             }
-            let d = need_dwarf(info).map_err(|e| format!("`{rest}` is not ADDR LEN, and {e}"))?;
+            let d = need_dwarf(info)
+                .map_err(|e| Error::Command(format!("`{rest}` is not ADDR LEN, and {e}")))?;
             let frame = frame_of(s, 0)?;
             let v = d.eval(rest, &frame)?;
             let (addr, len) = d
                 .extent(&v)
-                .map_err(|e| format!("cannot watch `{rest}`: {e}"))?;
+                .map_err(|e| Error::Command(format!("cannot watch `{rest}`: {e}")))?;
             Ok(
                 json!({ "id": s.add_watchpoint(addr, len), "expression": rest, "address": addr, "len": len }),
             )
@@ -406,7 +419,7 @@ fn execute<R: Read + Seek + Send + 'static>(
             if s.delete(id) {
                 Ok(json!({ "id": id }))
             } else {
-                Err(format!("no breakpoint or watchpoint {id}"))
+                Err(Error::Command(format!("no breakpoint or watchpoint {id}")))
             }
         }
         "where" | "bt" => Ok(json!({ "frames": frames(s, info) })),
@@ -447,12 +460,12 @@ fn execute<R: Read + Seek + Send + 'static>(
             "checkpoints": s.checkpoint_count(),
             "outcome": s.outcome().map(ToString::to_string),
         })),
-        other => Err(format!("unknown command `{other}`")),
+        other => Err(Error::Command(format!("unknown command `{other}`"))),
     }
 }
 
 /// Text rendering of a result.
-fn text(line: &str, position: u64, r: &Result<Value, String>) -> String {
+fn text(line: &str, position: u64, r: &Result<Value, Error>) -> String {
     match r {
         Err(e) => format!("{line}: error: {e}"),
         Ok(v) if v.get("commands").is_some() => {
@@ -526,7 +539,7 @@ pub fn run<R: Read + Seek + Send + 'static>(
                         }
                     }
                 }
-                Err(e) => v["error"] = e.clone().into(),
+                Err(e) => v["error"] = e.to_string().into(),
             }
             writeln!(output, "{v}")?;
         } else {

@@ -13,6 +13,7 @@
 pub mod app;
 pub mod batch;
 pub mod draw;
+pub mod error;
 mod lines;
 pub mod source;
 pub mod terminal;

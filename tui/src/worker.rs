@@ -3,6 +3,7 @@
 //! [`Command`] with a fresh [`View`]; long operations send [`Reply::Progress`] and stop when
 //! the shared cancel flag is raised.
 
+use crate::error::Error;
 use crate::source::Sources;
 use crate::view::{Access, CodeLine, Event, EventKind, FrameView, View};
 use deja_replayer::runtime::{FuncIndex, Val};
@@ -337,7 +338,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     /// (only for runs up to [`SCAN_LIMIT`] steps and up to 10,000 hits; cancellable). The
     /// position is kept, also when the scan fails or is cancelled; then the hits found so far
     /// are kept and marked incomplete.
-    fn scan_hits(&mut self) -> Result<(), String> {
+    fn scan_hits(&mut self) -> Result<(), Error> {
         self.hits.clear();
         self.hits_complete = false;
         if self.session.stop_points().is_empty() {
@@ -349,20 +350,20 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         }
         let here = self.session.position();
         let scanned = self.scan_from_start();
-        let back = self.session.seek(here).map_err(|e| e.to_string());
+        let back = self.session.seek(here).map_err(Error::from);
         self.hits_complete = scanned? && back?.reason != StopReason::Cancelled;
         Ok(())
     }
 
     /// The scan itself; says whether it saw the whole run.
-    fn scan_from_start(&mut self) -> Result<bool, String> {
+    fn scan_from_start(&mut self) -> Result<bool, Error> {
         let start = self.session.start();
-        self.session.seek(start).map_err(|e| e.to_string())?;
+        self.session.seek(start).map_err(Error::from)?;
         // `continue` does not stop at a breakpoint where it starts: look there first.
         self.breakpoint_here();
         let mut last = None;
         loop {
-            let stop = self.session.continue_forward().map_err(|e| e.to_string())?;
+            let stop = self.session.continue_forward().map_err(Error::from)?;
             if last == Some(stop.position) {
                 return Ok(true);
             }
@@ -473,13 +474,13 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     }
 
     /// After stop points change: find their hits again.
-    fn stop_points_changed(&mut self) -> Result<(), String> {
+    fn stop_points_changed(&mut self) -> Result<(), Error> {
         let scanned = self.scan_hits();
         self.rebuild_events();
         scanned
     }
 
-    fn execute(&mut self, command: &Command) -> Result<(), String> {
+    fn execute(&mut self, command: &Command) -> Result<(), Error> {
         let s = &mut self.session;
         let stop = match *command {
             Command::Move(m) => Some(match m {
@@ -542,8 +543,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                         s.delete(id);
                     }
                     None => {
-                        s.add_breakpoint(func, Some(pc))
-                            .map_err(|e| e.to_string())?;
+                        s.add_breakpoint(func, Some(pc)).map_err(Error::from)?;
                     }
                 }
                 self.stop_points_changed()?;
@@ -561,7 +561,9 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             }
             Command::Delete(id) => {
                 if !s.delete(id) {
-                    return Err(format!("there is no breakpoint or watchpoint {id}"));
+                    return Err(Error::Command(format!(
+                        "there is no breakpoint or watchpoint {id}"
+                    )));
                 }
                 self.stop_points_changed()?;
                 None
@@ -596,13 +598,13 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 let pcs =
                     match spec.rsplit_once(':') {
                         Some((file, line)) => {
-                            let line: u32 = line
-                                .parse()
-                                .map_err(|_| format!("`{line}` is not a line number"))?;
+                            let line: u32 = line.parse().map_err(|_| {
+                                Error::Command(format!("`{line}` is not a line number"))
+                            })?;
                             if !info.has_file(file) {
-                                return Err(format!(
+                                return Err(Error::Command(format!(
                                     "no source file `{file}` in the module's debug information"
-                                ));
+                                )));
                             }
                             info.line_pcs(file, line)
                                 .ok_or_else(|| format!("no code at or after {file}:{line}"))?
@@ -614,8 +616,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                     };
                 for pc in pcs {
                     if let Some((_, &func)) = self.func_of.range(..=pc).next_back() {
-                        s.add_breakpoint(func, Some(pc))
-                            .map_err(|e| e.to_string())?;
+                        s.add_breakpoint(func, Some(pc)).map_err(Error::from)?;
                     }
                 }
                 self.stop_points_changed()?;
@@ -625,7 +626,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             Command::Crash => panic!("crash requested"),
         };
         if let Some(stop) = stop {
-            let stop = stop.map_err(|e| e.to_string())?;
+            let stop = stop.map_err(Error::from)?;
             self.frame = 0;
             self.last_stop = Some(stop);
             self.note_hit(stop);
@@ -959,7 +960,7 @@ fn serve<R: Read + Seek + Send + 'static>(
             let view = Box::new(worker.view());
             let _ = reply_tx.send(match result {
                 Ok(()) => Reply::View(view),
-                Err(e) => Reply::Failed(view, e),
+                Err(e) => Reply::Failed(view, e.to_string()),
             });
         }
     }

@@ -556,6 +556,14 @@ fn dump_backtraces_have_names_and_lines() {
     assert!(!text.contains("BacktraceFrame"), "{text}");
 }
 
+/// Sends SIGINT to process `pid` (the shell's `kill`, always there).
+fn sigint(pid: u32) -> std::process::ExitStatus {
+    Command::new("sh")
+        .args(["-c", &format!("kill -INT {pid}")])
+        .status()
+        .expect("sh")
+}
+
 /// Waits for `child` at most `secs` seconds.
 fn wait_for(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
@@ -605,10 +613,7 @@ fn sigint_ends_a_recording_cleanly_and_sigkill_keeps_a_recent_position() {
         };
         let mut child = spawn("int.deja");
         std::thread::sleep(std::time::Duration::from_millis(1000));
-        let kill = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .expect("kill");
+        let kill = sigint(child.id());
         assert!(kill.success());
         let status = wait_for(&mut child, 30);
         let mut err = String::new();
@@ -705,10 +710,7 @@ fn sigint_cancels_a_long_batch_movement() {
     let first = lines.next().expect("a line").unwrap();
     assert_eq!(first, "goto start: position 0 stop start");
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
+    let kill = sigint(child.id());
     assert!(kill.success());
     let status = wait_for(&mut child, 60);
     let rest: Vec<String> = lines.map(Result::unwrap).collect();

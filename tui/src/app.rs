@@ -24,8 +24,10 @@ pub enum Focus {
 pub enum PromptKind {
     /// `g`: a position or a percentage.
     Goto,
-    /// `w`: `ADDR LEN`.
+    /// `w`: `ADDR LEN` or a C expression.
     Watch,
+    /// `W`: a C expression whose last write to go back to.
+    LastWrite,
     /// `m`: a memory address to show.
     Memory,
     /// `D`: the id of a breakpoint or watchpoint to delete.
@@ -65,6 +67,8 @@ pub enum Action {
     Help,
     /// Show the C variables or the raw Wasm locals in the locals pane.
     ToggleLocals,
+    /// `x`: values in hex or decimal.
+    ToggleHex,
     /// Jump to a fraction of the run (mouse on the timeline), in thousandths.
     Timeline(u64),
     /// Select a frame by its index (mouse on the call stack).
@@ -95,6 +99,8 @@ pub struct App {
     pub help: bool,
     /// Whether the locals pane shows the raw Wasm locals instead of the C variables.
     pub wasm_locals: bool,
+    /// `x`: values in hex.
+    pub hex: bool,
     /// The last error, shown in the status line.
     pub message: Option<String>,
     /// Set by `q`.
@@ -122,6 +128,7 @@ impl Default for App {
             suggested: false,
             help: false,
             wasm_locals: false,
+            hex: false,
             message: None,
             quit: false,
             timeline_area: std::cell::Cell::new((0, 0, 0)),
@@ -169,6 +176,8 @@ impl App {
             KeyCode::End => Action::Move(Movement::End),
             KeyCode::Char('b') => Action::ToggleBreakpoint,
             KeyCode::Char('w') => Action::Prompt(PromptKind::Watch),
+            KeyCode::Char('W') => Action::Prompt(PromptKind::LastWrite),
+            KeyCode::Char('x') => Action::ToggleHex,
             KeyCode::Char('g') => Action::Prompt(PromptKind::Goto),
             KeyCode::Char('m') => Action::Prompt(PromptKind::Memory),
             KeyCode::Char('D') => Action::Prompt(PromptKind::Delete),
@@ -235,6 +244,18 @@ impl App {
                 self.help = !self.help;
                 None
             }
+            Action::ToggleHex => {
+                self.hex = !self.hex;
+                self.message = Some(
+                    if self.hex {
+                        "values in hex"
+                    } else {
+                        "values in decimal"
+                    }
+                    .into(),
+                );
+                Some(Command::Hex(self.hex))
+            }
             Action::ToggleLocals => {
                 self.wasm_locals = !self.wasm_locals;
                 None
@@ -297,8 +318,11 @@ impl App {
                     Ok(cmd @ (Command::Seek(_) | Command::SeekPermille(_))) => {
                         self.start("going there".into(), cmd)
                     }
-                    Ok(cmd @ (Command::Watch(..) | Command::Delete(_))) => {
+                    Ok(cmd @ (Command::Watch(..) | Command::WatchExpr(_) | Command::Delete(_))) => {
                         self.start("finding where the stop points hit".into(), cmd)
+                    }
+                    Ok(cmd @ Command::LastWrite(_)) => {
+                        self.start("going back to the last write".into(), cmd)
                     }
                     Ok(cmd) => Some(cmd),
                     Err(e) => {
@@ -444,11 +468,18 @@ fn parse_prompt(kind: &PromptKind, text: &str) -> Result<Command, Error> {
             None => Ok(Command::Seek(parse_number(text)?)),
         },
         PromptKind::Watch => {
-            let mut parts = text.split_whitespace();
-            let addr = parse_number(parts.next().ok_or("type ADDR LEN")?)?;
-            let len = parts.next().map_or(Ok(4), parse_number)?;
-            Ok(Command::Watch(addr, len))
+            let parts: Vec<&str> = text.split_whitespace().collect();
+            let numbers: Option<Vec<u64>> = parts.iter().map(|p| parse_number(p).ok()).collect();
+            match numbers.as_deref() {
+                Some([]) => Err("type ADDR LEN or a C expression".into()),
+                Some([addr]) => Ok(Command::Watch(*addr, 4)),
+                Some([addr, len]) => Ok(Command::Watch(*addr, *len)),
+                // Anything else is a C expression: its value's bytes.
+                _ => Ok(Command::WatchExpr(text.to_string())),
+            }
         }
+        PromptKind::LastWrite if text.is_empty() => Err("type a C expression".into()),
+        PromptKind::LastWrite => Ok(Command::LastWrite(text.to_string())),
         PromptKind::Memory => Ok(Command::MemoryAt(parse_number(text)?)),
         PromptKind::Print => Ok(Command::Print(text.to_string())),
         PromptKind::Break => Ok(Command::BreakAt(text.to_string())),

@@ -25,8 +25,8 @@ const HELP: &[(&str, &str)] = &[
         "toggle a breakpoint here / at FILE:LINE or FUNCTION",
     ),
     (
-        "w",
-        "watch memory: ADDR LEN; offers what the next load/store touches",
+        "w / W",
+        "watch ADDR LEN or EXPR / go back to EXPR's last write",
     ),
     ("D", "delete a breakpoint or watchpoint by its number"),
     ("g", "go to a position, or a percentage like 50%"),
@@ -37,7 +37,10 @@ const HELP: &[(&str, &str)] = &[
         "L / p",
         "C variables or Wasm locals / print a C expression (/x: hex)",
     ),
-    ("m", "show memory at an address"),
+    (
+        "m / x",
+        "show memory at an address / values in hex or decimal",
+    ),
     ("Tab", "cycle focus: code, frames, memory, events"),
     (
         "Up / Down",
@@ -327,9 +330,25 @@ impl Widget for &App {
                         self.fg(Style::default(), Color::DarkGray),
                     ))]
                 } else {
+                    // The type follows the value, dimmed, where the pane has room for it.
+                    let room = locals_area.width.saturating_sub(2) as usize;
                     vars.iter()
                         .take(fit)
-                        .map(|(name, value)| Line::from(format!("{name} = {value}")))
+                        .map(|(name, ty, value)| {
+                            let text = format!("{name} = {value}");
+                            let width = text.chars().count() + 2 + ty.chars().count();
+                            if ty.is_empty() || width > room {
+                                Line::from(text)
+                            } else {
+                                Line::from(vec![
+                                    Span::raw(text),
+                                    Span::styled(
+                                        format!("  {ty}"),
+                                        self.fg(Style::default(), Color::DarkGray),
+                                    ),
+                                ])
+                            }
+                        })
                         .collect()
                 };
                 Paragraph::new(lines)
@@ -477,7 +496,8 @@ impl App {
         let text = if let Some((kind, input)) = &self.prompt {
             let label = match kind {
                 PromptKind::Goto => "go to position (or N%)",
-                PromptKind::Watch => "watch ADDR LEN",
+                PromptKind::Watch => "watch ADDR LEN or EXPR",
+                PromptKind::LastWrite => "back to the last write of EXPR",
                 PromptKind::Memory => "memory address",
                 PromptKind::Print => "print (a C expression; /x for hex)",
                 PromptKind::Break => "break at FILE:LINE or FUNCTION",

@@ -85,9 +85,9 @@ pub struct View {
     pub selected_frame: usize,
     /// (type, value) of the selected frame's locals.
     pub locals: Vec<(String, String)>,
-    /// The selected frame's C variables, (name, value), when the module has DWARF for its
-    /// function: what the locals pane shows unless the raw Wasm locals are asked for.
-    pub variables: Option<Vec<(String, String)>>,
+    /// The selected frame's C variables, (name, type, value), when the module has DWARF for
+    /// its function: what the locals pane shows unless the raw Wasm locals are asked for.
+    pub variables: Option<Vec<(String, String, String)>>,
     /// What the command that made this view has to say (`print`'s value).
     pub note: Option<String>,
     /// (type, value) of its operand stack, bottom first.

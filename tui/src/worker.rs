@@ -83,6 +83,13 @@ pub enum Command {
     ToggleBreakpoint(u32),
     /// Watch memory.
     Watch(u64, u64),
+    /// Watch the bytes of a C expression's value (DWARF), in the selected frame.
+    WatchExpr(String),
+    /// Watch a C expression's bytes and continue backward to the write that gave it its
+    /// current value: `W`, the one-key form of `w` then `C`.
+    LastWrite(String),
+    /// Show values in hex (`x` toggles).
+    Hex(bool),
     /// Show this frame's locals, stack and code.
     SelectFrame(usize),
     /// Show memory from this address.
@@ -131,6 +138,8 @@ struct Worker<R: Read + Seek + Send + 'static> {
     sources: Sources,
     /// The module's DWARF, for the frames' C variables.
     debug: Option<deja_debuginfo::DebugInfo>,
+    /// Values in hex.
+    hex: bool,
     /// What the last command has to say (a printed value), for the next view.
     note: Option<String>,
     /// Hits of the stop points: (position, what); a breakpoint and a watchpoint may share a
@@ -319,6 +328,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             debug: deja_debuginfo::DebugInfo::new(module.bytes())
                 .ok()
                 .flatten(),
+            hex: false,
             note: None,
             hits: Vec::new(),
             hits_complete: true,
@@ -480,6 +490,20 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         scanned
     }
 
+    /// Address and size of a C expression's value in the selected frame.
+    fn extent_of(&self, expr: &str) -> Result<(u64, u64), Error> {
+        let info = self.debug.as_ref().ok_or_else(|| {
+            Error::Source(format!(
+                "`{expr}` is not ADDR LEN, and the module has no debug information (DWARF)"
+            ))
+        })?;
+        let f = deja_debuginfo::SessionFrame::new(&self.session, self.frame)
+            .ok_or("no frame here: the guest is not running at this position")?;
+        let v = info.eval(expr, &f).map_err(Error::Source)?;
+        info.extent(&v)
+            .map_err(|e| Error::Source(format!("cannot watch `{expr}`: {e}")))
+    }
+
     fn execute(&mut self, command: &Command) -> Result<(), Error> {
         let s = &mut self.session;
         let stop = match *command {
@@ -559,6 +583,23 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 self.stop_points_changed()?;
                 None
             }
+            Command::WatchExpr(ref expr) | Command::LastWrite(ref expr) => {
+                let (addr, len) = self.extent_of(expr)?;
+                let s = &mut self.session;
+                s.add_watchpoint(addr, len);
+                self.memory_addr = addr & !0xf;
+                self.note = Some(format!("watching `{expr}`: {len} bytes at {addr:#x}"));
+                self.stop_points_changed()?;
+                if let Command::LastWrite(_) = command {
+                    Some(self.session.reverse_continue())
+                } else {
+                    None
+                }
+            }
+            Command::Hex(on) => {
+                self.hex = on;
+                None
+            }
             Command::Delete(id) => {
                 if !s.delete(id) {
                     return Err(Error::Command(format!(
@@ -582,7 +623,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 )?;
                 let (hex, expr) = match text.trim().strip_prefix("/x") {
                     Some(e) => (true, e.trim()),
-                    None => (false, text.trim()),
+                    None => (self.hex, text.trim()),
                 };
                 let f = deja_debuginfo::SessionFrame::new(s, self.frame)
                     .ok_or("no frame here: the guest is not running at this position")?;
@@ -715,12 +756,13 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             Some(
                 info.locals(deja_debuginfo::Frame::pc(&f))
                     .into_iter()
-                    .map(|var| {
-                        let value = match info.value(var, &f) {
-                            Ok(v) => info.format(&v, &f, false),
-                            Err(e) => format!("<{e}>"),
-                        };
-                        (var.name.clone(), value)
+                    .map(|var| match info.value(var, &f) {
+                        Ok(v) => (
+                            var.name.clone(),
+                            info.type_name(&v),
+                            info.format(&v, &f, self.hex),
+                        ),
+                        Err(e) => (var.name.clone(), String::new(), format!("<{e}>")),
                     })
                     .collect(),
             )

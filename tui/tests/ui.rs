@@ -567,7 +567,11 @@ fn the_locals_pane_shows_c_variables_and_l_the_wasm_locals() {
     assert!(screen.contains("basket = 0x"), "{screen}");
     assert!(screen.contains("total = <optimized out>"), "{screen}");
     let vars = h.view().variables.clone().expect("DWARF for this frame");
-    assert!(vars.iter().any(|(n, _)| n == "basket"), "{vars:?}");
+    assert!(
+        vars.iter()
+            .any(|(n, t, _)| n == "basket" && t == "const struct line *"),
+        "{vars:?}"
+    );
     h.key(KeyCode::Char('L'));
     let screen = h.screen();
     assert!(screen.contains("locals of frame 0 (L: C)"), "{screen}");
@@ -657,4 +661,57 @@ fn ctrl_c_cancels_a_running_movement_and_quits_otherwise() {
     assert_eq!(h.app.handle_key(ctrl_c), Some(Action::Escape));
     assert_eq!(h.app.update(Action::Escape), None);
     h.app.busy = None;
+}
+
+/// `W` on a C variable continues backward to the write that gave it its value (the one-key
+/// form of `w` then `C`); `w` takes a C expression as well as ADDR LEN; `x` shows values in hex.
+#[test]
+fn w_on_a_variable_goes_back_to_its_last_write_and_x_toggles_hex() {
+    let mut h = Harness::open(flaky_trace());
+    let at = h.position();
+    let var = |h: &Harness| {
+        h.view()
+            .variables
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(n, _, _)| n == "last_quantity")
+            .map(|(_, t, v)| (t, v))
+    };
+    assert_eq!(var(&h), Some(("volatile int".into(), "0".into())));
+    h.key(KeyCode::Char('W'));
+    h.keys("last_quantity");
+    h.key(KeyCode::Enter);
+    let stop = h.view().stop.clone().unwrap_or_default();
+    assert!(
+        stop.starts_with("watchpoint 1"),
+        "{stop} {:?}",
+        h.app.message
+    );
+    assert!(h.position() < at, "went back");
+    assert_eq!(
+        h.position(),
+        14690,
+        "where the store of last_quantity completed"
+    );
+    assert_eq!(h.view().watchpoints.len(), 1);
+    // `w EXPR` adds a watchpoint on the expression's bytes, `w ADDR LEN` still works.
+    h.key(KeyCode::Char('w'));
+    h.keys("basket[0]");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.view().watchpoints.len(), 2, "{:?}", h.app.message);
+    assert_eq!(h.view().watchpoints[1].2, 8, "a struct line is 8 bytes");
+    h.key(KeyCode::Char('w'));
+    h.keys("nosuch");
+    h.key(KeyCode::Enter);
+    assert_eq!(
+        h.app.message.as_deref(),
+        Some("no symbol \"nosuch\" in current context")
+    );
+    h.key(KeyCode::Char('x'));
+    assert_eq!(h.app.message.as_deref(), Some("values in hex"));
+    let (_, hex) = var(&h).expect("in scope");
+    assert!(hex.starts_with("0x"), "{hex}");
+    h.key(KeyCode::Char('x'));
+    assert_eq!(var(&h).map(|(_, v)| v).as_deref(), Some("0"));
 }

@@ -3,7 +3,7 @@
 
 use deja_debuginfo::DebugInfo;
 use deja_replayer::runtime::FuncIndex;
-use deja_replayer::{Session, Stop, StopReason};
+use deja_replayer::{Session, Stop, StopPoint, StopReason};
 use std::collections::HashMap;
 use std::io::{Read, Seek};
 
@@ -14,6 +14,51 @@ pub(crate) fn has_line<R: Read + Seek + Send + 'static>(s: &Session<R>, info: &D
 
 /// Instruction pcs by function, fetched once per line step.
 type Pcs = HashMap<FuncIndex, Vec<u32>>;
+
+/// The user's watchpoints and the bytes they watch, as of some position.
+type Watched = Vec<(u32, u64, Option<Vec<u8>>)>;
+
+fn watched<R: Read + Seek + Send + 'static>(s: &Session<R>) -> Watched {
+    s.stop_points()
+        .iter()
+        .filter_map(|(id, p)| match *p {
+            StopPoint::Watchpoint { addr, len } => {
+                Some((*id, addr, s.read_memory(addr, len).map(<[u8]>::to_vec)))
+            }
+            StopPoint::Breakpoint { .. } => None,
+        })
+        .collect()
+}
+
+/// A user stop point that the single step just taken reached: a breakpoint at the next
+/// instruction, or a watchpoint whose bytes it changed (`before` holds them as of the
+/// previous position; it is brought up to date). A line step stops there, as gdb's `next`
+/// stops at a breakpoint on the way. A write that leaves the bytes as they were is not seen
+/// here, unlike in `continue`.
+fn user_stop<R: Read + Seek + Send + 'static>(
+    s: &Session<R>,
+    before: &mut Watched,
+) -> Option<StopReason> {
+    let mut changed = None;
+    for (id, addr, bytes) in before.iter_mut() {
+        let len = bytes.as_ref().map_or(0, Vec::len) as u64;
+        let now = s.read_memory(*addr, len).map(<[u8]>::to_vec);
+        if now != *bytes {
+            *bytes = now;
+            changed.get_or_insert(*id);
+        }
+    }
+    if let Some(id) = changed {
+        return Some(StopReason::Watchpoint(id));
+    }
+    let here = s.store().debug_frames().wasm_function_index_and_pc()?;
+    s.stop_points().iter().find_map(|(id, p)| match *p {
+        StopPoint::Breakpoint { func, pc } if (func, pc) == here => {
+            Some(StopReason::Breakpoint(*id))
+        }
+        _ => None,
+    })
+}
 
 /// The innermost frame's source position: (file, line), depth, and whether a statement of the
 /// line table starts here. A row can start on a structural instruction (`block`, `loop`, an
@@ -64,6 +109,8 @@ pub(crate) fn line_step<R: Read + Seek + Send + 'static>(
     let mut target: Option<((String, u32), usize)> = None;
     // Whether the next move runs the current call out (forward) or back to its call.
     let mut out = false;
+    let mut seen = watched(s);
+    let start = s.position();
     for _ in 0..LIMIT {
         let before = s.position();
         let came_out = out;
@@ -75,6 +122,26 @@ pub(crate) fn line_step<R: Read + Seek + Send + 'static>(
         };
         if stop.position == before || stop.reason != StopReason::Step {
             return Ok(stop);
+        }
+        if came_out {
+            // `finish` and `reverse_finish` watched the way themselves.
+            seen = watched(s);
+        } else if let Some(reason) = user_stop(s, &mut seen) {
+            // Backward, a watched write is seen one step early: it is the instruction before
+            // this position; stop after it, where `reverse-continue` stops.
+            if reverse && matches!(reason, StopReason::Watchpoint(_)) {
+                // The write right behind the start is where we stand (a stop there): not a
+                // new one.
+                if s.position() + 1 != start {
+                    let after = s.step_forward(1)?;
+                    return Ok(Stop { reason, ..after });
+                }
+            } else {
+                return Ok(Stop {
+                    reason,
+                    position: s.position(),
+                });
+            }
         }
         let Some((line, depth, statement)) = here(s, info, &mut pcs) else {
             // No line here: a row of line 0 inside the function (optimized code has them)
@@ -157,6 +224,12 @@ pub(crate) fn line_step<R: Read + Seek + Send + 'static>(
                     let stop = s.step_forward(1)?;
                     if stop.reason != StopReason::Step {
                         return Ok(stop);
+                    }
+                    if let Some(reason) = user_stop(s, &mut seen) {
+                        return Ok(Stop {
+                            reason,
+                            position: s.position(),
+                        });
                     }
                 }
             }

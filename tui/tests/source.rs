@@ -245,3 +245,38 @@ fn next_over_void_calls_stops_on_each_line() {
     assert_eq!(line(7), 38, "the loop's increment");
     assert_eq!(line(9), 40);
 }
+
+/// Line steps stop at the user's stop points on the way, as gdb's `next` does: a watched
+/// variable's write inside the line (forward: right after it; backward: right after the write
+/// before, not the one just behind), and a breakpoint met while running a call out.
+#[test]
+fn line_steps_stop_at_watchpoints_and_breakpoints_on_the_way() {
+    let r = results(
+        "bank",
+        "goto start\nbreak main\ncontinue\nwatch round\nnext\nnext\nbreak bank.c:40\nnext\n\
+         delete 3\nnext\nnext\nrnext\nrnext\nrnext\n",
+    );
+    let stops: Vec<(&str, u64)> = r
+        .iter()
+        .filter(|v| v.get("stop").is_some())
+        .map(|v| (v["stop"].as_str().unwrap(), v["position"].as_u64().unwrap()))
+        .collect();
+    let names: Vec<&str> = stops.iter().map(|s| s.0).collect();
+    assert_eq!(
+        names,
+        [
+            "start",
+            "breakpoint", // main
+            "watchpoint", // round = 1
+            "step",       // line 39
+            "breakpoint", // line 40, reached while running deposit() out
+            "step",       // line 38 again
+            "watchpoint", // round++
+            "step",       // back to line 40
+            "step",       // back to line 39
+            "watchpoint", // back to round = 1, skipping round++ right behind the start
+        ],
+        "{r:#?}"
+    );
+    assert_eq!(stops[9].1, stops[2].1, "the same write of round, backward");
+}

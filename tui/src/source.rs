@@ -155,6 +155,25 @@ impl Sources {
         out
     }
 
+    /// Where `file` was looked for, for the status line: the first few paths tried and how
+    /// many more, and how to say where the sources are.
+    pub fn tried(&self, file: &str) -> String {
+        const SHOWN: usize = 3;
+        let tried = self.candidates(file);
+        let mut list: Vec<String> = tried
+            .iter()
+            .take(SHOWN)
+            .map(|p| p.display().to_string())
+            .collect();
+        if tried.len() > SHOWN {
+            list.push(format!("and {} more", tried.len() - SHOWN));
+        }
+        format!(
+            "source {file} not found (tried {}); try --source-dir DIR",
+            list.join(", ")
+        )
+    }
+
     /// What the code pane says in place of a line whose file was not found: the recorded path
     /// it looked at (the search directories were tried too) and how to say where the sources
     /// are. Only what the module records, so that it reads the same on every machine.
@@ -225,6 +244,14 @@ mod search_tests {
         );
         assert!(msg.ends_with("try --source-dir DIR)"), "{msg}");
         assert!(s.not_found("src/app.c").starts_with("(src/app.c not found"));
+        let status = s.tried("/build/src/app.c");
+        assert!(
+            status.starts_with(
+                "source /build/src/app.c not found (tried /build/src/app.c, /nonexistent/deja/dir/"
+            ),
+            "{status}"
+        );
+        assert!(status.contains(" more); try --source-dir DIR"), "{status}");
     }
 
     #[test]

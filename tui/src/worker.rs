@@ -140,6 +140,8 @@ struct Worker<R: Read + Seek + Send + 'static> {
     debug: Option<deja_debuginfo::DebugInfo>,
     /// Values in hex.
     hex: bool,
+    /// Source files found missing and already reported.
+    missing_reported: std::collections::HashSet<String>,
     /// What the last command has to say (a printed value), for the next view.
     note: Option<String>,
     /// Hits of the stop points: (position, what); a breakpoint and a watchpoint may share a
@@ -329,6 +331,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 .ok()
                 .flatten(),
             hex: false,
+            missing_reported: Default::default(),
             note: None,
             hits: Vec::new(),
             hits_complete: true,
@@ -747,9 +750,17 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 ..l.clone()
             })
             .collect();
-        let source_location = pc
-            .and_then(|pc| self.sources.location(pc))
-            .map(|l| l.short());
+        let location = pc.and_then(|pc| self.sources.location(pc));
+        // The first time the current line's file is missing, the status line lists where it
+        // was looked for.
+        if let Some(loc) = &location
+            && self.sources.text(loc).is_none()
+            && self.missing_reported.insert(loc.file.clone())
+            && self.note.is_none()
+        {
+            self.note = Some(self.sources.tried(&loc.file));
+        }
+        let source_location = location.map(|l| l.short());
         let variables = self.debug.as_ref().and_then(|info| {
             let f = deja_debuginfo::SessionFrame::new(s, self.frame)?;
             info.function_name(deja_debuginfo::Frame::pc(&f))?;

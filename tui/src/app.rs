@@ -109,6 +109,8 @@ pub struct App {
     pub timeline_area: std::cell::Cell<(u16, u16, u16)>,
     /// Where the frames pane was last drawn (x, y, width, height), for mouse clicks.
     pub frames_area: std::cell::Cell<(u16, u16, u16, u16)>,
+    /// The frame each row of the frames pane shows (inlined calls take a row each).
+    pub frame_rows: std::cell::RefCell<Vec<usize>>,
     /// Whether to use colours (off when `NO_COLOR` is set): without them, everything that
     /// colour marks is also marked by a symbol, bold or reverse video.
     pub color: bool,
@@ -133,6 +135,7 @@ impl Default for App {
             quit: false,
             timeline_area: std::cell::Cell::new((0, 0, 0)),
             frames_area: std::cell::Cell::new((0, 0, 0, 0)),
+            frame_rows: std::cell::RefCell::new(Vec::new()),
             color: true,
             worker_gone: false,
         }
@@ -209,7 +212,9 @@ impl App {
             && m.row > fy
             && m.row < fy + fh.saturating_sub(1)
         {
-            return Some(Action::SelectFrame(usize::from(m.row - fy - 1)));
+            let row = usize::from(m.row - fy - 1);
+            let frame = self.frame_rows.borrow().get(row).copied().unwrap_or(row);
+            return Some(Action::SelectFrame(frame));
         }
         let (x, y, w) = self.timeline_area.get();
         if m.kind == MouseEventKind::Down(MouseButton::Left)

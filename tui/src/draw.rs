@@ -294,22 +294,39 @@ impl Widget for &App {
             frames_area.width,
             frames_area.height,
         ));
+        // One line per source function: a Wasm frame with inlined calls takes several, all
+        // with its number (the innermost first); without DWARF, the name and pc.
+        let mut rows = Vec::new();
         let frames: Vec<Line> = view
             .frames
             .iter()
             .enumerate()
-            .map(|(i, f)| {
-                let text = format!("{i:>2} {} @{:#x}", f.name, f.pc);
-                if i == view.selected_frame {
-                    Line::from(Span::styled(
-                        text,
-                        Style::default().add_modifier(Modifier::BOLD),
-                    ))
+            .flat_map(|(i, f)| {
+                let texts: Vec<String> = if f.source.is_empty() {
+                    vec![format!("{i:>2} {} @{:#x}", f.name, f.pc)]
                 } else {
-                    Line::from(text)
-                }
+                    f.source
+                        .iter()
+                        .map(|(name, loc)| match loc {
+                            Some(loc) => format!("{i:>2} {name} {loc}"),
+                            None => format!("{i:>2} {name} @{:#x}", f.pc),
+                        })
+                        .collect()
+                };
+                rows.extend(std::iter::repeat_n(i, texts.len()));
+                texts.into_iter().map(move |text| {
+                    if i == view.selected_frame {
+                        Line::from(Span::styled(
+                            text,
+                            Style::default().add_modifier(Modifier::BOLD),
+                        ))
+                    } else {
+                        Line::from(text)
+                    }
+                })
             })
             .collect();
+        self.frame_rows.replace(rows);
         Paragraph::new(if frames.is_empty() {
             vec![Line::from("(not running)")]
         } else {

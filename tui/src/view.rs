@@ -11,6 +11,10 @@ pub struct FrameView {
     pub name: String,
     /// Module offset of its instruction.
     pub pc: u32,
+    /// With DWARF: the source functions at that instruction, innermost first (functions
+    /// inlined there, then the function itself), each with its `file:line` (for an inlined
+    /// function's caller: the line of the inlined call).
+    pub source: Vec<(String, Option<String>)>,
 }
 
 /// One line of disassembly.

@@ -699,12 +699,19 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             let mut i = 0;
             while !c.done() {
                 let (func, fpc) = c.wasm_function_index_and_pc().expect("frame");
+                let source = self.debug.as_ref().map_or_else(Vec::new, |info| {
+                    info.frames_at(fpc)
+                        .into_iter()
+                        .map(|f| (f.function, f.location.map(|l| l.short())))
+                        .collect()
+                });
                 frames.push(FrameView {
                     func: func.as_u32(),
                     name: module
                         .func_name(func)
                         .map_or_else(|| format!("func {}", func.as_u32()), str::to_string),
                     pc: fpc,
+                    source,
                 });
                 if i == self.frame {
                     locals = (0..c.num_locals()).map(|k| val_pair(&c.local(k))).collect();

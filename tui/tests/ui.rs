@@ -578,6 +578,13 @@ fn the_locals_pane_shows_c_variables_and_l_the_wasm_locals() {
     assert!(screen.contains(" 0 i32  70912"), "{screen}");
     h.key(KeyCode::Char('L'));
     assert!(h.screen().contains("C variables, frame 0"));
+    // The frames pane: the inlined call and its caller, both Wasm frame 0, with their lines.
+    assert!(
+        screen.contains(" 0 average_per_unit flaky.c:50"),
+        "{screen}"
+    );
+    assert!(screen.contains(" 0 main flaky.c:74"), "{screen}");
+    assert_eq!(h.app.frame_rows.borrow()[..3], [0, 0, 1]);
 }
 
 /// `p` prints a C expression in the selected frame, on the status line; errors say why.

@@ -813,3 +813,31 @@ fn non_utf8_arguments_work_as_paths_and_are_refused_by_name_as_text() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `timeout -s INT` signals its child and then its whole process group: the same interruption
+/// arrives twice at once, and it still ends the recording cleanly (it used to count as the
+/// second Ctrl-C that exits at once, leaving a truncated trace).
+#[test]
+fn a_doubled_sigint_from_timeout_still_finishes_the_trace() {
+    let dir = support::scratch("timeout-int");
+    let spin = support::repo().join("examples/wat/loop.wat");
+    let out = Command::new("timeout")
+        .args(["--preserve-status", "-s", "INT", "1"])
+        .arg(env!("CARGO_BIN_EXE_deja"))
+        .args(["record", "-o", "t.deja"])
+        .arg(&spin)
+        .current_dir(&dir)
+        .output()
+        .expect("timeout");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        support::text(&out.stderr)
+    );
+    let info = support::deja_in(&dir, &["info", "t.deja"]);
+    let info = support::text(&info.stdout);
+    assert!(info.contains("(by a signal)"), "{info}");
+    assert!(!info.contains("TRUNCATED"), "{info}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -139,7 +139,7 @@ impl DebugInfo {
         })
     }
 
-    fn deref(&self, v: &Value, frame: &dyn Frame) -> Result<Value, String> {
+    pub(crate) fn deref(&self, v: &Value, frame: &dyn Frame) -> Result<Value, String> {
         match self.shape(&v.ty) {
             Shape::PointerTo(to) => {
                 if matches!(to, Ty::Void) {
@@ -156,7 +156,7 @@ impl DebugInfo {
         }
     }
 
-    fn index(&self, v: &Value, i: i64, frame: &dyn Frame) -> Result<Value, String> {
+    pub(crate) fn index(&self, v: &Value, i: i64, frame: &dyn Frame) -> Result<Value, String> {
         match self.shape(&v.ty) {
             Shape::Kind(TypeKind::Array { elem, counts }) => {
                 // A multi-dimensional array indexes into an array of the remaining
@@ -195,7 +195,7 @@ impl DebugInfo {
         }
     }
 
-    fn member(&self, v: &Value, name: &str) -> Result<Value, String> {
+    pub(crate) fn member(&self, v: &Value, name: &str) -> Result<Value, String> {
         match self.shape(&v.ty) {
             Shape::Kind(TypeKind::Struct { members, .. }) => {
                 let m = members

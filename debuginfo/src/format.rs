@@ -24,7 +24,7 @@ fn quote(bytes: &[u8]) -> String {
     s
 }
 
-fn is_char(info: &DebugInfo, ty: &Ty) -> bool {
+pub(crate) fn is_char(info: &DebugInfo, ty: &Ty) -> bool {
     matches!(
         info.shape(ty),
         Shape::Kind(TypeKind::Base { encoding, size: 1, .. })

@@ -1071,4 +1071,48 @@ impl DebugInfo {
             expr::Data::Bytes(_) => Err("it is not in memory (it is kept in a Wasm local)".into()),
         }
     }
+
+    /// What a value opens into in a tree view: a struct's named members, an array's elements
+    /// (the first [`MAX_CHILDREN`]), a pointer's pointee (`*`). Strings (char arrays and
+    /// pointers) and scalars have none; neither has a null or unreadable pointer.
+    pub fn children(&self, v: &Value, frame: &dyn Frame) -> Vec<(String, Value)> {
+        use expr::Shape;
+        match self.shape(&v.ty) {
+            Shape::Kind(TypeKind::Struct { members, .. }) => members
+                .iter()
+                .filter_map(|m| {
+                    let name = m.name.as_deref()?;
+                    Some((name.to_string(), self.member(v, name).ok()?))
+                })
+                .collect(),
+            Shape::Kind(TypeKind::Array { elem, counts }) if counts.len() == 1 => {
+                let elem = elem.map_or(expr::Ty::Void, expr::Ty::Dwarf);
+                if format::is_char(self, &elem) {
+                    return Vec::new();
+                }
+                let n = counts[0].unwrap_or(0).min(MAX_CHILDREN);
+                (0..n)
+                    .filter_map(|i| Some((format!("[{i}]"), self.index(v, i as i64, frame).ok()?)))
+                    .collect()
+            }
+            Shape::PointerTo(to) => {
+                let readable = self.integer(v, frame).is_ok_and(|a| {
+                    a & 0xffff_ffff != 0 && frame.memory(a as u64 & 0xffff_ffff, 1).is_some()
+                });
+                if matches!(to, expr::Ty::Void) || format::is_char(self, &to) || !readable {
+                    return Vec::new();
+                }
+                if matches!(self.shape(&to), Shape::Kind(TypeKind::Function)) {
+                    return Vec::new();
+                }
+                self.deref(v, frame)
+                    .map(|p| vec![("*".to_string(), p)])
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        }
+    }
 }
+
+/// Elements of an array a tree view opens at most.
+pub const MAX_CHILDREN: u64 = 100;

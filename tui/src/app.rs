@@ -13,6 +13,8 @@ pub enum Focus {
     Code,
     /// Call stack.
     Frames,
+    /// The locals pane: Up/Down select a C variable, Enter opens or closes it.
+    Locals,
     /// Memory.
     Memory,
     /// Events: host calls, stop-point hits, the end.
@@ -88,6 +90,8 @@ pub struct App {
     pub code_cursor: Option<usize>,
     /// Selected event (index into `view.events`).
     pub event_cursor: usize,
+    /// The selected row of the C variables' tree (focus on the locals pane).
+    pub locals_cursor: usize,
     /// A long operation in progress: (what, done, total).
     pub busy: Option<(String, u64, u64)>,
     /// The open prompt and its text.
@@ -125,6 +129,7 @@ impl Default for App {
             focus: Focus::Code,
             code_cursor: None,
             event_cursor: 0,
+            locals_cursor: 0,
             busy: Some(("opening the trace".into(), 0, 0)),
             prompt: None,
             suggested: false,
@@ -339,7 +344,8 @@ impl App {
             Action::NextFocus => {
                 self.focus = match self.focus {
                     Focus::Code => Focus::Frames,
-                    Focus::Frames => Focus::Memory,
+                    Focus::Frames => Focus::Locals,
+                    Focus::Locals => Focus::Memory,
                     Focus::Memory => Focus::Events,
                     Focus::Events => Focus::Code,
                 };
@@ -373,6 +379,13 @@ impl App {
                         None
                     }
                     Focus::Frames => self.update(Action::Frame(delta)),
+                    Focus::Locals => {
+                        let n = view.variables.as_ref().map_or(0, Vec::len);
+                        let max = n.saturating_sub(1) as i64;
+                        self.locals_cursor =
+                            (self.locals_cursor as i64 + delta).clamp(0, max) as usize;
+                        None
+                    }
                     Focus::Memory => {
                         let addr = view.memory_addr as i64 + delta * 16;
                         Some(Command::MemoryAt(addr.max(0) as u64))
@@ -390,6 +403,12 @@ impl App {
                 if self.focus == Focus::Events {
                     let p = view.events.get(self.event_cursor)?.position;
                     return self.start("going to the event".into(), Command::Seek(p));
+                }
+                if self.focus == Focus::Locals && !self.wasm_locals {
+                    let row = view.variables.as_ref()?.get(self.locals_cursor)?;
+                    if row.expandable {
+                        return Some(Command::Expand(row.key.clone()));
+                    }
                 }
                 None
             }

@@ -41,10 +41,10 @@ const HELP: &[(&str, &str)] = &[
         "m / x",
         "show memory at an address / values in hex or decimal",
     ),
-    ("Tab", "cycle focus: code, frames, memory, events"),
+    ("Tab", "cycle focus: code, frames, locals, memory, events"),
     (
         "Up / Down",
-        "move in the focused pane; Enter on an event goes there",
+        "move in the focused pane; Enter: go to an event, open a variable",
     ),
     (
         "click",
@@ -347,23 +347,42 @@ impl Widget for &App {
                         self.fg(Style::default(), Color::DarkGray),
                     ))]
                 } else {
-                    // The type follows the value, dimmed, where the pane has room for it.
+                    // A tree: members indented under their variable, ▸/▾ on what opens. The
+                    // type follows the value, dimmed, where the pane has room for it. With
+                    // the focus here, the selected row is reversed and kept in sight.
                     let room = locals_area.width.saturating_sub(2) as usize;
+                    let focused = self.focus == Focus::Locals;
+                    let cursor = self.locals_cursor.min(vars.len().saturating_sub(1));
+                    let first = if focused {
+                        cursor.saturating_sub(fit.saturating_sub(1))
+                    } else {
+                        0
+                    };
                     vars.iter()
+                        .enumerate()
+                        .skip(first)
                         .take(fit)
-                        .map(|(name, ty, value)| {
-                            let text = format!("{name} = {value}");
-                            let width = text.chars().count() + 2 + ty.chars().count();
-                            if ty.is_empty() || width > room {
-                                Line::from(text)
+                        .map(|(i, r)| {
+                            let marker = match (r.expandable, r.expanded) {
+                                (true, true) => "▾ ",
+                                (true, false) => "▸ ",
+                                _ => "",
+                            };
+                            let text =
+                                format!("{}{marker}{} = {}", "  ".repeat(r.depth), r.name, r.value);
+                            let width = text.chars().count() + 2 + r.ty.chars().count();
+                            let mut spans = vec![Span::raw(text)];
+                            if !r.ty.is_empty() && width <= room {
+                                spans.push(Span::styled(
+                                    format!("  {}", r.ty),
+                                    self.fg(Style::default(), Color::DarkGray),
+                                ));
+                            }
+                            let line = Line::from(spans);
+                            if focused && i == cursor {
+                                line.style(Style::default().add_modifier(Modifier::REVERSED))
                             } else {
-                                Line::from(vec![
-                                    Span::raw(text),
-                                    Span::styled(
-                                        format!("  {ty}"),
-                                        self.fg(Style::default(), Color::DarkGray),
-                                    ),
-                                ])
+                                line
                             }
                         })
                         .collect()
@@ -375,7 +394,7 @@ impl Widget for &App {
                             fit.min(vars.len()),
                             vars.len(),
                         ),
-                        false,
+                        self.focus == Focus::Locals,
                     ))
                     .render(locals_area, buf);
             }

@@ -17,6 +17,26 @@ pub struct FrameView {
     pub source: Vec<(String, Option<String>)>,
 }
 
+/// One row of the locals pane's tree of C variables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VarRow {
+    /// 0 for a variable, 1 for its members, elements or pointee, and so on.
+    pub depth: usize,
+    /// The variable's or member's name, `[i]` for an element, `*` for a pointee.
+    pub name: String,
+    /// Its C type (empty when its value could not be read).
+    pub ty: String,
+    /// Its value, as `print` shows it.
+    pub value: String,
+    /// The row's path from its variable (`basket/*/item`): what Enter expands or collapses,
+    /// the same in every view.
+    pub key: String,
+    /// It has members, elements or a pointee to show.
+    pub expandable: bool,
+    /// They are shown, in the rows that follow.
+    pub expanded: bool,
+}
+
 /// One line of disassembly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeLine {
@@ -89,9 +109,10 @@ pub struct View {
     pub selected_frame: usize,
     /// (type, value) of the selected frame's locals.
     pub locals: Vec<(String, String)>,
-    /// The selected frame's C variables, (name, type, value), when the module has DWARF for
-    /// its function: what the locals pane shows unless the raw Wasm locals are asked for.
-    pub variables: Option<Vec<(String, String, String)>>,
+    /// The selected frame's C variables as a tree (the expanded ones followed by their
+    /// members, elements or pointees), when the module has DWARF for its function: what the
+    /// locals pane shows unless the raw Wasm locals are asked for.
+    pub variables: Option<Vec<VarRow>>,
     /// What the command that made this view has to say (`print`'s value).
     pub note: Option<String>,
     /// (type, value) of its operand stack, bottom first.

@@ -5,7 +5,7 @@
 
 use crate::error::Error;
 use crate::source::Sources;
-use crate::view::{Access, CodeLine, Event, EventKind, FrameView, View};
+use crate::view::{Access, CodeLine, Event, EventKind, FrameView, VarRow, View};
 use deja_replayer::runtime::{FuncIndex, Val};
 use deja_replayer::traces::TraceReader;
 use deja_replayer::{Progress, Session, SessionOptions, Stop, StopPoint, StopReason};
@@ -90,6 +90,8 @@ pub enum Command {
     LastWrite(String),
     /// Show values in hex (`x` toggles).
     Hex(bool),
+    /// Expand or collapse a row of the C variables' tree (its [`crate::view::VarRow::key`]).
+    Expand(String),
     /// Show this frame's locals, stack and code.
     SelectFrame(usize),
     /// Show memory from this address.
@@ -140,6 +142,8 @@ struct Worker<R: Read + Seek + Send + 'static> {
     debug: Option<deja_debuginfo::DebugInfo>,
     /// Values in hex.
     hex: bool,
+    /// Keys of the expanded rows of the C variables' tree.
+    expanded: std::collections::HashSet<String>,
     /// Source files found missing and already reported.
     missing_reported: std::collections::HashSet<String>,
     /// What the last command has to say (a printed value), for the next view.
@@ -161,6 +165,47 @@ struct Worker<R: Read + Seek + Send + 'static> {
     /// The description of the last host call shown (`View::call_detail`): reading it decodes
     /// a trace chunk, so it is read again only when the call changes.
     call_detail: Option<(usize, String)>,
+}
+
+/// Rows of the C variables' tree shown at most (expanding big arrays of structs adds many).
+const MAX_TREE_ROWS: usize = 2000;
+
+/// Appends the row of `name = value` and, when `key` is expanded, its children's rows.
+fn tree_rows(
+    info: &deja_debuginfo::DebugInfo,
+    frame: &dyn deja_debuginfo::Frame,
+    (name, v): (&str, &deja_debuginfo::Value),
+    (depth, key): (usize, &str),
+    (expanded, hex): (&std::collections::HashSet<String>, bool),
+    rows: &mut Vec<VarRow>,
+) {
+    if rows.len() >= MAX_TREE_ROWS {
+        return;
+    }
+    let children = info.children(v, frame);
+    let open = !children.is_empty() && expanded.contains(key);
+    rows.push(VarRow {
+        depth,
+        name: name.to_string(),
+        ty: info.type_name(v),
+        value: info.format(v, frame, hex),
+        key: key.to_string(),
+        expandable: !children.is_empty(),
+        expanded: open,
+    });
+    if open {
+        for (child, cv) in &children {
+            let child_key = format!("{key}/{child}");
+            tree_rows(
+                info,
+                frame,
+                (child, cv),
+                (depth + 1, &child_key),
+                (expanded, hex),
+                rows,
+            );
+        }
+    }
 }
 
 fn val_pair(v: &Val) -> (String, String) {
@@ -332,6 +377,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 .flatten(),
             hex: false,
             missing_reported: Default::default(),
+            expanded: Default::default(),
             note: None,
             hits: Vec::new(),
             hits_complete: true,
@@ -603,6 +649,12 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 self.hex = on;
                 None
             }
+            Command::Expand(ref key) => {
+                if !self.expanded.remove(key) {
+                    self.expanded.insert(key.clone());
+                }
+                None
+            }
             Command::Delete(id) => {
                 if !s.delete(id) {
                     return Err(Error::Command(format!(
@@ -771,19 +823,29 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         let variables = self.debug.as_ref().and_then(|info| {
             let f = deja_debuginfo::SessionFrame::new(s, self.frame)?;
             info.function_name(deja_debuginfo::Frame::pc(&f))?;
-            Some(
-                info.locals(deja_debuginfo::Frame::pc(&f))
-                    .into_iter()
-                    .map(|var| match info.value(var, &f) {
-                        Ok(v) => (
-                            var.name.clone(),
-                            info.type_name(&v),
-                            info.format(&v, &f, self.hex),
-                        ),
-                        Err(e) => (var.name.clone(), String::new(), format!("<{e}>")),
-                    })
-                    .collect(),
-            )
+            let mut rows = Vec::new();
+            for var in info.locals(deja_debuginfo::Frame::pc(&f)) {
+                match info.value(var, &f) {
+                    Ok(v) => tree_rows(
+                        info,
+                        &f,
+                        (&var.name, &v),
+                        (0, &var.name),
+                        (&self.expanded, self.hex),
+                        &mut rows,
+                    ),
+                    Err(e) => rows.push(VarRow {
+                        depth: 0,
+                        name: var.name.clone(),
+                        ty: String::new(),
+                        value: format!("<{e}>"),
+                        key: var.name.clone(),
+                        expandable: false,
+                        expanded: false,
+                    }),
+                }
+            }
+            Some(rows)
         });
         // What the next instruction reads or writes (only the innermost frame is about to
         // run one; the others are at their calls).

@@ -408,7 +408,7 @@ fn breakpoint_hits_are_events_on_the_timeline_and_enter_goes_there() {
     let timeline = screen.lines().nth(22).unwrap();
     assert!(timeline.contains('●') && timeline.contains('█'), "{screen}");
     // The event list: Tab to it, up from the end to the hit, Enter goes there.
-    for _ in 0..3 {
+    for _ in 0..4 {
         h.key(KeyCode::Tab);
     }
     assert_eq!(h.app.focus, deja_tui::app::Focus::Events);
@@ -569,7 +569,7 @@ fn the_locals_pane_shows_c_variables_and_l_the_wasm_locals() {
     let vars = h.view().variables.clone().expect("DWARF for this frame");
     assert!(
         vars.iter()
-            .any(|(n, t, _)| n == "basket" && t == "const struct line *"),
+            .any(|r| r.name == "basket" && r.ty == "const struct line *"),
         "{vars:?}"
     );
     h.key(KeyCode::Char('L'));
@@ -682,8 +682,8 @@ fn w_on_a_variable_goes_back_to_its_last_write_and_x_toggles_hex() {
             .clone()
             .unwrap_or_default()
             .into_iter()
-            .find(|(n, _, _)| n == "last_quantity")
-            .map(|(_, t, v)| (t, v))
+            .find(|r| r.name == "last_quantity")
+            .map(|r| (r.ty, r.value))
     };
     assert_eq!(var(&h), Some(("volatile int".into(), "0".into())));
     h.key(KeyCode::Char('W'));
@@ -721,4 +721,56 @@ fn w_on_a_variable_goes_back_to_its_last_write_and_x_toggles_hex() {
     assert!(hex.starts_with("0x"), "{hex}");
     h.key(KeyCode::Char('x'));
     assert_eq!(var(&h).map(|(_, v)| v).as_deref(), Some("0"));
+}
+
+/// The locals pane is a tree: Tab gives it the focus, Up/Down select a variable, Enter opens a
+/// pointer to its pointee, a struct to its members, an array to its elements, and closes it.
+#[test]
+fn structs_arrays_and_pointers_open_in_the_locals_pane() {
+    let mut h = Harness::open(flaky_trace());
+    for _ in 0..2 {
+        h.key(KeyCode::Tab);
+    }
+    assert_eq!(h.app.focus, deja_tui::app::Focus::Locals);
+    let rows = |h: &Harness| h.view().variables.clone().unwrap_or_default();
+    let basket = rows(&h)
+        .iter()
+        .position(|r| r.name == "basket")
+        .expect("basket");
+    assert!(rows(&h)[basket].expandable);
+    for _ in 0..basket {
+        h.key(KeyCode::Down);
+    }
+    h.key(KeyCode::Enter);
+    let r = rows(&h);
+    assert!(r[basket].expanded, "{r:?}");
+    // The pointee, a struct line, then its members once it is open too.
+    assert_eq!((r[basket + 1].depth, r[basket + 1].name.as_str()), (1, "*"));
+    assert!(r[basket + 1].value.starts_with("{item = "), "{r:?}");
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Enter);
+    let r = rows(&h);
+    let members: Vec<(&str, usize)> = r[basket + 2..basket + 4]
+        .iter()
+        .map(|m| (m.name.as_str(), m.depth))
+        .collect();
+    assert_eq!(members, [("item", 2), ("quantity", 2)], "{r:?}");
+    assert!(h.screen().contains("▾ basket = 0x"), "{}", h.screen());
+    // An array of structs opens to its elements.
+    let items = r
+        .iter()
+        .position(|r| r.name == "items")
+        .expect("main's items, inlined caller");
+    for _ in h.app.locals_cursor..items {
+        h.key(KeyCode::Down);
+    }
+    h.key(KeyCode::Enter);
+    let r = rows(&h);
+    assert_eq!(r[items + 1].name, "[0]", "{r:?}");
+    assert!(r[items + 1].value.contains("apples"), "{r:?}");
+    // Enter on the variable again closes it; the others stay open.
+    h.key(KeyCode::Enter);
+    let r = rows(&h);
+    assert!(!r[items].expanded && r[items + 1].depth == 0, "{r:?}");
+    assert!(r[basket].expanded);
 }

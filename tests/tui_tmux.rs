@@ -276,3 +276,35 @@ fn a_long_replay_shows_a_progress_bar_on_a_terminal() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("replay matches: "), "{err}");
 }
+
+/// The C variables in a real terminal: the locals pane shows them with their types, Tab and
+/// Enter open a pointer, `p` prints an expression on the status line, and `W` goes back to the
+/// write of a variable.
+#[test]
+fn debug_in_tmux_shows_c_variables_prints_and_goes_back_to_a_write() {
+    let trace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/flaky/trap.deja");
+    let args = format!("debug {}", trace.to_str().unwrap());
+    let Some(t) = Tmux::start("vars", &args, |_| {}) else {
+        return;
+    };
+    let screen = wait_for(&t.session, "C variables, frame 0");
+    assert!(screen.contains("▸ basket = 0x000115c0"), "{screen}");
+    assert!(screen.contains("lines = <optimized out>"), "{screen}");
+    t.keys(&["Tab", "Tab", "Enter"]);
+    wait_for(&t.session, "▾ basket = 0x000115c0");
+    let screen = wait_for(&t.session, "  ▸ * = {item = 4, quantity = 6}");
+    assert!(
+        screen.contains("last_quantity = 0  volatile int"),
+        "{screen}"
+    );
+    t.keys(&["p"]);
+    wait_for(&t.session, "print (a C expression; /x for hex):");
+    t.keys(&["basket[0].quantity", "Enter"]);
+    let screen = wait_for(&t.session, "basket[0].quantity = ");
+    assert!(!screen.contains("error"), "{screen}");
+    t.keys(&["W"]);
+    wait_for(&t.session, "back to the last write of EXPR:");
+    t.keys(&["last_quantity", "Enter"]);
+    let screen = wait_for(&t.session, "position 14690 ");
+    assert!(screen.contains("watchpoint 1"), "{screen}");
+}

@@ -19,6 +19,8 @@ pub(crate) enum Ty {
     PointerTo(Box<Ty>),
     /// An integer literal or the result of arithmetic: C's `int`.
     Int,
+    /// A literal beyond `int`, or arithmetic with an 8-byte operand: C's `long long`.
+    Long,
     /// No type information (`void`).
     Void,
 }
@@ -76,7 +78,7 @@ impl DebugInfo {
                     None => return Shape::Void,
                 },
                 Ty::PointerTo(to) => return Shape::PointerTo(*to),
-                Ty::Int => return Shape::Int,
+                Ty::Int | Ty::Long => return Shape::Int,
                 Ty::Void => return Shape::Void,
             }
         }
@@ -85,6 +87,9 @@ impl DebugInfo {
 
     /// Size in bytes (0 when unknown).
     pub(crate) fn size_of(&self, ty: &Ty) -> u64 {
+        if *ty == Ty::Long {
+            return 8;
+        }
         match self.shape(ty) {
             Shape::PointerTo(_) | Shape::Int => 4,
             Shape::Void => 0,
@@ -309,6 +314,17 @@ enum Tok {
     Punct(&'static str),
 }
 
+impl Tok {
+    /// The token as the user wrote it, quoted.
+    fn text(&self) -> String {
+        match self {
+            Tok::Ident(s) => format!("`{s}`"),
+            Tok::Num(n) => format!("`{n}`"),
+            Tok::Punct(p) => format!("`{p}`"),
+        }
+    }
+}
+
 fn lex(s: &str) -> Result<Vec<Tok>, String> {
     let mut out = Vec::new();
     let chars: Vec<char> = s.chars().collect();
@@ -349,6 +365,8 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                     ')' => ")",
                     '-' => "-",
                     '+' => "+",
+                    '/' => "/",
+                    '%' => "%",
                     _ => return Err(format!("unexpected `{c}`")),
                 },
             };
@@ -384,6 +402,8 @@ impl Parser<'_> {
                 ")" => ")",
                 "-" => "-",
                 "+" => "+",
+                "/" => "/",
+                "%" => "%",
                 _ => return false,
             }))
         {
@@ -409,9 +429,34 @@ impl Parser<'_> {
         }
     }
 
-    /// expression: sum of unary terms (`a + 1`, `p - 2` for integers).
+    fn long(&self, n: i64) -> Value {
+        Value {
+            ty: Ty::Long,
+            data: Data::Bytes(n.to_le_bytes().to_vec()),
+        }
+    }
+
+    /// An integer result of C's usual arithmetic: `long long` when an operand has 8 bytes,
+    /// else `int` (wrapping as the guest's 32-bit `int` does).
+    fn arithmetic(&self, l: &Value, r: &Value, n: i64) -> Value {
+        if self.info.size_of(&l.ty) == 8 || self.info.size_of(&r.ty) == 8 {
+            self.long(n)
+        } else {
+            self.int(n)
+        }
+    }
+
+    fn is_pointer(&self, v: &Value) -> bool {
+        matches!(
+            self.info.shape(&v.ty),
+            Shape::PointerTo(_) | Shape::Kind(TypeKind::Array { .. })
+        )
+    }
+
+    /// expression: a sum of products (`a + 1`, `p - 2` and `2 + p` scaled by the pointee's
+    /// size, `p - q` counting elements).
     fn expression(&mut self) -> Result<Value, String> {
-        let mut v = self.unary()?;
+        let mut v = self.product()?;
         loop {
             let sign = if self.eat("+") {
                 1
@@ -420,18 +465,63 @@ impl Parser<'_> {
             } else {
                 return Ok(v);
             };
-            let rhs = self.unary()?;
-            let r = self.info.integer(&rhs, self.frame)?;
-            v = match self.info.shape(&v.ty) {
-                Shape::PointerTo(_) | Shape::Kind(TypeKind::Array { .. }) => {
+            let rhs = self.product()?;
+            v = match (self.is_pointer(&v), self.is_pointer(&rhs)) {
+                (true, true) if sign < 0 => {
+                    let elem = self.info.index(&v, 0, self.frame)?;
+                    let size = self.info.size_of(&elem.ty).max(1) as i64;
+                    let a = self.info.address_of(&elem)?;
+                    let b = self
+                        .info
+                        .address_of(&self.info.index(&rhs, 0, self.frame)?)?;
+                    let a = self.info.integer(&a, self.frame)?;
+                    let b = self.info.integer(&b, self.frame)?;
+                    self.int((a - b) / size)
+                }
+                (true, true) => return Err("cannot add two pointers".into()),
+                (true, false) => {
+                    let r = self.info.integer(&rhs, self.frame)?;
                     let elem = self.info.index(&v, sign * r, self.frame)?;
                     self.info.address_of(&elem)?
                 }
-                _ => {
+                (false, true) if sign > 0 => {
                     let l = self.info.integer(&v, self.frame)?;
-                    self.int(l.wrapping_add(sign * r))
+                    let elem = self.info.index(&rhs, l, self.frame)?;
+                    self.info.address_of(&elem)?
+                }
+                (false, true) => return Err("cannot subtract a pointer from an integer".into()),
+                (false, false) => {
+                    let l = self.info.integer(&v, self.frame)?;
+                    let r = self.info.integer(&rhs, self.frame)?;
+                    self.arithmetic(&v, &rhs, l.wrapping_add(sign * r))
                 }
             };
+        }
+    }
+
+    /// product: unary terms with `*`, `/` and `%` on integers.
+    fn product(&mut self) -> Result<Value, String> {
+        let mut v = self.unary()?;
+        loop {
+            let op = if self.eat("*") {
+                '*'
+            } else if self.eat("/") {
+                '/'
+            } else if self.eat("%") {
+                '%'
+            } else {
+                return Ok(v);
+            };
+            let rhs = self.unary()?;
+            let l = self.info.integer(&v, self.frame)?;
+            let r = self.info.integer(&rhs, self.frame)?;
+            let n = match op {
+                '*' => l.wrapping_mul(r),
+                _ if r == 0 => return Err("division by zero".into()),
+                '/' => l.wrapping_div(r),
+                _ => l.wrapping_rem(r),
+            };
+            v = self.arithmetic(&v, &rhs, n);
         }
     }
 
@@ -509,7 +599,11 @@ impl Parser<'_> {
         match self.peek().cloned() {
             Some(Tok::Num(n)) => {
                 self.i += 1;
-                Ok(self.int(n))
+                Ok(if i32::try_from(n).is_ok() {
+                    self.int(n)
+                } else {
+                    self.long(n)
+                })
             }
             Some(Tok::Ident(name)) => {
                 self.i += 1;
@@ -525,7 +619,7 @@ impl Parser<'_> {
                 self.expect(")")?;
                 Ok(v)
             }
-            Some(t) => Err(format!("unexpected {t:?}")),
+            Some(t) => Err(format!("unexpected {}", t.text())),
             None => Err("an expression is missing".into()),
         }
     }
@@ -541,7 +635,10 @@ pub(crate) fn evaluate(info: &DebugInfo, s: &str, frame: &dyn Frame) -> Result<V
     };
     let v = p.expression()?;
     if p.i != p.toks.len() {
-        return Err(format!("unexpected {:?} after the expression", p.toks[p.i]));
+        return Err(format!(
+            "unexpected {} after the expression",
+            p.toks[p.i].text()
+        ));
     }
     Ok(v)
 }

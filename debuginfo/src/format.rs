@@ -70,7 +70,9 @@ fn try_value(
         Shape::Void => Ok("<no type>".into()),
         Shape::Int => {
             let n = info.integer(v, frame)?;
-            Ok(if hex {
+            Ok(if hex && info.size_of(&v.ty) == 8 {
+                format!("{:#x}", n as u64)
+            } else if hex {
                 format!("{:#x}", n as u32)
             } else {
                 n.to_string()
@@ -211,6 +213,7 @@ fn try_value(
 pub(crate) fn type_name(info: &DebugInfo, ty: &Ty) -> String {
     match ty {
         Ty::Int => "int".into(),
+        Ty::Long => "long long".into(),
         Ty::Void => "void".into(),
         Ty::PointerTo(to) => format!("{} *", type_name(info, to)),
         Ty::Dwarf(k) => match info.types.get(k) {

@@ -135,6 +135,23 @@ fn unoptimized_every_kind_of_variable_matches_what_the_program_printed() {
     assert_eq!(print(&s, &info, "*&counter"), "7");
     assert_eq!(print(&s, &info, "label[1]"), "105 'i'");
     assert_eq!(print(&s, &info, "counter + 1"), "8");
+    // Arithmetic as C does it: precedence, pointers scaled by their pointee's size on either
+    // side, a pointer difference in elements, 64 bits when a literal needs them.
+    assert_eq!(print(&s, &info, "counter * 3 + 1"), "22");
+    assert_eq!(print(&s, &info, "(counter + 1) / 3 % 2"), "0");
+    assert_eq!(
+        print(&s, &info, "1 + s->corners"),
+        print(&s, &info, "&s->corners[1]")
+    );
+    assert_eq!(print(&s, &info, "*(1 + s->corners)"), "{x = 9, y = 1}");
+    assert_eq!(print(&s, &info, "&shapes[1] - &shapes[0]"), "1");
+    assert_eq!(print(&s, &info, "s - shapes"), "1");
+    assert_eq!(print(&s, &info, "counter * 1000000000000"), "7000000000000");
+    assert_eq!(print(&s, &info, "counter / 0"), "error: division by zero");
+    assert_eq!(
+        print(&s, &info, "counter )"),
+        "error: unexpected `)` after the expression"
+    );
     assert_eq!(
         print(&s, &info, "(struct point *)s->corners"),
         print(&s, &info, "&s->corners[0]")

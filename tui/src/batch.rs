@@ -294,6 +294,12 @@ fn execute<R: Read + Seek + Send + 'static>(
     info: Option<&DebugInfo>,
     line: &str,
 ) -> Result<Value, Error> {
+    // gdb's `p/x EXPR`: a format glued to the command word is its first argument.
+    let line = match line.trim_start().split_once('/') {
+        Some((word @ ("p" | "print"), format)) => format!("{word} /{format}"),
+        _ => line.to_string(),
+    };
+    let line = line.as_str();
     let words: Vec<&str> = line.split_whitespace().collect();
     let (cmd, args) = words.split_first().ok_or("empty command")?;
     // The text after the command word, for commands that take an expression.

@@ -63,7 +63,8 @@ fn line_breakpoints_where_print_and_vars_in_json() {
     let r = results(
         "O0",
         "goto start\nbreak shapes.c:39\ncontinue\nwhere\nprint *s\nprint s->corners[1]\n\
-         print /x scale\nprint label\nprint s->next->name\nvars\ncontinue\nprint doubled\n",
+         print /x scale\nprint label\nprint s->next->name\nvars\ncontinue\nprint doubled\n\
+         p/x doubled\n",
     );
     assert_eq!(r[1]["line"], 39);
     assert!(r[1]["file"].as_str().unwrap().ends_with("shapes.c"));
@@ -97,6 +98,8 @@ fn line_breakpoints_where_print_and_vars_in_json() {
     assert!(vars.contains(&("doubled", "12")), "{vars:?}");
     // The second report: what the program printed ("doubled=96").
     assert_eq!(r[11]["value"], "96");
+    // gdb's spelling with the format glued on.
+    assert_eq!(r[12]["value"], "0x60");
 }
 
 #[test]

@@ -155,6 +155,8 @@ enum Loc {
     Expr(gimli::Expression<R>),
     /// By pc range (DWARF addresses, end exclusive).
     List(Vec<(u64, u64, gimli::Expression<R>)>),
+    /// The value itself (`DW_AT_const_value`), little-endian; integers as 8 bytes.
+    Const(Vec<u8>),
     None,
 }
 
@@ -267,7 +269,18 @@ impl Builder<'_> {
                 }
                 _ => Loc::None,
             },
-            _ => Loc::None,
+            // No location: the optimizer may have left the value itself.
+            None => match entry.attr_value(gimli::DW_AT_const_value) {
+                Some(AttributeValue::Block(b)) => {
+                    Loc::Const(b.to_slice().map_or_else(|_| Vec::new(), |b| b.to_vec()))
+                }
+                Some(AttributeValue::Sdata(n)) => Loc::Const(n.to_le_bytes().to_vec()),
+                Some(v) => match v.udata_value() {
+                    Some(n) => Loc::Const(n.to_le_bytes().to_vec()),
+                    None => Loc::None,
+                },
+                None => Loc::None,
+            },
         }
     }
 
@@ -913,6 +926,7 @@ impl DebugInfo {
                 .find(|(lo, hi, _)| *lo <= a && a < *hi)
                 .map(|(_, _, e)| e.clone())
                 .ok_or("optimized out")?,
+            Loc::Const(bytes) => return Ok(expr::Data::Bytes(bytes.clone())),
             Loc::None => return Err("optimized out".into()),
         };
         let base = || -> Result<u64, String> {

@@ -244,3 +244,30 @@ fn lines_functions_and_a_module_without_dwarf() {
     let wat = deja_runtime::Module::new(b"\0asm\x01\0\0\0").unwrap();
     assert!(DebugInfo::new(wat.bytes()).unwrap().is_none());
 }
+
+/// Variables the optimizer turned into constants (`DW_AT_const_value`, `consts.c` at -O2)
+/// print their values, not "optimized out".
+#[test]
+fn constants_of_optimized_code_have_their_values() {
+    let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/consts-O2.wasm"))
+        .unwrap();
+    let info = DebugInfo::new(&bytes).unwrap().expect("DWARF");
+    let mut s = session(&bytes);
+    let (_, pcs) = info
+        .line_pcs("consts.c", 11)
+        .expect("code on the printf line");
+    let module = s.module().clone();
+    for pc in pcs {
+        s.add_breakpoint(func_of(&module, pc), Some(pc)).unwrap();
+    }
+    let stop = s.continue_forward().unwrap();
+    assert!(matches!(stop.reason, StopReason::Breakpoint(_)), "{stop:?}");
+    assert_eq!(print(&s, &info, "factor"), "3");
+    assert_eq!(print(&s, &info, "big"), "5000000000");
+    assert_eq!(print(&s, &info, "factor * 2"), "6");
+    assert_eq!(print(&s, &info, "big + factor"), "5000000003");
+    let f = SessionFrame::new(&s, 0).unwrap();
+    let v = info.eval("factor", &f).unwrap();
+    assert_eq!(info.type_name(&v), "const int");
+    assert!(info.extent(&v).is_err(), "a constant is not in memory");
+}

@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 clang --target=wasm32-wasi -O0 -g -o shapes-O0.wasm shapes.c
 clang --target=wasm32-wasi -O2 -g -o shapes-O2.wasm shapes.c
+clang --target=wasm32-wasi -O2 -g -o consts-O2.wasm consts.c

@@ -71,7 +71,7 @@ impl DebugInfo {
                     Some(TypeKind::Typedef { to, .. } | TypeKind::Qualified { to, .. }) => {
                         ty = to.map_or(Ty::Void, Ty::Dwarf);
                     }
-                    Some(TypeKind::Pointer { to }) => {
+                    Some(TypeKind::Pointer { to, .. }) => {
                         return Shape::PointerTo(to.map_or(Ty::Void, Ty::Dwarf));
                     }
                     Some(kind) => return Shape::Kind(kind),
@@ -200,13 +200,80 @@ impl DebugInfo {
         }
     }
 
+    /// Whether `ty` is a C++ reference (behind typedefs and qualifiers).
+    pub(crate) fn is_reference(&self, ty: &Ty) -> bool {
+        let mut ty = ty.clone();
+        for _ in 0..64 {
+            let Ty::Dwarf(k) = ty else {
+                return false;
+            };
+            match self.kind(k) {
+                Some(TypeKind::Typedef { to, .. } | TypeKind::Qualified { to, .. }) => {
+                    ty = to.map_or(Ty::Void, Ty::Dwarf);
+                }
+                Some(TypeKind::Pointer { reference, .. }) => return *reference,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// The value a reference refers to; any other value as it is.
+    pub(crate) fn through_reference(&self, v: Value, frame: &dyn Frame) -> Result<Value, String> {
+        if self.is_reference(&v.ty) {
+            self.deref(&v, frame)
+        } else {
+            Ok(v)
+        }
+    }
+
+    /// How a member is shown: its name, or `<Base>` for a C++ base class subobject (as gdb
+    /// shows it); `None` for an unnamed member.
+    pub(crate) fn member_label(&self, m: &crate::Member) -> Option<String> {
+        if m.base {
+            let name = crate::format::type_name(self, &m.ty.map_or(Ty::Void, Ty::Dwarf));
+            let bare = name
+                .strip_prefix("class ")
+                .or_else(|| name.strip_prefix("struct "))
+                .unwrap_or(&name);
+            Some(format!("<{bare}>"))
+        } else {
+            m.name.clone()
+        }
+    }
+
+    /// Member `m` of struct value `v`.
+    pub(crate) fn member_value(&self, v: &Value, m: &crate::Member) -> Result<Value, String> {
+        let ty = m.ty.map_or(Ty::Void, Ty::Dwarf);
+        let data = match &v.data {
+            Data::Memory(a) => Data::Memory(a + m.offset),
+            Data::Bytes(b) => {
+                let size = self.size_of(&ty) as usize;
+                let start = m.offset as usize;
+                Data::Bytes(
+                    b.get(start..start + size)
+                        .ok_or("member out of range")?
+                        .to_vec(),
+                )
+            }
+        };
+        Ok(Value { ty, data })
+    }
+
     pub(crate) fn member(&self, v: &Value, name: &str) -> Result<Value, String> {
         match self.shape(&v.ty) {
             Shape::Kind(TypeKind::Struct { members, .. }) => {
-                let m = members
-                    .iter()
-                    .find(|m| m.name.as_deref() == Some(name))
-                    .ok_or_else(|| format!("there is no member named {name}"))?;
+                let Some(m) = members.iter().find(|m| m.name.as_deref() == Some(name)) else {
+                    // C++: a member of a base class is the derived class's too.
+                    for b in members.iter().filter(|m| m.base) {
+                        if let Ok(sub) = self.member_value(v, b)
+                            && let Ok(found) = self.member(&sub, name)
+                        {
+                            return Ok(found);
+                        }
+                    }
+                    return Err(format!("there is no member named {name}"));
+                };
                 let ty = m.ty.map_or(Ty::Void, Ty::Dwarf);
                 let data = match &v.data {
                     Data::Memory(a) => Data::Memory(a + m.offset),
@@ -569,7 +636,8 @@ impl Parser<'_> {
         loop {
             if self.eat(".") {
                 let name = self.ident()?;
-                v = self.info.member(&v, &name)?;
+                let target = self.info.through_reference(v, self.frame)?;
+                v = self.info.member(&target, &name)?;
             } else if self.eat("->") {
                 let name = self.ident()?;
                 let target = self.info.deref(&v, self.frame)?;
@@ -607,11 +675,20 @@ impl Parser<'_> {
             }
             Some(Tok::Ident(name)) => {
                 self.i += 1;
-                let var = self
-                    .info
-                    .lookup(self.frame.pc(), &name)
-                    .ok_or_else(|| format!("no symbol \"{name}\" in current context"))?;
-                self.info.value(var, self.frame)
+                let missing = || format!("no symbol \"{name}\" in current context");
+                match self.info.lookup(self.frame.pc(), &name) {
+                    Some(var) => self.info.value(var, self.frame),
+                    // In a C++ method, a member's name alone is `this->name`.
+                    None => {
+                        let this = self
+                            .info
+                            .lookup(self.frame.pc(), "this")
+                            .ok_or_else(missing)?;
+                        let this = self.info.value(this, self.frame)?;
+                        let object = self.info.deref(&this, self.frame)?;
+                        self.info.member(&object, &name).map_err(|_| missing())
+                    }
+                }
             }
             Some(Tok::Punct("(")) => {
                 self.i += 1;

@@ -80,6 +80,14 @@ fn try_value(
         }
         Shape::PointerTo(to) => {
             let addr = info.integer(v, frame)? as u64 & 0xffff_ffff;
+            if info.is_reference(&v.ty) && depth < 6 {
+                // gdb: `@0x11498: {...}`, the address and the object referred to.
+                let target = info.deref(v, frame)?;
+                return Ok(format!(
+                    "@{addr:#010x}: {}",
+                    value(info, &target, frame, hex, depth + 1)
+                ));
+            }
             let mut s = format!("{addr:#010x}");
             if addr == 0 {
                 s = "0x0".into();
@@ -163,7 +171,7 @@ fn try_value(
                         },
                     };
                     let text = value(info, &mv, frame, hex, depth + 1);
-                    match &m.name {
+                    match &info.member_label(m) {
                         Some(n) => parts.push(format!("{n} = {text}")),
                         None => parts.push(text),
                     }
@@ -220,9 +228,11 @@ pub(crate) fn type_name(info: &DebugInfo, ty: &Ty) -> String {
             None => "void".into(),
             Some(kind) => match kind {
                 TypeKind::Base { name, .. } | TypeKind::Typedef { name, .. } => name.clone(),
-                TypeKind::Pointer { to } => {
-                    format!("{} *", type_name(info, &to.map_or(Ty::Void, Ty::Dwarf)))
-                }
+                TypeKind::Pointer { to, reference } => format!(
+                    "{} {}",
+                    type_name(info, &to.map_or(Ty::Void, Ty::Dwarf)),
+                    if *reference { "&" } else { "*" }
+                ),
                 TypeKind::Struct { keyword, name, .. } => {
                     format!("{keyword} {}", name.as_deref().unwrap_or("{...}"))
                 }

@@ -115,6 +115,8 @@ enum TypeKind {
     },
     Pointer {
         to: Option<Key>,
+        /// A C++ reference: `.` reaches through it.
+        reference: bool,
     },
     Struct {
         keyword: &'static str,
@@ -147,6 +149,8 @@ struct Member {
     name: Option<String>,
     offset: u64,
     ty: Option<Key>,
+    /// A C++ base class subobject (`DW_TAG_inheritance`): its members are the class's too.
+    base: bool,
 }
 
 /// Where a variable lives.
@@ -212,6 +216,8 @@ struct Builder<'a> {
     globals: Vec<Variable>,
     rows: Vec<Row>,
     files: Vec<String>,
+    /// The C++ namespaces and classes being read (`geo::Rect::`), prefixed to names.
+    prefix: String,
 }
 
 impl Builder<'_> {
@@ -337,7 +343,10 @@ impl Builder<'_> {
         match entry.tag() {
             gimli::DW_TAG_subprogram => {
                 let ranges = self.ranges(u, &entry);
-                let name = self.name_of(u, &entry).or_else(|| {
+                let own = self
+                    .name_of(u, &entry)
+                    .map(|n| format!("{}{n}", self.prefix));
+                let name = own.or_else(|| {
                     Self::ref_of(u, &entry, gimli::DW_AT_abstract_origin)
                         .or_else(|| Self::ref_of(u, &entry, gimli::DW_AT_specification))
                         .and_then(|k| self.origins.get(&k).and_then(|o| o.0.clone()))
@@ -362,6 +371,19 @@ impl Builder<'_> {
                 if let Some(v) = self.variable(u, &entry, false) {
                     self.globals.push(v);
                 }
+            }
+            // C++: everything in a namespace, named with it.
+            gimli::DW_TAG_namespace => {
+                let name = self
+                    .name_of(u, &entry)
+                    .unwrap_or_else(|| "(anonymous namespace)".into());
+                let inner = format!("{}{name}::", self.prefix);
+                let outer = std::mem::replace(&mut self.prefix, inner);
+                let mut children = node.children();
+                while let Some(child) = children.next()? {
+                    self.read_top(u, child)?;
+                }
+                self.prefix = outer;
             }
             _ => {
                 self.read_type(u, &entry, key, node)?;
@@ -467,20 +489,58 @@ impl Builder<'_> {
                     _ => gimli::DW_ATE_signed,
                 },
             },
-            gimli::DW_TAG_pointer_type | gimli::DW_TAG_reference_type => TypeKind::Pointer { to },
+            gimli::DW_TAG_pointer_type => TypeKind::Pointer {
+                to,
+                reference: false,
+            },
+            gimli::DW_TAG_reference_type | gimli::DW_TAG_rvalue_reference_type => {
+                TypeKind::Pointer {
+                    to,
+                    reference: true,
+                }
+            }
             gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type | gimli::DW_TAG_class_type => {
                 let mut members = Vec::new();
+                let class = match &name {
+                    Some(n) => format!("{}{n}", self.prefix),
+                    None => self.prefix.clone(),
+                };
                 let mut children = node.children();
                 while let Some(child) = children.next()? {
-                    let e = child.entry();
-                    if e.tag() == gimli::DW_TAG_member {
-                        members.push(Member {
-                            name: self.name_of(u, e),
-                            offset: Self::udata(e, gimli::DW_AT_data_member_location).unwrap_or(0),
-                            ty: Self::ref_of(u, e, gimli::DW_AT_type),
-                        });
+                    let e = child.entry().clone();
+                    match e.tag() {
+                        gimli::DW_TAG_member | gimli::DW_TAG_inheritance => {
+                            let base = e.tag() == gimli::DW_TAG_inheritance;
+                            let ty = Self::ref_of(u, &e, gimli::DW_AT_type);
+                            members.push(Member {
+                                // A base is named by its type, once every type is read.
+                                name: if base { None } else { self.name_of(u, &e) },
+                                offset: Self::udata(&e, gimli::DW_AT_data_member_location)
+                                    .unwrap_or(0),
+                                ty,
+                                base,
+                            });
+                        }
+                        // A method's declaration: its out-of-line definition names it through
+                        // `DW_AT_specification`, qualified with the class.
+                        gimli::DW_TAG_subprogram => {
+                            if let Some(m) = self.name_of(u, &e) {
+                                self.origins.insert(
+                                    (u, e.offset().0),
+                                    (Some(format!("{class}::{m}")), None),
+                                );
+                            }
+                        }
+                        // Nested types.
+                        _ => {
+                            let key = (u, e.offset().0);
+                            let outer = std::mem::replace(&mut self.prefix, format!("{class}::"));
+                            self.read_type(u, &e, key, child)?;
+                            self.prefix = outer;
+                        }
                     }
                 }
+                let name = name.map(|n| format!("{}{n}", self.prefix));
                 TypeKind::Struct {
                     keyword: match entry.tag() {
                         gimli::DW_TAG_union_type => "union",
@@ -523,10 +583,14 @@ impl Builder<'_> {
                         values.push((n, v));
                     }
                 }
-                TypeKind::Enum { name, size, values }
+                TypeKind::Enum {
+                    name: name.map(|n| format!("{}{n}", self.prefix)),
+                    size,
+                    values,
+                }
             }
             gimli::DW_TAG_typedef => TypeKind::Typedef {
-                name: name.unwrap_or_else(|| "?".into()),
+                name: format!("{}{}", self.prefix, name.unwrap_or_else(|| "?".into())),
                 to,
             },
             gimli::DW_TAG_const_type => TypeKind::Qualified {
@@ -654,6 +718,7 @@ impl DebugInfo {
             globals: Vec::new(),
             rows: Vec::new(),
             files: Vec::new(),
+            prefix: String::new(),
         };
         for u in 0..units.len() {
             b.read_unit(u).map_err(|e| format!("DWARF: {e}"))?;
@@ -1094,10 +1159,7 @@ impl DebugInfo {
         match self.shape(&v.ty) {
             Shape::Kind(TypeKind::Struct { members, .. }) => members
                 .iter()
-                .filter_map(|m| {
-                    let name = m.name.as_deref()?;
-                    Some((name.to_string(), self.member(v, name).ok()?))
-                })
+                .filter_map(|m| Some((self.member_label(m)?, self.member_value(v, m).ok()?)))
                 .collect(),
             Shape::Kind(TypeKind::Array { elem, counts }) if counts.len() == 1 => {
                 let elem = elem.map_or(expr::Ty::Void, expr::Ty::Dwarf);

@@ -271,3 +271,52 @@ fn constants_of_optimized_code_have_their_values() {
     assert_eq!(info.type_name(&v), "const int");
     assert!(info.extent(&v).is_err(), "a constant is not in memory");
 }
+
+/// C++ (`classes.cpp` at -O0): types and functions in a namespace, qualified; a method's
+/// `this`, and its members by their names alone; members of a base class; a reference,
+/// shown and followed as gdb does; a method defined in its class, by its qualified name.
+#[test]
+fn cpp_namespaces_classes_bases_references_and_methods() {
+    let bytes =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/classes-O0.wasm"))
+            .unwrap();
+    let info = DebugInfo::new(&bytes).unwrap().expect("DWARF");
+    let mut s = session(&bytes);
+    let (_, pcs) = info
+        .line_pcs("classes.cpp", 30)
+        .expect("code in Rect::area");
+    let module = s.module().clone();
+    for pc in pcs {
+        s.add_breakpoint(func_of(&module, pc), Some(pc)).unwrap();
+    }
+    let stop = s.continue_forward().unwrap();
+    assert!(matches!(stop.reason, StopReason::Breakpoint(_)), "{stop:?}");
+    let f = SessionFrame::new(&s, 0).unwrap();
+    let pc = deja_debuginfo::Frame::pc(&f);
+    assert_eq!(info.frames_at(pc)[0].function, "geo::Rect::area");
+    let this = info.eval("this", &f).unwrap();
+    assert_eq!(info.type_name(&this), "const class geo::Rect *");
+    assert_eq!(
+        print(&s, &info, "*this"),
+        "{<geo::Shape> = {_vptr$Shape = 0x000004e4, name = 0x0000042d \"rect\", sides = 4}, w = 3, h = 4}"
+    );
+    assert_eq!(print(&s, &info, "w * h"), "12");
+    assert_eq!(
+        print(&s, &info, "sides"),
+        "4",
+        "a base's member through this"
+    );
+    assert!(print(&s, &info, "name").ends_with("\"rect\""));
+    assert_eq!(print(&s, &info, "a"), "12");
+    // In main: the object, a member of its base, a reference to the base.
+    s.finish().unwrap();
+    assert!(print(&s, &info, "r.name").ends_with("\"rect\""));
+    assert_eq!(print(&s, &info, "r.w"), "3");
+    let f = SessionFrame::new(&s, 0).unwrap();
+    let r = info.eval("s", &f).unwrap();
+    assert_eq!(info.type_name(&r), "const class geo::Shape &");
+    assert!(print(&s, &info, "s").starts_with("@0x00011498: {_vptr$Shape = "));
+    assert_eq!(print(&s, &info, "s.sides"), "4");
+    // A method defined in its class, by the name gdb gives it.
+    assert!(info.function_breakpoint("geo::Point::dot").is_some());
+}

@@ -97,7 +97,7 @@ impl DebugInfo {
                 TypeKind::Base { size, .. }
                 | TypeKind::Struct { size, .. }
                 | TypeKind::Enum { size, .. } => *size,
-                TypeKind::Array { elem, counts } => {
+                TypeKind::Array { elem, counts, .. } => {
                     let n: u64 = counts.iter().map(|c| c.unwrap_or(0)).product();
                     n * self.size_of(&elem.map_or(Ty::Void, Ty::Dwarf))
                 }
@@ -163,13 +163,10 @@ impl DebugInfo {
 
     pub(crate) fn index(&self, v: &Value, i: i64, frame: &dyn Frame) -> Result<Value, String> {
         match self.shape(&v.ty) {
-            Shape::Kind(TypeKind::Array { elem, counts }) => {
-                // A multi-dimensional array indexes into an array of the remaining
-                // dimensions, which has no DIE of its own: only one dimension is supported.
-                if counts.len() > 1 {
-                    return Err("arrays of more than one dimension are not supported".into());
-                }
-                let elem = elem.map_or(Ty::Void, Ty::Dwarf);
+            Shape::Kind(TypeKind::Array { elem, sub, .. }) => {
+                // A multi-dimensional array indexes into the array of the remaining
+                // dimensions.
+                let elem = sub.or(*elem).map_or(Ty::Void, Ty::Dwarf);
                 let size = self.size_of(&elem) as i64;
                 match &v.data {
                     Data::Memory(a) => Ok(Value {

@@ -178,16 +178,13 @@ fn try_value(
                 }
                 Ok(format!("{{{}}}", parts.join(", ")))
             }
-            TypeKind::Array { elem, counts } => {
-                let elem_ty = elem.map_or(Ty::Void, Ty::Dwarf);
+            TypeKind::Array { elem, counts, sub } => {
+                let elem_ty = sub.or(*elem).map_or(Ty::Void, Ty::Dwarf);
                 let count = counts.first().copied().flatten().unwrap_or(0);
                 if counts.len() == 1 && is_char(info, &elem_ty) && !hex {
                     let b = info.bytes(v, frame)?;
                     let text: Vec<u8> = b.iter().copied().take_while(|&c| c != 0).collect();
                     return Ok(quote(&text));
-                }
-                if counts.len() > 1 {
-                    return Ok(format!("<array of {} dimensions>", counts.len()));
                 }
                 let size = info.size_of(&elem_ty);
                 let mut parts = Vec::new();
@@ -239,7 +236,7 @@ pub(crate) fn type_name(info: &DebugInfo, ty: &Ty) -> String {
                 TypeKind::Enum { name, .. } => {
                     format!("enum {}", name.as_deref().unwrap_or("{...}"))
                 }
-                TypeKind::Array { elem, counts } => {
+                TypeKind::Array { elem, counts, .. } => {
                     let dims: String = counts
                         .iter()
                         .map(|c| c.map_or("[]".to_string(), |n| format!("[{n}]")))

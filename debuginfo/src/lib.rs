@@ -127,6 +127,9 @@ enum TypeKind {
     Array {
         elem: Option<Key>,
         counts: Vec<Option<u64>>,
+        /// For more than one dimension: the array type of the remaining ones (made up by the
+        /// reader, DWARF has none), what indexing gives.
+        sub: Option<Key>,
     },
     Enum {
         name: Option<String>,
@@ -565,7 +568,11 @@ impl Builder<'_> {
                         );
                     }
                 }
-                TypeKind::Array { elem: to, counts }
+                TypeKind::Array {
+                    elem: to,
+                    counts,
+                    sub: None,
+                }
             }
             gimli::DW_TAG_enumeration_type => {
                 let mut values = Vec::new();
@@ -664,6 +671,40 @@ pub struct DebugInfo {
     files: Vec<String>,
 }
 
+/// Gives every array type of several dimensions its chain of sub-array types (`int[2][3]` ->
+/// `int[3]`), under keys no DIE has, so that `a[i]` of a multi-dimensional array is an array.
+fn split_arrays(types: &mut HashMap<Key, TypeKind>) {
+    let multi: Vec<Key> = types
+        .iter()
+        .filter(|(_, t)| matches!(t, TypeKind::Array { counts, .. } if counts.len() > 1))
+        .map(|(k, _)| *k)
+        .collect();
+    let mut next = 0;
+    for key in multi {
+        let Some(TypeKind::Array { elem, counts, .. }) = types.get(&key).cloned() else {
+            continue;
+        };
+        // From the innermost dimension outward.
+        let mut sub = None;
+        for i in (1..counts.len()).rev() {
+            let k = (usize::MAX, next);
+            next += 1;
+            types.insert(
+                k,
+                TypeKind::Array {
+                    elem,
+                    counts: counts[i..].to_vec(),
+                    sub,
+                },
+            );
+            sub = Some(k);
+        }
+        if let Some(TypeKind::Array { sub: s, .. }) = types.get_mut(&key) {
+            *s = sub;
+        }
+    }
+}
+
 fn in_ranges(ranges: &[(u64, u64)], a: u64) -> bool {
     ranges.iter().any(|&(lo, hi)| lo <= a && a < hi)
 }
@@ -725,6 +766,7 @@ impl DebugInfo {
             b.read_lines(u).map_err(|e| format!("DWARF lines: {e}"))?;
         }
         b.rows.sort_by_key(|r| (r.addr, !r.end));
+        split_arrays(&mut b.types);
         let Builder {
             types,
             functions,
@@ -1161,8 +1203,8 @@ impl DebugInfo {
                 .iter()
                 .filter_map(|m| Some((self.member_label(m)?, self.member_value(v, m).ok()?)))
                 .collect(),
-            Shape::Kind(TypeKind::Array { elem, counts }) if counts.len() == 1 => {
-                let elem = elem.map_or(expr::Ty::Void, expr::Ty::Dwarf);
+            Shape::Kind(TypeKind::Array { elem, counts, sub }) => {
+                let elem = sub.or(*elem).map_or(expr::Ty::Void, expr::Ty::Dwarf);
                 if format::is_char(self, &elem) {
                     return Vec::new();
                 }

@@ -254,7 +254,7 @@ fn constants_of_optimized_code_have_their_values() {
     let info = DebugInfo::new(&bytes).unwrap().expect("DWARF");
     let mut s = session(&bytes);
     let (_, pcs) = info
-        .line_pcs("consts.c", 11)
+        .line_pcs("consts.c", 14)
         .expect("code on the printf line");
     let module = s.module().clone();
     for pc in pcs {
@@ -270,6 +270,15 @@ fn constants_of_optimized_code_have_their_values() {
     let v = info.eval("factor", &f).unwrap();
     assert_eq!(info.type_name(&v), "const int");
     assert!(info.extent(&v).is_err(), "a constant is not in memory");
+    // A two-dimensional array: whole, a row, an element.
+    assert_eq!(print(&s, &info, "grid"), "{{1, 2, 3}, {4, 5, 6}}");
+    assert_eq!(print(&s, &info, "grid[1]"), "{4, 5, 6}");
+    assert_eq!(print(&s, &info, "grid[1][2]"), "6");
+    assert_eq!(print(&s, &info, "*grid[1]"), "4");
+    let g = info.eval("grid[1]", &f).unwrap();
+    assert_eq!(info.type_name(&g), "int[3]");
+    assert_eq!(info.extent(&g).unwrap().1, 12);
+    assert_eq!(info.children(&info.eval("grid", &f).unwrap(), &f).len(), 2);
 }
 
 /// C++ (`classes.cpp` at -O0): types and functions in a namespace, qualified; a method's

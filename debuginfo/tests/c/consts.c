@@ -1,8 +1,11 @@
 /*
  * Test program for deja's DWARF reader: variables the optimizer turned into constants
- * (DW_AT_const_value). Built at -O2 (see build.sh); the .wasm file is committed.
+ * (DW_AT_const_value), and a two-dimensional array. Built at -O2 (see build.sh); the .wasm
+ * file is committed.
  */
 #include <stdio.h>
+
+int grid[2][3] = {{1, 2, 3}, {4, 5, 6}};
 
 __attribute__((noinline)) int scaled(int x) {
     const int factor = 3;
@@ -14,5 +17,7 @@ __attribute__((noinline)) int scaled(int x) {
 
 int main(int argc, char **argv) {
     (void)argv;
-    return scaled(argc + 1) == 0;
+    int r = scaled(argc + 1);
+    printf("grid %d\n", grid[argc % 2][argc % 3]);
+    return r == 0;
 }

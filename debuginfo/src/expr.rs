@@ -240,8 +240,16 @@ impl DebugInfo {
     }
 
     /// Member `m` of struct value `v`.
-    pub(crate) fn member_value(&self, v: &Value, m: &crate::Member) -> Result<Value, String> {
+    pub(crate) fn member_value(
+        &self,
+        v: &Value,
+        m: &crate::Member,
+        frame: &dyn Frame,
+    ) -> Result<Value, String> {
         let ty = m.ty.map_or(Ty::Void, Ty::Dwarf);
+        if let Some((first, width)) = m.bits {
+            return self.bit_field(v, &ty, (first, width), frame);
+        }
         let data = match &v.data {
             Data::Memory(a) => Data::Memory(a + m.offset),
             Data::Bytes(b) => {
@@ -257,34 +265,62 @@ impl DebugInfo {
         Ok(Value { ty, data })
     }
 
-    pub(crate) fn member(&self, v: &Value, name: &str) -> Result<Value, String> {
+    /// A bit field's value, as bytes of its type: its `width` bits from bit `first` of the
+    /// struct, sign-extended when its type is signed.
+    fn bit_field(
+        &self,
+        v: &Value,
+        ty: &Ty,
+        (first, width): (u64, u64),
+        frame: &dyn Frame,
+    ) -> Result<Value, String> {
+        if width == 0 || width > 64 {
+            return Err("a bit field wider than 64 bits".into());
+        }
+        let (lo, len) = (first / 8, (first % 8 + width).div_ceil(8));
+        let bytes = match &v.data {
+            Data::Memory(a) => frame
+                .memory(a + lo, len)
+                .ok_or_else(|| format!("cannot access memory at address {:#x}", a + lo))?,
+            Data::Bytes(b) => b
+                .get(lo as usize..(lo + len) as usize)
+                .ok_or("member out of range")?
+                .to_vec(),
+        };
+        let mut w = [0u8; 16];
+        w[..bytes.len()].copy_from_slice(&bytes);
+        let raw = u128::from_le_bytes(w) >> (first % 8);
+        let mut n = (raw & ((1u128 << width) - 1)) as u64;
+        let signed = matches!(
+            self.shape(ty),
+            Shape::Int | Shape::Kind(TypeKind::Enum { .. })
+        ) || matches!(self.shape(ty), Shape::Kind(TypeKind::Base { encoding, .. })
+            if matches!(*encoding, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char));
+        if signed && width < 64 && n >> (width - 1) & 1 == 1 {
+            n |= !0u64 << width;
+        }
+        let size = self.size_of(ty).clamp(1, 8) as usize;
+        Ok(Value {
+            ty: ty.clone(),
+            data: Data::Bytes(n.to_le_bytes()[..size].to_vec()),
+        })
+    }
+
+    pub(crate) fn member(&self, v: &Value, name: &str, frame: &dyn Frame) -> Result<Value, String> {
         match self.shape(&v.ty) {
             Shape::Kind(TypeKind::Struct { members, .. }) => {
                 let Some(m) = members.iter().find(|m| m.name.as_deref() == Some(name)) else {
                     // C++: a member of a base class is the derived class's too.
                     for b in members.iter().filter(|m| m.base) {
-                        if let Ok(sub) = self.member_value(v, b)
-                            && let Ok(found) = self.member(&sub, name)
+                        if let Ok(sub) = self.member_value(v, b, frame)
+                            && let Ok(found) = self.member(&sub, name, frame)
                         {
                             return Ok(found);
                         }
                     }
                     return Err(format!("there is no member named {name}"));
                 };
-                let ty = m.ty.map_or(Ty::Void, Ty::Dwarf);
-                let data = match &v.data {
-                    Data::Memory(a) => Data::Memory(a + m.offset),
-                    Data::Bytes(b) => {
-                        let size = self.size_of(&ty) as usize;
-                        let start = m.offset as usize;
-                        Data::Bytes(
-                            b.get(start..start + size)
-                                .ok_or("member out of range")?
-                                .to_vec(),
-                        )
-                    }
-                };
-                Ok(Value { ty, data })
+                self.member_value(v, m, frame)
             }
             _ => Err(format!(
                 "`.{name}` of something that is not a struct or union"
@@ -634,11 +670,11 @@ impl Parser<'_> {
             if self.eat(".") {
                 let name = self.ident()?;
                 let target = self.info.through_reference(v, self.frame)?;
-                v = self.info.member(&target, &name)?;
+                v = self.info.member(&target, &name, self.frame)?;
             } else if self.eat("->") {
                 let name = self.ident()?;
                 let target = self.info.deref(&v, self.frame)?;
-                v = self.info.member(&target, &name)?;
+                v = self.info.member(&target, &name, self.frame)?;
             } else if self.eat("[") {
                 let i = self.expression()?;
                 self.expect("]")?;
@@ -683,7 +719,9 @@ impl Parser<'_> {
                             .ok_or_else(missing)?;
                         let this = self.info.value(this, self.frame)?;
                         let object = self.info.deref(&this, self.frame)?;
-                        self.info.member(&object, &name).map_err(|_| missing())
+                        self.info
+                            .member(&object, &name, self.frame)
+                            .map_err(|_| missing())
                     }
                 }
             }

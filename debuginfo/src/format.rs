@@ -159,18 +159,10 @@ fn try_value(
                 }
                 let mut parts = Vec::new();
                 for m in members {
-                    let mv = Value {
-                        ty: m.ty.map_or(Ty::Void, Ty::Dwarf),
-                        data: match &v.data {
-                            Data::Memory(a) => Data::Memory(a + m.offset),
-                            Data::Bytes(b) => {
-                                let size = info.size_of(&m.ty.map_or(Ty::Void, Ty::Dwarf)) as usize;
-                                let start = m.offset as usize;
-                                Data::Bytes(b.get(start..start + size).unwrap_or_default().to_vec())
-                            }
-                        },
+                    let text = match info.member_value(v, m, frame) {
+                        Ok(mv) => value(info, &mv, frame, hex, depth + 1),
+                        Err(e) => format!("<{e}>"),
                     };
-                    let text = value(info, &mv, frame, hex, depth + 1);
                     match &info.member_label(m) {
                         Some(n) => parts.push(format!("{n} = {text}")),
                         None => parts.push(text),

@@ -154,6 +154,9 @@ struct Member {
     ty: Option<Key>,
     /// A C++ base class subobject (`DW_TAG_inheritance`): its members are the class's too.
     base: bool,
+    /// A bit field: its first bit (from the struct's start, `DW_AT_data_bit_offset`) and
+    /// width.
+    bits: Option<(u64, u64)>,
 }
 
 /// Where a variable lives.
@@ -522,6 +525,23 @@ impl Builder<'_> {
                                     .unwrap_or(0),
                                 ty,
                                 base,
+                                bits: Self::udata(&e, gimli::DW_AT_bit_size).map(|width| {
+                                    // DWARF 4 counts `DW_AT_bit_offset` from the storage
+                                    // unit's most significant bit; DWARF 5 has
+                                    // `DW_AT_data_bit_offset` from the struct's start.
+                                    let first = Self::udata(&e, gimli::DW_AT_data_bit_offset)
+                                        .or_else(|| {
+                                            let from_top =
+                                                Self::udata(&e, gimli::DW_AT_bit_offset)?;
+                                            let unit = Self::udata(&e, gimli::DW_AT_byte_size)?;
+                                            let at =
+                                                Self::udata(&e, gimli::DW_AT_data_member_location)
+                                                    .unwrap_or(0);
+                                            (at * 8 + unit * 8).checked_sub(from_top + width)
+                                        })
+                                        .unwrap_or(0);
+                                    (first, width)
+                                }),
                             });
                         }
                         // A method's declaration: its out-of-line definition names it through
@@ -1201,7 +1221,7 @@ impl DebugInfo {
         match self.shape(&v.ty) {
             Shape::Kind(TypeKind::Struct { members, .. }) => members
                 .iter()
-                .filter_map(|m| Some((self.member_label(m)?, self.member_value(v, m).ok()?)))
+                .filter_map(|m| Some((self.member_label(m)?, self.member_value(v, m, frame).ok()?)))
                 .collect(),
             Shape::Kind(TypeKind::Array { elem, counts, sub }) => {
                 let elem = sub.or(*elem).map_or(expr::Ty::Void, expr::Ty::Dwarf);

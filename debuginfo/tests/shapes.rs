@@ -246,7 +246,7 @@ fn lines_functions_and_a_module_without_dwarf() {
 }
 
 /// Variables the optimizer turned into constants (`DW_AT_const_value`, `consts.c` at -O2)
-/// print their values, not "optimized out".
+/// print their values, not "optimized out"; arrays of two dimensions and bit fields.
 #[test]
 fn constants_of_optimized_code_have_their_values() {
     let bytes = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/consts-O2.wasm"))
@@ -254,7 +254,7 @@ fn constants_of_optimized_code_have_their_values() {
     let info = DebugInfo::new(&bytes).unwrap().expect("DWARF");
     let mut s = session(&bytes);
     let (_, pcs) = info
-        .line_pcs("consts.c", 14)
+        .line_pcs("consts.c", 19)
         .expect("code on the printf line");
     let module = s.module().clone();
     for pc in pcs {
@@ -279,6 +279,13 @@ fn constants_of_optimized_code_have_their_values() {
     assert_eq!(info.type_name(&g), "int[3]");
     assert_eq!(info.extent(&g).unwrap().1, 12);
     assert_eq!(info.children(&info.eval("grid", &f).unwrap(), &f).len(), 2);
+    // Bit fields, a signed one among them.
+    assert_eq!(
+        print(&s, &info, "flags"),
+        "{ready = 1, level = -3, mode = 5}"
+    );
+    assert_eq!(print(&s, &info, "flags.level"), "-3");
+    assert_eq!(print(&s, &info, "flags.mode * 2"), "10");
 }
 
 /// C++ (`classes.cpp` at -O0): types and functions in a namespace, qualified; a method's

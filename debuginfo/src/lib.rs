@@ -1022,6 +1022,39 @@ impl DebugInfo {
         out
     }
 
+    /// The variables of source frame `inline` at `pc`, counted as [`DebugInfo::frames_at`]
+    /// lists them (0: the innermost inlined function, the last: the function itself): each
+    /// inlined function's own, in its nested scopes, and not its caller's. Innermost scope
+    /// first.
+    pub fn frame_locals(&self, pc: u32, inline: usize) -> Vec<&Variable> {
+        let Some(f) = self.function_at(pc) else {
+            return Vec::new();
+        };
+        let a = pc as u64 - self.code_start;
+        // The chain of scopes containing the pc, cut where an inlined call starts.
+        let mut segments: Vec<Vec<&Scope>> = vec![vec![&f.scope]];
+        let mut scope = &f.scope;
+        while let Some(inner) = scope.children.iter().find(|c| in_ranges(&c.ranges, a)) {
+            if inner.inlined.is_some() {
+                segments.push(Vec::new());
+            }
+            segments.last_mut().expect("one at least").push(inner);
+            scope = inner;
+        }
+        let Some(segment) = segments.len().checked_sub(inline + 1).map(|i| &segments[i]) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&Variable> = Vec::new();
+        for s in segment.iter().rev() {
+            for v in &s.vars {
+                if !out.iter().any(|o| o.name == v.name) {
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
     /// The global variables.
     pub fn globals(&self) -> &[Variable] {
         &self.globals

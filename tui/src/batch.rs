@@ -147,9 +147,20 @@ fn variables<R: Read + Seek + Send + 'static>(
     frame: usize,
 ) -> Result<Value, Error> {
     let info = need_dwarf(info)?;
-    let f = frame_of(s, frame)?;
+    // FRAME counts as `where` lists frames: an inlined call is a frame of its own.
+    let (mut wasm, mut inline) = (0, frame);
+    loop {
+        let f = frame_of(s, wasm)?;
+        let n = info.frames_at(deja_debuginfo::Frame::pc(&f)).len().max(1);
+        if inline < n {
+            break;
+        }
+        inline -= n;
+        wasm += 1;
+    }
+    let f = frame_of(s, wasm)?;
     let vars: Vec<Value> = info
-        .locals(deja_debuginfo::Frame::pc(&f))
+        .frame_locals(deja_debuginfo::Frame::pc(&f), inline)
         .into_iter()
         .map(|var| match info.value(var, &f) {
             Ok(v) => json!({

@@ -283,3 +283,40 @@ fn line_steps_stop_at_watchpoints_and_breakpoints_on_the_way() {
     );
     assert_eq!(stops[9].1, stops[2].1, "the same write of round, backward");
 }
+
+/// `vars N` counts frames as `where` lists them, an inlined call being a frame of its own,
+/// and shows that frame's variables only (the inlined function's are not its caller's).
+#[test]
+fn vars_counts_inlined_frames_as_where_does() {
+    let r = results(
+        "O2",
+        "goto start\nbreak shapes.c:29\ncontinue\nwhere\nvars 0\nvars 1\n",
+    );
+    assert_eq!(r[2]["stop"], "breakpoint", "{r:#?}");
+    let frames = r[3]["frames"].as_array().unwrap();
+    assert_eq!(frames[0]["name"], "area2");
+    assert_eq!(frames[0]["inlined"], true);
+    assert_eq!(frames[1]["function"], "report");
+    let names = |v: &Value| -> Vec<String> {
+        v["vars"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let inner = names(&r[4]);
+    assert!(
+        inner
+            .iter()
+            .all(|n| ["a", "b", "c", "cross"].contains(&n.as_str())),
+        "{inner:?}"
+    );
+    assert!(inner.iter().any(|n| n == "a"), "{inner:?}");
+    let outer = names(&r[5]);
+    assert!(
+        outer.iter().any(|n| n == "s") && outer.iter().any(|n| n == "scale"),
+        "{outer:?}"
+    );
+    assert!(!outer.iter().any(|n| n == "cross"), "{outer:?}");
+}

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::host::{Caller, HostError, HostFunc};
 use crate::memory::MemoryInstance;
-use crate::module::{ConstExpr, ElemMode, ExportKind, ImportType, Module};
+use crate::module::{ConstExpr, ConstLeaf, ConstOp, ElemMode, ExportKind, ImportType, Module};
 use crate::store::{
     Extern, FuncData, FuncKind, Global, GlobalInstance, Instance, InstanceData, Memory,
     SegmentState, Store, StoreInner, TableInstance,
@@ -142,15 +142,50 @@ fn incompatible(module: &Module, i: usize, reason: String) -> Error {
     }
 }
 
-fn eval_const(inner: &StoreInner, funcs: &[Func], globals: &[Global], e: ConstExpr) -> u64 {
+fn eval_const(inner: &StoreInner, funcs: &[Func], globals: &[Global], e: &ConstExpr) -> u64 {
+    let leaf = |l: ConstLeaf| match l {
+        ConstLeaf::I32(v) => Val::I32(v).to_cell(),
+        ConstLeaf::I64(v) => Val::I64(v).to_cell(),
+        ConstLeaf::F32(v) => u64::from(v),
+        ConstLeaf::F64(v) => v,
+        ConstLeaf::RefNull => 0,
+        ConstLeaf::RefFunc(f) => Val::FuncRef(Some(funcs[f.index()])).to_cell(),
+        ConstLeaf::GlobalGet(g) => inner.globals[globals[g.index()]].value,
+    };
     match e {
-        ConstExpr::I32(v) => Val::I32(v).to_cell(),
-        ConstExpr::I64(v) => Val::I64(v).to_cell(),
-        ConstExpr::F32(v) => u64::from(v),
-        ConstExpr::F64(v) => v,
+        ConstExpr::I32(v) => leaf(ConstLeaf::I32(*v)),
+        ConstExpr::I64(v) => leaf(ConstLeaf::I64(*v)),
+        ConstExpr::F32(v) => leaf(ConstLeaf::F32(*v)),
+        ConstExpr::F64(v) => leaf(ConstLeaf::F64(*v)),
         ConstExpr::RefNull => 0,
-        ConstExpr::RefFunc(f) => Val::FuncRef(Some(funcs[f.index()])).to_cell(),
-        ConstExpr::GlobalGet(g) => inner.globals[globals[g.index()]].value,
+        ConstExpr::RefFunc(f) => leaf(ConstLeaf::RefFunc(*f)),
+        ConstExpr::GlobalGet(g) => leaf(ConstLeaf::GlobalGet(*g)),
+        ConstExpr::Extended(ops) => {
+            // Validated: every operator finds its operands, and one value is left. Cells
+            // hold i32 values zero-extended.
+            let mut stack: Vec<u64> = Vec::with_capacity(4);
+            for op in ops.iter() {
+                let v = match *op {
+                    ConstOp::Push(l) => leaf(l),
+                    arith => {
+                        let b = stack.pop().unwrap_or(0);
+                        let a = stack.pop().unwrap_or(0);
+                        let (a32, b32) = (a as u32, b as u32);
+                        match arith {
+                            ConstOp::I32Add => u64::from(a32.wrapping_add(b32)),
+                            ConstOp::I32Sub => u64::from(a32.wrapping_sub(b32)),
+                            ConstOp::I32Mul => u64::from(a32.wrapping_mul(b32)),
+                            ConstOp::I64Add => a.wrapping_add(b),
+                            ConstOp::I64Sub => a.wrapping_sub(b),
+                            ConstOp::I64Mul => a.wrapping_mul(b),
+                            ConstOp::Push(_) => unreachable!("matched above"),
+                        }
+                    }
+                };
+                stack.push(v);
+            }
+            stack.pop().unwrap_or(0)
+        }
     }
 }
 
@@ -274,7 +309,7 @@ pub(crate) fn instantiate<T>(
         .skip(m.num_imported_globals as usize)
         .zip(&m.global_inits)
     {
-        let value = eval_const(inner, &funcs, &globals, *init);
+        let value = eval_const(inner, &funcs, &globals, init);
         globals.push(inner.globals.push(GlobalInstance { ty: *ty, value }));
     }
     let sigs: Box<[_]> = m.types.values().map(|t| inner.intern_sig(t)).collect();
@@ -284,7 +319,7 @@ pub(crate) fn instantiate<T>(
         .map(|seg| {
             seg.items
                 .iter()
-                .map(|e| eval_const(inner, &funcs, &globals, *e))
+                .map(|e| eval_const(inner, &funcs, &globals, e))
                 .collect()
         })
         .collect();
@@ -325,7 +360,7 @@ pub(crate) fn instantiate<T>(
         match &seg.mode {
             ElemMode::Active { table, offset } => {
                 let inst = &inner.instances[id];
-                let offset = eval_const(inner, &inst.funcs, &inst.globals, *offset) as u32;
+                let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
                 let items = inst.elems[e.index()].clone();
                 let t = &mut inner.tables[inst.tables[table.index()]];
                 let end = offset as u64 + items.len() as u64;
@@ -344,7 +379,7 @@ pub(crate) fn instantiate<T>(
             continue;
         };
         let inst = &inner.instances[id];
-        let offset = eval_const(inner, &inst.funcs, &inst.globals, *offset) as u32;
+        let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
         let mem = &mut inner.memories[inst.memories[memory.index()]];
         if !mem.write(u64::from(offset), &seg.bytes) {
             return Err(init_trap(store, TrapCode::MemoryOutOfBounds));

@@ -18,7 +18,9 @@ use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// The proposals deja supports today: WebAssembly 2.0 without SIMD.
 pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
+        .difference(WasmFeatures::SIMD)
+        .union(WasmFeatures::EXTENDED_CONST)
 }
 
 /// Proposals that wasmparser knows and deja refuses by name.
@@ -35,10 +37,6 @@ const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
     ("multi-memory", WasmFeatures::MULTI_MEMORY),
     ("threads", WasmFeatures::THREADS),
     (
-        "extended constant expressions",
-        WasmFeatures::EXTENDED_CONST,
-    ),
-    (
         "typed function references",
         WasmFeatures::FUNCTION_REFERENCES,
     ),
@@ -51,9 +49,38 @@ const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
     ("component model", WasmFeatures::COMPONENT_MODEL),
 ];
 
-/// A constant expression (WebAssembly 2.0 allows exactly one instruction).
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// A constant expression: one instruction (WebAssembly 2.0), or a short program of extended
+/// constant expressions (3.0: `i32`/`i64` `add`, `sub`, `mul` over constants and `global.get`).
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum ConstExpr {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    RefNull,
+    RefFunc(FuncIndex),
+    GlobalGet(GlobalIndex),
+    /// A program for a stack machine; it leaves one value.
+    Extended(Arc<[ConstOp]>),
+}
+
+/// One instruction of an extended constant expression. The validator has checked the types,
+/// so each operator knows its operands' class.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum ConstOp {
+    /// Pushes this expression's value (a constant, `ref.func`, `global.get`, ...).
+    Push(ConstLeaf),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A single-instruction constant expression inside an extended one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum ConstLeaf {
     I32(i32),
     I64(i64),
     F32(u32),
@@ -411,23 +438,48 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
 pub(crate) fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
     use wasmparser::Operator as O;
     let mut reader = expr.get_operators_reader();
-    let (op, offset) = reader.read_with_offset()?;
-    let value = match op {
-        O::I32Const { value } => ConstExpr::I32(value),
-        O::I64Const { value } => ConstExpr::I64(value),
-        O::F32Const { value } => ConstExpr::F32(value.bits()),
-        O::F64Const { value } => ConstExpr::F64(value.bits()),
-        O::RefNull { .. } => ConstExpr::RefNull,
-        O::RefFunc { function_index } => ConstExpr::RefFunc(FuncIndex::from_u32(function_index)),
-        O::GlobalGet { global_index } => ConstExpr::GlobalGet(GlobalIndex::from_u32(global_index)),
-        _ => {
-            return Err(Error::Invalid {
-                message: "constant expression not supported by deja".to_string(),
-                offset,
-            });
-        }
-    };
-    Ok(value)
+    let mut ops = Vec::new();
+    loop {
+        let (op, offset) = reader.read_with_offset()?;
+        ops.push(match op {
+            O::End => break,
+            O::I32Const { value } => ConstOp::Push(ConstLeaf::I32(value)),
+            O::I64Const { value } => ConstOp::Push(ConstLeaf::I64(value)),
+            O::F32Const { value } => ConstOp::Push(ConstLeaf::F32(value.bits())),
+            O::F64Const { value } => ConstOp::Push(ConstLeaf::F64(value.bits())),
+            O::RefNull { .. } => ConstOp::Push(ConstLeaf::RefNull),
+            O::RefFunc { function_index } => {
+                ConstOp::Push(ConstLeaf::RefFunc(FuncIndex::from_u32(function_index)))
+            }
+            O::GlobalGet { global_index } => {
+                ConstOp::Push(ConstLeaf::GlobalGet(GlobalIndex::from_u32(global_index)))
+            }
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            _ => {
+                return Err(Error::Invalid {
+                    message: "constant expression not supported by deja".to_string(),
+                    offset,
+                });
+            }
+        });
+    }
+    Ok(match ops.as_slice() {
+        [ConstOp::Push(leaf)] => match *leaf {
+            ConstLeaf::I32(v) => ConstExpr::I32(v),
+            ConstLeaf::I64(v) => ConstExpr::I64(v),
+            ConstLeaf::F32(v) => ConstExpr::F32(v),
+            ConstLeaf::F64(v) => ConstExpr::F64(v),
+            ConstLeaf::RefNull => ConstExpr::RefNull,
+            ConstLeaf::RefFunc(f) => ConstExpr::RefFunc(f),
+            ConstLeaf::GlobalGet(g) => ConstExpr::GlobalGet(g),
+        },
+        _ => ConstExpr::Extended(ops.into()),
+    })
 }
 
 fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {

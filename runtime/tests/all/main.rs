@@ -11,6 +11,7 @@ mod spec;
 mod steps;
 mod wasi_limits;
 mod wasi_suite;
+mod wasm3;
 
 use deja_runtime::{Config, Instance, Linker, Module, Store};
 

@@ -570,3 +570,72 @@ fn spec_core_2_0_jit() {
 fn spec_core_2_0_jit_with_snapshot_midway() {
     run_suite(true, EngineKind::Jit);
 }
+
+/// The Wasm 3.0 suite, file by file (SIMD and relaxed SIMD aside): the pass and fail counts
+/// of every file are compared with `runtime/tests/spec-core-3.0.txt`, on both engines (on the
+/// JIT each call is checked against the interpreter). A change either way, a regression or a
+/// proposal landing, fails until the table is updated: regenerate it with `BLESS=1`. The
+/// table is where the counts per proposal stand (BENCHMARKS.md sums them up); modules that use
+/// an unsupported proposal are refused by name, and what depends on them fails.
+fn run_suite_3_0(engine: EngineKind) {
+    let Some(dir) = crate::corpus("spec/core-3.0") else {
+        return;
+    };
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .collect();
+    files.sort();
+    let (mut passed, mut failed) = (0, 0);
+    let mut table = String::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("simd_") || name.starts_with("relaxed_") || name.contains("_relaxed_") {
+            continue;
+        }
+        let mut stats = Stats::default();
+        run_file(path, false, engine, &mut stats);
+        table.push_str(&format!("{name} {} {}\n", stats.passed, stats.failed));
+        passed += stats.passed;
+        failed += stats.failed;
+    }
+    println!("spec core-3.0 ({engine:?}, SIMD aside): {passed} passed, {failed} failed");
+    let expected_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec-core-3.0.txt");
+    if std::env::var_os("BLESS").is_some() {
+        std::fs::write(&expected_path, &table).unwrap();
+    }
+    let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+    let changed: Vec<String> = table
+        .lines()
+        .filter(|l| !expected.lines().any(|e| e == *l))
+        .map(|l| {
+            let name = l.split(' ').next().unwrap_or("");
+            let was = expected
+                .lines()
+                .find(|e| e.split(' ').next() == Some(name))
+                .unwrap_or("(absent)");
+            format!("{l} (file: passed failed; expected {was})")
+        })
+        .collect();
+    for c in &changed {
+        println!("CHANGED {c}");
+    }
+    assert!(passed > 0, "no assertion ran");
+    assert!(
+        changed.is_empty() && table.lines().count() == expected.lines().count(),
+        "{} files changed their counts; if on purpose, BLESS=1 updates tests/spec-core-3.0.txt",
+        changed.len()
+    );
+}
+
+#[test]
+fn spec_core_3_0() {
+    run_suite_3_0(EngineKind::Interp);
+}
+
+#[test]
+fn spec_core_3_0_jit() {
+    run_suite_3_0(EngineKind::Jit);
+}

@@ -725,6 +725,21 @@ fn split_arrays(types: &mut HashMap<Key, TypeKind>) {
     }
 }
 
+/// The variables of nested scopes (outermost first) as seen from the innermost: innermost
+/// first, an outer one hidden by an inner one of the same name.
+fn visible<'a>(scopes: impl IntoIterator<Item = &'a Scope>) -> Vec<&'a Variable> {
+    let scopes: Vec<&Scope> = scopes.into_iter().collect();
+    let mut out: Vec<&Variable> = Vec::new();
+    for s in scopes.into_iter().rev() {
+        for v in &s.vars {
+            if !out.iter().any(|o| o.name == v.name) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
 fn in_ranges(ranges: &[(u64, u64)], a: u64) -> bool {
     ranges.iter().any(|&(lo, hi)| lo <= a && a < hi)
 }
@@ -1001,37 +1016,16 @@ impl DebugInfo {
     /// The variables visible at `pc`, innermost scope first (a name shadows the same name
     /// further out), parameters included; globals are not listed here.
     pub fn locals(&self, pc: u32) -> Vec<&Variable> {
-        let Some(f) = self.function_at(pc) else {
-            return Vec::new();
-        };
-        let a = pc as u64 - self.code_start;
-        let mut scopes = vec![&f.scope];
-        let mut scope = &f.scope;
-        while let Some(inner) = scope.children.iter().find(|c| in_ranges(&c.ranges, a)) {
-            scopes.push(inner);
-            scope = inner;
-        }
-        let mut out: Vec<&Variable> = Vec::new();
-        for s in scopes.iter().rev() {
-            for v in &s.vars {
-                if !out.iter().any(|o| o.name == v.name) {
-                    out.push(v);
-                }
-            }
-        }
-        out
+        visible(self.scope_chain(pc).into_iter().flatten())
     }
 
-    /// The variables of source frame `inline` at `pc`, counted as [`DebugInfo::frames_at`]
-    /// lists them (0: the innermost inlined function, the last: the function itself): each
-    /// inlined function's own, in its nested scopes, and not its caller's. Innermost scope
-    /// first.
-    pub fn frame_locals(&self, pc: u32, inline: usize) -> Vec<&Variable> {
+    /// The scopes containing `pc`, outermost first, cut where an inlined call starts: the
+    /// function's own, then one run per inlined call.
+    fn scope_chain(&self, pc: u32) -> Vec<Vec<&Scope>> {
         let Some(f) = self.function_at(pc) else {
             return Vec::new();
         };
         let a = pc as u64 - self.code_start;
-        // The chain of scopes containing the pc, cut where an inlined call starts.
         let mut segments: Vec<Vec<&Scope>> = vec![vec![&f.scope]];
         let mut scope = &f.scope;
         while let Some(inner) = scope.children.iter().find(|c| in_ranges(&c.ranges, a)) {
@@ -1041,18 +1035,19 @@ impl DebugInfo {
             segments.last_mut().expect("one at least").push(inner);
             scope = inner;
         }
-        let Some(segment) = segments.len().checked_sub(inline + 1).map(|i| &segments[i]) else {
-            return Vec::new();
-        };
-        let mut out: Vec<&Variable> = Vec::new();
-        for s in segment.iter().rev() {
-            for v in &s.vars {
-                if !out.iter().any(|o| o.name == v.name) {
-                    out.push(v);
-                }
-            }
+        segments
+    }
+
+    /// The variables of source frame `inline` at `pc`, counted as [`DebugInfo::frames_at`]
+    /// lists them (0: the innermost inlined function, the last: the function itself): each
+    /// inlined function's own, in its nested scopes, and not its caller's. Innermost scope
+    /// first.
+    pub fn frame_locals(&self, pc: u32, inline: usize) -> Vec<&Variable> {
+        let segments = self.scope_chain(pc);
+        match segments.len().checked_sub(inline + 1) {
+            Some(i) => visible(segments.into_iter().nth(i).unwrap_or_default()),
+            None => Vec::new(),
         }
-        out
     }
 
     /// The global variables.

@@ -55,9 +55,14 @@ fn func_of(module: &Module, pc: u32) -> FuncIndex {
         .unwrap()
 }
 
-/// Breakpoints on every statement of `file:line`; returns the line chosen.
+/// Breakpoints on every statement of `shapes.c:line`; returns the line chosen.
 fn break_at(s: &mut Session<Cursor<Vec<u8>>>, info: &DebugInfo, line: u32) -> u32 {
-    let (loc, pcs) = info.line_pcs("shapes.c", line).expect("code on the line");
+    break_in(s, info, "shapes.c", line)
+}
+
+/// Breakpoints on every statement of `file:line`; returns the line chosen.
+fn break_in(s: &mut Session<Cursor<Vec<u8>>>, info: &DebugInfo, file: &str, line: u32) -> u32 {
+    let (loc, pcs) = info.line_pcs(file, line).expect("code on the line");
     let module = s.module().clone();
     for pc in pcs {
         s.add_breakpoint(func_of(&module, pc), Some(pc)).unwrap();
@@ -253,13 +258,7 @@ fn constants_of_optimized_code_have_their_values() {
         .unwrap();
     let info = DebugInfo::new(&bytes).unwrap().expect("DWARF");
     let mut s = session(&bytes);
-    let (_, pcs) = info
-        .line_pcs("consts.c", 19)
-        .expect("code on the printf line");
-    let module = s.module().clone();
-    for pc in pcs {
-        s.add_breakpoint(func_of(&module, pc), Some(pc)).unwrap();
-    }
+    break_in(&mut s, &info, "consts.c", 19);
     let stop = s.continue_forward().unwrap();
     assert!(matches!(stop.reason, StopReason::Breakpoint(_)), "{stop:?}");
     assert_eq!(print(&s, &info, "factor"), "3");
@@ -298,13 +297,7 @@ fn cpp_namespaces_classes_bases_references_and_methods() {
             .unwrap();
     let info = DebugInfo::new(&bytes).unwrap().expect("DWARF");
     let mut s = session(&bytes);
-    let (_, pcs) = info
-        .line_pcs("classes.cpp", 30)
-        .expect("code in Rect::area");
-    let module = s.module().clone();
-    for pc in pcs {
-        s.add_breakpoint(func_of(&module, pc), Some(pc)).unwrap();
-    }
+    break_in(&mut s, &info, "classes.cpp", 30);
     let stop = s.continue_forward().unwrap();
     assert!(matches!(stop.reason, StopReason::Breakpoint(_)), "{stop:?}");
     let f = SessionFrame::new(&s, 0).unwrap();

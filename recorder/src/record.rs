@@ -236,39 +236,26 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
         .max_steps
         .map(|n| store.position().saturating_add(n));
     let mut ticks = Ticks::new(settings.progress_interval);
-    let mut result = linker.instantiate(store, module).and_then(|instance| {
+    let result = linker.instantiate(store, module).and_then(|instance| {
         let f = store.get_func(instance, &settings.entry)?;
         ticks.arm(store, budget_end);
         store.call_resumable(f, &[])
     });
     // Progress pauses: write the position, look at the interrupt flag, go on.
     let mut interrupted = false;
-    while let Ok(Resumable::Paused(Pause {
-        reason: PauseReason::StepBudget,
-        position,
-    })) = &result
-    {
-        if budget_end.is_some_and(|end| *position >= end) {
-            break;
-        }
+    let result = ticks.drive(store, result, budget_end, |position| {
         shared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(deja_traces::Record::Progress(Position(*position)));
-        if settings
+            .push(deja_traces::Record::Progress(Position(position)));
+        interrupted = settings
             .interrupt
             .as_ref()
-            .is_some_and(|f| f.load(Ordering::Relaxed))
-        {
-            interrupted = true;
-            break;
-        }
-        ticks.arm(store, budget_end);
-        result = store.resume();
-    }
+            .is_some_and(|f| f.load(Ordering::Relaxed));
+        !interrupted
+    });
     store.set_host_call_observer(None);
     store.set_debug_handler(None);
-    Ticks::disarm(store);
 
     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
     let (outcome, error) = match result {

@@ -2,8 +2,8 @@
 
 use deja_convert as convert;
 use deja_runtime::{
-    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module, Pause,
-    PauseReason, Resumable, Store, Val,
+    Caller, Config, Error as RuntimeError, FrameInfo, HostError, ImportType, Linker, Module,
+    Resumable, Store, Val,
 };
 use deja_traces::{
     CallOutcome, EndOfRun, EventKind, HostCall, Record, RecordIndex, RunOutcome, TraceReader, Value,
@@ -568,19 +568,10 @@ pub fn replay_with<R: Read + Seek + Send + 'static>(
             store.call_resumable(f, &[])
         });
     if let Some(report) = progress.as_mut() {
-        while let Ok(Resumable::Paused(Pause {
-            reason: PauseReason::StepBudget,
-            position,
-        })) = &result
-        {
-            if hard_end.is_some_and(|end| *position >= end) {
-                break;
-            }
-            report(*position, total);
-            ticks.arm(&mut store, hard_end);
-            result = store.resume();
-        }
-        deja_runtime::Ticks::disarm(&mut store);
+        result = ticks.drive(&mut store, result, hard_end, |position| {
+            report(position, total);
+            true
+        });
     }
     let mut c = cursor.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(e) = c.read_error.take() {

@@ -153,13 +153,7 @@ fn eval_const(inner: &StoreInner, funcs: &[Func], globals: &[Global], e: &ConstE
         ConstLeaf::GlobalGet(g) => inner.globals[globals[g.index()]].value,
     };
     match e {
-        ConstExpr::I32(v) => leaf(ConstLeaf::I32(*v)),
-        ConstExpr::I64(v) => leaf(ConstLeaf::I64(*v)),
-        ConstExpr::F32(v) => leaf(ConstLeaf::F32(*v)),
-        ConstExpr::F64(v) => leaf(ConstLeaf::F64(*v)),
-        ConstExpr::RefNull => 0,
-        ConstExpr::RefFunc(f) => leaf(ConstLeaf::RefFunc(*f)),
-        ConstExpr::GlobalGet(g) => leaf(ConstLeaf::GlobalGet(*g)),
+        ConstExpr::Leaf(l) => leaf(*l),
         ConstExpr::Extended(ops) => {
             // Validated: every operator finds its operands, and one value is left. Cells
             // hold i32 values zero-extended.

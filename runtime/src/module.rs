@@ -53,13 +53,8 @@ const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
 /// constant expressions (3.0: `i32`/`i64` `add`, `sub`, `mul` over constants and `global.get`).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum ConstExpr {
-    I32(i32),
-    I64(i64),
-    F32(u32),
-    F64(u64),
-    RefNull,
-    RefFunc(FuncIndex),
-    GlobalGet(GlobalIndex),
+    /// One instruction.
+    Leaf(ConstLeaf),
     /// A program for a stack machine; it leaves one value.
     Extended(Arc<[ConstOp]>),
 }
@@ -78,7 +73,7 @@ pub(crate) enum ConstOp {
     I64Mul,
 }
 
-/// A single-instruction constant expression inside an extended one.
+/// A single-instruction constant expression (alone, or inside an extended one).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum ConstLeaf {
     I32(i32),
@@ -469,15 +464,7 @@ pub(crate) fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> 
         });
     }
     Ok(match ops.as_slice() {
-        [ConstOp::Push(leaf)] => match *leaf {
-            ConstLeaf::I32(v) => ConstExpr::I32(v),
-            ConstLeaf::I64(v) => ConstExpr::I64(v),
-            ConstLeaf::F32(v) => ConstExpr::F32(v),
-            ConstLeaf::F64(v) => ConstExpr::F64(v),
-            ConstLeaf::RefNull => ConstExpr::RefNull,
-            ConstLeaf::RefFunc(f) => ConstExpr::RefFunc(f),
-            ConstLeaf::GlobalGet(g) => ConstExpr::GlobalGet(g),
-        },
+        [ConstOp::Push(leaf)] => ConstExpr::Leaf(*leaf),
         _ => ConstExpr::Extended(ops.into()),
     })
 }
@@ -651,7 +638,9 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                     match e.items {
                         wasmparser::ElementItems::Functions(r) => {
                             for f in r {
-                                items.push(ConstExpr::RefFunc(FuncIndex::from_u32(f?)));
+                                items.push(ConstExpr::Leaf(ConstLeaf::RefFunc(
+                                    FuncIndex::from_u32(f?),
+                                )));
                             }
                         }
                         wasmparser::ElementItems::Expressions(_, r) => {

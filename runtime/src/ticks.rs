@@ -1,7 +1,7 @@
 //! Pacing periodic pauses by wall-clock time: the recorder's progress records, the replayer's
 //! progress reports.
 
-use crate::Store;
+use crate::{Error, Pause, PauseReason, Resumable, Store};
 use std::time::{Duration, Instant};
 
 /// A step budget sized so that pauses come about every `interval`. Steps per second vary by
@@ -50,6 +50,34 @@ impl Ticks {
                 store.set_stop_position(Some(tick));
             }
         }
+    }
+
+    /// Goes on from `result` through the periodic pauses: `at_pause` sees each one's position
+    /// and says whether to go on; a pause at or after `end`, any other pause or the call's end
+    /// is returned, and so is the pause `at_pause` stopped at. The pause is cleared at the end.
+    ///
+    /// # Errors
+    /// As [`Store::resume`].
+    pub fn drive<T>(
+        &mut self,
+        store: &mut Store<T>,
+        mut result: Result<Resumable, Error>,
+        end: Option<u64>,
+        mut at_pause: impl FnMut(u64) -> bool,
+    ) -> Result<Resumable, Error> {
+        while let Ok(Resumable::Paused(Pause {
+            reason: PauseReason::StepBudget,
+            position,
+        })) = &result
+        {
+            if end.is_some_and(|end| *position >= end) || !at_pause(*position) {
+                break;
+            }
+            self.arm(store, end);
+            result = store.resume();
+        }
+        Ticks::disarm(store);
+        result
     }
 
     /// Clears the pause `arm` set.

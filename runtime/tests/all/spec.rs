@@ -495,16 +495,22 @@ fn run_file(path: &Path, snapshot_mode: bool, engine: EngineKind, stats: &mut St
     }
 }
 
-fn run_suite(snapshot_mode: bool, engine: EngineKind) {
-    let Some(dir) = crate::corpus("spec/core-2.0") else {
-        return;
-    };
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
+/// The `.wast` files of a suite's directory, sorted.
+fn wast_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wast"))
         .collect();
     files.sort();
+    files
+}
+
+fn run_suite(snapshot_mode: bool, engine: EngineKind) {
+    let Some(dir) = crate::corpus("spec/core-2.0") else {
+        return;
+    };
+    let files = wast_files(&dir);
     let mut stats = Stats::default();
     let mut skipped = Vec::new();
     for path in &files {
@@ -581,12 +587,7 @@ fn run_suite_3_0(engine: EngineKind) {
     let Some(dir) = crate::corpus("spec/core-3.0") else {
         return;
     };
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wast"))
-        .collect();
-    files.sort();
+    let files = wast_files(&dir);
     let (mut passed, mut failed) = (0, 0);
     let mut table = String::new();
     for path in &files {

@@ -1,25 +1,20 @@
-//! Source lines from a module's DWARF: which file and line an instruction came from, and the
-//! text of that line when the file can be found.
-//!
-//! DWARF in WebAssembly (as clang writes it with `-g`) lives in custom sections named
-//! `.debug_*`; its addresses are offsets from the start of the code section's contents. The
-//! line table is read with gimli through addr2line, the crates behind Rust's own backtraces.
+//! Source lines from a module's DWARF: which file and line an instruction came from (the line
+//! table of `deja-debuginfo`, read once for the whole front end), and the text of that line
+//! when the file can be found.
 //!
 //! A trace may be debugged on another machine than the one that built the module, so a file is
 //! looked up under the path DWARF records first, then under each search directory and its
 //! ancestors, with the recorded path shortened from the left (`/build/src/flaky/flaky.c` is
 //! tried as `flaky/flaky.c` and `flaky.c` too).
 
+use deja_debuginfo::DebugInfo;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-type Reader = gimli::EndianArcSlice<gimli::LittleEndian>;
-
-/// The DWARF line information of one module, and the source files read so far.
+/// The module's line information, and the source files read so far.
 pub struct Sources {
-    context: Option<addr2line::Context<Reader>>,
-    code_start: u64,
+    debug: Option<Arc<DebugInfo>>,
     search: Vec<PathBuf>,
     files: HashMap<String, Option<Vec<String>>>,
 }
@@ -44,43 +39,11 @@ impl SourceLocation {
 }
 
 impl Sources {
-    /// Reads the DWARF sections of `module` (none is fine: then nothing has a location).
-    /// Source files are looked up under `search` as well as where DWARF says they are.
-    pub fn new(module: &[u8], search: Vec<PathBuf>) -> Sources {
-        let mut sections: HashMap<&str, &[u8]> = HashMap::new();
-        let mut code_start = None;
-        for payload in wasmparser::Parser::new(0).parse_all(module) {
-            match payload {
-                Ok(wasmparser::Payload::CustomSection(c)) if c.name().starts_with(".debug_") => {
-                    sections.insert(c.name(), c.data());
-                }
-                Ok(wasmparser::Payload::CodeSectionStart {
-                    unchecked_range, ..
-                }) => {
-                    code_start = Some(unchecked_range.start);
-                }
-                Ok(_) => {}
-                Err(_) => break,
-            }
-        }
-        let context = match code_start {
-            Some(_) if sections.contains_key(".debug_line") => {
-                let dwarf = gimli::Dwarf::load(|id| -> Result<Reader, gimli::Error> {
-                    let data = sections.get(id.name()).copied().unwrap_or(&[]);
-                    Ok(gimli::EndianArcSlice::new(
-                        Arc::from(data),
-                        gimli::LittleEndian,
-                    ))
-                });
-                dwarf
-                    .ok()
-                    .and_then(|d| addr2line::Context::from_dwarf(d).ok())
-            }
-            _ => None,
-        };
+    /// Lines from `debug` (none: then nothing has a location); source files are looked up
+    /// under `search` as well as where DWARF says they are.
+    pub fn new(debug: Option<Arc<DebugInfo>>, search: Vec<PathBuf>) -> Sources {
         Sources {
-            context,
-            code_start: code_start.unwrap_or(0),
+            debug,
             search,
             files: HashMap::new(),
         }
@@ -88,17 +51,15 @@ impl Sources {
 
     /// Whether the module has line information at all.
     pub fn has_lines(&self) -> bool {
-        self.context.is_some()
+        self.debug.is_some()
     }
 
     /// The file and line of the instruction at module offset `pc`.
     pub fn location(&self, pc: u32) -> Option<SourceLocation> {
-        let context = self.context.as_ref()?;
-        let probe = u64::from(pc).checked_sub(self.code_start)?;
-        let loc = context.find_location(probe).ok()??;
+        let loc = self.debug.as_ref()?.location(pc)?;
         Some(SourceLocation {
-            file: loc.file?.to_string(),
-            line: loc.line.filter(|&l| l > 0)?,
+            file: loc.file,
+            line: loc.line,
         })
     }
 
@@ -193,7 +154,7 @@ mod tests {
     #[test]
     fn a_module_without_dwarf_has_no_locations() {
         let wasm = wat::parse_str("(module (func (export \"f\") nop))").unwrap();
-        let s = Sources::new(&wasm, vec![]);
+        let s = Sources::new(DebugInfo::new(&wasm).unwrap().map(Arc::new), vec![]);
         assert!(!s.has_lines());
         assert_eq!(s.location(0x20), None);
     }
@@ -204,7 +165,10 @@ mod tests {
         let wasm = std::fs::read(dir.join("flaky.wasm")).unwrap();
         // Only the example's directory to search: the recorded absolute path is the build
         // machine's and may not exist here.
-        let mut s = Sources::new(&wasm, vec![dir.clone()]);
+        let mut s = Sources::new(
+            DebugInfo::new(&wasm).unwrap().map(Arc::new),
+            vec![dir.clone()],
+        );
         assert!(s.has_lines());
         // Some instruction of the module maps to the line with the division's caller.
         let mut found = None;
@@ -228,12 +192,7 @@ mod search_tests {
 
     #[test]
     fn a_missing_file_says_where_it_was_looked_for() {
-        let s = Sources {
-            context: None,
-            code_start: 0,
-            search: vec![PathBuf::from("/nonexistent/deja/dir")],
-            files: HashMap::new(),
-        };
+        let s = Sources::new(None, vec![PathBuf::from("/nonexistent/deja/dir")]);
         let tried = s.candidates("/build/src/app.c");
         assert_eq!(tried[0], PathBuf::from("/build/src/app.c"));
         assert!(tried.contains(&PathBuf::from("/nonexistent/deja/dir/app.c")));
@@ -261,12 +220,7 @@ mod search_tests {
         std::fs::create_dir_all(root.join("proj/src/deep")).unwrap();
         std::fs::write(root.join("proj/src/x.c"), "int x;\n").unwrap();
         std::fs::write(root.join("proj/y.c"), "int y;\n").unwrap();
-        let s = |dirs: Vec<PathBuf>| Sources {
-            context: None,
-            code_start: 0,
-            search: dirs,
-            files: HashMap::new(),
-        };
+        let s = |dirs: Vec<PathBuf>| Sources::new(None, dirs);
         // In the search directory itself: the bare name will do.
         let here = s(vec![root.join("proj/src")]);
         assert_eq!(

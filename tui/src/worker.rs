@@ -139,7 +139,7 @@ struct Worker<R: Read + Seek + Send + 'static> {
     /// `flaky.c:50` for instruction offsets, when the module has DWARF.
     sources: Sources,
     /// The module's DWARF, for the frames' C variables.
-    debug: Option<deja_debuginfo::DebugInfo>,
+    debug: Option<Arc<deja_debuginfo::DebugInfo>>,
     /// Values in hex.
     hex: bool,
     /// Keys of the expanded rows of the C variables' tree.
@@ -350,7 +350,11 @@ fn address(v: &Val) -> Option<u64> {
 impl<R: Read + Seek + Send + 'static> Worker<R> {
     fn new(session: Session<R>, search: Vec<PathBuf>) -> Worker<R> {
         let module = session.module().clone();
-        let mut sources = Sources::new(module.bytes(), search);
+        let debug = deja_debuginfo::DebugInfo::new(module.bytes())
+            .ok()
+            .flatten()
+            .map(Arc::new);
+        let mut sources = Sources::new(debug.clone(), search);
         let (lines, line_of) = disassemble(module.bytes(), &mut sources);
         let mut func_of = BTreeMap::new();
         for f in 0..module.num_funcs() {
@@ -372,9 +376,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             lines,
             line_of,
             sources,
-            debug: deja_debuginfo::DebugInfo::new(module.bytes())
-                .ok()
-                .flatten(),
+            debug,
             hex: false,
             missing_reported: Default::default(),
             expanded: Default::default(),

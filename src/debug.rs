@@ -127,6 +127,7 @@ pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
             out,
             args.json,
             Some(&mut make),
+            &|| interrupt.raised(),
         )?
     } else {
         let file = std::fs::File::open(batch).map_err(|e| Failure::Message {
@@ -139,6 +140,7 @@ pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
             out,
             args.json,
             Some(&mut make),
+            &|| interrupt.raised(),
         )?
     };
     if interrupt.raised() {

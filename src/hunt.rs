@@ -401,7 +401,9 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
             f.kind.label(judge.fail_on_output)
         );
     }
-    if let (Some(attempts), Some(chaos)) = (args.hunt.minimize, first.chaos) {
+    if let (Some(attempts), Some(chaos)) = (args.hunt.minimize, first.chaos)
+        && !interrupt.raised()
+    {
         crate::minimize::Minimize {
             args,
             module,
@@ -409,6 +411,7 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
             judge: &judge,
             budget,
             attempts,
+            interrupt: &interrupt,
         }
         .run(chaos, &first.kind)?;
     }

@@ -50,6 +50,8 @@ pub struct Minimize<'a> {
     pub budget: Option<u64>,
     /// Runs each smaller set gets to fail.
     pub attempts: u32,
+    /// The hunt's signal flags: SIGINT ends the minimization (the failing trace is kept).
+    pub interrupt: &'a crate::signals::Interrupt,
 }
 
 impl Minimize<'_> {
@@ -121,9 +123,19 @@ impl Minimize<'_> {
                 cancel: None,
                 capture: true,
                 max_steps: self.budget,
-                interrupt: None,
+                interrupt: Some(self.interrupt.flag.clone()),
             };
             let recorded = record_once(self.args, self.module, tmp, &attempt)?;
+            if recorded.report.interrupted {
+                let _ = std::fs::remove_file(tmp);
+                return Err(Failure::Message {
+                    message: format!(
+                        "{} while minimizing; the failing traces found are kept",
+                        self.interrupt.name()
+                    ),
+                    code: self.interrupt.exit_code(),
+                });
+            }
             if self.judge.verdict(&recorded).as_ref() == Some(kind) {
                 return Ok(true);
             }

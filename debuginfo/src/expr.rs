@@ -291,11 +291,16 @@ impl DebugInfo {
         w[..bytes.len()].copy_from_slice(&bytes);
         let raw = u128::from_le_bytes(w) >> (first % 8);
         let mut n = (raw & ((1u128 << width) - 1)) as u64;
-        let signed = matches!(
-            self.shape(ty),
-            Shape::Int | Shape::Kind(TypeKind::Enum { .. })
-        ) || matches!(self.shape(ty), Shape::Kind(TypeKind::Base { encoding, .. })
-            if matches!(*encoding, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char));
+        // An enum is signed only when it has a negative enumerator (clang gives the others an
+        // unsigned underlying type).
+        let signed = match self.shape(ty) {
+            Shape::Int => true,
+            Shape::Kind(TypeKind::Enum { values, .. }) => values.iter().any(|(_, v)| *v < 0),
+            Shape::Kind(TypeKind::Base { encoding, .. }) => {
+                matches!(*encoding, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char)
+            }
+            _ => false,
+        };
         if signed && width < 64 && n >> (width - 1) & 1 == 1 {
             n |= !0u64 << width;
         }
@@ -565,7 +570,10 @@ impl Parser<'_> {
             } else {
                 return Ok(v);
             };
+            // A C++ reference takes part in arithmetic as what it refers to.
+            v = self.info.through_reference(v, self.frame)?;
             let rhs = self.product()?;
+            let rhs = self.info.through_reference(rhs, self.frame)?;
             v = match (self.is_pointer(&v), self.is_pointer(&rhs)) {
                 (true, true) if sign < 0 => {
                     let elem = self.info.index(&v, 0, self.frame)?;
@@ -612,7 +620,9 @@ impl Parser<'_> {
             } else {
                 return Ok(v);
             };
+            v = self.info.through_reference(v, self.frame)?;
             let rhs = self.unary()?;
+            let rhs = self.info.through_reference(rhs, self.frame)?;
             let l = self.info.integer(&v, self.frame)?;
             let r = self.info.integer(&rhs, self.frame)?;
             let n = match op {
@@ -678,8 +688,10 @@ impl Parser<'_> {
             } else if self.eat("[") {
                 let i = self.expression()?;
                 self.expect("]")?;
+                let i = self.info.through_reference(i, self.frame)?;
                 let i = self.info.integer(&i, self.frame)?;
-                v = self.info.index(&v, i, self.frame)?;
+                let base = self.info.through_reference(v, self.frame)?;
+                v = self.info.index(&base, i, self.frame)?;
             } else {
                 return Ok(v);
             }

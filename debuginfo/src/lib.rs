@@ -515,6 +515,10 @@ impl Builder<'_> {
                 while let Some(child) = children.next()? {
                     let e = child.entry().clone();
                     match e.tag() {
+                        // A C++ static data member (a declaration, older DWARF) is no part of
+                        // the object.
+                        gimli::DW_TAG_member
+                            if e.attr_value(gimli::DW_AT_declaration).is_some() => {}
                         gimli::DW_TAG_member | gimli::DW_TAG_inheritance => {
                             let base = e.tag() == gimli::DW_TAG_inheritance;
                             let ty = Self::ref_of(u, &e, gimli::DW_AT_type);
@@ -1256,7 +1260,12 @@ impl DebugInfo {
                 if format::is_char(self, &elem) {
                     return Vec::new();
                 }
-                let n = counts[0].unwrap_or(0).min(MAX_CHILDREN);
+                let n = counts
+                    .first()
+                    .copied()
+                    .flatten()
+                    .unwrap_or(0)
+                    .min(MAX_CHILDREN);
                 (0..n)
                     .filter_map(|i| Some((format!("[{i}]"), self.index(v, i as i64, frame).ok()?)))
                     .collect()

@@ -1010,13 +1010,6 @@ impl Interp {
 /// that called another one, the `Exit` for a returning frame, else the first op of the
 /// instruction (a run's `Steps` or a fused header in front of it, both equivalent to the
 /// instruction itself in the single-step loop, where restored execution starts).
-/// The Wasm pc of the next instruction that executes after the call at `pc` returns, as an
-/// innermost frame shows it.
-pub(crate) fn pc_after_call(code: &CompiledFunc, pc: u32) -> u32 {
-    let i = op_index(code, pc, true, false) as usize;
-    code.pcs.get(i).copied().unwrap_or(pc)
-}
-
 fn op_index(code: &CompiledFunc, pc: u32, at_call: bool, returning: bool) -> u32 {
     let first = code.pcs.partition_point(|p| *p < pc);
     let find = |want: &dyn Fn(&Op) -> bool| {

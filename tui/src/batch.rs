@@ -516,7 +516,8 @@ fn text(line: &str, position: u64, r: &Result<Value, Error>) -> String {
 ///
 /// `progress`, when given, makes the progress report of each command's movements (a fresh one
 /// per command); a movement it cancels ends with stop `cancelled`, counts as failed and ends
-/// the batch (the rest of the commands do not run).
+/// the batch (the rest of the commands do not run). So does `stop` saying true before a
+/// command (an interrupt that came between commands or during a quick one).
 ///
 /// # Errors
 /// Only I/O errors on `input` or `output`; a failing command is a result, not an error.
@@ -526,6 +527,7 @@ pub fn run<R: Read + Seek + Send + 'static>(
     mut output: impl Write,
     json: bool,
     mut progress: Option<&mut dyn FnMut() -> deja_replayer::Progress>,
+    stop: &dyn Fn() -> bool,
 ) -> std::io::Result<usize> {
     let mut failed = 0;
     let info = DebugInfo::new(session.module().bytes()).ok().flatten();
@@ -534,6 +536,9 @@ pub fn run<R: Read + Seek + Send + 'static>(
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
+        }
+        if stop() {
+            break;
         }
         if let Some(make) = progress.as_mut() {
             session.set_progress(Some(make()));

@@ -15,15 +15,16 @@ pub(crate) fn has_line<R: Read + Seek + Send + 'static>(s: &Session<R>, info: &D
 /// Instruction pcs by function, fetched once per line step.
 type Pcs = HashMap<FuncIndex, Vec<u32>>;
 
-/// The user's watchpoints and the bytes they watch, as of some position.
-type Watched = Vec<(u32, u64, Option<Vec<u8>>)>;
+/// The user's watchpoints (id, address, length) and the bytes they watch, as of some position
+/// (`None` while the range is outside memory).
+type Watched = Vec<(u32, u64, u64, Option<Vec<u8>>)>;
 
 fn watched<R: Read + Seek + Send + 'static>(s: &Session<R>) -> Watched {
     s.stop_points()
         .iter()
         .filter_map(|(id, p)| match *p {
             StopPoint::Watchpoint { addr, len } => {
-                Some((*id, addr, s.read_memory(addr, len).map(<[u8]>::to_vec)))
+                Some((*id, addr, len, s.read_memory(addr, len).map(<[u8]>::to_vec)))
             }
             StopPoint::Breakpoint { .. } => None,
         })
@@ -40,9 +41,8 @@ fn user_stop<R: Read + Seek + Send + 'static>(
     before: &mut Watched,
 ) -> Option<StopReason> {
     let mut changed = None;
-    for (id, addr, bytes) in before.iter_mut() {
-        let len = bytes.as_ref().map_or(0, Vec::len) as u64;
-        let now = s.read_memory(*addr, len).map(<[u8]>::to_vec);
+    for (id, addr, len, bytes) in before.iter_mut() {
+        let now = s.read_memory(*addr, *len).map(<[u8]>::to_vec);
         if now != *bytes {
             *bytes = now;
             changed.get_or_insert(*id);

@@ -47,7 +47,8 @@ fn session(opt: &str) -> Session<Cursor<Vec<u8>>> {
 fn batch(opt: &str, commands: &str, json: bool) -> (String, usize) {
     let mut s = session(opt);
     let mut out = Vec::new();
-    let failed = deja_tui::batch::run(&mut s, commands.as_bytes(), &mut out, json, None).unwrap();
+    let failed =
+        deja_tui::batch::run(&mut s, commands.as_bytes(), &mut out, json, None, &|| false).unwrap();
     (String::from_utf8(out).unwrap(), failed)
 }
 
@@ -187,7 +188,15 @@ fn without_dwarf_print_says_why() {
     let reader = TraceReader::new(Cursor::new(trace)).unwrap();
     let mut s = Session::open(reader, None, SessionOptions::default(), None).unwrap();
     let mut out = Vec::new();
-    deja_tui::batch::run(&mut s, "print x\n".as_bytes(), &mut out, false, None).unwrap();
+    deja_tui::batch::run(
+        &mut s,
+        "print x\n".as_bytes(),
+        &mut out,
+        false,
+        None,
+        &|| false,
+    )
+    .unwrap();
     assert!(
         String::from_utf8(out)
             .unwrap()

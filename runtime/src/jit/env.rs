@@ -303,15 +303,21 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             let c = self.b.ins().iconst(types::I64, 0);
             self.run_head = Some(self.b.func.dfg.value_def(c).unwrap_inst());
             if std::mem::take(&mut self.check_next) {
-                let over = self.over_limit();
+                // The check is its own block: a soft pause resumes there, so the limit it
+                // left with (perhaps a hard one now) is checked again before any step.
+                let check = self.b.create_block();
                 let exit = self.b.create_block();
                 let cont = self.b.create_block();
                 self.b.set_cold_block(exit);
+                self.b.ins().jump(check, &[]);
+                self.b.switch_to_block(check);
+                let limit = self.limit_value();
+                let over = self.over_limit(limit);
                 self.b.ins().brif(over, exit, &[], cont, &[]);
                 self.b.switch_to_block(exit);
                 let types = self.stack.clone();
                 self.store_state(inst.pc, &types);
-                self.leave_for_budget(cont);
+                self.leave_for_budget(check);
                 self.b.switch_to_block(cont);
             }
             let pos = self.b.use_var(self.pos);
@@ -321,13 +327,17 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.run_cost = self.run_cost.max(inst.run_offset + inst.cost);
     }
 
-    /// Whether the steps up to the next check could cross the limit.
-    fn over_limit(&mut self) -> Value {
+    /// The step limit of run heads (function entries, loop heads).
+    fn limit_value(&mut self) -> Value {
+        self.b.use_var(self.limit)
+    }
+
+    /// Whether the steps up to the next check could cross `limit`.
+    fn over_limit(&mut self, limit: Value) -> Value {
         let k = self.b.ins().iconst(types::I64, 0);
         self.k_consts
             .push(self.b.func.dfg.value_def(k).unwrap_inst());
         let pos = self.b.use_var(self.pos);
-        let limit = self.b.use_var(self.limit);
         let end = self.b.ins().iadd(pos, k);
         self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, limit)
     }
@@ -335,21 +345,33 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// Ends a cold exit block: spills the position and stops at the step limit. The engine
     /// either hands the call over (the libcall never returns) or, for a pause that may come
     /// early, resumes it here: then the position and the new limit are reloaded and the code
-    /// goes on at `cont`.
-    fn leave_for_budget(&mut self, cont: ir::Block) {
+    /// goes back to `check`, which checks the new limit before any step.
+    fn leave_for_budget(&mut self, check: ir::Block) {
         self.spill_pos();
         self.libcall(self.m.libcalls.budget, &[types::I64], &[], &[self.vmctx]);
         self.reload_pos();
-        self.b.ins().jump(cont, &[]);
+        self.b.ins().jump(check, &[]);
     }
 
     /// After a call returned: checks the step limit, and on the exit path completes the state
     /// slot (stored before the call) with the results, marked as after the call.
+    ///
+    /// It compares with the *call limit*, which a soft budget leaves at the maximum: soft
+    /// pauses come only at run heads, where the frame is as the interpreter shows it (right
+    /// after a call, the interpreter may already be past a `br` or back in the caller).
     fn check_after_call(&mut self, pc: u32, results: &[(Value, ValType)], at: i32) {
-        let over = self.over_limit();
+        let check = self.b.create_block();
         let exit = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(exit);
+        self.b.ins().jump(check, &[]);
+        self.b.switch_to_block(check);
+        let fl = self.fl_vm();
+        let call_limit = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.shared, shared::CALL_LIMIT);
+        let over = self.over_limit(call_limit);
         self.b.ins().brif(over, exit, &[], cont, &[]);
         self.b.switch_to_block(exit);
         let fl = self.fl_vm();
@@ -362,7 +384,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             let c = to_cell(&mut self.b, *v, *t);
             self.b.ins().store(fl, c, self.slot, at + (i * 8) as i32);
         }
-        self.leave_for_budget(cont);
+        self.leave_for_budget(check);
         self.b.switch_to_block(cont);
     }
 

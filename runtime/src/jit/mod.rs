@@ -83,6 +83,7 @@ pub(crate) mod shared {
     pub const RESOLVED: i32 = 40;
     pub const TRAP_CODE: i32 = 48;
     pub const TRAP_UNCOUNTED: i32 = 56;
+    pub const CALL_LIMIT: i32 = 64;
 }
 
 /// Layout of a state slot, in bytes for the header fields and cells for the values.
@@ -135,6 +136,8 @@ pub(crate) struct Shared {
     /// A trap site's code and uncounted steps, for the function's trap exit.
     trap_code: u64,
     trap_uncounted: u64,
+    /// The limit checked right after calls: `limit`, or the maximum for a soft budget.
+    call_limit: u64,
     // Not read by JIT code:
     store: *mut StoreInner,
     yielder: *const Yielder<(), Exit>,
@@ -203,6 +206,7 @@ impl Default for JitEngine {
                 resolved: 0,
                 trap_code: 0,
                 trap_uncounted: 0,
+                call_limit: 0,
                 store: std::ptr::null_mut(),
                 yielder: std::ptr::null(),
                 uncounted: 0,
@@ -328,6 +332,11 @@ impl JitEngine {
         sh.store = store;
         sh.pos = store.position;
         sh.limit = limit;
+        sh.call_limit = if store.soft_budget && limit == store.stop_at {
+            u64::MAX
+        } else {
+            limit
+        };
         sh.max_depth = u64::from(store.config.max_call_depth);
         self.host_returned = false;
         self.soft_paused = false;
@@ -615,14 +624,10 @@ impl Engine for JitEngine {
             let (inner, _) = self.slot_frame(store, slots[i + 1], None, false);
             Self::params_of(store, inner.func)
         });
-        let (mut frame, after_call) =
-            self.slot_frame(store, slots[i], callee, in_host && depth == 0);
-        if depth == 0 && after_call {
-            // Paused right after a call: the next instruction is the one after it.
-            let code = store.instances[frame.instance].code(frame.def);
-            frame.pc = crate::interp::pc_after_call(code, frame.pc);
-        }
-        frame
+        // Soft pauses come at run heads only (see `env::check_after_call`), and a hard stop
+        // right after a call hands over: no frame read here is right after a call.
+        self.slot_frame(store, slots[i], callee, in_host && depth == 0)
+            .0
     }
 
     fn host_args(&self, n: usize) -> &[u64] {

@@ -243,3 +243,28 @@ fn soft_budget_pauses_stay_in_jit_code() {
     let stats = store.engine_stats();
     assert_eq!(stats.hand_overs, 0, "{stats:?}");
 }
+
+/// A hard stop set at a soft pause is exact: the JIT checks the new limit where it resumes,
+/// before any step (it used to run on to its next check and overshoot).
+#[test]
+fn a_hard_stop_after_a_soft_pause_is_exact() {
+    let (expected, total, _, _) = run(EngineKind::Interp, "main", &[Val::I32(22)]);
+    let (mut store, instance) = store(EngineKind::Jit);
+    let f = store.get_func(instance, "main").expect("export");
+    store.set_soft_budget(true);
+    store.set_step_budget(Some(total / 3));
+    let paused = store.call_resumable(f, &[Val::I32(22)]).expect("runs");
+    let soft = paused.paused().expect("a soft pause").position;
+    for wanted in [soft + 1, soft + 7, soft + 1000] {
+        store.set_soft_budget(false);
+        store.set_stop_position(Some(wanted));
+        let r = store.resume().expect("resumes");
+        assert_eq!(r.paused().map(|p| p.position), Some(wanted));
+    }
+    store.set_stop_position(None);
+    let Resumable::Returned(r) = store.resume().expect("resumes") else {
+        panic!("pauses again");
+    };
+    assert_eq!(Ok(r), expected);
+    assert_eq!(store.position(), total);
+}

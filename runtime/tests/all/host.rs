@@ -152,9 +152,10 @@ fn unsupported_proposals_are_refused_by_name() {
         ("(module (memory 1 1 shared))", "threads"),
         ("(module (tag))", "exception handling"),
         (
-            "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
-            "extended constant expressions",
+            "(module (type $t (func)) (func (param (ref $t))))",
+            "typed function references",
         ),
+        ("(module (type (struct)))", "garbage collection"),
     ];
     for (wat, proposal) in cases {
         match Module::new(wat.as_bytes()) {

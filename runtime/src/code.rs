@@ -76,6 +76,15 @@ pub enum Op {
         ty: TypeIndex,
         table: TableIndex,
     },
+    /// `return_call`: the frame is replaced by the callee's. A tail call to a host function
+    /// keeps the frame while the host runs, and the [`Op::Exit`] that always follows returns
+    /// the host's results.
+    ReturnCall(FuncIndex),
+    /// `return_call_indirect`, as [`Op::ReturnCall`].
+    ReturnCallIndirect {
+        ty: TypeIndex,
+        table: TableIndex,
+    },
     Drop,
     Select,
 
@@ -616,6 +625,8 @@ impl Op {
                 | Op::Exit
                 | Op::Call(_)
                 | Op::CallIndirect { .. }
+                | Op::ReturnCall(_)
+                | Op::ReturnCallIndirect { .. }
                 | Op::Unreachable
                 | Op::Jump(_)
         )

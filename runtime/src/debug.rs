@@ -360,11 +360,20 @@ impl<T> FrameCursor<'_, T> {
             (index as usize) < f.stack.len(),
             "operand index out of range"
         );
-        let ty = self.module().inner.shapes[f.def]
-            .stack_at(f.pc)
-            .and_then(|t| t.get(index as usize).copied())
-            .unwrap_or(ValType::I64);
-        Val::from_cell(f.stack[index as usize], ty)
+        let inner = &self.module().inner;
+        let shape = inner.shapes[f.def].stack_at(f.pc).unwrap_or_default();
+        let index = index as usize;
+        let results = inner.types[inner.funcs[self.func_index()]].results();
+        let below = f.stack.len().saturating_sub(results.len());
+        let ty = if f.returning && index >= below {
+            // A returning frame holds its results on top: at a body's end the shape says so
+            // too, but after a tail call to a host function the shape at its pc has the call's
+            // arguments there.
+            results[index - below]
+        } else {
+            shape.get(index).copied().unwrap_or(ValType::I64)
+        };
+        Val::from_cell(f.stack[index], ty)
     }
 
     /// The store (for reading memory and globals while paused).

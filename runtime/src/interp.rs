@@ -29,7 +29,7 @@ use crate::types::{DefinedFuncIndex, Func};
 use crate::wasm::{
     self, UnOp, eval_bin, eval_un, f32_, f64_, i32_, i64_, ri32, ri64, ru32, ru64, u32_,
 };
-use cranelift_entity::EntityRef;
+use cranelift_entity::{EntityRef, PrimaryMap};
 
 /// Why the loop returned: to the driver, or to switch loops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -326,12 +326,18 @@ impl Interp {
         // the call is known not to trap.
         macro_rules! call_wasm {
             ($f:expr, $instance:expr, $def:expr, $pre:expr) => {{
-                let (f, instance, def): (Func, Instance, DefinedFuncIndex) = ($f, $instance, $def);
                 if frames.len() >= max_depth {
                     trap!(TrapCode::CallStackExhausted);
                 }
                 sp -= $pre;
                 frames.last_mut().expect("frame").pc = pc as u32;
+                enter_callee!($f, $instance, $def)
+            }};
+        }
+        // Pushes the callee's frame over its arguments, the top operands, and enters it.
+        macro_rules! enter_callee {
+            ($f:expr, $instance:expr, $def:expr) => {{
+                let (f, instance, def): (Func, Instance, DefinedFuncIndex) = ($f, $instance, $def);
                 let callee = instances[instance].code(def);
                 let new_fp = sp - callee.num_params as usize;
                 let locals_end = new_fp + callee.num_locals as usize;
@@ -364,6 +370,30 @@ impl Interp {
                 fp = new_fp;
                 if SLOW && bp_active {
                     bp_bits = breakpoints.bits(inst.module.ptr_id(), def);
+                }
+            }};
+        }
+        // A tail call of any function `f`, with its arguments on top of the stack above `$pre`
+        // more cells. A Wasm callee replaces the frame: the arguments move down to the frame's
+        // base and the frame is popped, so the depth stays as it was (no depth check: the
+        // callee takes the caller's place). A host callee runs with the frame still there,
+        // which then returns the host's results at the `Exit` after the tail call.
+        macro_rules! tail_call {
+            ($f:expr, $pre:expr) => {{
+                let f: Func = $f;
+                sp -= $pre;
+                match funcs[f].kind {
+                    FuncKind::Wasm { instance, def } => {
+                        let n = instances[instance].code(def).num_params as usize;
+                        cells.copy_within(sp - n..sp, fp);
+                        sp = fp + n;
+                        frames.pop();
+                        enter_callee!(f, instance, def)
+                    }
+                    FuncKind::Host { .. } => {
+                        save!();
+                        return LoopExit::Out(Exit::Host(f));
+                    }
                 }
             }};
         }
@@ -508,19 +538,19 @@ impl Interp {
                     }
                 }
                 Op::CallIndirect { ty, table } => {
-                    let i = cells[sp - 1] as u32;
-                    let t = &tables[inst.tables[table.index()]];
-                    let Some(&cell) = t.elements.get(i as usize) else {
-                        trap!(TrapCode::UndefinedElement);
+                    let f = match indirect_callee(funcs, tables, inst, cells[sp - 1], ty, table) {
+                        Ok(f) => f,
+                        Err(code) => trap!(code),
                     };
-                    if cell == 0 {
-                        trap!(TrapCode::UninitializedElement);
-                    }
-                    let f = Func::from_u32((cell - 1) as u32);
-                    if funcs[f].sig != inst.sigs[ty.index()] {
-                        trap!(TrapCode::IndirectCallTypeMismatch);
-                    }
                     call!(f, 1)
+                }
+                Op::ReturnCall(f) => tail_call!(inst.funcs[f.index()], 0),
+                Op::ReturnCallIndirect { ty, table } => {
+                    let f = match indirect_callee(funcs, tables, inst, cells[sp - 1], ty, table) {
+                        Ok(f) => f,
+                        Err(code) => trap!(code),
+                    };
+                    tail_call!(f, 1)
                 }
                 Op::Drop => sp -= 1,
                 Op::Select => {
@@ -1006,6 +1036,31 @@ impl Interp {
     }
 }
 
+/// The function that `call_indirect` (or `return_call_indirect`) of type `ty` finds at index
+/// `i` of `table`, or its trap.
+#[inline(always)]
+fn indirect_callee(
+    funcs: &PrimaryMap<Func, crate::store::FuncData>,
+    tables: &PrimaryMap<crate::store::Table, crate::store::TableInstance>,
+    inst: &crate::store::InstanceData,
+    i: u64,
+    ty: crate::types::TypeIndex,
+    table: crate::types::TableIndex,
+) -> Result<Func, TrapCode> {
+    let t = &tables[inst.tables[table.index()]];
+    let Some(&cell) = t.elements.get(i as u32 as usize) else {
+        return Err(TrapCode::UndefinedElement);
+    };
+    if cell == 0 {
+        return Err(TrapCode::UninitializedElement);
+    }
+    let f = Func::from_u32((cell - 1) as u32);
+    if funcs[f].sig != inst.sigs[ty.index()] {
+        return Err(TrapCode::IndirectCallTypeMismatch);
+    }
+    Ok(f)
+}
+
 /// The op index at which a frame shown at Wasm `pc` continues: after the `call` for a frame
 /// that called another one, the `Exit` for a returning frame, else the first op of the
 /// instruction (a run's `Steps` or a fused header in front of it, both equivalent to the
@@ -1018,7 +1073,16 @@ fn op_index(code: &CompiledFunc, pc: u32, at_call: bool, returning: bool) -> u32
             .unwrap_or(first)
     };
     if at_call {
-        find(&|op| matches!(op, Op::Call(_) | Op::CallIndirect { .. })) as u32 + 1
+        find(&|op| {
+            matches!(
+                op,
+                Op::Call(_)
+                    | Op::CallIndirect { .. }
+                    | Op::ReturnCall(_)
+                    | Op::ReturnCallIndirect { .. }
+            )
+        }) as u32
+            + 1
     } else if returning {
         find(&|op| matches!(op, Op::Exit)) as u32
     } else {

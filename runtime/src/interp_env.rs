@@ -139,6 +139,16 @@ impl FuncEnvironment for InterpEnv {
     fn instruction(&mut self, inst: Inst, op: &Operator<'_>) -> WResult<()> {
         let op = lower(op, inst.pc)?;
         self.emit(op, inst);
+        if matches!(op, Op::ReturnCall(_) | Op::ReturnCallIndirect { .. }) {
+            // Where a tail call to a host function returns: the frame returns the host's
+            // results without another step.
+            let exit = Inst {
+                pc: inst.pc,
+                cost: 0,
+                run_offset: inst.run_offset + inst.cost,
+            };
+            self.emit(Op::Exit, exit);
+        }
         Ok(())
     }
 
@@ -260,6 +270,14 @@ fn lower(op: &Operator<'_>, pc: u32) -> WResult<Op> {
             type_index,
             table_index,
         } => Op::CallIndirect {
+            ty: TypeIndex::from_u32(type_index),
+            table: TableIndex::from_u32(table_index),
+        },
+        O::ReturnCall { function_index } => Op::ReturnCall(FuncIndex::from_u32(function_index)),
+        O::ReturnCallIndirect {
+            type_index,
+            table_index,
+        } => Op::ReturnCallIndirect {
             ty: TypeIndex::from_u32(type_index),
             table: TableIndex::from_u32(table_index),
         },

@@ -16,11 +16,13 @@ use std::path::Path;
 use std::sync::Arc;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
-/// The proposals deja supports today: WebAssembly 2.0 without SIMD.
+/// The proposals deja supports today: WebAssembly 2.0 without SIMD, with extended constant
+/// expressions and tail calls.
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::TAIL_CALL)
 }
 
 /// Proposals that wasmparser knows and deja refuses by name.
@@ -32,7 +34,6 @@ const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
     ),
     ("exception handling", WasmFeatures::EXCEPTIONS),
     ("legacy exception handling", WasmFeatures::LEGACY_EXCEPTIONS),
-    ("tail calls", WasmFeatures::TAIL_CALL),
     ("memory64", WasmFeatures::MEMORY64),
     ("multi-memory", WasmFeatures::MULTI_MEMORY),
     ("threads", WasmFeatures::THREADS),

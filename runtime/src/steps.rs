@@ -16,6 +16,16 @@
 //! from [`cost`]; an engine that adds a whole run's steps at its head recovers the exact position
 //! of a trap in the middle of the run from that offset, without looking at its own code.
 
+//! # WebAssembly 3.0 instructions
+//! The rule is the same for them; where the control flow is new, this is what it means:
+//! - **Tail calls** (`return_call`, `return_call_indirect`) are one step each, like `call`: the
+//!   callee's frame replaces the caller's, so the frame depth stays as it was (the call-depth
+//!   limit is never reached by tail calls), and no return step follows when the callee
+//!   returns. A tail call to a host function is a host call like any other (the position
+//!   during the host call is before the tail call's step, as for `call`); the tail-calling
+//!   frame stays on the stack while the host runs and then returns the host's results, without
+//!   another step.
+
 use wasmparser::Operator;
 
 /// Where an operator sits, for the one case where the operator alone does not decide its cost:
@@ -53,6 +63,8 @@ pub fn ends_run(op: &Operator<'_>, context: Context) -> bool {
         | Operator::Return
         | Operator::Call { .. }
         | Operator::CallIndirect { .. }
+        | Operator::ReturnCall { .. }
+        | Operator::ReturnCallIndirect { .. }
         | Operator::Unreachable => true,
         Operator::End => context == Context::BodyEnd,
         _ => false,

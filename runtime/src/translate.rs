@@ -417,6 +417,12 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                 self.env.return_(inst);
                 self.dead = true;
             }
+            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } => {
+                // A tail call: the frame ends here, as at a `return`.
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.instruction(inst, op)?;
+                self.dead = true;
+            }
             _ => {
                 let inst = self.inst(op, pc, Context::Inside);
                 self.env.instruction(inst, op)?;

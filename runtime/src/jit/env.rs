@@ -698,6 +698,59 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
     }
 
+    /// A tail call of type `type_index` to native `code` in the instance of `callee_vmctx`,
+    /// with its arguments on the stack: the frame unlinks its state slot and is replaced by
+    /// the callee's (Cranelift's `return_call` under the tail calling convention), so the
+    /// call depth stays as it is, as on the interpreter.
+    fn tail_call(&mut self, type_index: u32, code: Value, callee_vmctx: Value) {
+        let nargs = self.m.types[type_index as usize].params().len();
+        let mut args = Vec::with_capacity(nargs + 1);
+        args.push(callee_vmctx);
+        let arg_types = self.peek_types(nargs).to_vec();
+        for (i, t) in arg_types.iter().enumerate() {
+            let h = self.stack.len() - nargs + i;
+            args.push(self.b.use_var(self.var(h, *t)));
+        }
+        for _ in 0..nargs {
+            self.pop();
+        }
+        self.spill_pos();
+        let fl = self.fl_vm();
+        self.b.ins().store(fl, self.prev, self.shared, shared::TOP);
+        let sig = self.sig_ref(type_index);
+        self.b.ins().return_call_indirect(sig, code, &args);
+        self.dead = true;
+    }
+
+    /// A tail call of function `func` (a store handle) found at run time: a Wasm function, of
+    /// whatever instance, replaces the frame ([`JitEnv::tail_call`]); a host function is
+    /// called with the frame still there, which then returns its results (no further step).
+    fn tail_call_any(&mut self, inst: Inst, type_index: u32, func: Value) {
+        self.spill_pos();
+        let code = self.libcall(
+            self.m.libcalls.tail_target,
+            &[types::I64, types::I32],
+            &[types::I64],
+            &[self.vmctx, func],
+        )[0];
+        let wasm = self.b.create_block();
+        let host = self.b.create_block();
+        self.b.ins().brif(code, wasm, &[], host, &[]);
+        let saved = self.stack.clone();
+        self.b.switch_to_block(wasm);
+        let fl = self.fl_vm();
+        let callee_vmctx = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.shared, shared::RESOLVED);
+        self.tail_call(type_index, code, callee_vmctx);
+        self.stack = saved;
+        self.b.switch_to_block(host);
+        self.call(inst, type_index, CallHow::Import(func));
+        self.emit_return();
+        self.dead = true;
+    }
+
     fn memory_base_len(&mut self) -> (Value, Value) {
         let fl = self.fl_vm();
         let base = self
@@ -1175,6 +1228,50 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 self.call(inst, type_index, CallHow::Slow(f));
                 self.b.ins().jump(join, &[]);
                 self.b.switch_to_block(join);
+            }
+            O::ReturnCall { function_index } => {
+                let ty = self.m.func_types[function_index as usize];
+                match function_index.checked_sub(self.m.num_imported_funcs) {
+                    Some(def) => {
+                        let code = self.code_of(def);
+                        self.tail_call(ty, code, self.vmctx);
+                    }
+                    None => {
+                        let f = self.func_index_cell(function_index);
+                        self.tail_call_any(inst, ty, f);
+                    }
+                }
+            }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                // As `call_indirect`: resolve first (it may trap with the index on the stack).
+                self.store_trap_pc(inst.pc);
+                self.spill_pos();
+                let index = self.pop();
+                let t = self.i32c(table_index);
+                let ty = self.i32c(type_index);
+                let code = self.libcall(
+                    self.m.libcalls.resolve,
+                    &[types::I64, types::I32, types::I32, types::I32],
+                    &[types::I64],
+                    &[self.vmctx, t, index, ty],
+                )[0];
+                let native = self.b.create_block();
+                let slow = self.b.create_block();
+                self.b.ins().brif(code, native, &[], slow, &[]);
+                let saved = self.stack.clone();
+                self.b.switch_to_block(native);
+                self.tail_call(type_index, code, self.vmctx);
+                self.stack = saved;
+                self.b.switch_to_block(slow);
+                let fl = self.fl_vm();
+                let f = self
+                    .b
+                    .ins()
+                    .load(types::I32, fl, self.shared, shared::RESOLVED);
+                self.tail_call_any(inst, type_index, f);
             }
 
             O::I32Load { ref memarg } => self.load(inst, memarg, LoadKind::Plain(I32)),

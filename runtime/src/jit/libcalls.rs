@@ -23,6 +23,7 @@ pub(crate) struct Libcalls {
     pub budget: usize,
     pub call: usize,
     pub resolve: usize,
+    pub tail_target: usize,
     pub memory_grow: usize,
     pub memory_copy: usize,
     pub memory_fill: usize,
@@ -47,6 +48,7 @@ impl Libcalls {
             budget: budget as *const () as usize,
             call: call as *const () as usize,
             resolve: resolve as *const () as usize,
+            tail_target: tail_target as *const () as usize,
             memory_grow: memory_grow as *const () as usize,
             memory_copy: memory_copy as *const () as usize,
             memory_fill: memory_fill as *const () as usize,
@@ -176,6 +178,31 @@ unsafe extern "C" fn call(vmctx: *mut VmCtx, func: u32, args: *const u64) -> *co
                 sh.results.as_ptr()
             }
         }
+    }
+}
+
+/// Where a tail call of function `func` (a store handle) goes: the native code of a Wasm
+/// function, whatever its instance, with that instance's context in `resolved`; 0 for a host
+/// function, which JIT code calls through [`call`].
+unsafe extern "C" fn tail_target(vmctx: *mut VmCtx, func: u32) -> u64 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let FuncKind::Wasm { instance, def } = store.funcs[Func::from_u32(func)].kind else {
+            return 0;
+        };
+        let callee = match sh.vmctx(store, instance) {
+            Ok(v) => v,
+            // `start` compiled every instance's module; this cannot fail now.
+            Err(_) => std::process::abort(),
+        };
+        let code = compiled(
+            (*callee)
+                .code
+                .native(&store.instances[instance].module.inner, def),
+        );
+        (*(*vmctx).shared).resolved = callee as u64;
+        code as u64
     }
 }
 

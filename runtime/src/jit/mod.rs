@@ -389,7 +389,8 @@ impl JitEngine {
         let func = data.funcs[(module.num_imported_funcs + def.as_u32()) as usize];
         let nlocals = module.local_types[def].len();
         let shape = module.shapes[def].stack_at(pc).map_or(0, <[_]>::len);
-        let indirect = module.bytes.get(pc as usize) == Some(&0x11);
+        // `call_indirect` and `return_call_indirect` have the table index on top too.
+        let indirect = matches!(module.bytes.get(pc as usize), Some(0x11 | 0x13));
         let height = match callee_params {
             None if after_call => {
                 let ty = call_type(module, pc);
@@ -477,11 +478,11 @@ impl JitEngine {
     }
 }
 
-/// The type of the function called by the `call` or `call_indirect` at `pc`.
+/// The type of the function called by the `call`, `call_indirect` or tail call at `pc`.
 fn call_type(module: &crate::module::ModuleInner, pc: u32) -> &crate::types::FuncType {
     let mut r = wasmparser::BinaryReader::new(&module.bytes[pc as usize + 1..], 0);
     let index = r.read_var_u32().unwrap_or(0);
-    let ty = if module.bytes[pc as usize] == 0x11 {
+    let ty = if matches!(module.bytes[pc as usize], 0x11 | 0x13) {
         crate::types::TypeIndex::from_u32(index)
     } else {
         module.funcs[crate::types::FuncIndex::from_u32(index)]

@@ -1,7 +1,8 @@
 //! Differential testing of the JIT against the interpreter on modules nobody here wrote
 //! (wasm-smith): every exported function, called with zero arguments under a step budget,
 //! must give the same result or trap (code, position, backtrace) or pause at the same
-//! position, and leave the same memory and globals behind.
+//! position, and leave the same memory and globals behind. Tail calls and extended constant
+//! expressions are among what it generates.
 //!
 //! Runs for a fixed time: `DEJA_JIT_DIFF_SECS` seconds (default 20), so CI stays bounded;
 //! `DEJA_JIT_DIFF_SECS=600 cargo test --release -p deja-runtime --test all jit_differential`
@@ -20,11 +21,11 @@ fn smith_config() -> wasm_smith::Config {
         relaxed_simd_enabled: false,
         exceptions_enabled: false,
         gc_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: true,
         threads_enabled: false,
         memory64_enabled: false,
         wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
+        extended_const_enabled: true,
         custom_page_sizes_enabled: false,
         max_imports: 0,
         max_memories: 1,

@@ -382,7 +382,7 @@ fn function_bodies(module: &deja_replayer::runtime::Module) -> Vec<(u32, u32, Fu
         .collect()
 }
 
-/// Length of the `call` or `call_indirect` instruction at `pc` (1 if it is neither, which
+/// Length of the `call`, `call_indirect` or `call_ref` instruction at `pc` (1 if it is neither, which
 /// does not happen in a caller's frame).
 fn call_len(bytes: &[u8], pc: usize) -> u32 {
     let leb = |at: usize| -> usize {
@@ -394,7 +394,8 @@ fn call_len(bytes: &[u8], pc: usize) -> u32 {
             .map_or(1, |n| n + 1)
     };
     match bytes.get(pc) {
-        Some(0x10) => 1 + leb(pc + 1) as u32,
+        // `call`, and `call_ref` with its type index.
+        Some(0x10 | 0x14) => 1 + leb(pc + 1) as u32,
         Some(0x11) => {
             let ty = leb(pc + 1);
             (1 + ty + leb(pc + 1 + ty)) as u32

@@ -22,7 +22,18 @@
 //! not a step and never a branch target: the fast loop executes the covered ops' combined effect
 //! and skips them, the single-step loop skips the header and executes the ops one by one.
 
-use crate::types::{DataIndex, ElemIndex, FuncIndex, GlobalIndex, TableIndex, TypeIndex};
+use crate::types::{
+    DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex,
+};
+
+/// The memory and offset of a load or store on the general path ([`Op::LoadX`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemArg {
+    /// The memory, in the module's index space.
+    pub memory: MemoryIndex,
+    /// The static offset (64-bit for 64-bit memories).
+    pub offset: u64,
+}
 
 /// How a branch adjusts the operand stack: the top `keep` values move down over `drop` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +96,15 @@ pub enum Op {
         ty: TypeIndex,
         table: TableIndex,
     },
+    /// `call_ref` of a function of this type (the reference is on top).
+    CallRef(TypeIndex),
+    /// `return_call_ref`, as [`Op::ReturnCall`].
+    ReturnCallRef(TypeIndex),
+    /// `br_on_null`: when the top reference is null, pop it and branch.
+    BrOnNull(BranchTarget),
+    /// `br_on_non_null`: when the top reference is not null, branch with it; else pop it.
+    BrOnNonNull(BranchTarget),
+    RefAsNonNull,
     Drop,
     Select,
 
@@ -121,6 +141,28 @@ pub enum Op {
     I64Store32(u32),
     MemorySize,
     MemoryGrow,
+    /// A load from any memory, 64-bit ones included, with any offset: `mem_args[arg]` (the
+    /// ops above are memory 0 with 32-bit addresses).
+    LoadX {
+        kind: LoadKind,
+        arg: u32,
+    },
+    /// A store to any memory, as [`Op::LoadX`].
+    StoreX {
+        width: StoreWidth,
+        arg: u32,
+    },
+    MemorySizeX(MemoryIndex),
+    MemoryGrowX(MemoryIndex),
+    MemoryFillX(MemoryIndex),
+    MemoryCopyX {
+        dst: MemoryIndex,
+        src: MemoryIndex,
+    },
+    MemoryInitX {
+        data: DataIndex,
+        mem: MemoryIndex,
+    },
 
     I32Const(i32),
     I64Const(i64),
@@ -598,6 +640,16 @@ pub enum StoreWidth {
 }
 
 impl StoreWidth {
+    /// The bytes it writes.
+    pub fn bytes(self) -> u64 {
+        match self {
+            StoreWidth::W8 => 1,
+            StoreWidth::W16 => 2,
+            StoreWidth::W32 => 4,
+            StoreWidth::W64 => 8,
+        }
+    }
+
     /// The store behind `op` and its offset, if it is one.
     pub fn of(op: &Op) -> Option<(StoreWidth, u32)> {
         Some(match *op {
@@ -627,6 +679,10 @@ impl Op {
                 | Op::CallIndirect { .. }
                 | Op::ReturnCall(_)
                 | Op::ReturnCallIndirect { .. }
+                | Op::CallRef(_)
+                | Op::ReturnCallRef(_)
+                | Op::BrOnNull(_)
+                | Op::BrOnNonNull(_)
                 | Op::Unreachable
                 | Op::Jump(_)
         )
@@ -698,6 +754,8 @@ pub struct CompiledFunc {
     pub steps_left: Box<[u32]>,
     /// `br_table` target lists.
     pub br_tables: Box<[BranchTarget]>,
+    /// The memory arguments of [`Op::LoadX`] and [`Op::StoreX`].
+    pub mem_args: Box<[MemArg]>,
     /// Number of locals, parameters included.
     pub num_locals: u32,
     /// Number of parameters.

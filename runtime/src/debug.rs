@@ -249,7 +249,7 @@ impl<T> FrameCursor<'_, T> {
             .frame(&store.inner, self.index, store.inner.call.in_host)
     }
 
-    /// Whether the frame's next instruction is a `call` or `call_indirect` (for the innermost
+    /// Whether the frame's next instruction is a `call`, `call_indirect` or `call_ref` (for the innermost
     /// frame; callers are always at a call).
     pub fn is_at_call(&self) -> bool {
         if self.done() {
@@ -259,8 +259,9 @@ impl<T> FrameCursor<'_, T> {
             return true;
         }
         let pc = self.frame().pc as usize;
-        // The opcodes of `call` and `call_indirect`.
-        matches!(self.module().bytes().get(pc), Some(0x10 | 0x11))
+        // The opcodes of `call`, `call_indirect` and `call_ref`. Tail calls are not calls
+        // here: the callee replaces the frame, so stepping over one lands in the callee.
+        matches!(self.module().bytes().get(pc), Some(0x10 | 0x11 | 0x14))
     }
 
     /// Moves to the caller's frame.

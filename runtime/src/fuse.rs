@@ -308,7 +308,7 @@ pub(crate) fn fuse(code: &mut CompiledFunc) {
     };
     for op in &mut new_ops {
         match op {
-            Op::Br(t) | Op::BrIf(t) => remap(&mut t.pc),
+            Op::Br(t) | Op::BrIf(t) | Op::BrOnNull(t) | Op::BrOnNonNull(t) => remap(&mut t.pc),
             Op::If(t) | Op::Jump(t) => remap(t),
             _ => {}
         }

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::host::{Caller, HostError, HostFunc};
 use crate::memory::MemoryInstance;
+use crate::module::RefDesc;
 use crate::module::{ConstExpr, ConstLeaf, ConstOp, ElemMode, ExportKind, ImportType, Module};
 use crate::store::{
     Extern, FuncData, FuncKind, Global, GlobalInstance, Instance, InstanceData, Memory,
@@ -119,7 +120,7 @@ impl<T> Linker<T> {
 
 impl<T> Store<T> {
     pub(crate) fn alloc_host_func(&mut self, func: HostFunc<T>, name: String) -> Func {
-        let sig = self.inner.intern_sig(&func.ty);
+        let sig = self.inner.intern_sig(&func.ty, None);
         let ty = func.ty.clone();
         self.host_funcs.push(func);
         self.inner.funcs.push(FuncData {
@@ -211,18 +212,33 @@ pub(crate) fn instantiate<T>(
         match (&import.ty, *item) {
             (ImportType::Func(ty), Extern::Func(f)) => {
                 let actual = &inner.funcs[f].ty;
-                if actual != ty {
-                    return Err(incompatible(
-                        module,
-                        i,
-                        format!("expected {ty}, found {actual}"),
-                    ));
+                // Typed function references: the same signature in full, not only alike.
+                let key = m.type_keys
+                    [m.funcs[crate::FuncIndex::from_u32(funcs.len() as u32)].index()]
+                .clone();
+                let same =
+                    inner.sig_ids.get(&(ty.clone(), key.clone())) == Some(&inner.funcs[f].sig);
+                if actual != ty || !same {
+                    let reason = if actual == ty {
+                        format!(
+                            "expected {ty} with these typed references: {key}, found another type",
+                            key = key.as_deref().unwrap_or("none")
+                        )
+                    } else {
+                        format!("expected {ty}, found {actual}")
+                    };
+                    return Err(incompatible(module, i, reason));
                 }
                 funcs.push(f);
             }
             (ImportType::Table(ty), Extern::Table(t)) => {
                 let actual = store.table_type(t);
-                if actual.element != ty.element || !actual.limits.matches(&ty.limits) {
+                let want = &m.table_refs[tables.len()];
+                if actual.element != ty.element
+                    || actual.table64 != ty.table64
+                    || !actual.limits.matches(&ty.limits)
+                    || want.as_ref() != inner.table_refs.get(&t)
+                {
                     return Err(incompatible(
                         module,
                         i,
@@ -233,7 +249,7 @@ pub(crate) fn instantiate<T>(
             }
             (ImportType::Memory(ty), Extern::Memory(mem)) => {
                 let actual = store.memory_type(mem);
-                if !actual.limits.matches(&ty.limits) {
+                if !actual.limits.matches(&ty.limits) || actual.memory64 != ty.memory64 {
                     return Err(incompatible(
                         module,
                         i,
@@ -244,7 +260,23 @@ pub(crate) fn instantiate<T>(
             }
             (ImportType::Global(ty), Extern::Global(g)) => {
                 let actual = inner.globals[g].ty;
-                if actual != *ty {
+                // Typed references: an immutable global may hold a subtype.
+                let refs_match = !ty.content.is_ref() || {
+                    let want = m.global_refs[globals.len()]
+                        .clone()
+                        .unwrap_or_else(|| RefDesc::plain(ty.content));
+                    let have = inner
+                        .global_refs
+                        .get(&g)
+                        .cloned()
+                        .unwrap_or_else(|| RefDesc::plain(actual.content));
+                    if ty.mutable {
+                        have == want
+                    } else {
+                        have.is_subtype_of(&want)
+                    }
+                };
+                if actual != *ty || !refs_match {
                     return Err(incompatible(
                         module,
                         i,
@@ -265,8 +297,9 @@ pub(crate) fn instantiate<T>(
     let inner = &mut store.inner;
     for (def, _) in m.code.iter() {
         let index = crate::FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
-        let ty = m.types[m.funcs[index]].clone();
-        let sig = inner.intern_sig(&ty);
+        let ti = m.funcs[index];
+        let ty = m.types[ti].clone();
+        let sig = inner.intern_sig(&ty, m.type_keys[ti.index()].as_ref());
         funcs.push(inner.funcs.push(FuncData {
             ty,
             sig,
@@ -283,10 +316,14 @@ pub(crate) fn instantiate<T>(
                 ty.limits.min, inner.config.max_table_elements
             )));
         }
-        tables.push(inner.tables.push(TableInstance {
+        let t = inner.tables.push(TableInstance {
             ty: *ty,
             elements: vec![0; ty.limits.min as usize],
-        }));
+        });
+        if let Some(r) = &m.table_refs[tables.len()] {
+            inner.table_refs.insert(t, r.clone());
+        }
+        tables.push(t);
     }
     for ty in m.memories.values().skip(m.num_imported_memories as usize) {
         if ty.limits.min > inner.config.max_memory_pages {
@@ -304,9 +341,25 @@ pub(crate) fn instantiate<T>(
         .zip(&m.global_inits)
     {
         let value = eval_const(inner, &funcs, &globals, init);
-        globals.push(inner.globals.push(GlobalInstance { ty: *ty, value }));
+        let g = inner.globals.push(GlobalInstance { ty: *ty, value });
+        if let Some(r) = &m.global_refs[globals.len()] {
+            inner.global_refs.insert(g, r.clone());
+        }
+        globals.push(g);
     }
-    let sigs: Box<[_]> = m.types.values().map(|t| inner.intern_sig(t)).collect();
+    // Tables with an initializer (typed function references) after the globals it may read.
+    let defined_tables = &tables[m.num_imported_tables as usize..];
+    for (t, init) in defined_tables.iter().zip(&m.table_inits) {
+        if let Some(init) = init {
+            let v = eval_const(inner, &funcs, &globals, init);
+            inner.tables[*t].elements.fill(v);
+        }
+    }
+    let sigs: Box<[_]> = m
+        .types
+        .iter()
+        .map(|(i, t)| inner.intern_sig(t, m.type_keys[i.index()].as_ref()))
+        .collect();
     let elems: Box<[Arc<[u64]>]> = m
         .elems
         .values()
@@ -354,10 +407,11 @@ pub(crate) fn instantiate<T>(
         match &seg.mode {
             ElemMode::Active { table, offset } => {
                 let inst = &inner.instances[id];
-                let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
+                let offset = eval_const(inner, &inst.funcs, &inst.globals, offset);
                 let items = inst.elems[e.index()].clone();
                 let t = &mut inner.tables[inst.tables[table.index()]];
-                let end = offset as u64 + items.len() as u64;
+                let offset = crate::bulk::index(t, offset);
+                let end = offset.saturating_add(items.len() as u64);
                 if end > t.elements.len() as u64 {
                     return Err(init_trap(store, TrapCode::TableOutOfBounds));
                 }
@@ -373,9 +427,10 @@ pub(crate) fn instantiate<T>(
             continue;
         };
         let inst = &inner.instances[id];
-        let offset = eval_const(inner, &inst.funcs, &inst.globals, offset) as u32;
+        let offset = eval_const(inner, &inst.funcs, &inst.globals, offset);
         let mem = &mut inner.memories[inst.memories[memory.index()]];
-        if !mem.write(u64::from(offset), &seg.bytes) {
+        let offset = crate::bulk::address(mem, offset);
+        if !mem.write(offset, &seg.bytes) {
             return Err(init_trap(store, TrapCode::MemoryOutOfBounds));
         }
         inner.segments[id].dropped_datas[d.index()] = true;

@@ -23,7 +23,7 @@ use crate::bulk;
 use crate::code::{BinOp, CompiledFunc, DropKeep, LoadKind, Op, StoreWidth};
 use crate::engine::{Engine, EngineState, Exit, FrameRef, FrameState};
 use crate::memory::MemoryInstance;
-use crate::store::{FuncKind, Instance, StoreInner};
+use crate::store::{FuncKind, Instance, InstanceData, Memory, StoreInner};
 use crate::trap::TrapCode;
 use crate::types::{DefinedFuncIndex, Func};
 use crate::wasm::{
@@ -79,25 +79,60 @@ fn branch(cells: &mut [u64], sp: usize, dk: DropKeep) -> usize {
     sp - drop
 }
 
-/// The guest memory range an op is about to write, for watchpoints.
-fn write_range(op: &Op, cells: &[u64], sp: usize) -> Option<(u64, u64)> {
+/// The guest memory range an op is about to write, for watchpoints: the memory, the address
+/// and the length.
+fn write_range(
+    op: &Op,
+    cells: &[u64],
+    sp: usize,
+    code: &CompiledFunc,
+    inst: &InstanceData,
+    memories: &PrimaryMap<Memory, MemoryInstance>,
+) -> Option<(Memory, u64, u64)> {
     let addr = |off: u32| u64::from(cells[sp - 2] as u32) + u64::from(off);
+    let mem0 = inst.mem0;
     Some(match *op {
-        Op::I32Store(o) | Op::F32Store(o) | Op::I64Store32(o) => (addr(o), 4),
-        Op::I64Store(o) | Op::F64Store(o) => (addr(o), 8),
-        Op::I32Store8(o) | Op::I64Store8(o) => (addr(o), 1),
-        Op::I32Store16(o) | Op::I64Store16(o) => (addr(o), 2),
+        Op::I32Store(o) | Op::F32Store(o) | Op::I64Store32(o) => (mem0, addr(o), 4),
+        Op::I64Store(o) | Op::F64Store(o) => (mem0, addr(o), 8),
+        Op::I32Store8(o) | Op::I64Store8(o) => (mem0, addr(o), 1),
+        Op::I32Store16(o) | Op::I64Store16(o) => (mem0, addr(o), 2),
         Op::MemoryFill | Op::MemoryCopy | Op::MemoryInit(_) => (
+            mem0,
             u64::from(cells[sp - 3] as u32),
             u64::from(cells[sp - 1] as u32),
         ),
+        Op::StoreX { width, arg } => {
+            let a = code.mem_args[arg as usize];
+            let m = inst.memories[a.memory.index()];
+            let base = bulk::address(&memories[m], cells[sp - 2]);
+            (m, base.wrapping_add(a.offset), width.bytes())
+        }
+        Op::MemoryFillX(mem) | Op::MemoryInitX { mem, .. } => {
+            let m = inst.memories[mem.index()];
+            let n = if let Op::MemoryInitX { .. } = op {
+                cells[sp - 1] as u32 as u64
+            } else {
+                bulk::address(&memories[m], cells[sp - 1])
+            };
+            (m, bulk::address(&memories[m], cells[sp - 3]), n)
+        }
+        Op::MemoryCopyX { dst, src } => {
+            let (d, s) = (inst.memories[dst.index()], inst.memories[src.index()]);
+            let both64 = memories[d].ty.memory64 && memories[s].ty.memory64;
+            let n = if both64 {
+                cells[sp - 1]
+            } else {
+                cells[sp - 1] as u32 as u64
+            };
+            (d, bulk::address(&memories[d], cells[sp - 3]), n)
+        }
         _ => return None,
     })
 }
 
 /// A fused load: the cell read at `addr`, or `None` when out of bounds.
 #[inline(always)]
-fn fused_load(data: &[u8], addr: u64, kind: LoadKind) -> Option<u64> {
+pub(crate) fn fused_load(data: &[u8], addr: u64, kind: LoadKind) -> Option<u64> {
     use wasm::load;
     Some(match kind {
         LoadKind::U32 => u64::from(u32::from_le_bytes(load(data, addr)?)),
@@ -115,7 +150,7 @@ fn fused_load(data: &[u8], addr: u64, kind: LoadKind) -> Option<u64> {
 /// A fused store of the low bytes of `v` at `addr`; `false` (nothing written) when out of
 /// bounds.
 #[inline(always)]
-fn fused_store(m: &mut MemoryInstance, addr: u64, width: StoreWidth, v: u64) -> bool {
+pub(crate) fn fused_store(m: &mut MemoryInstance, addr: u64, width: StoreWidth, v: u64) -> bool {
     match width {
         StoreWidth::W8 => m.store(addr, [v as u8]),
         StoreWidth::W16 => m.store(addr, (v as u16).to_le_bytes()),
@@ -162,7 +197,7 @@ impl Interp {
         let watching = breakpoints.watching();
         // The write range of the op just executed, checked against watchpoints before the
         // next one (so a watchpoint stops *after* the writing instruction).
-        let mut pending_write: Option<(u64, u64)> = None;
+        let mut pending_write: Option<(Memory, u64, u64)> = None;
 
         let frame = *frames.last().expect("an active frame");
         let mut inst = &instances[frame.instance];
@@ -415,8 +450,8 @@ impl Interp {
         loop {
             let op = ops[pc];
             if SLOW {
-                if let Some((addr, len)) = pending_write.take()
-                    && breakpoints.watch_hit(mem0, addr, len)
+                if let Some((mem, addr, len)) = pending_write.take()
+                    && breakpoints.watch_hit(mem, addr, len)
                 {
                     save!();
                     return LoopExit::Out(Exit::Watchpoint(addr, len));
@@ -453,7 +488,7 @@ impl Interp {
                         skip_bp = false;
                         *position += 1;
                         if watching {
-                            pending_write = write_range(&op, cells, sp);
+                            pending_write = write_range(&op, cells, sp, code, inst, memories);
                         }
                     }
                 }
@@ -544,6 +579,40 @@ impl Interp {
                     };
                     call!(f, 1)
                 }
+                Op::CallRef(_) => {
+                    let cell = cells[sp - 1];
+                    if cell == 0 {
+                        trap!(TrapCode::NullFunctionReference);
+                    }
+                    call!(Func::from_u32((cell - 1) as u32), 1)
+                }
+                Op::ReturnCallRef(_) => {
+                    let cell = cells[sp - 1];
+                    if cell == 0 {
+                        trap!(TrapCode::NullFunctionReference);
+                    }
+                    tail_call!(Func::from_u32((cell - 1) as u32), 1)
+                }
+                Op::BrOnNull(t) => {
+                    if cells[sp - 1] == 0 {
+                        sp -= 1;
+                        sp = branch(cells, sp, t.dk);
+                        pc = t.pc as usize;
+                    }
+                }
+                Op::BrOnNonNull(t) => {
+                    if cells[sp - 1] == 0 {
+                        sp -= 1;
+                    } else {
+                        sp = branch(cells, sp, t.dk);
+                        pc = t.pc as usize;
+                    }
+                }
+                Op::RefAsNonNull => {
+                    if cells[sp - 1] == 0 {
+                        trap!(TrapCode::NullReference);
+                    }
+                }
                 Op::ReturnCall(f) => tail_call!(inst.funcs[f.index()], 0),
                 Op::ReturnCallIndirect { ty, table } => {
                     let f = match indirect_callee(funcs, tables, inst, cells[sp - 1], ty, table) {
@@ -573,8 +642,8 @@ impl Interp {
                     globals[inst.globals[g.index()]].value = cells[sp];
                 }
                 Op::TableGet(t) => {
-                    let i = cells[sp - 1] as u32 as usize;
                     let t = &tables[inst.tables[t.index()]];
+                    let i = bulk::index(t, cells[sp - 1]) as usize;
                     let Some(&v) = t.elements.get(i) else {
                         trap!(TrapCode::TableOutOfBounds);
                     };
@@ -582,8 +651,8 @@ impl Interp {
                 }
                 Op::TableSet(t) => {
                     let v = cells[sp - 1];
-                    let i = cells[sp - 2] as u32 as usize;
                     let t = &mut tables[inst.tables[t.index()]];
+                    let i = bulk::index(t, cells[sp - 2]) as usize;
                     let Some(slot) = t.elements.get_mut(i) else {
                         trap!(TrapCode::TableOutOfBounds);
                     };
@@ -614,6 +683,68 @@ impl Interp {
                     store!(o, 2, |v: u64| (v as u16).to_le_bytes())
                 }
                 Op::I64Store32(o) => store!(o, 4, |v: u64| (v as u32).to_le_bytes()),
+                Op::LoadX { kind, arg } => {
+                    let a = code.mem_args[arg as usize];
+                    let m = &memories[inst.memories[a.memory.index()]];
+                    match bulk::load(m, cells[sp - 1], a.offset, kind) {
+                        Ok(v) => cells[sp - 1] = v,
+                        Err(code) => trap!(code),
+                    }
+                }
+                Op::StoreX { width, arg } => {
+                    let a = code.mem_args[arg as usize];
+                    let m = &mut memories[inst.memories[a.memory.index()]];
+                    if let Err(code) = bulk::store(m, cells[sp - 2], a.offset, width, cells[sp - 1])
+                    {
+                        trap!(code);
+                    }
+                    sp -= 2;
+                }
+                Op::MemorySizeX(mem) => push!(memories[inst.memories[mem.index()]].pages()),
+                Op::MemoryGrowX(mem) => {
+                    let m = &mut memories[inst.memories[mem.index()]];
+                    cells[sp - 1] = bulk::memory_grow(m, cells[sp - 1], max_pages);
+                }
+                Op::MemoryFillX(mem) => {
+                    let m = &mut memories[inst.memories[mem.index()]];
+                    let n = bulk::address(m, cells[sp - 1]);
+                    let v = cells[sp - 2] as u8;
+                    let dst = bulk::address(m, cells[sp - 3]);
+                    if let Err(code) = bulk::memory_fill(m, dst, v, n) {
+                        trap!(code);
+                    }
+                    sp -= 3;
+                }
+                Op::MemoryCopyX { dst, src } => {
+                    let (d, s) = (inst.memories[dst.index()], inst.memories[src.index()]);
+                    let r = bulk::memory_copy_x(
+                        memories,
+                        d,
+                        s,
+                        cells[sp - 3],
+                        cells[sp - 2],
+                        cells[sp - 1],
+                    );
+                    if let Err(code) = r {
+                        trap!(code);
+                    }
+                    sp -= 3;
+                }
+                Op::MemoryInitX { data, mem } => {
+                    let m = &mut memories[inst.memories[mem.index()]];
+                    let n = cells[sp - 1] as u32 as u64;
+                    let s = cells[sp - 2] as u32 as u64;
+                    let dst = bulk::address(m, cells[sp - 3]);
+                    let bytes: &[u8] = if segments[cur_instance].dropped_datas[data.index()] {
+                        &[]
+                    } else {
+                        &inst.module.inner.datas[data].bytes
+                    };
+                    if let Err(code) = bulk::memory_init(m, bytes, dst, s, n) {
+                        trap!(code);
+                    }
+                    sp -= 3;
+                }
                 Op::MemorySize => push!(memories[mem0].pages()),
                 Op::MemoryGrow => {
                     let delta = cells[sp - 1] as u32;
@@ -799,7 +930,7 @@ impl Interp {
                 Op::TableInit { elem, table } => {
                     let n = cells[sp - 1] as u32 as u64;
                     let s = cells[sp - 2] as u32 as u64;
-                    let dst = cells[sp - 3] as u32 as u64;
+                    let dst = bulk::index(&tables[inst.tables[table.index()]], cells[sp - 3]);
                     let items: &[u64] = if segments[cur_instance].dropped_elems[elem.index()] {
                         &[]
                     } else {
@@ -813,17 +944,23 @@ impl Interp {
                 }
                 Op::ElemDrop(e) => segments[cur_instance].dropped_elems[e.index()] = true,
                 Op::TableCopy { dst, src } => {
-                    let n = cells[sp - 1] as u32 as u64;
-                    let s = cells[sp - 2] as u32 as u64;
-                    let d = cells[sp - 3] as u32 as u64;
                     let (dt, st) = (inst.tables[dst.index()], inst.tables[src.index()]);
+                    // The count is 64-bit only between two 64-bit tables.
+                    let wide = tables[dt].ty.table64 && tables[st].ty.table64;
+                    let n = if wide {
+                        cells[sp - 1]
+                    } else {
+                        cells[sp - 1] as u32 as u64
+                    };
+                    let s = bulk::index(&tables[st], cells[sp - 2]);
+                    let d = bulk::index(&tables[dt], cells[sp - 3]);
                     if let Err(code) = bulk::table_copy(tables, dt, st, d, s, n) {
                         trap!(code);
                     }
                     sp -= 3;
                 }
                 Op::TableGrow(t) => {
-                    let n = cells[sp - 1] as u32 as u64;
+                    let n = cells[sp - 1];
                     let init = cells[sp - 2];
                     sp -= 1;
                     let t = &mut tables[inst.tables[t.index()]];
@@ -831,10 +968,10 @@ impl Interp {
                 }
                 Op::TableSize(t) => push!(tables[inst.tables[t.index()]].elements.len() as u64),
                 Op::TableFill(t) => {
-                    let n = cells[sp - 1] as u32 as u64;
-                    let v = cells[sp - 2];
-                    let i = cells[sp - 3] as u32 as u64;
                     let t = &mut tables[inst.tables[t.index()]];
+                    let n = bulk::index(t, cells[sp - 1]);
+                    let v = cells[sp - 2];
+                    let i = bulk::index(t, cells[sp - 3]);
                     if let Err(code) = bulk::table_fill(t, i, v, n) {
                         trap!(code);
                     }
@@ -1048,7 +1185,7 @@ fn indirect_callee(
     table: crate::types::TableIndex,
 ) -> Result<Func, TrapCode> {
     let t = &tables[inst.tables[table.index()]];
-    let Some(&cell) = t.elements.get(i as u32 as usize) else {
+    let Some(&cell) = t.elements.get(bulk::index(t, i) as usize) else {
         return Err(TrapCode::UndefinedElement);
     };
     if cell == 0 {
@@ -1080,6 +1217,8 @@ fn op_index(code: &CompiledFunc, pc: u32, at_call: bool, returning: bool) -> u32
                     | Op::CallIndirect { .. }
                     | Op::ReturnCall(_)
                     | Op::ReturnCallIndirect { .. }
+                    | Op::CallRef(_)
+                    | Op::ReturnCallRef(_)
             )
         }) as u32
             + 1

@@ -7,9 +7,12 @@
 //! it begins (`CompiledFunc::steps_left`), from which a trap in the middle of a run that the fast
 //! loop counted at its head finds its exact position.
 
-use crate::code::{BranchTarget, CompiledFunc, Op};
+use crate::code::{BranchTarget, CompiledFunc, LoadKind, MemArg, Op, StoreWidth};
 use crate::translate::{Branch, FuncEnvironment, Inst, WResult};
-use crate::types::{DataIndex, ElemIndex, FuncIndex, GlobalIndex, TableIndex, TypeIndex};
+use crate::types::{
+    DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex,
+};
+use std::sync::Arc;
 use wasmparser::Operator;
 
 #[derive(Clone, Copy, Debug)]
@@ -40,12 +43,88 @@ pub(crate) struct InterpEnv {
     /// Per op, the offset of its instruction within its run (for `steps_left`).
     offsets: Vec<u32>,
     br_tables: Vec<BranchTarget>,
+    mem_args: Vec<MemArg>,
+    /// Per memory of the module, whether it has 64-bit addresses.
+    memory64: Arc<[bool]>,
     labels: Vec<LabelState>,
     /// Index of the `Steps` op heading the open run.
     run_head: Option<usize>,
 }
 
 impl InterpEnv {
+    /// An environment for a function of a module whose memories are 64-bit or not as
+    /// `memory64` says.
+    pub(crate) fn new(memory64: Arc<[bool]>) -> InterpEnv {
+        InterpEnv {
+            memory64,
+            ..InterpEnv::default()
+        }
+    }
+
+    /// The general-path op of a memory instruction that the memory-0, 32-bit ops cannot do:
+    /// another memory, a 64-bit memory, an offset beyond 32 bits.
+    fn lower_memory(&mut self, op: &Operator<'_>) -> Option<Op> {
+        use Operator as O;
+        let general = |m: u32| m != 0 || self.memory64.get(m as usize).copied().unwrap_or(false);
+        let load = |memarg: &wasmparser::MemArg, kind| (*memarg, Some(kind), None);
+        let store = |memarg: &wasmparser::MemArg, width| (*memarg, None, Some(width));
+        let (memarg, kind, width) = match op {
+            O::I32Load { memarg } | O::F32Load { memarg } | O::I64Load32U { memarg } => {
+                load(memarg, LoadKind::U32)
+            }
+            O::I64Load { memarg } | O::F64Load { memarg } => load(memarg, LoadKind::U64),
+            O::I32Load8U { memarg } | O::I64Load8U { memarg } => load(memarg, LoadKind::U8),
+            O::I32Load16U { memarg } | O::I64Load16U { memarg } => load(memarg, LoadKind::U16),
+            O::I32Load8S { memarg } => load(memarg, LoadKind::I32S8),
+            O::I32Load16S { memarg } => load(memarg, LoadKind::I32S16),
+            O::I64Load8S { memarg } => load(memarg, LoadKind::I64S8),
+            O::I64Load16S { memarg } => load(memarg, LoadKind::I64S16),
+            O::I64Load32S { memarg } => load(memarg, LoadKind::I64S32),
+            O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
+                store(memarg, StoreWidth::W32)
+            }
+            O::I64Store { memarg } | O::F64Store { memarg } => store(memarg, StoreWidth::W64),
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => store(memarg, StoreWidth::W8),
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => store(memarg, StoreWidth::W16),
+            O::MemorySize { mem } if general(*mem) => {
+                return Some(Op::MemorySizeX(MemoryIndex::from_u32(*mem)));
+            }
+            O::MemoryGrow { mem } if general(*mem) => {
+                return Some(Op::MemoryGrowX(MemoryIndex::from_u32(*mem)));
+            }
+            O::MemoryFill { mem } if general(*mem) => {
+                return Some(Op::MemoryFillX(MemoryIndex::from_u32(*mem)));
+            }
+            O::MemoryCopy { dst_mem, src_mem } if general(*dst_mem) || general(*src_mem) => {
+                return Some(Op::MemoryCopyX {
+                    dst: MemoryIndex::from_u32(*dst_mem),
+                    src: MemoryIndex::from_u32(*src_mem),
+                });
+            }
+            O::MemoryInit { data_index, mem } if general(*mem) => {
+                return Some(Op::MemoryInitX {
+                    data: DataIndex::from_u32(*data_index),
+                    mem: MemoryIndex::from_u32(*mem),
+                });
+            }
+            _ => return None,
+        };
+        let memory = memarg_memory(&memarg);
+        if !general(memory) && u32::try_from(memarg.offset).is_ok() {
+            return None;
+        }
+        let arg = self.mem_args.len() as u32;
+        self.mem_args.push(MemArg {
+            memory: MemoryIndex::from_u32(memory),
+            offset: memarg.offset,
+        });
+        Some(match (kind, width) {
+            (Some(kind), _) => Op::LoadX { kind, arg },
+            (_, Some(width)) => Op::StoreX { width, arg },
+            _ => unreachable!("a load or a store"),
+        })
+    }
+
     fn emit(&mut self, op: Op, inst: Inst) -> usize {
         debug_assert_eq!(
             op.is_step(),
@@ -85,7 +164,7 @@ impl InterpEnv {
     fn patch(&mut self, fixup: Fixup, target: u32) {
         match fixup {
             Fixup::Op(i) => match &mut self.ops[i] {
-                Op::Br(t) | Op::BrIf(t) => t.pc = target,
+                Op::Br(t) | Op::BrIf(t) | Op::BrOnNull(t) | Op::BrOnNonNull(t) => t.pc = target,
                 Op::If(t) | Op::Jump(t) => *t = target,
                 other => unreachable!("fixup on {other:?}"),
             },
@@ -107,6 +186,7 @@ impl InterpEnv {
             pcs: self.pcs.into(),
             steps_left: self.offsets.into(),
             br_tables: self.br_tables.into(),
+            mem_args: self.mem_args.into(),
             num_locals,
             num_params,
             num_results,
@@ -137,9 +217,15 @@ impl FuncEnvironment for InterpEnv {
     }
 
     fn instruction(&mut self, inst: Inst, op: &Operator<'_>) -> WResult<()> {
-        let op = lower(op, inst.pc)?;
+        let op = match self.lower_memory(op) {
+            Some(op) => op,
+            None => lower(op, inst.pc)?,
+        };
         self.emit(op, inst);
-        if matches!(op, Op::ReturnCall(_) | Op::ReturnCallIndirect { .. }) {
+        if matches!(
+            op,
+            Op::ReturnCall(_) | Op::ReturnCallIndirect { .. } | Op::ReturnCallRef(_)
+        ) {
             // Where a tail call to a host function returns: the frame returns the host's
             // results without another step.
             let exit = Inst {
@@ -166,6 +252,18 @@ impl FuncEnvironment for InterpEnv {
         let i = self.ops.len() + usize::from(inst.opens_run());
         let t = self.target(target, Fixup::Op(i));
         self.emit(Op::BrIf(t), inst);
+    }
+
+    fn br_on_null(&mut self, inst: Inst, target: Branch<Label>) {
+        let i = self.ops.len() + usize::from(inst.opens_run());
+        let t = self.target(target, Fixup::Op(i));
+        self.emit(Op::BrOnNull(t), inst);
+    }
+
+    fn br_on_non_null(&mut self, inst: Inst, target: Branch<Label>) {
+        let i = self.ops.len() + usize::from(inst.opens_run());
+        let t = self.target(target, Fixup::Op(i));
+        self.emit(Op::BrOnNonNull(t), inst);
     }
 
     fn br_table(&mut self, inst: Inst, targets: &[Branch<Label>]) {
@@ -253,6 +351,14 @@ simple_ops! {
     RefIsNull
 }
 
+/// The memory a load or store accesses (GC arrays are refused at load time).
+pub(crate) fn memarg_memory(memarg: &wasmparser::MemArg) -> u32 {
+    match memarg.target {
+        wasmparser::MemArgTarget::Memory(m) => m,
+        wasmparser::MemArgTarget::Array(_) => 0,
+    }
+}
+
 fn mem_offset(memarg: &wasmparser::MemArg) -> u32 {
     // 32-bit memories only: the validator bounds offsets to u32.
     memarg.offset as u32
@@ -281,6 +387,9 @@ fn lower(op: &Operator<'_>, pc: u32) -> WResult<Op> {
             ty: TypeIndex::from_u32(type_index),
             table: TableIndex::from_u32(table_index),
         },
+        O::CallRef { type_index } => Op::CallRef(TypeIndex::from_u32(type_index)),
+        O::ReturnCallRef { type_index } => Op::ReturnCallRef(TypeIndex::from_u32(type_index)),
+        O::RefAsNonNull => Op::RefAsNonNull,
         O::TypedSelect { .. } => Op::Select,
         O::LocalGet { local_index } => Op::LocalGet(local_index),
         O::LocalSet { local_index } => Op::LocalSet(local_index),

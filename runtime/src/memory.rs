@@ -123,7 +123,8 @@ impl MemoryInstance {
     pub(crate) fn grow(&mut self, delta: u64, limit: u64) -> Option<u64> {
         let old = self.pages();
         let new = old.checked_add(delta)?;
-        let max = self.ty.limits.max.unwrap_or(65536).min(65536).min(limit);
+        let cap = self.ty.max_pages();
+        let max = self.ty.limits.max.unwrap_or(cap).min(cap).min(limit);
         if new > max {
             return None;
         }
@@ -296,6 +297,7 @@ mod tests {
 
     fn mem(pages: u64) -> MemoryInstance {
         MemoryInstance::new(MemoryType {
+            memory64: false,
             limits: Limits {
                 min: pages,
                 max: None,
@@ -337,6 +339,7 @@ mod tests {
     #[test]
     fn growth_respects_limits() {
         let mut m = MemoryInstance::new(MemoryType {
+            memory64: false,
             limits: Limits {
                 min: 1,
                 max: Some(2),

@@ -17,12 +17,15 @@ use std::sync::Arc;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// The proposals deja supports today: WebAssembly 2.0 without SIMD, with extended constant
-/// expressions and tail calls.
+/// expressions, tail calls, typed function references, multi-memory and memory64.
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::EXTENDED_CONST)
         .union(WasmFeatures::TAIL_CALL)
+        .union(WasmFeatures::FUNCTION_REFERENCES)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64)
 }
 
 /// Proposals that wasmparser knows and deja refuses by name.
@@ -34,13 +37,7 @@ const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
     ),
     ("exception handling", WasmFeatures::EXCEPTIONS),
     ("legacy exception handling", WasmFeatures::LEGACY_EXCEPTIONS),
-    ("memory64", WasmFeatures::MEMORY64),
-    ("multi-memory", WasmFeatures::MULTI_MEMORY),
     ("threads", WasmFeatures::THREADS),
-    (
-        "typed function references",
-        WasmFeatures::FUNCTION_REFERENCES,
-    ),
     (
         "garbage collection",
         WasmFeatures::GC.union(WasmFeatures::FUNCTION_REFERENCES),
@@ -164,11 +161,22 @@ pub(crate) struct ModuleInner {
     pub bytes: Arc<[u8]>,
     pub name: Option<String>,
     pub types: PrimaryMap<TypeIndex, FuncType>,
+    /// Per type, what [`FuncType`] cannot tell: the full signature when it mentions typed
+    /// function references (`(ref $t)`, non-nullable references), which two signatures must
+    /// share to be the same type. `None` when the [`FuncType`] says it all.
+    pub type_keys: Vec<Option<Arc<str>>>,
     pub imports: Vec<Import>,
     pub funcs: PrimaryMap<FuncIndex, TypeIndex>,
     pub num_imported_funcs: u32,
     pub tables: PrimaryMap<TableIndex, TableType>,
     pub num_imported_tables: u32,
+    /// Initializers of the defined tables (typed function references), in order; `None`
+    /// fills with null.
+    pub table_inits: Vec<Option<ConstExpr>>,
+    /// Per table (imports first), its element type when [`TableType`] does not say it all.
+    pub table_refs: Vec<Option<RefDesc>>,
+    /// Per global (imports first), its type when [`GlobalType`] does not say it all.
+    pub global_refs: Vec<Option<RefDesc>>,
     pub memories: PrimaryMap<MemoryIndex, MemoryType>,
     pub num_imported_memories: u32,
     pub globals: PrimaryMap<GlobalIndex, GlobalType>,
@@ -420,6 +428,129 @@ fn val_type(ty: wasmparser::ValType) -> Result<ValType> {
     })
 }
 
+/// A reference type as typed function references have it, for import matching where
+/// [`ValType`] is too coarse (it has only `funcref` and `externref`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct RefDesc {
+    pub nullable: bool,
+    pub heap: Heap,
+}
+
+/// A [`RefDesc`]'s heap type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Heap {
+    Func,
+    Extern,
+    /// A function type, by its whole signature (see [`signature_key`]).
+    Concrete(Arc<str>),
+}
+
+impl RefDesc {
+    /// The reference type `ValType` means: `funcref` or `externref`, nullable.
+    pub fn plain(ty: ValType) -> RefDesc {
+        RefDesc {
+            nullable: true,
+            heap: if ty == ValType::ExternRef {
+                Heap::Extern
+            } else {
+                Heap::Func
+            },
+        }
+    }
+
+    /// Whether a value of this type is also of type `other`.
+    pub fn is_subtype_of(&self, other: &RefDesc) -> bool {
+        (other.nullable || !self.nullable)
+            && match (&self.heap, &other.heap) {
+                (Heap::Concrete(_), Heap::Func) => true,
+                (a, b) => a == b,
+            }
+    }
+
+    fn of(r: wasmparser::RefType, signatures: &[Arc<str>]) -> RefDesc {
+        let heap = match r.type_index().and_then(|i| i.as_module_index()) {
+            Some(i) => Heap::Concrete(
+                signatures
+                    .get(i as usize)
+                    .cloned()
+                    .unwrap_or_else(|| format!("type{i}").into()),
+            ),
+            None if r.is_extern_ref() => Heap::Extern,
+            None => Heap::Func,
+        };
+        RefDesc {
+            nullable: r.is_nullable(),
+            heap,
+        }
+    }
+
+    /// The precise type of `ty` when [`ValType`] does not say it all.
+    fn precise(ty: wasmparser::ValType, signatures: &[Arc<str>]) -> Option<RefDesc> {
+        let wasmparser::ValType::Ref(r) = ty else {
+            return None;
+        };
+        let d = RefDesc::of(r, signatures);
+        let plain = d.nullable && matches!(d.heap, Heap::Func | Heap::Extern);
+        (!plain).then_some(d)
+    }
+}
+
+impl std::fmt::Display for RefDesc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let null = if self.nullable { "null " } else { "" };
+        match &self.heap {
+            Heap::Func => write!(f, "(ref {null}func)"),
+            Heap::Extern => write!(f, "(ref {null}extern)"),
+            Heap::Concrete(k) => write!(f, "(ref {null}{k})"),
+        }
+    }
+}
+
+/// The whole signature of a function type, each concrete reference spelled out through
+/// `earlier` (the signatures of the types before it), so that equal signatures mean the same
+/// type in any module (see [`ModuleInner::type_keys`]). Also says whether it mentions a
+/// concrete or non-nullable reference, which [`FuncType`] cannot tell.
+fn signature_key(f: &wasmparser::FuncType, earlier: &[Arc<str>]) -> (Arc<str>, bool) {
+    use std::fmt::Write;
+    let mut typed = false;
+    let mut key = String::from("(func");
+    for (kind, list) in [("param", f.params()), ("result", f.results())] {
+        for t in list {
+            let _ = write!(key, " ({kind} ");
+            match t {
+                wasmparser::ValType::Ref(r) => {
+                    typed |= r.is_concrete_type_ref() || !r.is_nullable();
+                    key.push_str(if r.is_nullable() {
+                        "(ref null "
+                    } else {
+                        "(ref "
+                    });
+                    match r.type_index().and_then(|i| i.as_module_index()) {
+                        Some(i) => match earlier.get(i as usize) {
+                            Some(k) => key.push_str(k),
+                            // The type itself or a later one (a recursive group): by its
+                            // distance.
+                            None => {
+                                let _ = write!(key, "rec{}", i as usize - earlier.len());
+                            }
+                        },
+                        None => {
+                            let _ = write!(key, "{:?}", r.heap_type());
+                        }
+                    }
+                    key.push(')');
+                }
+                other => {
+                    let _ = write!(key, "{other}");
+                }
+            }
+            key.push(')');
+        }
+    }
+    key.push(')');
+    (key.into(), typed)
+}
+
 fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
     let element = ValType::from_ref_type(t.element_type).ok_or_else(|| Error::Invalid {
         message: "table element type not supported by deja".to_string(),
@@ -428,6 +559,7 @@ fn table_type(t: &wasmparser::TableType) -> Result<TableType> {
     Ok(TableType {
         element,
         limits: limits(t.initial, t.maximum),
+        table64: t.table64,
     })
 }
 
@@ -475,11 +607,15 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
         bytes: bytes.into(),
         name: None,
         types: PrimaryMap::new(),
+        type_keys: Vec::new(),
         imports: Vec::new(),
         funcs: PrimaryMap::new(),
         num_imported_funcs: 0,
         tables: PrimaryMap::new(),
         num_imported_tables: 0,
+        table_inits: Vec::new(),
+        table_refs: Vec::new(),
+        global_refs: Vec::new(),
         memories: PrimaryMap::new(),
         num_imported_memories: 0,
         globals: PrimaryMap::new(),
@@ -499,6 +635,9 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
     // whose operand-stack view gives the translator exact stack heights.
     let mut validator = Validator::new_with_features(supported_features());
     let mut allocs = wasmparser::FuncValidatorAllocations::default();
+    let mut signatures: Vec<Arc<str>> = Vec::new();
+    // Per memory, whether it is 64-bit: known once the code section begins.
+    let mut memory64: Option<Arc<[bool]>> = None;
     for payload in Parser::new(0).parse_all(bytes) {
         let payload = payload?;
         let valid = validator.payload(&payload)?;
@@ -507,6 +646,9 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                 for group in r {
                     for sub in group?.into_types() {
                         let f = sub.unwrap_func();
+                        let (key, typed) = signature_key(f, &signatures);
+                        m.type_keys.push(typed.then(|| key.clone()));
+                        signatures.push(key);
                         let params = f.params().iter().map(|t| val_type(*t));
                         let results = f.results().iter().map(|t| val_type(*t));
                         m.types.push(FuncType::new(
@@ -527,6 +669,10 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                             ImportType::Func(m.types[t].clone())
                         }
                         wasmparser::TypeRef::Table(t) => {
+                            m.table_refs.push(RefDesc::precise(
+                                wasmparser::ValType::Ref(t.element_type),
+                                &signatures,
+                            ));
                             let t = table_type(&t)?;
                             m.tables.push(t);
                             m.num_imported_tables += 1;
@@ -535,12 +681,15 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                         wasmparser::TypeRef::Memory(t) => {
                             let t = MemoryType {
                                 limits: limits(t.initial, t.maximum),
+                                memory64: t.memory64,
                             };
                             m.memories.push(t);
                             m.num_imported_memories += 1;
                             ImportType::Memory(t)
                         }
                         wasmparser::TypeRef::Global(g) => {
+                            m.global_refs
+                                .push(RefDesc::precise(g.content_type, &signatures));
                             let t = GlobalType {
                                 content: val_type(g.content_type)?,
                                 mutable: g.mutable,
@@ -571,13 +720,14 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
             Payload::TableSection(r) => {
                 for t in r {
                     let t = t?;
-                    if !matches!(t.init, wasmparser::TableInit::RefNull) {
-                        return Err(Error::Invalid {
-                            message: "table initializer expressions are not supported by deja"
-                                .to_string(),
-                            offset: 0,
-                        });
-                    }
+                    m.table_inits.push(match &t.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
+                    });
+                    m.table_refs.push(RefDesc::precise(
+                        wasmparser::ValType::Ref(t.ty.element_type),
+                        &signatures,
+                    ));
                     m.tables.push(table_type(&t.ty)?);
                 }
             }
@@ -586,12 +736,15 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                     let t = t?;
                     m.memories.push(MemoryType {
                         limits: limits(t.initial, t.maximum),
+                        memory64: t.memory64,
                     });
                 }
             }
             Payload::GlobalSection(r) => {
                 for g in r {
                     let g = g?;
+                    m.global_refs
+                        .push(RefDesc::precise(g.ty.content_type, &signatures));
                     m.globals.push(GlobalType {
                         content: val_type(g.ty.content_type)?,
                         mutable: g.ty.mutable,
@@ -684,7 +837,10 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                 let func_index = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
                 let ty = m.types[m.funcs[func_index]].clone();
                 let mut fv = func.into_validator(std::mem::take(&mut allocs));
-                let mut env = InterpEnv::default();
+                let memory64 = memory64
+                    .get_or_insert_with(|| m.memories.values().map(|t| t.memory64).collect())
+                    .clone();
+                let mut env = InterpEnv::new(memory64);
                 let translated = translate_function(&mut fv, &body, &ty, &m.types, &mut env)?;
                 let mut compiled = env.finish(
                     translated.local_types.len() as u32,

@@ -24,7 +24,10 @@
 //!   returns. A tail call to a host function is a host call like any other (the position
 //!   during the host call is before the tail call's step, as for `call`); the tail-calling
 //!   frame stays on the stack while the host runs and then returns the host's results, without
-//!   another step.
+//!   another step. `return_call_ref` is the same through a function reference.
+//! - **Typed function references:** `call_ref` is a call (one step, a frame more);
+//!   `br_on_null` and `br_on_non_null` are branches (one step whether taken or not, ending the
+//!   run); `ref.as_non_null` is one step that may trap.
 
 use wasmparser::Operator;
 
@@ -65,6 +68,10 @@ pub fn ends_run(op: &Operator<'_>, context: Context) -> bool {
         | Operator::CallIndirect { .. }
         | Operator::ReturnCall { .. }
         | Operator::ReturnCallIndirect { .. }
+        | Operator::CallRef { .. }
+        | Operator::ReturnCallRef { .. }
+        | Operator::BrOnNull { .. }
+        | Operator::BrOnNonNull { .. }
         | Operator::Unreachable => true,
         Operator::End => context == Context::BodyEnd,
         _ => false,

@@ -189,7 +189,11 @@ pub(crate) struct StoreInner {
     pub memories: PrimaryMap<Memory, MemoryInstance>,
     pub tables: PrimaryMap<Table, TableInstance>,
     pub globals: PrimaryMap<Global, GlobalInstance>,
-    pub sig_ids: HashMap<FuncType, SigId>,
+    pub sig_ids: HashMap<(FuncType, Option<Arc<str>>), SigId>,
+    /// The precise reference types of the globals and tables that have one (typed function
+    /// references, see `ModuleInner::global_refs`); the others have their `ValType`'s.
+    pub global_refs: HashMap<Global, crate::module::RefDesc>,
+    pub table_refs: HashMap<Table, crate::module::RefDesc>,
     pub sigs: PrimaryMap<SigId, FuncType>,
     pub call: CallState,
     /// Steps completed since the store was created.
@@ -204,12 +208,15 @@ pub(crate) struct StoreInner {
 }
 
 impl StoreInner {
-    pub(crate) fn intern_sig(&mut self, ty: &FuncType) -> SigId {
-        if let Some(id) = self.sig_ids.get(ty) {
+    /// The id of signature `ty`; `key` is the full signature when `ty` alone does not tell it
+    /// (typed function references, see `ModuleInner::type_keys`).
+    pub(crate) fn intern_sig(&mut self, ty: &FuncType, key: Option<&Arc<str>>) -> SigId {
+        let k = (ty.clone(), key.cloned());
+        if let Some(id) = self.sig_ids.get(&k) {
             return *id;
         }
         let id = self.sigs.push(ty.clone());
-        self.sig_ids.insert(ty.clone(), id);
+        self.sig_ids.insert(k, id);
         id
     }
 }
@@ -241,6 +248,8 @@ impl<T> Store<T> {
                 tables: PrimaryMap::new(),
                 globals: PrimaryMap::new(),
                 sig_ids: HashMap::new(),
+                global_refs: HashMap::new(),
+                table_refs: HashMap::new(),
                 sigs: PrimaryMap::new(),
                 call: CallState::default(),
                 position: 0,
@@ -421,8 +430,10 @@ impl<T> Store<T> {
 
     /// A memory's type with its current size.
     pub fn memory_type(&self, memory: Memory) -> MemoryType {
+        let m = &self.inner.memories[memory];
         MemoryType {
-            limits: self.inner.memories[memory].current_limits(),
+            limits: m.current_limits(),
+            memory64: m.ty.memory64,
         }
     }
 
@@ -451,6 +462,7 @@ impl<T> Store<T> {
                 min: t.elements.len() as u64,
                 max: t.ty.limits.max,
             },
+            table64: t.ty.table64,
         }
     }
 

@@ -80,6 +80,11 @@ pub(crate) trait FuncEnvironment {
     fn br(&mut self, inst: Inst, target: Branch<Self::Label>);
     /// `br_if`: branch when the popped condition is non-zero.
     fn br_if(&mut self, inst: Inst, target: Branch<Self::Label>);
+    /// `br_on_null`: branch (without the reference) when the top reference is null.
+    fn br_on_null(&mut self, inst: Inst, target: Branch<Self::Label>);
+    /// `br_on_non_null`: branch (with the reference) when the top reference is not null, else
+    /// drop it.
+    fn br_on_non_null(&mut self, inst: Inst, target: Branch<Self::Label>);
     /// `br_table`; the last target is the default.
     fn br_table(&mut self, inst: Inst, targets: &[Branch<Self::Label>]);
     /// `if`: continue when the popped condition is non-zero, else go to `else_label`.
@@ -417,7 +422,18 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                 self.env.return_(inst);
                 self.dead = true;
             }
-            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } => {
+            O::BrOnNull { relative_depth } => {
+                let (target, _) = self.branch(relative_depth, height.saturating_sub(1), false);
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.br_on_null(inst, target);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                // The reference goes along: it is the label's last value.
+                let (target, _) = self.branch(relative_depth, height, false);
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.br_on_non_null(inst, target);
+            }
+            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } | O::ReturnCallRef { .. } => {
                 // A tail call: the frame ends here, as at a `return`.
                 let inst = self.inst(op, pc, Context::Inside);
                 self.env.instruction(inst, op)?;
@@ -502,8 +518,26 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
                 }));
             shapes.record(pc);
         }
+        // A tail call to a host function returns the host's results through the frame
+        // (`steps.rs`): room for them above what the validator counts.
+        let tail_results = match op {
+            Operator::ReturnCall { function_index } => {
+                use wasmparser::WasmModuleResources;
+                fv.resources()
+                    .type_index_of_function(function_index)
+                    .and_then(|t| types.get(TypeIndex::from_u32(t)))
+                    .map_or(0, |f| f.results().len())
+            }
+            Operator::ReturnCallIndirect { type_index, .. }
+            | Operator::ReturnCallRef { type_index } => types
+                .get(TypeIndex::from_u32(type_index))
+                .map_or(0, |f| f.results().len()),
+            _ => 0,
+        } as u32;
         fv.op(offset, &op)?;
-        max_stack = max_stack.max(fv.operand_stack_height()).max(height);
+        max_stack = max_stack
+            .max(fv.operand_stack_height())
+            .max(height + tail_results);
         t.op(&op, pc, height)?;
     }
     reader.finish()?;

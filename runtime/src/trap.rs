@@ -30,13 +30,15 @@ pub enum TrapCode {
     BadConversionToInteger = 8,
     /// The call-depth limit (counted in Wasm frames) was exceeded.
     CallStackExhausted = 9,
-    /// A null reference was dereferenced.
+    /// A null reference was dereferenced (`ref.as_non_null`).
     NullReference = 10,
+    /// `call_ref` or `return_call_ref` of a null function reference.
+    NullFunctionReference = 11,
 }
 
 impl TrapCode {
     /// Every trap code, in discriminant order.
-    pub const ALL: [TrapCode; 11] = [
+    pub const ALL: [TrapCode; 12] = [
         TrapCode::UnreachableCodeReached,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -48,6 +50,7 @@ impl TrapCode {
         TrapCode::BadConversionToInteger,
         TrapCode::CallStackExhausted,
         TrapCode::NullReference,
+        TrapCode::NullFunctionReference,
     ];
 
     /// The byte stored in traces.
@@ -74,6 +77,7 @@ impl TrapCode {
             TrapCode::BadConversionToInteger => "invalid conversion to integer",
             TrapCode::CallStackExhausted => "call stack exhausted",
             TrapCode::NullReference => "null reference",
+            TrapCode::NullFunctionReference => "null function reference",
         }
     }
 }

@@ -182,6 +182,8 @@ pub struct TableType {
     pub element: ValType,
     /// Size limits in elements.
     pub limits: Limits,
+    /// 64-bit indices (table64, of the memory64 proposal).
+    pub table64: bool,
 }
 
 /// A memory's type.
@@ -189,6 +191,16 @@ pub struct TableType {
 pub struct MemoryType {
     /// Size limits in 64 KiB pages.
     pub limits: Limits,
+    /// 64-bit addresses (memory64).
+    pub memory64: bool,
+}
+
+impl MemoryType {
+    /// The largest size any memory of this type can have, in pages: 4 GiB for 32-bit
+    /// addresses, 2^48 pages for 64-bit ones.
+    pub fn max_pages(&self) -> u64 {
+        if self.memory64 { 1 << 48 } else { 65536 }
+    }
 }
 
 /// A global's type.

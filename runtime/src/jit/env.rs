@@ -51,6 +51,10 @@ pub(crate) struct ModuleEnv<'m> {
     pub func_types: &'m [u32],
     /// Global types, imports first.
     pub globals: &'m [ValType],
+    /// Per memory, whether it has 64-bit addresses.
+    pub memory64: &'m [bool],
+    /// Per table, whether it has 64-bit indices.
+    pub tables64: &'m [bool],
     pub num_imported_funcs: u32,
     pub canon: bool,
     pub libcalls: &'m Libcalls,
@@ -751,6 +755,23 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.dead = true;
     }
 
+    /// Pushes a 64-bit result of memory `mem` as its address type (i32 for 32-bit memories).
+    fn push_address(&mut self, mem: u32, v: Value) {
+        let wide = self.m.memory64.get(mem as usize).copied().unwrap_or(false);
+        self.push_index(wide, v);
+    }
+
+    /// Pushes a 64-bit result as an i64 if `wide`, else as an i32 (a 32-bit memory's or
+    /// table's size or old size).
+    fn push_index(&mut self, wide: bool, v: Value) {
+        if wide {
+            self.push(ValType::I64, v);
+        } else {
+            let v = self.b.ins().ireduce(types::I32, v);
+            self.push(ValType::I32, v);
+        }
+    }
+
     fn memory_base_len(&mut self) -> (Value, Value) {
         let fl = self.fl_vm();
         let base = self
@@ -779,7 +800,61 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         (self.b.ins().iadd(base, ea), ea)
     }
 
+    /// Whether memory `mem` takes the general path (libcalls): any memory but a 32-bit memory
+    /// 0, whose base and length JIT code reads from the context.
+    fn general_memory(&self, mem: u32) -> bool {
+        mem != 0 || self.m.memory64.get(mem as usize).copied().unwrap_or(false)
+    }
+
+    /// A value widened to i64 for a libcall (an i32 address or count zero-extended).
+    fn wide(&mut self, v: Value) -> Value {
+        if self.b.func.dfg.value_type(v) == types::I32 {
+            self.b.ins().uextend(types::I64, v)
+        } else {
+            v
+        }
+    }
+
+    /// A load on the general path: any memory, 64-bit addresses, any offset.
+    fn load_x(&mut self, inst: Inst, memarg: &wasmparser::MemArg, kind: LoadKind) {
+        let addr = self.pop();
+        let addr = self.wide(addr);
+        let (ty, _) = kind.result_and_size();
+        let mem = self.i32c(crate::interp_env::memarg_memory(memarg));
+        let offset = self.b.ins().iconst(types::I64, memarg.offset as i64);
+        let k = self.i32c(kind.code_kind() as u32);
+        let f = self.m.libcalls.load_x;
+        self.spill_pos();
+        self.libcall_checked(inst, f, &[self.vmctx, mem, addr, offset, k]);
+        let fl = self.fl_vm();
+        let cell = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.shared, shared::RESOLVED);
+        let v = from_cell(&mut self.b, cell, ty);
+        self.push(ty, v);
+    }
+
+    /// A store on the general path, as [`JitEnv::load_x`].
+    fn store_x(&mut self, inst: Inst, memarg: &wasmparser::MemArg, size: u64) {
+        let ty = *self.stack.last().expect("validated operand stack");
+        let v = self.pop();
+        let v = to_cell(&mut self.b, v, ty);
+        let addr = self.pop();
+        let addr = self.wide(addr);
+        let mem = self.i32c(crate::interp_env::memarg_memory(memarg));
+        let offset = self.b.ins().iconst(types::I64, memarg.offset as i64);
+        let width = self.i32c(size as u32);
+        let f = self.m.libcalls.store_x;
+        self.libcall_checked(inst, f, &[self.vmctx, mem, addr, offset, v, width]);
+    }
+
     fn load(&mut self, inst: Inst, memarg: &wasmparser::MemArg, kind: LoadKind) {
+        if self.general_memory(crate::interp_env::memarg_memory(memarg))
+            || u32::try_from(memarg.offset).is_err()
+        {
+            return self.load_x(inst, memarg, kind);
+        }
         let addr = self.pop();
         let (ty, size) = kind.result_and_size();
         let (p, _) = self.address(inst, addr, memarg.offset, size);
@@ -798,6 +873,11 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     }
 
     fn store(&mut self, inst: Inst, memarg: &wasmparser::MemArg, size: u64) {
+        if self.general_memory(crate::interp_env::memarg_memory(memarg))
+            || u32::try_from(memarg.offset).is_err()
+        {
+            return self.store_x(inst, memarg, size);
+        }
         let v = self.pop();
         let addr = self.pop();
         let (p, ea) = self.address(inst, addr, memarg.offset, size);
@@ -1061,6 +1141,22 @@ enum LoadKind {
 }
 
 impl LoadKind {
+    /// The interpreter's name for this load (the general path's libcall takes it).
+    fn code_kind(self) -> crate::code::LoadKind {
+        use crate::code::LoadKind as K;
+        match self {
+            LoadKind::Plain(ValType::I64 | ValType::F64) => K::U64,
+            LoadKind::Plain(_) | LoadKind::U32 => K::U32,
+            LoadKind::S8(ValType::I64) => K::I64S8,
+            LoadKind::S8(_) => K::I32S8,
+            LoadKind::U8(_) => K::U8,
+            LoadKind::S16(ValType::I64) => K::I64S16,
+            LoadKind::S16(_) => K::I32S16,
+            LoadKind::U16(_) => K::U16,
+            LoadKind::S32 => K::I64S32,
+        }
+    }
+
     fn result_and_size(self) -> (ValType, u64) {
         match self {
             LoadKind::Plain(t) => (
@@ -1082,6 +1178,19 @@ fn zero(b: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
         ValType::F32 => b.ins().f32const(0.0),
         ValType::F64 => b.ins().f64const(0.0),
         t => b.ins().iconst(ir_type(t), 0),
+    }
+}
+
+/// A 64-bit cell as a value of type `ty` (the inverse of [`to_cell`]).
+pub(crate) fn from_cell(b: &mut FunctionBuilder<'_>, c: Value, ty: ValType) -> Value {
+    match ty {
+        ValType::I32 => b.ins().ireduce(types::I32, c),
+        ValType::F32 => {
+            let i = b.ins().ireduce(types::I32, c);
+            b.ins().bitcast(types::F32, MemFlagsData::new(), i)
+        }
+        ValType::F64 => b.ins().bitcast(types::F64, MemFlagsData::new(), c),
+        _ => c,
     }
 }
 
@@ -1202,11 +1311,12 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 self.store_trap_pc(inst.pc);
                 self.spill_pos();
                 let index = self.pop();
+                let index = self.wide(index);
                 let t = self.i32c(table_index);
                 let ty = self.i32c(type_index);
                 let code = self.libcall(
                     self.m.libcalls.resolve,
-                    &[types::I64, types::I32, types::I32, types::I32],
+                    &[types::I64, types::I32, types::I64, types::I32],
                     &[types::I64],
                     &[self.vmctx, t, index, ty],
                 )[0];
@@ -1242,6 +1352,55 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                     }
                 }
             }
+            O::CallRef { type_index } | O::ReturnCallRef { type_index } => {
+                let tail = matches!(op, O::ReturnCallRef { .. });
+                let r = self.pop();
+                let null = self.b.ins().icmp_imm_u(IntCC::Equal, r, 0);
+                self.trap_if(inst, null, TrapCode::NullFunctionReference);
+                self.spill_pos();
+                let code = self.libcall(
+                    self.m.libcalls.resolve_ref,
+                    &[types::I64, types::I64],
+                    &[types::I64],
+                    &[self.vmctx, r],
+                )[0];
+                let native = self.b.create_block();
+                let slow = self.b.create_block();
+                self.b.ins().brif(code, native, &[], slow, &[]);
+                let saved = self.stack.clone();
+                self.b.switch_to_block(native);
+                if tail {
+                    self.tail_call(type_index, code, self.vmctx);
+                } else {
+                    self.call(inst, type_index, CallHow::Native(CallTarget::Ptr(code)));
+                }
+                let join = self.b.create_block();
+                if !tail {
+                    self.b.ins().jump(join, &[]);
+                }
+                let after = std::mem::replace(&mut self.stack, saved);
+                self.b.switch_to_block(slow);
+                let fl = self.fl_vm();
+                let f = self
+                    .b
+                    .ins()
+                    .load(types::I32, fl, self.shared, shared::RESOLVED);
+                if tail {
+                    self.tail_call_any(inst, type_index, f);
+                } else {
+                    self.call(inst, type_index, CallHow::Slow(f));
+                    self.b.ins().jump(join, &[]);
+                    self.b.switch_to_block(join);
+                    debug_assert_eq!(after, self.stack);
+                }
+            }
+            O::RefAsNonNull => {
+                let ty = *self.stack.last().expect("validated operand stack");
+                let r = self.pop();
+                let null = self.b.ins().icmp_imm_u(IntCC::Equal, r, 0);
+                self.trap_if(inst, null, TrapCode::NullReference);
+                self.push(ty, r);
+            }
             O::ReturnCallIndirect {
                 type_index,
                 table_index,
@@ -1250,11 +1409,12 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 self.store_trap_pc(inst.pc);
                 self.spill_pos();
                 let index = self.pop();
+                let index = self.wide(index);
                 let t = self.i32c(table_index);
                 let ty = self.i32c(type_index);
                 let code = self.libcall(
                     self.m.libcalls.resolve,
-                    &[types::I64, types::I32, types::I32, types::I32],
+                    &[types::I64, types::I32, types::I64, types::I32],
                     &[types::I64],
                     &[self.vmctx, t, index, ty],
                 )[0];
@@ -1297,6 +1457,60 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 self.store(inst, memarg, 2)
             }
             O::I64Store32 { ref memarg } => self.store(inst, memarg, 4),
+            O::MemorySize { mem } if self.general_memory(mem) => {
+                let m = self.i32c(mem);
+                let f = self.m.libcalls.memory_size_x;
+                let pages = self.libcall(
+                    f,
+                    &[types::I64, types::I32],
+                    &[types::I64],
+                    &[self.vmctx, m],
+                )[0];
+                self.push_address(mem, pages);
+            }
+            O::MemoryGrow { mem } if self.general_memory(mem) => {
+                let delta = self.pop();
+                let delta = self.wide(delta);
+                let m = self.i32c(mem);
+                let f = self.m.libcalls.memory_grow_x;
+                let r = self.libcall(
+                    f,
+                    &[types::I64, types::I32, types::I64],
+                    &[types::I64],
+                    &[self.vmctx, m, delta],
+                )[0];
+                self.push_address(mem, r);
+            }
+            O::MemoryCopy { dst_mem, src_mem }
+                if self.general_memory(dst_mem) || self.general_memory(src_mem) =>
+            {
+                let n = self.pop();
+                let s = self.pop();
+                let d = self.pop();
+                let (n, s, d) = (self.wide(n), self.wide(s), self.wide(d));
+                let (dm, sm) = (self.i32c(dst_mem), self.i32c(src_mem));
+                let f = self.m.libcalls.memory_copy_x;
+                self.libcall_checked(inst, f, &[self.vmctx, dm, sm, d, s, n]);
+            }
+            O::MemoryFill { mem } if self.general_memory(mem) => {
+                let n = self.pop();
+                let v = self.pop();
+                let d = self.pop();
+                let (n, d) = (self.wide(n), self.wide(d));
+                let m = self.i32c(mem);
+                let f = self.m.libcalls.memory_fill_x;
+                self.libcall_checked(inst, f, &[self.vmctx, m, d, v, n]);
+            }
+            O::MemoryInit { data_index, mem } if self.general_memory(mem) => {
+                let n = self.pop();
+                let s = self.pop();
+                let d = self.pop();
+                let d = self.wide(d);
+                let m = self.i32c(mem);
+                let seg = self.i32c(data_index);
+                let f = self.m.libcalls.memory_init_x;
+                self.libcall_checked(inst, f, &[self.vmctx, m, seg, d, s, n]);
+            }
             O::MemorySize { .. } => {
                 let (_, len) = self.memory_base_len();
                 let pages = self.b.ins().ushr_imm_s(len, 16);
@@ -1344,6 +1558,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let n = self.pop();
                 let s = self.pop();
                 let d = self.pop();
+                let d = self.wide(d);
                 let seg = self.i32c(elem_index);
                 let t = self.i32c(table);
                 let f = self.m.libcalls.table_init;
@@ -1361,6 +1576,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let n = self.pop();
                 let s = self.pop();
                 let d = self.pop();
+                let (n, s, d) = (self.wide(n), self.wide(s), self.wide(d));
                 let dt = self.i32c(dst_table);
                 let st = self.i32c(src_table);
                 let f = self.m.libcalls.table_copy;
@@ -1368,6 +1584,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
             }
             O::TableGet { table } => {
                 let i = self.pop();
+                let i = self.wide(i);
                 let ty = self.table_elem_type(table);
                 let t = self.i32c(table);
                 let f = self.m.libcalls.table_get;
@@ -1382,6 +1599,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
             O::TableSet { table } => {
                 let v = self.pop();
                 let i = self.pop();
+                let i = self.wide(i);
                 let t = self.i32c(table);
                 let f = self.m.libcalls.table_set;
                 self.libcall_checked(inst, f, &[self.vmctx, t, i, v]);
@@ -1391,27 +1609,29 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let r = self.libcall(
                     self.m.libcalls.table_size,
                     &[types::I64, types::I32],
-                    &[types::I32],
+                    &[types::I64],
                     &[self.vmctx, t],
                 )[0];
-                self.push(I32, r);
+                self.push_index(self.m.tables64[table as usize], r);
             }
             O::TableGrow { table } => {
                 let n = self.pop();
+                let n = self.wide(n);
                 let init = self.pop();
                 let t = self.i32c(table);
                 let r = self.libcall(
                     self.m.libcalls.table_grow,
-                    &[types::I64, types::I32, types::I64, types::I32],
-                    &[types::I32],
+                    &[types::I64, types::I32, types::I64, types::I64],
+                    &[types::I64],
                     &[self.vmctx, t, init, n],
                 )[0];
-                self.push(I32, r);
+                self.push_index(self.m.tables64[table as usize], r);
             }
             O::TableFill { table } => {
                 let n = self.pop();
                 let v = self.pop();
                 let i = self.pop();
+                let (n, i) = (self.wide(n), self.wide(i));
                 let t = self.i32c(table);
                 let f = self.m.libcalls.table_fill;
                 self.libcall_checked(inst, f, &[self.vmctx, t, i, v, n]);
@@ -1666,6 +1886,35 @@ impl FuncEnvironment for JitEnv<'_, '_> {
         self.b.ins().brif(c, taken, &[], cont, &[]);
         self.fill_edges(pending);
         self.b.switch_to_block(cont);
+    }
+
+    fn br_on_null(&mut self, inst: Inst, target: Branch<Label>) {
+        self.step(inst);
+        let ty = *self.stack.last().expect("validated operand stack");
+        let r = self.pop();
+        let null = self.b.ins().icmp_imm_u(IntCC::Equal, r, 0);
+        let cont = self.b.create_block();
+        let mut pending = Vec::new();
+        let taken = self.edge_block(&target, &mut pending);
+        self.b.ins().brif(null, taken, &[], cont, &[]);
+        self.fill_edges(pending);
+        self.b.switch_to_block(cont);
+        self.push(ty, r);
+    }
+
+    fn br_on_non_null(&mut self, inst: Inst, target: Branch<Label>) {
+        self.step(inst);
+        let ty = *self.stack.last().expect("validated operand stack");
+        let var = self.var(self.stack.len() - 1, ty);
+        let r = self.b.use_var(var);
+        let non_null = self.b.ins().icmp_imm_u(IntCC::NotEqual, r, 0);
+        let cont = self.b.create_block();
+        let mut pending = Vec::new();
+        let taken = self.edge_block(&target, &mut pending);
+        self.b.ins().brif(non_null, taken, &[], cont, &[]);
+        self.fill_edges(pending);
+        self.b.switch_to_block(cont);
+        self.pop();
     }
 
     fn br_table(&mut self, inst: Inst, targets: &[Branch<Label>]) {

@@ -24,6 +24,14 @@ pub(crate) struct Libcalls {
     pub call: usize,
     pub resolve: usize,
     pub tail_target: usize,
+    pub resolve_ref: usize,
+    pub load_x: usize,
+    pub store_x: usize,
+    pub memory_size_x: usize,
+    pub memory_grow_x: usize,
+    pub memory_fill_x: usize,
+    pub memory_copy_x: usize,
+    pub memory_init_x: usize,
     pub memory_grow: usize,
     pub memory_copy: usize,
     pub memory_fill: usize,
@@ -49,6 +57,14 @@ impl Libcalls {
             call: call as *const () as usize,
             resolve: resolve as *const () as usize,
             tail_target: tail_target as *const () as usize,
+            resolve_ref: resolve_ref as *const () as usize,
+            load_x: load_x as *const () as usize,
+            store_x: store_x as *const () as usize,
+            memory_size_x: memory_size_x as *const () as usize,
+            memory_grow_x: memory_grow_x as *const () as usize,
+            memory_fill_x: memory_fill_x as *const () as usize,
+            memory_copy_x: memory_copy_x as *const () as usize,
+            memory_init_x: memory_init_x as *const () as usize,
             memory_grow: memory_grow as *const () as usize,
             memory_copy: memory_copy as *const () as usize,
             memory_fill: memory_fill as *const () as usize,
@@ -208,7 +224,7 @@ unsafe extern "C" fn tail_target(vmctx: *mut VmCtx, func: u32) -> u64 {
 
 /// `call_indirect`'s checks: the element's function, if it has the expected type. Returns its
 /// code when it is this instance's own, else 0 with the function in `resolved`.
-unsafe extern "C" fn resolve(vmctx: *mut VmCtx, table: u32, index: u32, type_index: u32) -> u64 {
+unsafe extern "C" fn resolve(vmctx: *mut VmCtx, table: u32, index: u64, type_index: u32) -> u64 {
     // SAFETY: called by JIT code.
     unsafe {
         let (sh, store) = parts(vmctx);
@@ -233,6 +249,26 @@ unsafe extern "C" fn resolve(vmctx: *mut VmCtx, table: u32, index: u32, type_ind
         match store.funcs[f].kind {
             FuncKind::Wasm { instance, def } if instance == me => {
                 compiled((*vmctx).code.native(&inst.module.inner, def)) as u64
+            }
+            _ => {
+                sh.resolved = u64::from(f.as_u32());
+                0
+            }
+        }
+    }
+}
+
+/// `call_ref`'s callee, a non-null function reference: its code when it is this instance's
+/// own, else 0 with the function in `resolved` (the type was checked by validation).
+unsafe extern "C" fn resolve_ref(vmctx: *mut VmCtx, cell: u64) -> u64 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let me = (*vmctx).instance;
+        let f = Func::from_u32((cell - 1) as u32);
+        match store.funcs[f].kind {
+            FuncKind::Wasm { instance, def } if instance == me => {
+                compiled((*vmctx).code.native(&store.instances[me].module.inner, def)) as u64
             }
             _ => {
                 sh.resolved = u64::from(f.as_u32());
@@ -317,7 +353,7 @@ unsafe extern "C" fn table_init(
     vmctx: *mut VmCtx,
     table: u32,
     seg: u32,
-    dst: u32,
+    dst: u64,
     src: u32,
     n: u32,
 ) -> u32 {
@@ -334,7 +370,7 @@ unsafe extern "C" fn table_init(
         status(crate::bulk::table_init(
             &mut store.tables[inst.tables[table as usize]],
             items,
-            u64::from(dst),
+            dst,
             u64::from(src),
             u64::from(n),
         ))
@@ -354,9 +390,9 @@ unsafe extern "C" fn table_copy(
     vmctx: *mut VmCtx,
     dst_table: u32,
     src_table: u32,
-    dst: u32,
-    src: u32,
-    n: u32,
+    dst: u64,
+    src: u64,
+    n: u64,
 ) -> u32 {
     // SAFETY: called by JIT code.
     unsafe {
@@ -370,14 +406,14 @@ unsafe extern "C" fn table_copy(
             &mut store.tables,
             dt,
             st,
-            u64::from(dst),
-            u64::from(src),
-            u64::from(n),
+            dst,
+            src,
+            n,
         ))
     }
 }
 
-unsafe extern "C" fn table_get(vmctx: *mut VmCtx, table: u32, index: u32) -> u32 {
+unsafe extern "C" fn table_get(vmctx: *mut VmCtx, table: u32, index: u64) -> u32 {
     // SAFETY: called by JIT code.
     unsafe {
         let (sh, store) = parts(vmctx);
@@ -392,7 +428,7 @@ unsafe extern "C" fn table_get(vmctx: *mut VmCtx, table: u32, index: u32) -> u32
     }
 }
 
-unsafe extern "C" fn table_set(vmctx: *mut VmCtx, table: u32, index: u32, value: u64) -> u32 {
+unsafe extern "C" fn table_set(vmctx: *mut VmCtx, table: u32, index: u64, value: u64) -> u32 {
     // SAFETY: called by JIT code.
     unsafe {
         let (_, store) = parts(vmctx);
@@ -407,36 +443,31 @@ unsafe extern "C" fn table_set(vmctx: *mut VmCtx, table: u32, index: u32, value:
     }
 }
 
-unsafe extern "C" fn table_size(vmctx: *mut VmCtx, table: u32) -> u32 {
+unsafe extern "C" fn table_size(vmctx: *mut VmCtx, table: u32) -> u64 {
     // SAFETY: called by JIT code.
     unsafe {
         let (_, store) = parts(vmctx);
         let t = store.instances[(*vmctx).instance].tables[table as usize];
-        store.tables[t].elements.len() as u32
+        store.tables[t].elements.len() as u64
     }
 }
 
-unsafe extern "C" fn table_grow(vmctx: *mut VmCtx, table: u32, init: u64, n: u32) -> u32 {
+unsafe extern "C" fn table_grow(vmctx: *mut VmCtx, table: u32, init: u64, n: u64) -> u64 {
     // SAFETY: called by JIT code.
     unsafe {
         let (_, store) = parts(vmctx);
         let t = store.instances[(*vmctx).instance].tables[table as usize];
         let limit = store.config.max_table_elements;
-        crate::bulk::table_grow(&mut store.tables[t], u64::from(n), init, limit) as u32
+        crate::bulk::table_grow(&mut store.tables[t], n, init, limit)
     }
 }
 
-unsafe extern "C" fn table_fill(vmctx: *mut VmCtx, table: u32, i: u32, v: u64, n: u32) -> u32 {
+unsafe extern "C" fn table_fill(vmctx: *mut VmCtx, table: u32, i: u64, v: u64, n: u64) -> u32 {
     // SAFETY: called by JIT code.
     unsafe {
         let (_, store) = parts(vmctx);
         let t = store.instances[(*vmctx).instance].tables[table as usize];
-        status(crate::bulk::table_fill(
-            &mut store.tables[t],
-            u64::from(i),
-            v,
-            u64::from(n),
-        ))
+        status(crate::bulk::table_fill(&mut store.tables[t], i, v, n))
     }
 }
 
@@ -463,5 +494,175 @@ unsafe extern "C" fn compile(vmctx: *mut VmCtx, def: u32) -> *const u8 {
                 .code
                 .native(m, crate::types::DefinedFuncIndex::from_u32(def)),
         )
+    }
+}
+
+// The general memory path: any memory of the instance, 64-bit addresses, offsets beyond 32
+// bits (memory 0 with 32-bit addresses is inline in JIT code). Each takes the memory's index
+// in the module and does what the interpreter's general ops do (`bulk.rs`).
+
+/// The store handle of memory `mem` of `vmctx`'s instance.
+///
+/// # Safety
+/// As [`parts`].
+unsafe fn memory_of(vmctx: *mut VmCtx, store: &StoreInner, mem: u32) -> crate::store::Memory {
+    // SAFETY: as `parts`.
+    unsafe { store.instances[(*vmctx).instance].memories[mem as usize] }
+}
+
+const LOAD_KINDS: [crate::code::LoadKind; 9] = {
+    use crate::code::LoadKind as K;
+    [
+        K::U32,
+        K::U64,
+        K::U8,
+        K::U16,
+        K::I32S8,
+        K::I32S16,
+        K::I64S8,
+        K::I64S16,
+        K::I64S32,
+    ]
+};
+
+/// A load; the cell read goes to `resolved`.
+unsafe extern "C" fn load_x(vmctx: *mut VmCtx, mem: u32, addr: u64, offset: u64, kind: u32) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let m = memory_of(vmctx, store, mem);
+        let kind = LOAD_KINDS[kind as usize];
+        match crate::bulk::load(&store.memories[m], addr, offset, kind) {
+            Ok(v) => {
+                sh.resolved = v;
+                0
+            }
+            Err(code) => status(Err(code)),
+        }
+    }
+}
+
+unsafe extern "C" fn store_x(
+    vmctx: *mut VmCtx,
+    mem: u32,
+    addr: u64,
+    offset: u64,
+    value: u64,
+    width: u32,
+) -> u32 {
+    use crate::code::StoreWidth as W;
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let m = memory_of(vmctx, store, mem);
+        let width = match width {
+            1 => W::W8,
+            2 => W::W16,
+            4 => W::W32,
+            _ => W::W64,
+        };
+        status(crate::bulk::store(
+            &mut store.memories[m],
+            addr,
+            offset,
+            width,
+            value,
+        ))
+    }
+}
+
+unsafe extern "C" fn memory_size_x(vmctx: *mut VmCtx, mem: u32) -> u64 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let m = memory_of(vmctx, store, mem);
+        store.memories[m].pages()
+    }
+}
+
+unsafe extern "C" fn memory_grow_x(vmctx: *mut VmCtx, mem: u32, delta: u64) -> u64 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let m = memory_of(vmctx, store, mem);
+        let max = store.config.max_memory_pages;
+        let r = crate::bulk::memory_grow(&mut store.memories[m], delta, max);
+        // The memory may have moved (it may be another instance's memory 0).
+        sh.refresh(store);
+        r
+    }
+}
+
+unsafe extern "C" fn memory_fill_x(
+    vmctx: *mut VmCtx,
+    mem: u32,
+    dst: u64,
+    value: u32,
+    n: u64,
+) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let m = memory_of(vmctx, store, mem);
+        let m = &mut store.memories[m];
+        let (dst, n) = (crate::bulk::address(m, dst), crate::bulk::address(m, n));
+        status(crate::bulk::memory_fill(m, dst, value as u8, n))
+    }
+}
+
+unsafe extern "C" fn memory_copy_x(
+    vmctx: *mut VmCtx,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u64,
+    src: u64,
+    n: u64,
+) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let (d, s) = (
+            memory_of(vmctx, store, dst_mem),
+            memory_of(vmctx, store, src_mem),
+        );
+        status(crate::bulk::memory_copy_x(
+            &mut store.memories,
+            d,
+            s,
+            dst,
+            src,
+            n,
+        ))
+    }
+}
+
+unsafe extern "C" fn memory_init_x(
+    vmctx: *mut VmCtx,
+    mem: u32,
+    seg: u32,
+    dst: u64,
+    src: u32,
+    n: u32,
+) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let me = (*vmctx).instance;
+        let m = memory_of(vmctx, store, mem);
+        let inst = &store.instances[me];
+        let bytes: &[u8] = if store.segments[me].dropped_datas[seg as usize] {
+            &[]
+        } else {
+            &inst.module.inner.datas[crate::types::DataIndex::from_u32(seg)].bytes
+        };
+        let memory = &mut store.memories[m];
+        let dst = crate::bulk::address(memory, dst);
+        status(crate::bulk::memory_init(
+            memory,
+            bytes,
+            dst,
+            u64::from(src),
+            u64::from(n),
+        ))
     }
 }

@@ -366,14 +366,14 @@ impl JitEngine {
         v
     }
 
-    /// The frame of state slot `p`: `callee_params` is the callee's parameter count for a
-    /// frame that called another one, `None` for the innermost. Also says whether the frame
-    /// stopped right after a call (see [`slot::AFTER_CALL`]).
+    /// The frame of state slot `p`; `caller` for a frame that called another one (not the
+    /// innermost). Also says whether the frame stopped right after a call (see
+    /// [`slot::AFTER_CALL`]).
     fn slot_frame<'a>(
         &'a self,
         store: &StoreInner,
         p: *const u64,
-        callee_params: Option<usize>,
+        caller: bool,
         in_host: bool,
     ) -> (FrameRef<'a>, bool) {
         // SAFETY: `p` is a live slot (see `slots`); its header and values were stored by the
@@ -389,16 +389,22 @@ impl JitEngine {
         let func = data.funcs[(module.num_imported_funcs + def.as_u32()) as usize];
         let nlocals = module.local_types[def].len();
         let shape = module.shapes[def].stack_at(pc).map_or(0, <[_]>::len);
-        // `call_indirect` and `return_call_indirect` have the table index on top too.
-        let indirect = matches!(module.bytes.get(pc as usize), Some(0x11 | 0x13));
-        let height = match callee_params {
-            None if after_call => {
+        // `call_indirect` and `return_call_indirect` have the table index on top too, `call_ref`
+        // and `return_call_ref` the reference.
+        let indirect = matches!(
+            module.bytes.get(pc as usize),
+            Some(0x11 | 0x13 | 0x14 | 0x15)
+        );
+        // A caller's arguments are those of its call instruction, not of the frame above it:
+        // that may be a function the callee replaced by a tail call.
+        let height = match caller {
+            false if after_call => {
                 let ty = call_type(module, pc);
                 shape - usize::from(indirect) - ty.params().len() + ty.results().len()
             }
-            None if !in_host => shape,
-            None => shape - usize::from(indirect),
-            Some(n) => shape - usize::from(indirect) - n,
+            false if !in_host => shape,
+            false => shape - usize::from(indirect),
+            true => shape - usize::from(indirect) - call_type(module, pc).params().len(),
         };
         // A trap site stores no operands; its locals are current (they are written through).
         let height = if trapped { 0 } else { height };
@@ -416,10 +422,6 @@ impl JitEngine {
         (frame, after_call)
     }
 
-    fn params_of(store: &StoreInner, f: Func) -> usize {
-        store.funcs[f].ty.params().len()
-    }
-
     /// The whole JIT call stack as an [`EngineState`].
     fn capture_jit(&self, store: &StoreInner) -> EngineState {
         let slots = self.slots();
@@ -428,17 +430,7 @@ impl JitEngine {
             ..Default::default()
         };
         let frames: Vec<(FrameRef<'_>, bool)> = (0..slots.len())
-            .map(|i| {
-                let callee = (i + 1 < slots.len()).then(|| {
-                    // SAFETY: as in `slot_frame`.
-                    let id = unsafe { *slots[i + 1].add(1) };
-                    let instance = Instance::from_u32((id >> 32) as u32);
-                    let data = &store.instances[instance];
-                    let f = data.funcs[(data.module.inner.num_imported_funcs + id as u32) as usize];
-                    Self::params_of(store, f)
-                });
-                self.slot_frame(store, slots[i], callee, false)
-            })
+            .map(|i| self.slot_frame(store, slots[i], i + 1 < slots.len(), false))
             .collect();
         for (f, after_call) in frames {
             state.frames.push(FrameState {
@@ -482,7 +474,7 @@ impl JitEngine {
 fn call_type(module: &crate::module::ModuleInner, pc: u32) -> &crate::types::FuncType {
     let mut r = wasmparser::BinaryReader::new(&module.bytes[pc as usize + 1..], 0);
     let index = r.read_var_u32().unwrap_or(0);
-    let ty = if matches!(module.bytes[pc as usize], 0x11 | 0x13) {
+    let ty = if matches!(module.bytes[pc as usize], 0x11 | 0x13 | 0x14 | 0x15) {
         crate::types::TypeIndex::from_u32(index)
     } else {
         module.funcs[crate::types::FuncIndex::from_u32(index)]
@@ -621,13 +613,9 @@ impl Engine for JitEngine {
         }
         let slots = self.slots();
         let i = slots.len() - 1 - depth;
-        let callee = (depth > 0).then(|| {
-            let (inner, _) = self.slot_frame(store, slots[i + 1], None, false);
-            Self::params_of(store, inner.func)
-        });
         // Soft pauses come at run heads only (see `env::check_after_call`), and a hard stop
         // right after a call hands over: no frame read here is right after a call.
-        self.slot_frame(store, slots[i], callee, in_host && depth == 0)
+        self.slot_frame(store, slots[i], depth > 0, in_host && depth == 0)
             .0
     }
 

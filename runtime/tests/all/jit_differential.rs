@@ -1,8 +1,8 @@
 //! Differential testing of the JIT against the interpreter on modules nobody here wrote
 //! (wasm-smith): every exported function, called with zero arguments under a step budget,
 //! must give the same result or trap (code, position, backtrace) or pause at the same
-//! position, and leave the same memory and globals behind. Tail calls and extended constant
-//! expressions are among what it generates.
+//! position, and leave the same memory and globals behind. Tail calls, extended constant
+//! expressions, several memories, 64-bit memories and tables are among what it generates.
 //!
 //! Runs for a fixed time: `DEJA_JIT_DIFF_SECS` seconds (default 20), so CI stays bounded;
 //! `DEJA_JIT_DIFF_SECS=600 cargo test --release -p deja-runtime --test all jit_differential`
@@ -23,14 +23,15 @@ fn smith_config() -> wasm_smith::Config {
         gc_enabled: false,
         tail_call_enabled: true,
         threads_enabled: false,
-        memory64_enabled: false,
+        memory64_enabled: true,
         wide_arithmetic_enabled: false,
         extended_const_enabled: true,
         custom_page_sizes_enabled: false,
         max_imports: 0,
-        max_memories: 1,
+        max_memories: 3,
         max_tables: 2,
         max_memory32_bytes: 4 << 16,
+        max_memory64_bytes: 4 << 16,
         max_table_elements: 1000,
         export_everything: true,
         allow_start_export: false,
@@ -99,10 +100,15 @@ fn run(engine: EngineKind, module: &Module) -> (Result<(), String>, Calls) {
             store.memory_data(m).hash(&mut h);
         }
         for (g, k) in &exports {
-            if let (ExportKind::Global(_), Some(Extern::Global(global))) =
-                (k, store.get_export(instance, g))
-            {
-                format!("{:?}", store.global_get(global)).hash(&mut h);
+            match (k, store.get_export(instance, g)) {
+                (ExportKind::Global(_), Some(Extern::Global(global))) => {
+                    format!("{:?}", store.global_get(global)).hash(&mut h);
+                }
+                // Every memory, not only memory 0.
+                (ExportKind::Memory(_), Some(Extern::Memory(m))) => {
+                    store.memory_data(m).hash(&mut h);
+                }
+                _ => {}
             }
         }
         out.push((name.clone(), outcome, store.position(), h.finish()));

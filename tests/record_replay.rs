@@ -447,3 +447,80 @@ fn a_truncated_trace_that_holds_the_trap_opens_at_the_trap() {
     assert!(lines[4].contains("integer divide by zero"), "{so}");
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// WebAssembly 3.0 end to end (`examples/wat/wasm3.wat`: tail calls, a function reference, a
+/// second 64-bit memory, and a trap on a null reference): recorded on either engine, replayed
+/// on both, and walked backward and forward through its tail calls, which never add a frame.
+#[test]
+fn a_wasm3_program_records_replays_and_steps_both_ways_on_both_engines() {
+    let work = tmp("wasm3");
+    let wasm = repo().join("examples/wat/wasm3.wat");
+    let script = work.join("script");
+    std::fs::write(
+        &script,
+        "break sum\nrcontinue\nwhere\nlocals\nrcontinue\nlocals\ncontinue\nlocals\nrstep 3\nstack\n",
+    )
+    .unwrap();
+    let mut transcripts = Vec::new();
+    for engine in ["interp", "jit"] {
+        let out = format!("{engine}.deja");
+        let rec = deja_in(
+            &work,
+            &[
+                "record",
+                "--engine",
+                engine,
+                "-o",
+                &out,
+                wasm.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(rec.status.code(), Some(134), "{}", text(&rec.stderr));
+        assert_eq!(text(&rec.stdout), "5050\n");
+        assert!(
+            text(&rec.stderr).contains("null function reference"),
+            "{}",
+            text(&rec.stderr)
+        );
+        for on in ["interp", "jit"] {
+            let rep = deja_in(&work, &["replay", "--engine", on, &out]);
+            assert_eq!(
+                text(&rep.stderr).trim(),
+                "replay matches: trapped: null function reference, after 1622 steps, 1 host calls",
+                "recorded on {engine}, replayed on {on}"
+            );
+        }
+        let batch = deja_in(&work, &["debug", "--batch", script.to_str().unwrap(), &out]);
+        assert_eq!(batch.status.code(), Some(0), "{}", text(&batch.stderr));
+        transcripts.push(text(&batch.stdout));
+    }
+    let t = &transcripts[0];
+    let lines: Vec<&str> = t.lines().collect();
+    // The last tail call (n = 0), then back to n = 1, forward to n = 0 again, all two frames
+    // deep: `_start` and `sum`.
+    assert!(
+        lines[1].starts_with("rcontinue: position 1506 stop breakpoint"),
+        "{t}"
+    );
+    assert!(
+        lines[2].contains(r#"{"func":1,"name":"sum","pc":125},{"func":3"#),
+        "{t}"
+    );
+    assert_eq!(lines[2].matches("\"func\"").count(), 2, "{t}");
+    assert!(
+        lines[3].ends_with(r#"[{"type":"i64","value":"0"},{"type":"i64","value":"5050"}]"#),
+        "{t}"
+    );
+    assert!(lines[4].starts_with("rcontinue: position 1491"), "{t}");
+    assert!(
+        lines[5].ends_with(r#"[{"type":"i64","value":"1"},{"type":"i64","value":"5049"}]"#),
+        "{t}"
+    );
+    assert!(lines[6].starts_with("continue: position 1506"), "{t}");
+    assert!(lines[8].starts_with("rstep 3: position 1503"), "{t}");
+    assert_eq!(
+        transcripts[0], transcripts[1],
+        "the same walk on either engine's trace"
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}

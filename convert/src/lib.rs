@@ -65,7 +65,8 @@ pub fn signature(ty: &FuncType) -> Signature {
 /// The runtime configuration as the JSON a trace header stores.
 pub fn config_to_json(c: &Config) -> serde_json::Value {
     serde_json::json!({
-        "features": "wasm2-without-simd",
+        // What the runtime accepted when it recorded (a description; replay does not read it).
+        "features": "wasm2-without-simd extended-const tail-call function-references multi-memory memory64",
         "nan_canonicalization": c.nan_canonicalization,
         "max_call_depth": c.max_call_depth,
         "max_memory_pages": c.max_memory_pages,

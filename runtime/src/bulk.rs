@@ -60,6 +60,11 @@ pub(crate) fn memory_init(
     Ok(())
 }
 
+/// Whether `n` elements from `start` lie within `len` (64-bit tables make the sum overflow).
+fn fits(start: u64, n: u64, len: usize) -> bool {
+    start.checked_add(n).is_some_and(|end| end <= len as u64)
+}
+
 /// `table.init` from an element segment's items (empty once dropped).
 pub(crate) fn table_init(
     t: &mut TableInstance,
@@ -68,7 +73,7 @@ pub(crate) fn table_init(
     src: u64,
     n: u64,
 ) -> Result<(), TrapCode> {
-    if src + n > items.len() as u64 || dst + n > t.elements.len() as u64 {
+    if !fits(src, n, items.len()) || !fits(dst, n, t.elements.len()) {
         return Err(TrapCode::TableOutOfBounds);
     }
     t.elements[dst as usize..(dst + n) as usize]
@@ -85,7 +90,7 @@ pub(crate) fn table_copy(
     s: u64,
     n: u64,
 ) -> Result<(), TrapCode> {
-    if s + n > tables[st].elements.len() as u64 || d + n > tables[dt].elements.len() as u64 {
+    if !fits(s, n, tables[st].elements.len()) || !fits(d, n, tables[dt].elements.len()) {
         return Err(TrapCode::TableOutOfBounds);
     }
     let (s, d, n) = (s as usize, d as usize, n as usize);
@@ -130,7 +135,7 @@ pub(crate) fn index(t: &TableInstance, cell: u64) -> u64 {
 
 /// `table.fill`.
 pub(crate) fn table_fill(t: &mut TableInstance, i: u64, v: u64, n: u64) -> Result<(), TrapCode> {
-    if i + n > t.elements.len() as u64 {
+    if !fits(i, n, t.elements.len()) {
         return Err(TrapCode::TableOutOfBounds);
     }
     t.elements[i as usize..(i + n) as usize].fill(v);

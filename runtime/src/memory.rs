@@ -131,7 +131,12 @@ impl MemoryInstance {
         if delta == 0 {
             return Some(old);
         }
-        let new_len = (new * WASM_PAGE_SIZE) as usize;
+        // 2^48 pages of 64 KiB do not fit a u64; memory the host cannot allocate makes the
+        // growth fail (-1), as the specification allows, rather than abort the process.
+        let new_len = usize::try_from(new.checked_mul(WASM_PAGE_SIZE)?).ok()?;
+        self.data
+            .try_reserve_exact(new_len - self.data.len())
+            .ok()?;
         self.data.resize(new_len, 0);
         self.dirty.resize(new_len / PAGE_SIZE, 0);
         // The new pages are zero, as in a zeroed image: extend `base` so they start clean.

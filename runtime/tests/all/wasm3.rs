@@ -633,3 +633,37 @@ fn a_host_tail_call_with_many_results() {
         assert_eq!(store.call(f, &[]).unwrap(), expected, "{engine:?}");
     }
 }
+
+/// Bulk operations on a 64-bit table with counts near 2^64 trap; they must not overflow their
+/// bounds checks (the host process panicked, or aborted on the JIT).
+#[test]
+fn huge_counts_on_a_64_bit_table_trap() {
+    let wat = r#"(module
+      (table $t i64 4 funcref)
+      (elem $e func $f)
+      (func $f)
+      (func (export "fill") (table.fill $t (i64.const 1) (ref.null func) (i64.const -1)))
+      (func (export "copy") (table.copy $t $t (i64.const 0) (i64.const 1) (i64.const -1)))
+      (func (export "init") (table.init $t $e (i64.const -1) (i32.const 0) (i32.const 1)))
+      (func (export "grow") (result i64) (table.grow $t (ref.null func) (i64.const -1))))"#;
+    let module = Module::new(&wat::parse_str(wat).unwrap()).unwrap();
+    for engine in [EngineKind::Interp, EngineKind::Jit] {
+        let mut store = Store::new(Config::default(), ());
+        store.set_engine(engine).unwrap();
+        let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+        for name in ["fill", "copy", "init"] {
+            let f = store.get_func(instance, name).unwrap();
+            let e = store.call(f, &[]).unwrap_err();
+            assert!(
+                e.to_string().contains("out of bounds table access"),
+                "{name} on {engine:?}: {e}"
+            );
+        }
+        let f = store.get_func(instance, "grow").unwrap();
+        assert_eq!(
+            store.call(f, &[]).unwrap(),
+            vec![Val::I64(-1)],
+            "{engine:?}"
+        );
+    }
+}

@@ -193,6 +193,11 @@ impl<T> Store<T> {
         self.inner.call.watch_write
     }
 
+    /// The memory that write went to (with several memories, the address alone does not say).
+    pub fn watch_write_memory(&self) -> Option<Memory> {
+        self.inner.call.watch_memory
+    }
+
     /// The breakpoints, as (function, pc).
     pub fn breakpoints(&self) -> Vec<(FuncIndex, u32)> {
         self.inner

@@ -209,8 +209,9 @@ impl<T> Store<T> {
                     PauseReason::HostRequest
                 }
                 Exit::StepBudget => PauseReason::StepBudget,
-                Exit::Watchpoint(addr, len) => {
+                Exit::Watchpoint(memory, addr, len) => {
                     self.inner.call.watch_write = Some((addr, len));
+                    self.inner.call.watch_memory = Some(memory);
                     PauseReason::Watchpoint
                 }
                 Exit::Breakpoint => {

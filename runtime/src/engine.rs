@@ -32,8 +32,9 @@ pub(crate) enum Exit {
     StepBudget,
     /// Stopped before the next step: a breakpoint at the innermost frame's pc.
     Breakpoint,
-    /// Stopped after an instruction that wrote `(address, length)` into a watched range.
-    Watchpoint(u64, u64),
+    /// Stopped after an instruction that wrote `(memory, address, length)` into a watched
+    /// range.
+    Watchpoint(crate::store::Memory, u64, u64),
     /// The innermost frame's instruction traps. The position may still count steps of the
     /// trapping instruction's run; [`Engine::uncounted_steps`] says how many.
     Trap(TrapCode),

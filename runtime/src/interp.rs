@@ -454,7 +454,7 @@ impl Interp {
                     && breakpoints.watch_hit(mem, addr, len)
                 {
                     save!();
-                    return LoopExit::Out(Exit::Watchpoint(addr, len));
+                    return LoopExit::Out(Exit::Watchpoint(mem, addr, len));
                 }
                 match op {
                     Op::Steps(n) => {

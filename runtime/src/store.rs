@@ -179,6 +179,8 @@ pub(crate) struct CallState {
     pub in_host: bool,
     /// The write (address, length) that made the last watchpoint pause.
     pub watch_write: Option<(u64, u64)>,
+    /// The memory of that write.
+    pub watch_memory: Option<Memory>,
 }
 
 pub(crate) struct StoreInner {

@@ -702,6 +702,59 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
     }
 
+    /// `call_indirect`'s lookup of the index on top (popped) in table `table_index`: the
+    /// callee's code when it is this instance's own, else 0 with the function in `resolved`.
+    /// It may trap, with the index still on the stack.
+    fn resolve_table(&mut self, inst: Inst, table_index: u32, type_index: u32) -> Value {
+        self.store_trap_pc(inst.pc);
+        self.spill_pos();
+        let index = self.pop();
+        let index = self.wide(index);
+        let t = self.i32c(table_index);
+        let ty = self.i32c(type_index);
+        self.libcall(
+            self.m.libcalls.resolve,
+            &[types::I64, types::I32, types::I64, types::I32],
+            &[types::I64],
+            &[self.vmctx, t, index, ty],
+        )[0]
+    }
+
+    /// Calls (or with `tail`, tail-calls) a callee of type `type_index` found at run time:
+    /// this instance's native `code`, or when `code` is 0 the function in `resolved`, through
+    /// the runtime.
+    fn call_resolved(&mut self, inst: Inst, type_index: u32, code: Value, tail: bool) {
+        let native = self.b.create_block();
+        let slow = self.b.create_block();
+        self.b.ins().brif(code, native, &[], slow, &[]);
+        let saved = self.stack.clone();
+        self.b.switch_to_block(native);
+        let join = if tail {
+            self.tail_call(type_index, code, self.vmctx);
+            None
+        } else {
+            let join = self.b.create_block();
+            self.call(inst, type_index, CallHow::Native(CallTarget::Ptr(code)));
+            self.b.ins().jump(join, &[]);
+            Some(join)
+        };
+        self.stack = saved;
+        self.b.switch_to_block(slow);
+        let fl = self.fl_vm();
+        let f = self
+            .b
+            .ins()
+            .load(types::I32, fl, self.shared, shared::RESOLVED);
+        match join {
+            None => self.tail_call_any(inst, type_index, f),
+            Some(join) => {
+                self.call(inst, type_index, CallHow::Slow(f));
+                self.b.ins().jump(join, &[]);
+                self.b.switch_to_block(join);
+            }
+        }
+    }
+
     /// A tail call of type `type_index` to native `code` in the instance of `callee_vmctx`,
     /// with its arguments on the stack: the frame unlinks its state slot and is replaced by
     /// the callee's (Cranelift's `return_call` under the tail calling convention), so the
@@ -1306,38 +1359,8 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 type_index,
                 table_index,
             } => {
-                // Resolve first (it may trap with the index still on the stack), then call
-                // with the index popped.
-                self.store_trap_pc(inst.pc);
-                self.spill_pos();
-                let index = self.pop();
-                let index = self.wide(index);
-                let t = self.i32c(table_index);
-                let ty = self.i32c(type_index);
-                let code = self.libcall(
-                    self.m.libcalls.resolve,
-                    &[types::I64, types::I32, types::I64, types::I32],
-                    &[types::I64],
-                    &[self.vmctx, t, index, ty],
-                )[0];
-                let native = self.b.create_block();
-                let slow = self.b.create_block();
-                let join = self.b.create_block();
-                self.b.ins().brif(code, native, &[], slow, &[]);
-                let saved = self.stack.clone();
-                self.b.switch_to_block(native);
-                self.call(inst, type_index, CallHow::Native(CallTarget::Ptr(code)));
-                self.b.ins().jump(join, &[]);
-                self.stack = saved;
-                self.b.switch_to_block(slow);
-                let fl = self.fl_vm();
-                let f = self
-                    .b
-                    .ins()
-                    .load(types::I32, fl, self.shared, shared::RESOLVED);
-                self.call(inst, type_index, CallHow::Slow(f));
-                self.b.ins().jump(join, &[]);
-                self.b.switch_to_block(join);
+                let code = self.resolve_table(inst, table_index, type_index);
+                self.call_resolved(inst, type_index, code, false);
             }
             O::ReturnCall { function_index } => {
                 let ty = self.m.func_types[function_index as usize];
@@ -1352,8 +1375,14 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                     }
                 }
             }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let code = self.resolve_table(inst, table_index, type_index);
+                self.call_resolved(inst, type_index, code, true);
+            }
             O::CallRef { type_index } | O::ReturnCallRef { type_index } => {
-                let tail = matches!(op, O::ReturnCallRef { .. });
                 let r = self.pop();
                 let null = self.b.ins().icmp_imm_u(IntCC::Equal, r, 0);
                 self.trap_if(inst, null, TrapCode::NullFunctionReference);
@@ -1364,35 +1393,8 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                     &[types::I64],
                     &[self.vmctx, r],
                 )[0];
-                let native = self.b.create_block();
-                let slow = self.b.create_block();
-                self.b.ins().brif(code, native, &[], slow, &[]);
-                let saved = self.stack.clone();
-                self.b.switch_to_block(native);
-                if tail {
-                    self.tail_call(type_index, code, self.vmctx);
-                } else {
-                    self.call(inst, type_index, CallHow::Native(CallTarget::Ptr(code)));
-                }
-                let join = self.b.create_block();
-                if !tail {
-                    self.b.ins().jump(join, &[]);
-                }
-                let after = std::mem::replace(&mut self.stack, saved);
-                self.b.switch_to_block(slow);
-                let fl = self.fl_vm();
-                let f = self
-                    .b
-                    .ins()
-                    .load(types::I32, fl, self.shared, shared::RESOLVED);
-                if tail {
-                    self.tail_call_any(inst, type_index, f);
-                } else {
-                    self.call(inst, type_index, CallHow::Slow(f));
-                    self.b.ins().jump(join, &[]);
-                    self.b.switch_to_block(join);
-                    debug_assert_eq!(after, self.stack);
-                }
+                let tail = matches!(op, O::ReturnCallRef { .. });
+                self.call_resolved(inst, type_index, code, tail);
             }
             O::RefAsNonNull => {
                 let ty = *self.stack.last().expect("validated operand stack");
@@ -1400,38 +1402,6 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let null = self.b.ins().icmp_imm_u(IntCC::Equal, r, 0);
                 self.trap_if(inst, null, TrapCode::NullReference);
                 self.push(ty, r);
-            }
-            O::ReturnCallIndirect {
-                type_index,
-                table_index,
-            } => {
-                // As `call_indirect`: resolve first (it may trap with the index on the stack).
-                self.store_trap_pc(inst.pc);
-                self.spill_pos();
-                let index = self.pop();
-                let index = self.wide(index);
-                let t = self.i32c(table_index);
-                let ty = self.i32c(type_index);
-                let code = self.libcall(
-                    self.m.libcalls.resolve,
-                    &[types::I64, types::I32, types::I64, types::I32],
-                    &[types::I64],
-                    &[self.vmctx, t, index, ty],
-                )[0];
-                let native = self.b.create_block();
-                let slow = self.b.create_block();
-                self.b.ins().brif(code, native, &[], slow, &[]);
-                let saved = self.stack.clone();
-                self.b.switch_to_block(native);
-                self.tail_call(type_index, code, self.vmctx);
-                self.stack = saved;
-                self.b.switch_to_block(slow);
-                let fl = self.fl_vm();
-                let f = self
-                    .b
-                    .ins()
-                    .load(types::I32, fl, self.shared, shared::RESOLVED);
-                self.tail_call_any(inst, type_index, f);
             }
 
             O::I32Load { ref memarg } => self.load(inst, memarg, LoadKind::Plain(I32)),

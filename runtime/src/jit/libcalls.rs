@@ -169,11 +169,7 @@ unsafe extern "C" fn call(vmctx: *mut VmCtx, func: u32, args: *const u64) -> *co
                 }
                 let ty = &store.funcs[f].ty;
                 let (np, nr) = (ty.params().len(), ty.results().len());
-                let callee = match sh.vmctx(store, instance) {
-                    Ok(v) => v,
-                    // `start` compiled every instance's module; this cannot fail now.
-                    Err(_) => std::process::abort(),
-                };
+                let callee = context_of(sh, store, instance);
                 let entry = compiled(
                     (*callee)
                         .code
@@ -197,6 +193,15 @@ unsafe extern "C" fn call(vmctx: *mut VmCtx, func: u32, args: *const u64) -> *co
     }
 }
 
+/// The context of `instance`, which `start` made (compiling every instance's module), so
+/// this cannot fail now.
+fn context_of(sh: &mut Shared, store: &StoreInner, instance: crate::store::Instance) -> *mut VmCtx {
+    match sh.vmctx(store, instance) {
+        Ok(v) => v,
+        Err(_) => std::process::abort(),
+    }
+}
+
 /// Where a tail call of function `func` (a store handle) goes: the native code of a Wasm
 /// function, whatever its instance, with that instance's context in `resolved`; 0 for a host
 /// function, which JIT code calls through [`call`].
@@ -207,11 +212,7 @@ unsafe extern "C" fn tail_target(vmctx: *mut VmCtx, func: u32) -> u64 {
         let FuncKind::Wasm { instance, def } = store.funcs[Func::from_u32(func)].kind else {
             return 0;
         };
-        let callee = match sh.vmctx(store, instance) {
-            Ok(v) => v,
-            // `start` compiled every instance's module; this cannot fail now.
-            Err(_) => std::process::abort(),
-        };
+        let callee = context_of(sh, store, instance);
         let code = compiled(
             (*callee)
                 .code

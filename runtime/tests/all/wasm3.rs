@@ -537,6 +537,12 @@ fn a_watchpoint_on_another_memory_stops_after_its_write() {
         let paused = store.call_resumable(f, &[]).unwrap();
         let pause = paused.paused().expect("stops at the copy into c");
         assert_eq!(pause.reason, PauseReason::Watchpoint, "{engine:?}");
+        assert_eq!(store.watch_write_memory(), Some(c), "{engine:?}");
+        assert_eq!(
+            store.watch_write(),
+            Some((0, 8)),
+            "the whole copy, {engine:?}"
+        );
         // Two stores (3 steps each), then the copy's operands and the copy.
         assert_eq!(pause.position, 10, "{engine:?}");
         assert_eq!(

@@ -139,8 +139,6 @@ pub enum Op {
     I64Store8(u32),
     I64Store16(u32),
     I64Store32(u32),
-    MemorySize,
-    MemoryGrow,
     /// A load from any memory, 64-bit ones included, with any offset: `mem_args[arg]` (the
     /// ops above are memory 0 with 32-bit addresses).
     LoadX {
@@ -152,14 +150,16 @@ pub enum Op {
         width: StoreWidth,
         arg: u32,
     },
-    MemorySizeX(MemoryIndex),
-    MemoryGrowX(MemoryIndex),
-    MemoryFillX(MemoryIndex),
-    MemoryCopyX {
+    /// `memory.size`, `memory.grow` and the bulk operations, of any memory (they are not hot
+    /// enough for a memory-0 variant of their own).
+    MemorySize(MemoryIndex),
+    MemoryGrow(MemoryIndex),
+    MemoryFill(MemoryIndex),
+    MemoryCopy {
         dst: MemoryIndex,
         src: MemoryIndex,
     },
-    MemoryInitX {
+    MemoryInit {
         data: DataIndex,
         mem: MemoryIndex,
     },
@@ -307,10 +307,7 @@ pub enum Op {
     I64TruncSatF64S,
     I64TruncSatF64U,
 
-    MemoryInit(DataIndex),
     DataDrop(DataIndex),
-    MemoryCopy,
-    MemoryFill,
     TableInit {
         elem: ElemIndex,
         table: TableIndex,

@@ -96,27 +96,22 @@ fn write_range(
         Op::I64Store(o) | Op::F64Store(o) => (mem0, addr(o), 8),
         Op::I32Store8(o) | Op::I64Store8(o) => (mem0, addr(o), 1),
         Op::I32Store16(o) | Op::I64Store16(o) => (mem0, addr(o), 2),
-        Op::MemoryFill | Op::MemoryCopy | Op::MemoryInit(_) => (
-            mem0,
-            u64::from(cells[sp - 3] as u32),
-            u64::from(cells[sp - 1] as u32),
-        ),
         Op::StoreX { width, arg } => {
             let a = code.mem_args[arg as usize];
             let m = inst.memories[a.memory.index()];
             let base = bulk::address(&memories[m], cells[sp - 2]);
             (m, base.wrapping_add(a.offset), width.bytes())
         }
-        Op::MemoryFillX(mem) | Op::MemoryInitX { mem, .. } => {
+        Op::MemoryFill(mem) | Op::MemoryInit { mem, .. } => {
             let m = inst.memories[mem.index()];
-            let n = if let Op::MemoryInitX { .. } = op {
+            let n = if let Op::MemoryInit { .. } = op {
                 cells[sp - 1] as u32 as u64
             } else {
                 bulk::address(&memories[m], cells[sp - 1])
             };
             (m, bulk::address(&memories[m], cells[sp - 3]), n)
         }
-        Op::MemoryCopyX { dst, src } => {
+        Op::MemoryCopy { dst, src } => {
             let (d, s) = (inst.memories[dst.index()], inst.memories[src.index()]);
             let both64 = memories[d].ty.memory64 && memories[s].ty.memory64;
             let n = if both64 {
@@ -700,12 +695,12 @@ impl Interp {
                     }
                     sp -= 2;
                 }
-                Op::MemorySizeX(mem) => push!(memories[inst.memories[mem.index()]].pages()),
-                Op::MemoryGrowX(mem) => {
+                Op::MemorySize(mem) => push!(memories[inst.memories[mem.index()]].pages()),
+                Op::MemoryGrow(mem) => {
                     let m = &mut memories[inst.memories[mem.index()]];
                     cells[sp - 1] = bulk::memory_grow(m, cells[sp - 1], max_pages);
                 }
-                Op::MemoryFillX(mem) => {
+                Op::MemoryFill(mem) => {
                     let m = &mut memories[inst.memories[mem.index()]];
                     let n = bulk::address(m, cells[sp - 1]);
                     let v = cells[sp - 2] as u8;
@@ -715,7 +710,7 @@ impl Interp {
                     }
                     sp -= 3;
                 }
-                Op::MemoryCopyX { dst, src } => {
+                Op::MemoryCopy { dst, src } => {
                     let (d, s) = (inst.memories[dst.index()], inst.memories[src.index()]);
                     let r = bulk::memory_copy_x(
                         memories,
@@ -730,7 +725,7 @@ impl Interp {
                     }
                     sp -= 3;
                 }
-                Op::MemoryInitX { data, mem } => {
+                Op::MemoryInit { data, mem } => {
                     let m = &mut memories[inst.memories[mem.index()]];
                     let n = cells[sp - 1] as u32 as u64;
                     let s = cells[sp - 2] as u32 as u64;
@@ -744,12 +739,6 @@ impl Interp {
                         trap!(code);
                     }
                     sp -= 3;
-                }
-                Op::MemorySize => push!(memories[mem0].pages()),
-                Op::MemoryGrow => {
-                    let delta = cells[sp - 1] as u32;
-                    let r = memories[mem0].grow(u64::from(delta), max_pages);
-                    cells[sp - 1] = r.map_or(u64::from(u32::MAX), |old| old);
                 }
 
                 Op::I32Const(v) => push!(ri32(v)),
@@ -894,39 +883,7 @@ impl Interp {
                 Op::I64TruncSatF64S => un_op!(UnOp::I64TruncSatF64S),
                 Op::I64TruncSatF64U => un_op!(UnOp::I64TruncSatF64U),
 
-                Op::MemoryInit(d) => {
-                    let n = cells[sp - 1] as u32 as u64;
-                    let s = cells[sp - 2] as u32 as u64;
-                    let dst = cells[sp - 3] as u32 as u64;
-                    let bytes: &[u8] = if segments[cur_instance].dropped_datas[d.index()] {
-                        &[]
-                    } else {
-                        &inst.module.inner.datas[d].bytes
-                    };
-                    if let Err(code) = bulk::memory_init(&mut memories[mem0], bytes, dst, s, n) {
-                        trap!(code);
-                    }
-                    sp -= 3;
-                }
                 Op::DataDrop(d) => segments[cur_instance].dropped_datas[d.index()] = true,
-                Op::MemoryCopy => {
-                    let n = cells[sp - 1] as u32 as u64;
-                    let s = cells[sp - 2] as u32 as u64;
-                    let dst = cells[sp - 3] as u32 as u64;
-                    if let Err(code) = bulk::memory_copy(&mut memories[mem0], dst, s, n) {
-                        trap!(code);
-                    }
-                    sp -= 3;
-                }
-                Op::MemoryFill => {
-                    let n = cells[sp - 1] as u32 as u64;
-                    let v = cells[sp - 2] as u8;
-                    let dst = cells[sp - 3] as u32 as u64;
-                    if let Err(code) = bulk::memory_fill(&mut memories[mem0], dst, v, n) {
-                        trap!(code);
-                    }
-                    sp -= 3;
-                }
                 Op::TableInit { elem, table } => {
                     let n = cells[sp - 1] as u32 as u64;
                     let s = cells[sp - 2] as u32 as u64;

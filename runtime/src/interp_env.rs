@@ -61,8 +61,9 @@ impl InterpEnv {
         }
     }
 
-    /// The general-path op of a memory instruction that the memory-0, 32-bit ops cannot do:
-    /// another memory, a 64-bit memory, an offset beyond 32 bits.
+    /// The op of `memory.size`, `memory.grow` and the bulk memory operations (one for every
+    /// memory), and of a load or store that the memory-0, 32-bit ops cannot do: another
+    /// memory, a 64-bit memory, an offset beyond 32 bits.
     fn lower_memory(&mut self, op: &Operator<'_>) -> Option<Op> {
         use Operator as O;
         let general = |m: u32| m != 0 || self.memory64.get(m as usize).copied().unwrap_or(false);
@@ -86,23 +87,23 @@ impl InterpEnv {
             O::I64Store { memarg } | O::F64Store { memarg } => store(memarg, StoreWidth::W64),
             O::I32Store8 { memarg } | O::I64Store8 { memarg } => store(memarg, StoreWidth::W8),
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => store(memarg, StoreWidth::W16),
-            O::MemorySize { mem } if general(*mem) => {
-                return Some(Op::MemorySizeX(MemoryIndex::from_u32(*mem)));
+            O::MemorySize { mem } => {
+                return Some(Op::MemorySize(MemoryIndex::from_u32(*mem)));
             }
-            O::MemoryGrow { mem } if general(*mem) => {
-                return Some(Op::MemoryGrowX(MemoryIndex::from_u32(*mem)));
+            O::MemoryGrow { mem } => {
+                return Some(Op::MemoryGrow(MemoryIndex::from_u32(*mem)));
             }
-            O::MemoryFill { mem } if general(*mem) => {
-                return Some(Op::MemoryFillX(MemoryIndex::from_u32(*mem)));
+            O::MemoryFill { mem } => {
+                return Some(Op::MemoryFill(MemoryIndex::from_u32(*mem)));
             }
-            O::MemoryCopy { dst_mem, src_mem } if general(*dst_mem) || general(*src_mem) => {
-                return Some(Op::MemoryCopyX {
+            O::MemoryCopy { dst_mem, src_mem } => {
+                return Some(Op::MemoryCopy {
                     dst: MemoryIndex::from_u32(*dst_mem),
                     src: MemoryIndex::from_u32(*src_mem),
                 });
             }
-            O::MemoryInit { data_index, mem } if general(*mem) => {
-                return Some(Op::MemoryInitX {
+            O::MemoryInit { data_index, mem } => {
+                return Some(Op::MemoryInit {
                     data: DataIndex::from_u32(*data_index),
                     mem: MemoryIndex::from_u32(*mem),
                 });
@@ -421,10 +422,6 @@ fn lower(op: &Operator<'_>, pc: u32) -> WResult<Op> {
         O::I64Store8 { ref memarg } => Op::I64Store8(mem_offset(memarg)),
         O::I64Store16 { ref memarg } => Op::I64Store16(mem_offset(memarg)),
         O::I64Store32 { ref memarg } => Op::I64Store32(mem_offset(memarg)),
-        O::MemorySize { .. } => Op::MemorySize,
-        O::MemoryCopy { .. } => Op::MemoryCopy,
-        O::MemoryFill { .. } => Op::MemoryFill,
-        O::MemoryGrow { .. } => Op::MemoryGrow,
         O::I32Const { value } => Op::I32Const(value),
         O::I64Const { value } => Op::I64Const(value),
         O::F32Const { value } => Op::F32Const(value.bits()),
@@ -433,7 +430,6 @@ fn lower(op: &Operator<'_>, pc: u32) -> WResult<Op> {
         | O::I64ReinterpretF64
         | O::F32ReinterpretI32
         | O::F64ReinterpretI64 => Op::Reinterpret,
-        O::MemoryInit { data_index, .. } => Op::MemoryInit(DataIndex::from_u32(data_index)),
         O::DataDrop { data_index } => Op::DataDrop(DataIndex::from_u32(data_index)),
         O::TableInit { elem_index, table } => Op::TableInit {
             elem: ElemIndex::from_u32(elem_index),

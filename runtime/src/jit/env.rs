@@ -1438,7 +1438,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 )[0];
                 self.push_address(mem, pages);
             }
-            O::MemoryGrow { mem } if self.general_memory(mem) => {
+            O::MemoryGrow { mem } => {
                 let delta = self.pop();
                 let delta = self.wide(delta);
                 let m = self.i32c(mem);
@@ -1451,9 +1451,9 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 )[0];
                 self.push_address(mem, r);
             }
-            O::MemoryCopy { dst_mem, src_mem }
-                if self.general_memory(dst_mem) || self.general_memory(src_mem) =>
-            {
+            // Growth and the bulk operations go through the runtime for every memory (memory 0
+            // included); only `memory.size` of a 32-bit memory 0 is inline.
+            O::MemoryCopy { dst_mem, src_mem } => {
                 let n = self.pop();
                 let s = self.pop();
                 let d = self.pop();
@@ -1462,7 +1462,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let f = self.m.libcalls.memory_copy_x;
                 self.libcall_checked(inst, f, &[self.vmctx, dm, sm, d, s, n]);
             }
-            O::MemoryFill { mem } if self.general_memory(mem) => {
+            O::MemoryFill { mem } => {
                 let n = self.pop();
                 let v = self.pop();
                 let d = self.pop();
@@ -1471,7 +1471,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let f = self.m.libcalls.memory_fill_x;
                 self.libcall_checked(inst, f, &[self.vmctx, m, d, v, n]);
             }
-            O::MemoryInit { data_index, mem } if self.general_memory(mem) => {
+            O::MemoryInit { data_index, mem } => {
                 let n = self.pop();
                 let s = self.pop();
                 let d = self.pop();
@@ -1486,38 +1486,6 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let pages = self.b.ins().ushr_imm_s(len, 16);
                 let v = self.b.ins().ireduce(types::I32, pages);
                 self.push(I32, v);
-            }
-            O::MemoryGrow { .. } => {
-                let delta = self.pop();
-                let r = self.libcall(
-                    self.m.libcalls.memory_grow,
-                    &[types::I64, types::I32],
-                    &[types::I32],
-                    &[self.vmctx, delta],
-                )[0];
-                self.push(I32, r);
-            }
-            O::MemoryCopy { .. } => {
-                let n = self.pop();
-                let s = self.pop();
-                let d = self.pop();
-                let f = self.m.libcalls.memory_copy;
-                self.libcall_checked(inst, f, &[self.vmctx, d, s, n]);
-            }
-            O::MemoryFill { .. } => {
-                let n = self.pop();
-                let v = self.pop();
-                let d = self.pop();
-                let f = self.m.libcalls.memory_fill;
-                self.libcall_checked(inst, f, &[self.vmctx, d, v, n]);
-            }
-            O::MemoryInit { data_index, .. } => {
-                let n = self.pop();
-                let s = self.pop();
-                let d = self.pop();
-                let seg = self.i32c(data_index);
-                let f = self.m.libcalls.memory_init;
-                self.libcall_checked(inst, f, &[self.vmctx, seg, d, s, n]);
             }
             O::DataDrop { data_index } => {
                 let seg = self.i32c(data_index);

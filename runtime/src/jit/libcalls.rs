@@ -32,10 +32,6 @@ pub(crate) struct Libcalls {
     pub memory_fill_x: usize,
     pub memory_copy_x: usize,
     pub memory_init_x: usize,
-    pub memory_grow: usize,
-    pub memory_copy: usize,
-    pub memory_fill: usize,
-    pub memory_init: usize,
     pub data_drop: usize,
     pub table_init: usize,
     pub elem_drop: usize,
@@ -65,10 +61,6 @@ impl Libcalls {
             memory_fill_x: memory_fill_x as *const () as usize,
             memory_copy_x: memory_copy_x as *const () as usize,
             memory_init_x: memory_init_x as *const () as usize,
-            memory_grow: memory_grow as *const () as usize,
-            memory_copy: memory_copy as *const () as usize,
-            memory_fill: memory_fill as *const () as usize,
-            memory_init: memory_init as *const () as usize,
             data_drop: data_drop as *const () as usize,
             table_init: table_init as *const () as usize,
             elem_drop: elem_drop as *const () as usize,
@@ -276,68 +268,6 @@ unsafe extern "C" fn resolve_ref(vmctx: *mut VmCtx, cell: u64) -> u64 {
                 0
             }
         }
-    }
-}
-
-unsafe extern "C" fn memory_grow(vmctx: *mut VmCtx, delta: u32) -> u32 {
-    // SAFETY: called by JIT code.
-    unsafe {
-        let (sh, store) = parts(vmctx);
-        let mem = store.instances[(*vmctx).instance].mem0;
-        let max = store.config.max_memory_pages;
-        let r = store.memories[mem].grow(u64::from(delta), max);
-        // The memory may have moved: every instance that shares it must see where.
-        sh.refresh(store);
-        r.map_or(u32::MAX, |old| old as u32)
-    }
-}
-
-unsafe extern "C" fn memory_copy(vmctx: *mut VmCtx, dst: u32, src: u32, n: u32) -> u32 {
-    // SAFETY: called by JIT code.
-    unsafe {
-        let (_, store) = parts(vmctx);
-        let mem = store.instances[(*vmctx).instance].mem0;
-        status(crate::bulk::memory_copy(
-            &mut store.memories[mem],
-            u64::from(dst),
-            u64::from(src),
-            u64::from(n),
-        ))
-    }
-}
-
-unsafe extern "C" fn memory_fill(vmctx: *mut VmCtx, dst: u32, value: u32, n: u32) -> u32 {
-    // SAFETY: called by JIT code.
-    unsafe {
-        let (_, store) = parts(vmctx);
-        let mem = store.instances[(*vmctx).instance].mem0;
-        status(crate::bulk::memory_fill(
-            &mut store.memories[mem],
-            u64::from(dst),
-            value as u8,
-            u64::from(n),
-        ))
-    }
-}
-
-unsafe extern "C" fn memory_init(vmctx: *mut VmCtx, seg: u32, dst: u32, src: u32, n: u32) -> u32 {
-    // SAFETY: called by JIT code.
-    unsafe {
-        let (_, store) = parts(vmctx);
-        let me = (*vmctx).instance;
-        let inst = &store.instances[me];
-        let bytes: &[u8] = if store.segments[me].dropped_datas[seg as usize] {
-            &[]
-        } else {
-            &inst.module.inner.datas[crate::types::DataIndex::from_u32(seg)].bytes
-        };
-        status(crate::bulk::memory_init(
-            &mut store.memories[inst.mem0],
-            bytes,
-            u64::from(dst),
-            u64::from(src),
-            u64::from(n),
-        ))
     }
 }
 

@@ -23,6 +23,7 @@ Exit codes:
   118  replay diverged from the recording
   119  the trace cannot be read (damaged, not a trace, newer format, altered module)
   120  replay stopped at the end of a truncated trace (it matched up to there)
+  121  the guest threw a WebAssembly exception that nothing caught
   130  record was interrupted by SIGINT (Ctrl-C); 143 by SIGTERM. The trace ends there
   134  the guest trapped";
 

@@ -51,6 +51,9 @@ pub fn guest_exit_code(code: u32) -> u8 {
 /// The exit code of a run stopped by its step budget (`--max-steps`).
 pub const STEP_BUDGET: u8 = 115;
 
+/// The exit code of a run that ended with an exception nothing caught.
+pub const UNCAUGHT_EXCEPTION: u8 = 121;
+
 /// The exit code for a runtime error (see `deja --help`).
 pub fn code_for(e: &Error) -> u8 {
     match e {
@@ -59,6 +62,7 @@ pub fn code_for(e: &Error) -> u8 {
         Error::Invalid { .. } | Error::Unsupported { .. } => 113,
         Error::UnknownImports(_) | Error::IncompatibleImport { .. } => 114,
         Error::Trap(t) if t.code == TrapCode::CallStackExhausted => 116,
+        Error::Trap(t) if t.code == TrapCode::UncaughtException => UNCAUGHT_EXCEPTION,
         Error::Trap(_) => 134,
         Error::Host { .. } => 117,
         Error::Exit { code, .. } => guest_exit_code(*code as u32),
@@ -77,6 +81,9 @@ pub fn run_outcome_code(outcome: &deja_traces::RunOutcome) -> u8 {
         RunOutcome::Returned => 0,
         RunOutcome::Exit(c) => guest_exit_code(*c),
         RunOutcome::Trap { code, .. } if *code == TrapCode::CallStackExhausted.as_u8() => 116,
+        RunOutcome::Trap { code, .. } if *code == TrapCode::UncaughtException.as_u8() => {
+            UNCAUGHT_EXCEPTION
+        }
         RunOutcome::Trap { .. } => 134,
         RunOutcome::HostError { .. } => 117,
         RunOutcome::Interrupted => STEP_BUDGET,

@@ -45,6 +45,8 @@ fn parse_val(text: &str, ty: ValType) -> Result<Val, String> {
         ValType::ExternRef if text == "null" => Val::ExternRef(None),
         ValType::ExternRef => Val::ExternRef(Some(text.parse::<u32>().map_err(|_| bad())?)),
         ValType::FuncRef => return Err("a funcref argument can only be `null`".into()),
+        ValType::ExnRef if text == "null" => Val::ExnRef(None),
+        ValType::ExnRef => return Err("an exnref argument can only be `null`".into()),
     })
 }
 

@@ -524,3 +524,101 @@ fn a_wasm3_program_records_replays_and_steps_both_ways_on_both_engines() {
     );
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// Exception handling end to end (`examples/wat/exceptions.wat`: a throw caught three frames
+/// up, `catch_all_ref` and `throw_ref`, an uncaught exception at the end): recorded on each
+/// engine, replayed on both, and walked with `catch throw` both ways. deja exits with 121 for
+/// the uncaught exception and names it.
+#[test]
+fn exceptions_record_replay_and_stop_at_throws_both_ways_on_both_engines() {
+    let work = tmp("exceptions");
+    let wasm = repo().join("examples/wat/exceptions.wat");
+    let script = work.join("script");
+    std::fs::write(
+        &script,
+        "catch throw\nrcontinue\nrcontinue\nwhere\nstack\nrcontinue\ncontinue\nstep\nwhere\nstack\n",
+    )
+    .unwrap();
+    let mut transcripts = Vec::new();
+    for engine in ["interp", "jit"] {
+        let run = deja_in(&work, &["run", "--engine", engine, wasm.to_str().unwrap()]);
+        assert_eq!(run.status.code(), Some(121), "{}", text(&run.stderr));
+        assert_eq!(text(&run.stdout), "15\n72\n");
+        assert!(
+            text(&run.stderr).contains(
+                "uncaught exception $bad_digit (i32 72) at position 598\n  0: func 5 (rethrowing) at pc 0xe9"
+            ),
+            "{}",
+            text(&run.stderr)
+        );
+        let out = format!("{engine}.deja");
+        let rec = deja_in(
+            &work,
+            &[
+                "record",
+                "--engine",
+                engine,
+                "-o",
+                &out,
+                wasm.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(rec.status.code(), Some(121), "{}", text(&rec.stderr));
+        for on in ["interp", "jit"] {
+            let rep = deja_in(&work, &["replay", "--engine", on, &out]);
+            assert_eq!(rep.status.code(), Some(121));
+            assert_eq!(
+                text(&rep.stderr).trim(),
+                "replay matches: trapped: uncaught exception $bad_digit (i32 72), after 598 steps, 2 host calls",
+                "recorded on {engine}, replayed on {on}"
+            );
+        }
+        let batch = deja_in(&work, &["debug", "--batch", script.to_str().unwrap(), &out]);
+        assert_eq!(batch.status.code(), Some(0), "{}", text(&batch.stderr));
+        transcripts.push(text(&batch.stdout));
+    }
+    let t = &transcripts[0];
+    let lines: Vec<&str> = t.lines().collect();
+    // The throw that `catch_all_ref` catches right before the `throw_ref` at the end, then
+    // the one `safe_sum` catches, five frames deep with the bad digit on the stack.
+    assert!(
+        lines[1].starts_with("rcontinue: position 597 stop throw"),
+        "{t}"
+    );
+    assert!(
+        lines[2].starts_with("rcontinue: position 373 stop throw"),
+        "{t}"
+    );
+    assert!(
+        lines[3].contains(r#"[{"func":1,"name":"check","pc":136},{"func":2"#),
+        "{t}"
+    );
+    assert_eq!(lines[3].matches("\"func\"").count(), 5, "{t}");
+    assert!(
+        lines[4].ends_with(r#"[{"type":"i32","value":"72"}]"#),
+        "{t}"
+    );
+    assert!(
+        lines[5].starts_with("rcontinue: position 0 stop start"),
+        "{t}"
+    );
+    assert!(
+        lines[6].starts_with("continue: position 373 stop throw"),
+        "{t}"
+    );
+    // One step: the throw and its unwinding, landing in `safe_sum` with the payload.
+    assert!(lines[7].starts_with("step: position 374"), "{t}");
+    assert!(
+        lines[8].contains(r#"[{"func":4,"name":"safe_sum","pc":216},{"func":7"#),
+        "{t}"
+    );
+    assert!(
+        lines[9].ends_with(r#"[{"type":"i32","value":"72"}]"#),
+        "{t}"
+    );
+    assert_eq!(
+        transcripts[0], transcripts[1],
+        "the same walk on either engine's trace"
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}

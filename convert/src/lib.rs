@@ -27,6 +27,7 @@ pub fn value(v: &Val) -> Value {
         Val::F64(x) => Value::F64(x),
         Val::FuncRef(f) => Value::FuncRef(f.map(|f| f.as_u32())),
         Val::ExternRef(e) => Value::ExternRef(e),
+        Val::ExnRef(e) => Value::ExnRef(e.map(|e| e.as_u32())),
     }
 }
 
@@ -39,6 +40,7 @@ pub fn val(v: &Value) -> Option<Val> {
         Value::F64(x) => Val::F64(x),
         Value::FuncRef(f) => Val::FuncRef(f.map(Func::from_u32)),
         Value::ExternRef(e) => Val::ExternRef(e),
+        Value::ExnRef(e) => Val::ExnRef(e.map(deja_runtime::Exn::from_u32)),
         Value::V128(_) => return None,
     })
 }
@@ -51,6 +53,7 @@ fn val_type(t: ValType) -> deja_traces::ValType {
         ValType::F64 => deja_traces::ValType::F64,
         ValType::FuncRef => deja_traces::ValType::FuncRef,
         ValType::ExternRef => deja_traces::ValType::ExternRef,
+        ValType::ExnRef => deja_traces::ValType::ExnRef,
     }
 }
 
@@ -114,7 +117,10 @@ pub fn outcome(
         Err(Error::Exit { code, .. }) => RunOutcome::Exit(*code as u32),
         Err(Error::Trap(t)) => RunOutcome::Trap {
             code: t.code.as_u8(),
-            message: Some(t.code.message().to_string()),
+            message: Some(match &t.exception {
+                Some(e) => format!("{} {e}", t.code.message()),
+                None => t.code.message().to_string(),
+            }),
         },
         Err(Error::Host {
             import, message, ..

@@ -169,8 +169,19 @@ impl<T, W: Write + Send + 'static> DebugHandler<T> for Handler<W> {
                     message: message.to_string(),
                 }
             }
-            // The recorder sets no breakpoints; an embedder's would not be recorded.
-            DebugEvent::Breakpoint => return DebugAction::Continue,
+            DebugEvent::UncaughtExceptionThrown(exn) => EventKind::Trap {
+                code: deja_runtime::TrapCode::UncaughtException.as_u8(),
+                message: Some(format!(
+                    "{} {}",
+                    deja_runtime::TrapCode::UncaughtException.message(),
+                    store.exception_display(exn)
+                )),
+            },
+            // The recorder sets no breakpoints; an embedder's would not be recorded. Caught
+            // exceptions are deterministic: a replay throws them again.
+            DebugEvent::Breakpoint | DebugEvent::CaughtExceptionThrown(_) => {
+                return DebugAction::Continue;
+            }
         };
         let record = deja_traces::DebugEvent {
             position: Position(store.position()),

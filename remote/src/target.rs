@@ -181,7 +181,7 @@ impl<'s, R: Read + Seek + Send + 'static> DejaTarget<'s, R> {
         use SingleThreadStopReason as R;
         Some(Report::Stop(match stop.reason {
             StopReason::Cancelled => return None,
-            StopReason::Breakpoint(_) => R::SwBreak(()),
+            StopReason::Breakpoint(_) | StopReason::Throw(_) => R::SwBreak(()),
             StopReason::Watchpoint(id) => {
                 let addr = self
                     .watchpoints
@@ -411,7 +411,7 @@ fn value_bytes(v: &Val, buf: &mut [u8]) -> usize {
         Val::F32(x) => &x.to_le_bytes(),
         Val::I64(x) => &x.to_le_bytes(),
         Val::F64(x) => &x.to_le_bytes(),
-        Val::FuncRef(_) | Val::ExternRef(_) => &[],
+        Val::FuncRef(_) | Val::ExternRef(_) | Val::ExnRef(_) => &[],
     };
     let n = bytes.len().min(buf.len());
     buf[..n].copy_from_slice(&bytes[..n]);

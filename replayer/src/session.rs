@@ -67,6 +67,8 @@ pub enum StopReason {
     Breakpoint(u32),
     /// A watchpoint (by id) was written by the instruction or host call just before.
     Watchpoint(u32),
+    /// A `catch throw` catchpoint (by id): the next instruction throws an exception.
+    Throw(u32),
     /// The end of the run with a trap, exit code or host error (the event).
     Event,
     /// The start of the run.
@@ -84,6 +86,7 @@ impl StopReason {
             StopReason::Step => "step",
             StopReason::Breakpoint(_) => "breakpoint",
             StopReason::Watchpoint(_) => "watchpoint",
+            StopReason::Throw(_) => "throw",
             StopReason::Event => "event",
             StopReason::Start => "start",
             StopReason::End => "end",
@@ -118,6 +121,8 @@ pub enum StopPoint {
         /// Length.
         len: u64,
     },
+    /// Before every instruction that throws an exception (gdb's `catch throw`).
+    CatchThrow,
 }
 
 /// One checkpoint: the runtime's snapshot and where the record stream was.
@@ -472,6 +477,19 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         id
     }
 
+    /// Adds a catchpoint that stops before every throw (`catch throw`); returns its id. One is
+    /// enough: adding another returns the first one's id.
+    pub fn add_catch_throw(&mut self) -> u32 {
+        match self
+            .stops
+            .iter()
+            .find(|(_, s)| **s == StopPoint::CatchThrow)
+        {
+            Some((id, _)) => *id,
+            None => self.add_stop(StopPoint::CatchThrow),
+        }
+    }
+
     /// Deletes a breakpoint or watchpoint; returns whether it existed.
     pub fn delete(&mut self, id: u32) -> bool {
         self.stops.remove(&id).is_some()
@@ -580,6 +598,11 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                         if let Some(m) = self.memory {
                             self.store.add_watchpoint(m, addr, len);
                             watching = true;
+                        }
+                    }
+                    StopPoint::CatchThrow => {
+                        for (func, pc) in module.throw_sites() {
+                            let _ = self.store.add_breakpoint(&module, func, pc);
                         }
                     }
                 }
@@ -721,10 +744,22 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         match reason {
             PauseReason::Breakpoint => {
                 let (func, pc) = self.store.debug_frames().wasm_function_index_and_pc()?;
-                self.stops.iter().find_map(|(id, s)| {
-                    (*s == StopPoint::Breakpoint { func, pc })
-                        .then_some(StopReason::Breakpoint(*id))
-                })
+                self.stops
+                    .iter()
+                    .find_map(|(id, s)| {
+                        (*s == StopPoint::Breakpoint { func, pc })
+                            .then_some(StopReason::Breakpoint(*id))
+                    })
+                    .or_else(|| {
+                        let id = self
+                            .stops
+                            .iter()
+                            .find_map(|(id, s)| (*s == StopPoint::CatchThrow).then_some(*id))?;
+                        self.module
+                            .throw_sites()
+                            .contains(&(func, pc))
+                            .then_some(StopReason::Throw(id))
+                    })
             }
             PauseReason::Watchpoint | PauseReason::HostRequest => {
                 // The watchpoint the write touched; several may be set.

@@ -23,7 +23,7 @@
 //! and skips them, the single-step loop skips the header and executes the ops one by one.
 
 use crate::types::{
-    DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TypeIndex,
+    DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TagIndex, TypeIndex,
 };
 
 /// The memory and offset of a load or store on the general path ([`Op::LoadX`]).
@@ -105,6 +105,11 @@ pub enum Op {
     /// `br_on_non_null`: when the top reference is not null, branch with it; else pop it.
     BrOnNonNull(BranchTarget),
     RefAsNonNull,
+    /// `throw`: makes an exception of this tag from the top operands and unwinds to the
+    /// innermost handler that catches it ([`CompiledFunc::handlers`]).
+    Throw(TagIndex),
+    /// `throw_ref`: throws the exception on top again (traps when it is null).
+    ThrowRef,
     Drop,
     Select,
 
@@ -680,6 +685,8 @@ impl Op {
                 | Op::ReturnCallRef(_)
                 | Op::BrOnNull(_)
                 | Op::BrOnNonNull(_)
+                | Op::Throw(_)
+                | Op::ThrowRef
                 | Op::Unreachable
                 | Op::Jump(_)
         )
@@ -737,6 +744,31 @@ impl Op {
     }
 }
 
+/// The ops a `try_table` covers and its catch clauses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handler {
+    /// First op covered.
+    pub start: u32,
+    /// One past the last op covered.
+    pub end: u32,
+    /// Its clauses: `catches[first..first + len]`, tried in order.
+    pub first: u32,
+    pub len: u32,
+}
+
+/// Where a catch clause lands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CatchTarget {
+    /// The tag it catches; `None` catches everything.
+    pub tag: Option<TagIndex>,
+    /// It pushes the exception as an `exnref` after the payload.
+    pub with_ref: bool,
+    /// Operand-stack height (above the locals) that the stack is cut to before the payload.
+    pub height: u32,
+    /// The op the label is bound to.
+    pub pc: u32,
+}
+
 /// A translated function body.
 #[derive(Debug, Default)]
 pub struct CompiledFunc {
@@ -753,6 +785,11 @@ pub struct CompiledFunc {
     pub br_tables: Box<[BranchTarget]>,
     /// The memory arguments of [`Op::LoadX`] and [`Op::StoreX`].
     pub mem_args: Box<[MemArg]>,
+    /// The `try_table`s, each as the range of ops it covers, innermost first where they nest
+    /// (in the order they end).
+    pub handlers: Box<[Handler]>,
+    /// The catch clauses of every handler.
+    pub catches: Box<[CatchTarget]>,
     /// Number of locals, parameters included.
     pub num_locals: u32,
     /// Number of parameters.

@@ -24,6 +24,12 @@ pub enum DebugEvent<'a> {
     HostcallError(&'a str),
     /// A breakpoint at the innermost frame's pc (not executed yet).
     Breakpoint,
+    /// The innermost frame throws this exception and a `catch` clause will catch it. The
+    /// frames still show the throw (not completed yet); the unwinding follows.
+    CaughtExceptionThrown(crate::store::Exn),
+    /// The innermost frame throws this exception and nothing catches it: the call ends with
+    /// [`TrapCode::UncaughtException`]. The frames still show the throw.
+    UncaughtExceptionThrown(crate::store::Exn),
 }
 
 /// What the guest does after a [`DebugEvent::Breakpoint`]. Ignored for other events.

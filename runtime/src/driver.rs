@@ -225,6 +225,11 @@ impl<T> Store<T> {
                     }
                     PauseReason::Breakpoint
                 }
+                Exit::Thrown(exn) => {
+                    self.deliver(DebugEvent::CaughtExceptionThrown(exn));
+                    continue;
+                }
+                Exit::HandOver => unreachable!("an engine hands over within itself"),
                 Exit::Trap(code) => {
                     let uncounted = self.engine.uncounted_steps(&self.inner);
                     return self.finish_trap(code, uncounted);
@@ -243,13 +248,18 @@ impl<T> Store<T> {
     /// still there, and ends the call.
     fn finish_trap(&mut self, code: TrapCode, uncounted: u64) -> Result<Resumable> {
         self.inner.position -= uncounted;
+        let exn = self.inner.call.exception.take();
         let trap = Trap {
             code,
             position: self.inner.position,
             backtrace: self.backtrace(),
+            exception: exn.map(|e| self.exception_display(e)),
         };
         self.inner.call.paused = false;
-        self.deliver(DebugEvent::Trap(code));
+        match exn {
+            Some(e) => self.deliver(DebugEvent::UncaughtExceptionThrown(e)),
+            None => self.deliver(DebugEvent::Trap(code)),
+        };
         self.abandon();
         Err(Error::Trap(trap))
     }

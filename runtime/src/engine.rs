@@ -35,6 +35,13 @@ pub(crate) enum Exit {
     /// Stopped after an instruction that wrote `(memory, address, length)` into a watched
     /// range.
     Watchpoint(crate::store::Memory, u64, u64),
+    /// The innermost frame throws an exception that a handler will catch (reported only with
+    /// [`StoreInner::report_throws`]). The frames are as before the throw, and the position;
+    /// the next [`Engine::run`] unwinds.
+    Thrown(crate::store::Exn),
+    /// JIT code stopped at an exact position, its state stored, for the interpreter to go on
+    /// (a throw): never seen by the driver.
+    HandOver,
     /// The innermost frame's instruction traps. The position may still count steps of the
     /// trapping instruction's run; [`Engine::uncounted_steps`] says how many.
     Trap(TrapCode),

@@ -316,6 +316,14 @@ pub(crate) fn fuse(code: &mut CompiledFunc) {
     for t in code.br_tables.iter_mut() {
         remap(&mut t.pc);
     }
+    // Throw sites and calls are never covered by a header, so the ranges keep them.
+    for h in code.handlers.iter_mut() {
+        remap(&mut h.start);
+        remap(&mut h.end);
+    }
+    for c in code.catches.iter_mut() {
+        remap(&mut c.pc);
+    }
     code.ops = new_ops.into();
     code.pcs = new_pcs.into();
     code.steps_left = new_left.into();

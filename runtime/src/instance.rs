@@ -189,6 +189,7 @@ fn init_trap<T>(store: &Store<T>, code: TrapCode) -> Error {
         code,
         position: store.inner.position,
         backtrace: Vec::new(),
+        exception: None,
     })
 }
 
@@ -205,8 +206,8 @@ pub(crate) fn instantiate<T>(
     }
     let m = &module.inner;
     let id = Instance::new(store.inner.instances.len());
-    let (mut funcs, mut tables, mut memories, mut globals) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut funcs, mut tables, mut memories, mut globals, mut tags) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (i, (import, item)) in module.imports().iter().zip(externs).enumerate() {
         let inner = &store.inner;
         match (&import.ty, *item) {
@@ -285,6 +286,21 @@ pub(crate) fn instantiate<T>(
                 }
                 globals.push(g);
             }
+            (ImportType::Tag(ty), Extern::Tag(t)) => {
+                // Tags match by their exact type.
+                let ti = m.tags[crate::types::TagIndex::from_u32(tags.len() as u32)];
+                let key = m.type_keys[ti.index()].clone();
+                let want = inner.sig_ids.get(&(ty.clone(), key));
+                if want != Some(&inner.tags[t].sig) {
+                    let actual = &inner.tags[t].ty;
+                    return Err(incompatible(
+                        module,
+                        i,
+                        format!("expected a tag of {ty}, found one of {actual}"),
+                    ));
+                }
+                tags.push(t);
+            }
             (ty, item) => {
                 return Err(incompatible(
                     module,
@@ -355,6 +371,11 @@ pub(crate) fn instantiate<T>(
             inner.tables[*t].elements.fill(v);
         }
     }
+    for ti in m.tags.values().skip(m.num_imported_tags as usize) {
+        let ty = m.types[*ti].clone();
+        let sig = inner.intern_sig(&ty, m.type_keys[ti.index()].as_ref());
+        tags.push(inner.tags.push(crate::store::TagData { ty, sig }));
+    }
     let sigs: Box<[_]> = m
         .types
         .iter()
@@ -379,6 +400,7 @@ pub(crate) fn instantiate<T>(
                 ExportKind::Table(t) => Extern::Table(tables[t.index()]),
                 ExportKind::Memory(x) => Extern::Memory(memories[x.index()]),
                 ExportKind::Global(g) => Extern::Global(globals[g.index()]),
+                ExportKind::Tag(t) => Extern::Tag(tags[t.index()]),
             };
             (name.clone(), item)
         })
@@ -389,6 +411,7 @@ pub(crate) fn instantiate<T>(
         funcs: funcs.into(),
         tables: tables.into(),
         memories: memories.into(),
+        tags: tags.into(),
         mem0,
         globals: globals.into(),
         sigs,

@@ -37,6 +37,9 @@ enum LoopExit {
     Out(Exit),
     ToFast,
     ToSlow,
+    /// The innermost frame throws this exception: its pc is at the throw, its operands as
+    /// before it, and the throw's step is counted in the position.
+    Throw(crate::store::Exn),
 }
 
 /// One frame of the interpreter's call stack.
@@ -62,6 +65,9 @@ pub(crate) struct Interp {
     slow: bool,
     /// The next step ignores a breakpoint at its pc (we are resuming from it).
     skip_breakpoint: bool,
+    /// A throw reported to the driver ([`Exit::Thrown`]) and not yet unwound: the next run
+    /// unwinds it first.
+    pending_throw: Option<crate::store::Exn>,
 }
 
 #[inline(always)]
@@ -174,6 +180,8 @@ impl Interp {
             position,
             stop_at,
             breakpoints,
+            tags,
+            exceptions,
             ..
         } = store;
         let Interp {
@@ -607,6 +615,28 @@ impl Interp {
                     if cells[sp - 1] == 0 {
                         trap!(TrapCode::NullReference);
                     }
+                }
+                Op::Throw(tag) => {
+                    let tag = inst.tags[tag.index()];
+                    let n = tags[tag].ty.params().len();
+                    let list = std::sync::Arc::make_mut(exceptions);
+                    list.push(crate::store::ExnData {
+                        tag,
+                        values: cells[sp - n..sp].into(),
+                    });
+                    let exn = crate::store::Exn::new(list.len() - 1);
+                    pc -= 1;
+                    save!();
+                    return LoopExit::Throw(exn);
+                }
+                Op::ThrowRef => {
+                    let cell = cells[sp - 1];
+                    if cell == 0 {
+                        trap!(TrapCode::NullExceptionReference);
+                    }
+                    pc -= 1;
+                    save!();
+                    return LoopExit::Throw(crate::store::Exn::from_u32((cell - 1) as u32));
                 }
                 Op::ReturnCall(f) => tail_call!(inst.funcs[f.index()], 0),
                 Op::ReturnCallIndirect { ty, table } => {
@@ -1186,6 +1216,70 @@ fn op_index(code: &CompiledFunc, pc: u32, at_call: bool, returning: bool) -> u32
     }
 }
 
+impl Interp {
+    /// The handler that catches `exn` thrown by the innermost frame: the frame's index and the
+    /// catch clause. Each frame is asked at its throw or call, innermost `try_table` first.
+    fn find_handler(
+        &self,
+        store: &StoreInner,
+        exn: crate::store::Exn,
+    ) -> Option<(usize, crate::code::CatchTarget)> {
+        let tag = store.exceptions[exn.index()].tag;
+        let last = self.frames.len().checked_sub(1)?;
+        for (i, f) in self.frames.iter().enumerate().rev() {
+            let inst = &store.instances[f.instance];
+            let code = inst.code(f.def);
+            if code.handlers.is_empty() {
+                continue;
+            }
+            let site = if i == last { f.pc } else { f.pc - 1 };
+            for h in code.handlers.iter() {
+                if !(h.start..h.end).contains(&site) {
+                    continue;
+                }
+                let clauses = &code.catches[h.first as usize..(h.first + h.len) as usize];
+                if let Some(c) = clauses
+                    .iter()
+                    .find(|c| c.tag.is_none_or(|t| inst.tags[t.index()] == tag))
+                {
+                    return Some((i, *c));
+                }
+            }
+        }
+        None
+    }
+
+    /// Unwinds to a handler [`Interp::find_handler`] found: the frames above it are gone, its
+    /// stack is cut to the clause's height, the payload (and the `exnref`) pushed, and it goes
+    /// on at the clause's label.
+    fn unwind(
+        &mut self,
+        store: &StoreInner,
+        exn: crate::store::Exn,
+        (frame, clause): (usize, crate::code::CatchTarget),
+    ) {
+        self.frames.truncate(frame + 1);
+        let f = self.frames.last_mut().expect("the handler's frame");
+        let code = store.instances[f.instance].code(f.def);
+        let mut sp = f.fp as usize + code.num_locals as usize + clause.height as usize;
+        let need = sp + code.max_stack as usize;
+        if self.cells.len() < need {
+            self.cells.resize(need, 0);
+        }
+        if clause.tag.is_some() {
+            let values = &store.exceptions[exn.index()].values;
+            self.cells[sp..sp + values.len()].copy_from_slice(values);
+            sp += values.len();
+        }
+        if clause.with_ref {
+            self.cells[sp] = u64::from(exn.as_u32()) + 1;
+            sp += 1;
+        }
+        self.sp = sp;
+        f.pc = clause.pc;
+    }
+}
+
 impl Engine for Interp {
     fn start(
         &mut self,
@@ -1212,9 +1306,18 @@ impl Engine for Interp {
         });
         self.slow = true;
         self.skip_breakpoint = false;
+        self.pending_throw = None;
     }
 
     fn run(&mut self, store: &mut StoreInner) -> Exit {
+        if let Some(exn) = self.pending_throw.take() {
+            // The throw reported before: its step completes now, with the unwinding.
+            store.position += 1;
+            let target = self
+                .find_handler(store, exn)
+                .expect("a reported throw is caught");
+            self.unwind(store, exn, target);
+        }
         loop {
             let exit = if self.slow {
                 self.run_loop::<true>(store)
@@ -1224,6 +1327,26 @@ impl Engine for Interp {
             match exit {
                 LoopExit::ToFast => self.slow = false,
                 LoopExit::ToSlow => self.slow = true,
+                LoopExit::Throw(exn) => match self.find_handler(store, exn) {
+                    None => {
+                        // Uncaught: the call ends like a trap at the throw, its frames intact.
+                        store.call.exception = Some(exn);
+                        return Exit::Trap(TrapCode::UncaughtException);
+                    }
+                    Some(_) if store.report_throws => {
+                        // Report it with the frames at the throw, before its step.
+                        store.position -= 1;
+                        self.slow = true;
+                        self.pending_throw = Some(exn);
+                        return Exit::Thrown(exn);
+                    }
+                    Some(target) => {
+                        self.unwind(store, exn, target);
+                        // The landing label may be inside a run: go on single-stepping to the
+                        // next run head.
+                        self.slow = true;
+                    }
+                },
                 LoopExit::Out(exit) => {
                     if matches!(
                         exit,
@@ -1312,6 +1435,7 @@ impl Engine for Interp {
     fn clear(&mut self) {
         self.frames.clear();
         self.sp = 0;
+        self.pending_throw = None;
     }
 
     fn capture(&self, store: &StoreInner) -> EngineState {
@@ -1366,5 +1490,6 @@ impl Engine for Interp {
         // The pc may be inside a run, whose head the fast loop would need.
         self.slow = true;
         self.skip_breakpoint = state.skip_breakpoint;
+        self.pending_throw = None;
     }
 }

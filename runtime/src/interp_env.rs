@@ -21,6 +21,8 @@ enum Fixup {
     Op(usize),
     /// An entry of `br_tables`.
     Table(usize),
+    /// A catch clause's landing op.
+    Catch(usize),
 }
 
 #[derive(Debug, Default)]
@@ -49,6 +51,11 @@ pub(crate) struct InterpEnv {
     labels: Vec<LabelState>,
     /// Index of the `Steps` op heading the open run.
     run_head: Option<usize>,
+    /// Finished `try_table`s, in the order they ended.
+    handlers: Vec<crate::code::Handler>,
+    catches: Vec<crate::code::CatchTarget>,
+    /// Open `try_table`s: their first op and clauses.
+    open_tries: Vec<(u32, u32, u32)>,
 }
 
 impl InterpEnv {
@@ -170,6 +177,7 @@ impl InterpEnv {
                 other => unreachable!("fixup on {other:?}"),
             },
             Fixup::Table(i) => self.br_tables[i].pc = target,
+            Fixup::Catch(i) => self.catches[i].pc = target,
         }
     }
 
@@ -188,6 +196,8 @@ impl InterpEnv {
             steps_left: self.offsets.into(),
             br_tables: self.br_tables.into(),
             mem_args: self.mem_args.into(),
+            handlers: self.handlers.into(),
+            catches: self.catches.into(),
             num_locals,
             num_params,
             num_results,
@@ -315,6 +325,39 @@ impl FuncEnvironment for InterpEnv {
     fn exit(&mut self, inst: Inst) {
         self.emit(Op::Exit, inst);
     }
+
+    fn try_table(&mut self, catches: &[crate::translate::CatchClause<Label>]) {
+        let first = self.catches.len() as u32;
+        for c in catches {
+            let i = self.catches.len();
+            let state = &mut self.labels[c.label.0 as usize];
+            let pc = match state.bound {
+                Some(pc) => pc,
+                None => {
+                    state.fixups.push(Fixup::Catch(i));
+                    u32::MAX
+                }
+            };
+            self.catches.push(crate::code::CatchTarget {
+                tag: c.tag,
+                with_ref: c.with_ref,
+                height: c.height,
+                pc,
+            });
+        }
+        self.open_tries
+            .push((self.ops.len() as u32, first, catches.len() as u32));
+    }
+
+    fn end_try_table(&mut self) {
+        let (start, first, len) = self.open_tries.pop().expect("an open try_table");
+        self.handlers.push(crate::code::Handler {
+            start,
+            end: self.ops.len() as u32,
+            first,
+            len,
+        });
+    }
 }
 
 macro_rules! simple_ops {
@@ -391,6 +434,8 @@ fn lower(op: &Operator<'_>, pc: u32) -> WResult<Op> {
         O::CallRef { type_index } => Op::CallRef(TypeIndex::from_u32(type_index)),
         O::ReturnCallRef { type_index } => Op::ReturnCallRef(TypeIndex::from_u32(type_index)),
         O::RefAsNonNull => Op::RefAsNonNull,
+        O::Throw { tag_index } => Op::Throw(crate::types::TagIndex::from_u32(tag_index)),
+        O::ThrowRef => Op::ThrowRef,
         O::TypedSelect { .. } => Op::Select,
         O::LocalGet { local_index } => Op::LocalGet(local_index),
         O::LocalSet { local_index } => Op::LocalSet(local_index),

@@ -57,7 +57,7 @@ pub use instance::Linker;
 pub use memory::{PAGE_SIZE, WASM_PAGE_SIZE};
 pub use module::{ExportKind, Import, ImportType, Module, supported_features};
 pub use snapshot::Snapshot;
-pub use store::{Config, EngineKind, Extern, Global, Instance, Memory, Store, Table};
+pub use store::{Config, EngineKind, Exn, Extern, Global, Instance, Memory, Store, Table, Tag};
 pub use ticks::Ticks;
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{

@@ -8,7 +8,7 @@ use crate::interp_env::InterpEnv;
 use crate::translate::{FrameShapes, translate_function};
 use crate::types::{
     DataIndex, DefinedFuncIndex, ElemIndex, FuncIndex, FuncType, GlobalIndex, GlobalType, Limits,
-    MemoryIndex, MemoryType, TableIndex, TableType, TypeIndex, ValType,
+    MemoryIndex, MemoryType, TableIndex, TableType, TagIndex, TypeIndex, ValType,
 };
 use cranelift_entity::{EntityRef, PrimaryMap};
 use std::collections::HashMap;
@@ -17,7 +17,8 @@ use std::sync::Arc;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// The proposals deja supports today: WebAssembly 2.0 without SIMD, with extended constant
-/// expressions, tail calls, typed function references, multi-memory and memory64.
+/// expressions, tail calls, typed function references, multi-memory, memory64 and exception
+/// handling (exnref).
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
@@ -26,6 +27,7 @@ pub fn supported_features() -> WasmFeatures {
         .union(WasmFeatures::FUNCTION_REFERENCES)
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::MEMORY64)
+        .union(WasmFeatures::EXCEPTIONS)
 }
 
 /// Proposals that wasmparser knows and deja refuses by name.
@@ -35,7 +37,6 @@ const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
         "relaxed SIMD",
         WasmFeatures::RELAXED_SIMD.union(WasmFeatures::SIMD),
     ),
-    ("exception handling", WasmFeatures::EXCEPTIONS),
     ("legacy exception handling", WasmFeatures::LEGACY_EXCEPTIONS),
     ("threads", WasmFeatures::THREADS),
     (
@@ -94,6 +95,8 @@ pub enum ImportType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag whose exceptions carry these parameters (a function type without results).
+    Tag(FuncType),
 }
 
 impl ImportType {
@@ -104,6 +107,7 @@ impl ImportType {
             ImportType::Table(_) => "table",
             ImportType::Memory(_) => "memory",
             ImportType::Global(_) => "global",
+            ImportType::Tag(_) => "tag",
         }
     }
 }
@@ -130,6 +134,8 @@ pub enum ExportKind {
     Memory(MemoryIndex),
     /// A global.
     Global(GlobalIndex),
+    /// A tag.
+    Tag(TagIndex),
 }
 
 #[derive(Clone, Debug)]
@@ -181,6 +187,9 @@ pub(crate) struct ModuleInner {
     pub num_imported_memories: u32,
     pub globals: PrimaryMap<GlobalIndex, GlobalType>,
     pub num_imported_globals: u32,
+    /// Per tag (imports first), its type.
+    pub tags: PrimaryMap<TagIndex, TypeIndex>,
+    pub num_imported_tags: u32,
     /// Initializers of the defined globals, in order.
     pub global_inits: Vec<ConstExpr>,
     pub exports: Vec<(String, ExportKind)>,
@@ -332,6 +341,21 @@ impl Module {
             .filter(|(op, _)| op.is_step())
             .map(|(_, pc)| *pc)
             .collect()
+    }
+
+    /// Every instruction that throws an exception (`throw`, `throw_ref`), as (function, pc),
+    /// in function order: where gdb's `catch throw` stops.
+    pub fn throw_sites(&self) -> Vec<(FuncIndex, u32)> {
+        let mut sites = Vec::new();
+        for (def, code) in self.inner.code.iter() {
+            let func = FuncIndex::from_u32(self.inner.num_imported_funcs + def.as_u32());
+            for (op, pc) in code.ops.iter().zip(code.pcs.iter()) {
+                if matches!(op, crate::code::Op::Throw(_) | crate::code::Op::ThrowRef) {
+                    sites.push((func, *pc));
+                }
+            }
+        }
+        sites
     }
 
     /// The types of the operand stack of `func` just before the instruction at `pc` executes,
@@ -620,6 +644,8 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
         num_imported_memories: 0,
         globals: PrimaryMap::new(),
         num_imported_globals: 0,
+        tags: PrimaryMap::new(),
+        num_imported_tags: 0,
         global_inits: Vec::new(),
         exports: Vec::new(),
         start: None,
@@ -698,11 +724,11 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                             m.num_imported_globals += 1;
                             ImportType::Global(t)
                         }
-                        wasmparser::TypeRef::Tag(_) => {
-                            return Err(Error::Invalid {
-                                message: "tag imports are not supported by deja".to_string(),
-                                offset: 0,
-                            });
+                        wasmparser::TypeRef::Tag(t) => {
+                            let t = TypeIndex::from_u32(t.func_type_idx);
+                            m.tags.push(t);
+                            m.num_imported_tags += 1;
+                            ImportType::Tag(m.types[t].clone())
                         }
                     };
                     m.imports.push(Import {
@@ -768,9 +794,16 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                         wasmparser::ExternalKind::Global => {
                             ExportKind::Global(GlobalIndex::from_u32(e.index))
                         }
-                        wasmparser::ExternalKind::Tag => continue,
+                        wasmparser::ExternalKind::Tag => {
+                            ExportKind::Tag(TagIndex::from_u32(e.index))
+                        }
                     };
                     m.exports.push((e.name.to_string(), kind));
+                }
+            }
+            Payload::TagSection(r) => {
+                for t in r {
+                    m.tags.push(TypeIndex::from_u32(t?.func_type_idx));
                 }
             }
             Payload::StartSection { func, .. } => m.start = Some(FuncIndex::from_u32(func)),

@@ -23,6 +23,8 @@ pub struct Snapshot {
     tables: Vec<Vec<u64>>,
     globals: Vec<u64>,
     segments: Vec<SegmentState>,
+    /// Every exception made so far (shared: they never change).
+    exceptions: Arc<Vec<crate::store::ExnData>>,
     /// The call in progress, engine-neutral (restorable on any engine).
     frames: EngineState,
     call: CallState,
@@ -80,6 +82,7 @@ impl<T> Store<T> {
             tables: inner.tables.values().map(|t| t.elements.clone()).collect(),
             globals: inner.globals.values().map(|g| g.value).collect(),
             segments: inner.segments.values().cloned().collect(),
+            exceptions: inner.exceptions.clone(),
             frames,
             call: inner.call.clone(),
             num_funcs: inner.funcs.len(),
@@ -122,6 +125,7 @@ impl<T> Store<T> {
         for (s, saved) in inner.segments.values_mut().zip(&snapshot.segments) {
             s.clone_from(saved);
         }
+        inner.exceptions.clone_from(&snapshot.exceptions);
         inner.call.clone_from(&snapshot.call);
         self.engine.restore(&self.inner, &snapshot.frames);
         let inner = &mut self.inner;

@@ -28,6 +28,15 @@
 //! - **Typed function references:** `call_ref` is a call (one step, a frame more);
 //!   `br_on_null` and `br_on_non_null` are branches (one step whether taken or not, ending the
 //!   run); `ref.as_non_null` is one step that may trap.
+//! - **Exception handling:** `try_table` is a structural marker like `block` (no step, and
+//!   leaving it normally is its `end`, a marker too). `throw`, `throw_ref` and the legacy
+//!   `rethrow` are one step each, and the step includes the whole unwinding: a `throw` that
+//!   leaves three frames and lands in a `catch` clause's label is one step, and execution goes
+//!   on at the label with the payload pushed, as after a `br`. When the label is the end of the
+//!   function body the frame returns without another step, as after a `br` there. A throw that
+//!   nothing catches does not complete: like a trap, it ends the call with the position before
+//!   the throw, every frame still showing where it was. The legacy `try`, `catch`,
+//!   `catch_all` and `delegate` are markers like `block`, `else` and `end`.
 
 use wasmparser::Operator;
 
@@ -47,7 +56,14 @@ pub enum Context {
 /// including `nop`, a function body's final `end` (the return) and a `call` to an import.
 pub fn cost(op: &Operator<'_>, context: Context) -> u32 {
     match op {
-        Operator::Block { .. } | Operator::Loop { .. } | Operator::Else => 0,
+        Operator::Block { .. }
+        | Operator::Loop { .. }
+        | Operator::Else
+        | Operator::TryTable { .. }
+        | Operator::Try { .. }
+        | Operator::Catch { .. }
+        | Operator::CatchAll
+        | Operator::Delegate { .. } => 0,
         Operator::End => u32::from(context == Context::BodyEnd),
         _ => 1,
     }
@@ -63,6 +79,11 @@ pub fn ends_run(op: &Operator<'_>, context: Context) -> bool {
         | Operator::BrTable { .. }
         | Operator::If { .. }
         | Operator::Else
+        | Operator::Catch { .. }
+        | Operator::CatchAll
+        | Operator::Throw { .. }
+        | Operator::ThrowRef
+        | Operator::Rethrow { .. }
         | Operator::Return
         | Operator::Call { .. }
         | Operator::CallIndirect { .. }

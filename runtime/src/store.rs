@@ -15,7 +15,7 @@ use crate::module::Module;
 use crate::types::{
     DefinedFuncIndex, Func, FuncType, GlobalType, Limits, MemoryType, TableType, Val, ValType,
 };
-use cranelift_entity::{PrimaryMap, entity_impl};
+use cranelift_entity::{EntityRef, PrimaryMap, entity_impl};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -39,6 +39,16 @@ entity_impl!(Table);
 pub struct Global(u32);
 entity_impl!(Global);
 
+/// A tag handle in a store (exception handling): what a `catch` clause matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(u32);
+entity_impl!(Tag);
+
+/// An exception in a store: made by a `throw`, held by an `exnref`, never changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Exn(u32);
+entity_impl!(Exn);
+
 /// A store-wide id of a function signature: equal ids mean equal signatures, which makes
 /// `call_indirect`'s type check one integer comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,6 +66,8 @@ pub enum Extern {
     Memory(Memory),
     /// A global.
     Global(Global),
+    /// A tag.
+    Tag(Tag),
 }
 
 /// Runtime configuration. Everything that can change a run's behaviour lives here, so that a
@@ -129,6 +141,7 @@ pub(crate) struct InstanceData {
     pub funcs: Box<[Func]>,
     pub tables: Box<[Table]>,
     pub memories: Box<[Memory]>,
+    pub tags: Box<[Tag]>,
     /// Memory 0 (the only one in Wasm 2.0); a dummy handle if the module has none, never used
     /// because validation rejects memory instructions then.
     pub mem0: Memory,
@@ -160,6 +173,21 @@ pub(crate) struct TableInstance {
     pub elements: Vec<u64>,
 }
 
+/// A tag: its parameter types (a tag's type is a function type without results).
+#[derive(Clone, Debug)]
+pub(crate) struct TagData {
+    pub ty: FuncType,
+    /// The tag's signature id, which tag imports must match.
+    pub sig: SigId,
+}
+
+/// An exception: its tag and its payload, as cells of the tag's parameter types.
+#[derive(Clone, Debug)]
+pub(crate) struct ExnData {
+    pub tag: Tag,
+    pub values: Box<[u64]>,
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct GlobalInstance {
     pub ty: GlobalType,
@@ -181,6 +209,8 @@ pub(crate) struct CallState {
     pub watch_write: Option<(u64, u64)>,
     /// The memory of that write.
     pub watch_memory: Option<Memory>,
+    /// The exception that ended the call uncaught ([`crate::TrapCode::UncaughtException`]).
+    pub exception: Option<Exn>,
 }
 
 pub(crate) struct StoreInner {
@@ -191,6 +221,13 @@ pub(crate) struct StoreInner {
     pub memories: PrimaryMap<Memory, MemoryInstance>,
     pub tables: PrimaryMap<Table, TableInstance>,
     pub globals: PrimaryMap<Global, GlobalInstance>,
+    pub tags: PrimaryMap<Tag, TagData>,
+    /// Every exception thrown so far, by [`Exn`]. Exceptions never change, so a snapshot shares
+    /// this list and the next throw copies it (once per snapshot).
+    pub exceptions: Arc<Vec<ExnData>>,
+    /// Throws are reported to the debug handler ([`crate::DebugEvent::CaughtExceptionThrown`]):
+    /// the engine leaves its loop at every throw.
+    pub report_throws: bool,
     pub sig_ids: HashMap<(FuncType, Option<Arc<str>>), SigId>,
     /// The precise reference types of the globals and tables that have one (typed function
     /// references, see `ModuleInner::global_refs`); the others have their `ValType`'s.
@@ -249,6 +286,9 @@ impl<T> Store<T> {
                 memories: PrimaryMap::new(),
                 tables: PrimaryMap::new(),
                 globals: PrimaryMap::new(),
+                tags: PrimaryMap::new(),
+                exceptions: Arc::default(),
+                report_throws: false,
                 sig_ids: HashMap::new(),
                 global_refs: HashMap::new(),
                 table_refs: HashMap::new(),
@@ -353,6 +393,7 @@ impl<T> Store<T> {
 
     /// Installs the handler that receives debug events.
     pub fn set_debug_handler(&mut self, handler: Option<Box<dyn DebugHandler<T>>>) {
+        self.inner.report_throws = handler.is_some();
         self.handler = handler;
     }
 
@@ -487,6 +528,60 @@ impl<T> Store<T> {
             ty,
             value: value.to_cell(),
         })
+    }
+
+    /// Creates a tag owned by the host, with these parameter types.
+    pub fn new_tag(&mut self, params: &[ValType]) -> Tag {
+        let ty = FuncType::new(params.iter().copied(), []);
+        let sig = self.inner.intern_sig(&ty, None);
+        self.inner.tags.push(TagData { ty, sig })
+    }
+
+    /// The parameter types of a tag.
+    pub fn tag_params(&self, tag: Tag) -> &[ValType] {
+        self.inner.tags[tag].ty.params()
+    }
+
+    /// The tag of an exception.
+    pub fn exception_tag(&self, exn: Exn) -> Tag {
+        self.inner.exceptions[exn.index()].tag
+    }
+
+    /// The values an exception carries, typed by its tag's parameters.
+    pub fn exception_values(&self, exn: Exn) -> Vec<Val> {
+        let e = &self.inner.exceptions[exn.index()];
+        e.values
+            .iter()
+            .zip(self.inner.tags[e.tag].ty.params())
+            .map(|(c, t)| Val::from_cell(*c, *t))
+            .collect()
+    }
+
+    /// An exception for messages: the tag's export name if its instance exports it (else its
+    /// index) and the values, as `$e (i32 42)`.
+    pub fn exception_display(&self, exn: Exn) -> String {
+        let tag = self.exception_tag(exn);
+        let name = self
+            .inner
+            .instances
+            .values()
+            .find_map(|i| {
+                i.exports
+                    .iter()
+                    .find(|(_, e)| **e == Extern::Tag(tag))
+                    .map(|(n, _)| format!("${n}"))
+            })
+            .unwrap_or_else(|| format!("tag {}", tag.as_u32()));
+        let values: Vec<String> = self
+            .exception_values(exn)
+            .iter()
+            .map(|v| format!("{} {v}", v.ty()))
+            .collect();
+        if values.is_empty() {
+            name
+        } else {
+            format!("{name} ({})", values.join(", "))
+        }
     }
 
     /// The name of a function for messages: its name-section name, else `module::name` for a

@@ -24,7 +24,7 @@
 
 use crate::code::DropKeep;
 use crate::steps::{self, Context};
-use crate::types::{FuncType, TypeIndex, ValType};
+use crate::types::{FuncType, TagIndex, TypeIndex, ValType};
 use cranelift_entity::PrimaryMap;
 use wasmparser::{BlockType, FuncValidator, FunctionBody, Operator, ValidatorResources};
 
@@ -56,6 +56,23 @@ pub(crate) struct Branch<L> {
     pub label: L,
     /// How the operand stack is adjusted.
     pub dk: DropKeep,
+}
+
+/// One `catch` clause of a `try_table`, as the environment gets it: what it matches and where
+/// it lands.
+#[derive(Clone, Debug)]
+pub(crate) struct CatchClause<L> {
+    /// The tag it catches; `None` for `catch_all` and `catch_all_ref`.
+    pub tag: Option<TagIndex>,
+    /// It also pushes the exception as an `exnref` (`catch_ref`, `catch_all_ref`).
+    pub with_ref: bool,
+    /// The label it branches to.
+    pub label: L,
+    /// The operand-stack height of the label's block (below its values): the stack is cut to
+    /// it before the payload is pushed.
+    pub height: u32,
+    /// The types of what it pushes: the tag's parameters, then `exnref` with `with_ref`.
+    pub values: Vec<ValType>,
 }
 
 /// An engine's lowering of the instructions the translator hands it (see the module docs).
@@ -96,6 +113,12 @@ pub(crate) trait FuncEnvironment {
     /// The body's end reached by a branch to its label, bound just before: return without a
     /// step (the branch was the step).
     fn exit(&mut self, inst: Inst);
+    /// A live `try_table` begins (a marker, not a step): exceptions thrown by what follows,
+    /// up to the matching [`FuncEnvironment::end_try_table`], are caught by these clauses, in
+    /// order. Try tables nest; the innermost one is asked first.
+    fn try_table(&mut self, _catches: &[CatchClause<Self::Label>]) {}
+    /// The innermost open `try_table` ends (before its end label is bound).
+    fn end_try_table(&mut self) {}
 }
 
 /// Operand-stack types before each instruction of one function, by module-relative pc: the
@@ -176,6 +199,8 @@ enum CtrlKind {
     Loop,
     If,
     Else,
+    /// A `try_table`: a block whose body's exceptions its catch clauses handle.
+    TryTable,
 }
 
 #[derive(Debug)]
@@ -212,6 +237,8 @@ struct Translator<'a, E: FuncEnvironment> {
     run: Option<u32>,
     /// Whether the code being translated is unreachable.
     dead: bool,
+    /// For the `try_table` being translated: what each of its clauses pushes.
+    catch_values: Vec<Vec<ValType>>,
 }
 
 impl<E: FuncEnvironment> Translator<'_, E> {
@@ -309,6 +336,36 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                 self.push_ctrl(CtrlKind::Loop, blockty, height);
                 return Ok(());
             }
+            O::TryTable { ref try_table } => {
+                if !self.dead {
+                    // The clauses' labels are outside the try_table (resolved before it is
+                    // pushed); each is branched to, from wherever a throw lands there.
+                    let mut catches = Vec::with_capacity(try_table.catches.len());
+                    let values = std::mem::take(&mut self.catch_values);
+                    for (c, values) in try_table.catches.iter().zip(values) {
+                        use wasmparser::Catch;
+                        let (tag, with_ref, depth) = match *c {
+                            Catch::One { tag, label } => (Some(tag), false, label),
+                            Catch::OneRef { tag, label } => (Some(tag), true, label),
+                            Catch::All { label } => (None, false, label),
+                            Catch::AllRef { label } => (None, true, label),
+                        };
+                        let index = self.ctrl.len() - 1 - depth as usize;
+                        let frame = &mut self.ctrl[index];
+                        frame.branched_to = true;
+                        catches.push(CatchClause {
+                            tag: tag.map(TagIndex::from_u32),
+                            with_ref,
+                            label: frame.label,
+                            height: frame.height,
+                            values,
+                        });
+                    }
+                    self.env.try_table(&catches);
+                }
+                self.push_ctrl(CtrlKind::TryTable, try_table.ty, height);
+                return Ok(());
+            }
             O::If { blockty } => {
                 let alive = !self.dead;
                 self.push_ctrl(CtrlKind::If, blockty, height.saturating_sub(1));
@@ -361,7 +418,10 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                     CtrlKind::Loop => {
                         // Nothing branches to a loop's end: the run and liveness carry on.
                     }
-                    CtrlKind::Block | CtrlKind::If | CtrlKind::Else => {
+                    CtrlKind::Block | CtrlKind::If | CtrlKind::Else | CtrlKind::TryTable => {
+                        if frame.kind == CtrlKind::TryTable && frame.alive_at_entry {
+                            self.env.end_try_table();
+                        }
                         let reachable = !self.dead
                             || frame.branched_to
                             || (frame.kind == CtrlKind::If && frame.alive_at_entry);
@@ -433,8 +493,13 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                 let inst = self.inst(op, pc, Context::Inside);
                 self.env.br_on_non_null(inst, target);
             }
-            O::ReturnCall { .. } | O::ReturnCallIndirect { .. } | O::ReturnCallRef { .. } => {
-                // A tail call: the frame ends here, as at a `return`.
+            O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. }
+            | O::Throw { .. }
+            | O::ThrowRef => {
+                // A tail call or a throw: the frame ends here (or goes on at a catch clause's
+                // label), as at a `return`.
                 let inst = self.inst(op, pc, Context::Inside);
                 self.env.instruction(inst, op)?;
                 self.dead = true;
@@ -484,6 +549,7 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         }],
         run: None,
         dead: false,
+        catch_values: Vec::new(),
     };
     let mut shapes = ShapeBuilder::default();
     let mut max_stack = 0u32;
@@ -504,7 +570,10 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         } else if !t.dead
             && !matches!(
                 op,
-                Operator::Block { .. } | Operator::Loop { .. } | Operator::End
+                Operator::Block { .. }
+                    | Operator::Loop { .. }
+                    | Operator::End
+                    | Operator::TryTable { .. }
             )
         {
             shapes.scratch.clear();
@@ -534,6 +603,34 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
                 .map_or(0, |f| f.results().len()),
             _ => 0,
         } as u32;
+        if let Operator::TryTable { try_table } = &op {
+            use wasmparser::{Catch, WasmModuleResources};
+            t.catch_values = try_table
+                .catches
+                .iter()
+                .map(|c| {
+                    let (tag, with_ref) = match *c {
+                        Catch::One { tag, .. } => (Some(tag), false),
+                        Catch::OneRef { tag, .. } => (Some(tag), true),
+                        Catch::All { .. } => (None, false),
+                        Catch::AllRef { .. } => (None, true),
+                    };
+                    let mut v: Vec<ValType> = tag
+                        .and_then(|t| fv.resources().tag_at(t))
+                        .map(|f| {
+                            f.params()
+                                .iter()
+                                .map(|p| ValType::from_wasmparser(*p).unwrap_or(ValType::I32))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if with_ref {
+                        v.push(ValType::ExnRef);
+                    }
+                    v
+                })
+                .collect();
+        }
         fv.op(offset, &op)?;
         max_stack = max_stack
             .max(fv.operand_stack_height())

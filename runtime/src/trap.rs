@@ -34,11 +34,15 @@ pub enum TrapCode {
     NullReference = 10,
     /// `call_ref` or `return_call_ref` of a null function reference.
     NullFunctionReference = 11,
+    /// `throw_ref` of a null exception reference.
+    NullExceptionReference = 12,
+    /// An exception was thrown and no `catch` clause caught it: it left the outermost frame.
+    UncaughtException = 13,
 }
 
 impl TrapCode {
     /// Every trap code, in discriminant order.
-    pub const ALL: [TrapCode; 12] = [
+    pub const ALL: [TrapCode; 14] = [
         TrapCode::UnreachableCodeReached,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -51,6 +55,8 @@ impl TrapCode {
         TrapCode::CallStackExhausted,
         TrapCode::NullReference,
         TrapCode::NullFunctionReference,
+        TrapCode::NullExceptionReference,
+        TrapCode::UncaughtException,
     ];
 
     /// The byte stored in traces.
@@ -78,6 +84,8 @@ impl TrapCode {
             TrapCode::CallStackExhausted => "call stack exhausted",
             TrapCode::NullReference => "null reference",
             TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::NullExceptionReference => "null exception reference",
+            TrapCode::UncaughtException => "uncaught exception",
         }
     }
 }
@@ -124,11 +132,21 @@ pub struct Trap {
     pub position: u64,
     /// Innermost frame first.
     pub backtrace: Vec<FrameInfo>,
+    /// For [`TrapCode::UncaughtException`]: the exception, as `$tag (i32 42)` (its tag's
+    /// export name, else `tag N`, and its values).
+    pub exception: Option<String>,
 }
 
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wasm trap: {} at position {}", self.code, self.position)?;
+        match &self.exception {
+            Some(e) => write!(
+                f,
+                "wasm trap: {} {e} at position {}",
+                self.code, self.position
+            )?,
+            None => write!(f, "wasm trap: {} at position {}", self.code, self.position)?,
+        }
         // Deep recursion gives thousands of equal frames: show runs of them once.
         let mut groups: Vec<(usize, usize)> = Vec::new();
         for (i, frame) in self.backtrace.iter().enumerate() {
@@ -179,6 +197,7 @@ mod tests {
             code: TrapCode::CallStackExhausted,
             position: 7,
             backtrace,
+            exception: None,
         };
         let text = trap.to_string();
         assert_eq!(text.lines().count(), 3, "{text}");
@@ -204,5 +223,6 @@ mod tests {
         assert_eq!(TrapCode::NullReference as u8, 10);
         assert_eq!(TrapCode::UnreachableCodeReached as u8, 0);
         assert_eq!(TrapCode::CallStackExhausted as u8, 9);
+        assert_eq!(TrapCode::UncaughtException as u8, 13);
     }
 }

@@ -43,6 +43,11 @@ entity_impl!(ElemIndex);
 pub struct DataIndex(u32);
 entity_impl!(DataIndex);
 
+/// Index of a tag in a module's tag index space (imports first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TagIndex(u32);
+entity_impl!(TagIndex);
+
 /// The type of a Wasm value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
@@ -58,6 +63,8 @@ pub enum ValType {
     FuncRef,
     /// Nullable external reference.
     ExternRef,
+    /// Nullable exception reference (exception handling).
+    ExnRef,
 }
 
 impl ValType {
@@ -79,6 +86,14 @@ impl ValType {
             Some(ValType::FuncRef)
         } else if r.is_extern_ref() {
             Some(ValType::ExternRef)
+        } else if matches!(
+            r.heap_type(),
+            wasmparser::HeapType::Abstract {
+                ty: wasmparser::AbstractHeapType::Exn | wasmparser::AbstractHeapType::NoExn,
+                ..
+            }
+        ) {
+            Some(ValType::ExnRef)
         } else {
             None
         }
@@ -86,7 +101,10 @@ impl ValType {
 
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(
+            self,
+            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
+        )
     }
 }
 
@@ -99,6 +117,7 @@ impl fmt::Display for ValType {
             ValType::F64 => "f64",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
         })
     }
 }
@@ -232,6 +251,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// `externref`: an opaque host value, `None` for null.
     ExternRef(Option<u32>),
+    /// `exnref`: a caught exception ([`crate::Exn`]), `None` for null.
+    ExnRef(Option<crate::Exn>),
 }
 
 impl Val {
@@ -244,6 +265,7 @@ impl Val {
             Val::F64(_) => ValType::F64,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -264,6 +286,7 @@ impl Val {
             Val::F64(v) => v,
             Val::FuncRef(f) => f.map_or(0, |f| u64::from(f.0) + 1),
             Val::ExternRef(e) => e.map_or(0, |e| u64::from(e) + 1),
+            Val::ExnRef(e) => e.map_or(0, |e| u64::from(e.as_u32()) + 1),
         }
     }
 
@@ -276,6 +299,9 @@ impl Val {
             ValType::F64 => Val::F64(cell),
             ValType::FuncRef => Val::FuncRef(cell.checked_sub(1).map(|i| Func(i as u32))),
             ValType::ExternRef => Val::ExternRef(cell.checked_sub(1).map(|i| i as u32)),
+            ValType::ExnRef => {
+                Val::ExnRef(cell.checked_sub(1).map(|i| crate::Exn::from_u32(i as u32)))
+            }
         }
     }
 }
@@ -287,7 +313,8 @@ impl fmt::Display for Val {
             Val::I64(v) => write!(f, "{v}"),
             Val::F32(v) => write!(f, "{}", f32::from_bits(*v)),
             Val::F64(v) => write!(f, "{}", f64::from_bits(*v)),
-            Val::FuncRef(None) | Val::ExternRef(None) => write!(f, "null"),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => write!(f, "null"),
+            Val::ExnRef(Some(e)) => write!(f, "exnref:{}", e.as_u32()),
             Val::FuncRef(Some(func)) => write!(f, "funcref:{}", func.0),
             Val::ExternRef(Some(e)) => write!(f, "externref:{e}"),
         }

@@ -32,6 +32,8 @@ pub enum Value {
     FuncRef(Option<u32>),
     /// An `externref`: `None` is null, otherwise a host-assigned handle.
     ExternRef(Option<u32>),
+    /// An `exnref`: `None` is null, otherwise the store's exception index.
+    ExnRef(Option<u32>),
 }
 
 impl std::fmt::Display for Value {
@@ -47,6 +49,8 @@ impl std::fmt::Display for Value {
             Value::FuncRef(Some(i)) => write!(f, "funcref {i}"),
             Value::ExternRef(None) => f.write_str("externref null"),
             Value::ExternRef(Some(i)) => write!(f, "externref {i}"),
+            Value::ExnRef(None) => f.write_str("exnref null"),
+            Value::ExnRef(Some(i)) => write!(f, "exnref {i}"),
         }
     }
 }
@@ -62,6 +66,7 @@ impl Value {
             Value::V128(_) => ValType::V128,
             Value::FuncRef(_) => ValType::FuncRef,
             Value::ExternRef(_) => ValType::ExternRef,
+            Value::ExnRef(_) => ValType::ExnRef,
         }
     }
 }
@@ -95,6 +100,8 @@ pub enum ValType {
     FuncRef,
     /// `externref`
     ExternRef,
+    /// `exnref`
+    ExnRef,
 }
 
 #[cfg(test)]

@@ -35,7 +35,9 @@ fn value_json(v: &Val) -> Value {
 fn stop_json(stop: &Stop) -> Value {
     let mut v = json!({ "stop": stop.reason.name() });
     match stop.reason {
-        StopReason::Breakpoint(id) | StopReason::Watchpoint(id) => v["id"] = id.into(),
+        StopReason::Breakpoint(id) | StopReason::Watchpoint(id) | StopReason::Throw(id) => {
+            v["id"] = id.into();
+        }
         _ => {}
     }
     v
@@ -283,10 +285,11 @@ const HELP: &[&str] = &[
     "next / rnext: over calls, by source line with DWARF (n, N)",
     "stepi [N] / rstepi [N], nexti / rnexti: by instruction (si, rsi, ni, rni)",
     "finish / rfinish: out to the caller (f, F)",
-    "continue / rcontinue: to a breakpoint, watchpoint or the end (c, C)",
+    "continue / rcontinue: to a breakpoint, watchpoint, catchpoint or the end (c, C)",
     "goto POS | N% | start | end | hostcall K: go there (g)",
     "break FILE:LINE | FUNCTION | FUNC[:PC]: a breakpoint on a source line, after a function's prologue, or at a function's entry or pc (b)",
     "watch EXPR | ADDR LEN: stop at writes to a variable's bytes or to memory (w)",
+    "catch throw: stop before every instruction that throws an exception (continue, rcontinue)",
     "print [/x] EXPR: a C expression's value, in hex with /x (p)",
     "vars [FRAME]: a frame's C variables",
     "delete ID: remove a breakpoint or watchpoint (d)",
@@ -405,6 +408,10 @@ fn execute<R: Read + Seek + Send + 'static>(
             };
             Ok(json!({ "id": id, "func": func.as_u32(), "pc": pc }))
         }
+        "catch" => match args {
+            ["throw"] => Ok(json!({ "id": s.add_catch_throw(), "catch": "throw" })),
+            _ => Err("catch what? (`catch throw` stops before every throw)".into()),
+        },
         "watch" | "w" => {
             if let [addr, len] = args
                 && let (Ok(addr), Ok(len)) = (parse_number(addr), parse_number(len))

@@ -536,7 +536,7 @@ impl App {
                 PromptKind::LastWrite => "back to the last write of EXPR",
                 PromptKind::Memory => "memory address",
                 PromptKind::Print => "print (a C expression; /x for hex)",
-                PromptKind::Break => "break at FILE:LINE or FUNCTION",
+                PromptKind::Break => "break at FILE:LINE or FUNCTION (`throw`: at every throw)",
                 PromptKind::Delete => "delete breakpoint or watchpoint number",
             };
             format!("{label}: {input}█")
@@ -580,6 +580,7 @@ fn marker(kind: EventKind) -> (&'static str, Color) {
         EventKind::HostCall(_) => ("┼", Color::Reset),
         EventKind::Breakpoint(_) => ("●", Color::Red),
         EventKind::Watchpoint(_) => ("◆", Color::Magenta),
+        EventKind::Throw(_) => ("▲", Color::Yellow),
         EventKind::End => ("✖", Color::Red),
     }
 }

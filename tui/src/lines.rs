@@ -26,7 +26,7 @@ fn watched<R: Read + Seek + Send + 'static>(s: &Session<R>) -> Watched {
             StopPoint::Watchpoint { addr, len } => {
                 Some((*id, addr, len, s.read_memory(addr, len).map(<[u8]>::to_vec)))
             }
-            StopPoint::Breakpoint { .. } => None,
+            StopPoint::Breakpoint { .. } | StopPoint::CatchThrow => None,
         })
         .collect()
 }

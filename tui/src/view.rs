@@ -75,6 +75,8 @@ pub enum EventKind {
     Breakpoint(u32),
     /// A write to watchpoint `id`, right after it.
     Watchpoint(u32),
+    /// A throw, before it (catchpoint `id`, `catch throw`).
+    Throw(u32),
     /// How the run ended (a trap, an exit code, a host error).
     End,
 }

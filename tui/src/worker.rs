@@ -433,6 +433,9 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 StopReason::Breakpoint(id) => {
                     self.add_hit(stop.position, EventKind::Breakpoint(id));
                 }
+                StopReason::Throw(id) => {
+                    self.add_hit(stop.position, EventKind::Throw(id));
+                }
                 StopReason::Watchpoint(id) => {
                     self.add_hit(stop.position, EventKind::Watchpoint(id));
                     // A breakpoint right after the write: the next `continue` starts on it.
@@ -494,6 +497,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         for &(position, kind) in &self.hits {
             let label = match kind {
                 EventKind::Breakpoint(id) => format!("breakpoint {id}"),
+                EventKind::Throw(_) => "throw".to_string(),
                 EventKind::Watchpoint(id) => format!("watchpoint {id} written"),
                 _ => continue,
             };
@@ -526,6 +530,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     fn note_hit(&mut self, stop: Stop) {
         let kind = match stop.reason {
             StopReason::Breakpoint(id) => EventKind::Breakpoint(id),
+            StopReason::Throw(id) => EventKind::Throw(id),
             StopReason::Watchpoint(id) => EventKind::Watchpoint(id),
             _ => return,
         };
@@ -688,6 +693,11 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 self.note = Some(format!("{expr} = {}", info.format(&v, &f, hex)));
                 None
             }
+            Command::BreakAt(ref spec) if matches!(spec.trim(), "throw" | "catch throw") => {
+                s.add_catch_throw();
+                self.stop_points_changed()?;
+                None
+            }
             Command::BreakAt(ref spec) => {
                 let info = self.debug.as_ref().ok_or(
                     "the module has no debug information (DWARF): build it with `clang -g`",
@@ -784,7 +794,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             .iter()
             .filter_map(|(id, p)| match p {
                 StopPoint::Breakpoint { pc, .. } => Some((*id, *pc)),
-                StopPoint::Watchpoint { .. } => None,
+                StopPoint::Watchpoint { .. } | StopPoint::CatchThrow => None,
             })
             .collect();
         let watchpoints: Vec<(u32, u64, u64)> = s
@@ -792,7 +802,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             .iter()
             .filter_map(|(id, p)| match p {
                 StopPoint::Watchpoint { addr, len } => Some((*id, *addr, *len)),
-                StopPoint::Breakpoint { .. } => None,
+                StopPoint::Breakpoint { .. } | StopPoint::CatchThrow => None,
             })
             .collect();
         // Code: a window of disassembly around the selected frame's pc.
@@ -925,8 +935,9 @@ fn plain(v: &deja_replayer::traces::Value) -> String {
         V::I64(x) => (x as i64).to_string(),
         V::F32(x) => f32::from_bits(x).to_string(),
         V::F64(x) => f64::from_bits(x).to_string(),
-        V::FuncRef(None) | V::ExternRef(None) => "null".into(),
+        V::FuncRef(None) | V::ExternRef(None) | V::ExnRef(None) => "null".into(),
         V::FuncRef(Some(f)) => format!("func {f}"),
+        V::ExnRef(Some(e)) => format!("exn {e}"),
         V::ExternRef(Some(e)) => format!("extern {e}"),
         V::V128(x) => format!("{x:#034x}"),
     }
@@ -965,6 +976,7 @@ fn describe_stop(
 ) -> String {
     match reason {
         StopReason::Breakpoint(id) => format!("breakpoint {id}"),
+        StopReason::Throw(id) => format!("catchpoint {id}: an exception is thrown"),
         StopReason::Watchpoint(id) => match watchpoints.iter().find(|w| w.0 == id) {
             Some((_, addr, len)) => {
                 let unit = if *len == 1 { "byte" } else { "bytes" };

@@ -106,7 +106,7 @@ struct LibSigs {
 fn class(ty: ValType) -> usize {
     match ty {
         ValType::I32 => 0,
-        ValType::I64 | ValType::FuncRef | ValType::ExternRef => 1,
+        ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => 1,
         ValType::F32 => 2,
         ValType::F64 => 3,
     }
@@ -116,7 +116,7 @@ fn class(ty: ValType) -> usize {
 pub(crate) fn ir_type(ty: ValType) -> Type {
     match ty {
         ValType::I32 => types::I32,
-        ValType::I64 | ValType::FuncRef | ValType::ExternRef => types::I64,
+        ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => types::I64,
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
     }
@@ -1362,6 +1362,28 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let code = self.resolve_table(inst, table_index, type_index);
                 self.call_resolved(inst, type_index, code, false);
             }
+            O::Throw { .. } | O::ThrowRef => {
+                // Exceptions unwind on the interpreter: stop here with the state stored, the
+                // throw not counted, and hand the call over (see `mod.rs`).
+                let stack = self.stack.clone();
+                self.store_state(inst.pc, &stack);
+                self.spill_pos();
+                let uncounted = self.b.ins().iconst(types::I64, 0);
+                self.run_traps.push((
+                    self.b.func.dfg.value_def(uncounted).unwrap_inst(),
+                    inst.run_offset,
+                ));
+                self.libcall(
+                    self.m.libcalls.throw,
+                    &[types::I64, types::I64],
+                    &[],
+                    &[self.vmctx, uncounted],
+                );
+                self.b
+                    .ins()
+                    .trap(ir::TrapCode::user(1).expect("a user trap code"));
+                self.dead = true;
+            }
             O::ReturnCall { function_index } => {
                 let ty = self.m.func_types[function_index as usize];
                 match function_index.checked_sub(self.m.num_imported_funcs) {
@@ -1906,6 +1928,20 @@ impl FuncEnvironment for JitEnv<'_, '_> {
         self.step(inst);
         self.emit_return();
         self.dead = true;
+    }
+
+    fn try_table(&mut self, catches: &[crate::translate::CatchClause<Label>]) {
+        // JIT code never lands in a clause (throws hand over to the interpreter), but the
+        // code after a label only reached from one is still compiled: give the label its
+        // operand types.
+        for c in catches {
+            let mut types = self.stack[..c.height as usize].to_vec();
+            types.extend_from_slice(&c.values);
+            let l = &mut self.labels[c.label.0 as usize];
+            if l.types.is_none() {
+                l.types = Some(types);
+            }
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub(crate) struct Libcalls {
     pub call_conv: CallConv,
     pub trap: usize,
     pub budget: usize,
+    pub throw: usize,
     pub call: usize,
     pub resolve: usize,
     pub tail_target: usize,
@@ -50,6 +51,7 @@ impl Libcalls {
             call_conv,
             trap: trap as *const () as usize,
             budget: budget as *const () as usize,
+            throw: throw as *const () as usize,
             call: call as *const () as usize,
             resolve: resolve as *const () as usize,
             tail_target: tail_target as *const () as usize,
@@ -137,6 +139,17 @@ unsafe extern "C" fn trap(vmctx: *mut VmCtx, code: u32, uncounted: u64) {
 unsafe extern "C" fn budget(vmctx: *mut VmCtx) {
     // SAFETY: called by JIT code.
     unsafe { suspend(vmctx, Exit::StepBudget) }
+}
+
+/// A throw: the innermost frame stopped at it, its state stored, with `uncounted` steps of
+/// its run (the throw's) not completed. The interpreter takes over from there and unwinds.
+unsafe extern "C" fn throw(vmctx: *mut VmCtx, uncounted: u64) {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (sh, _) = parts(vmctx);
+        sh.pos -= uncounted;
+        suspend_for_good(vmctx, Exit::HandOver);
+    }
 }
 
 /// Calls function `func` (a store handle) with the arguments at `args`; returns where its

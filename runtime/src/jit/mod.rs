@@ -561,7 +561,7 @@ impl Engine for JitEngine {
                 self.soft_paused = true;
                 Exit::StepBudget
             }
-            Exit::StepBudget => {
+            Exit::StepBudget | Exit::HandOver => {
                 self.hand_over(store);
                 self.interp.run(store)
             }

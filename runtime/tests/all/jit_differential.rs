@@ -2,7 +2,8 @@
 //! (wasm-smith): every exported function, called with zero arguments under a step budget,
 //! must give the same result or trap (code, position, backtrace) or pause at the same
 //! position, and leave the same memory and globals behind. Tail calls, extended constant
-//! expressions, several memories, 64-bit memories and tables are among what it generates.
+//! expressions, several memories, 64-bit memories and tables, and exceptions (`try_table`,
+//! `throw`, `throw_ref`, tags) are among what it generates.
 //!
 //! Runs for a fixed time: `DEJA_JIT_DIFF_SECS` seconds (default 20), so CI stays bounded;
 //! `DEJA_JIT_DIFF_SECS=600 cargo test --release -p deja-runtime --test all jit_differential`
@@ -19,7 +20,7 @@ fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
         simd_enabled: false,
         relaxed_simd_enabled: false,
-        exceptions_enabled: false,
+        exceptions_enabled: true,
         gc_enabled: false,
         tail_call_enabled: true,
         threads_enabled: false,
@@ -51,6 +52,7 @@ enum Outcome {
         code: String,
         position: u64,
         backtrace: Vec<(u32, u32)>,
+        exception: Option<String>,
     },
     Failed(String),
 }
@@ -91,6 +93,7 @@ fn run(engine: EngineKind, module: &Module) -> (Result<(), String>, Calls) {
                     .iter()
                     .map(|f| (f.func.as_u32(), f.pc))
                     .collect(),
+                exception: t.exception,
             },
             Err(e) => Outcome::Failed(e.to_string()),
         };
@@ -125,6 +128,7 @@ fn generated_modules_behave_the_same_on_both_engines() {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     let (mut modules, mut calls, mut traps, mut pauses) = (0u64, 0u64, 0u64, 0u64);
+    let mut uncaught = 0u64;
     while Instant::now() < deadline {
         let mut bytes = vec![0u8; 16384];
         for b in bytes.iter_mut() {
@@ -154,14 +158,17 @@ fn generated_modules_behave_the_same_on_both_engines() {
         for (_, o, _, _) in &interp.1 {
             calls += 1;
             match o {
-                Outcome::Trapped { .. } => traps += 1,
+                Outcome::Trapped { exception, .. } => {
+                    traps += 1;
+                    uncaught += u64::from(exception.is_some());
+                }
                 Outcome::Paused(_) => pauses += 1,
                 _ => {}
             }
         }
     }
     println!(
-        "JIT differential: {modules} modules, {calls} calls ({traps} trapped, {pauses} paused at the budget) in {secs} s: no difference"
+        "JIT differential: {modules} modules, {calls} calls ({traps} trapped, {uncaught} of them by an uncaught exception, {pauses} paused at the budget) in {secs} s: no difference"
     );
     assert!(
         modules >= 10 && calls >= 10,

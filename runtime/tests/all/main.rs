@@ -1,6 +1,7 @@
 //! Integration tests of deja's runtime, one module per topic.
 
 mod debug;
+mod exceptions;
 mod host;
 mod jit;
 mod jit_differential;

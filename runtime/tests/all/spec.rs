@@ -122,6 +122,10 @@ fn arg(a: &WastArg<'_>) -> Result<Val, String> {
             ..
         }) => Val::ExternRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(*n)),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+            ..
+        }) => Val::ExnRef(None),
         other => return Err(format!("unsupported argument {other:?}")),
     })
 }
@@ -148,7 +152,10 @@ fn matches(expected: &WastRetCore<'_>, actual: &Val) -> bool {
         (WastRetCore::I64(e), Val::I64(a)) => e == a,
         (WastRetCore::F32(p), Val::F32(a)) => f32_ok(p, *a),
         (WastRetCore::F64(p), Val::F64(a)) => f64_ok(p, *a),
-        (WastRetCore::RefNull(_), Val::FuncRef(None) | Val::ExternRef(None)) => true,
+        (
+            WastRetCore::RefNull(_),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None),
+        ) => true,
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(e)), Val::ExternRef(Some(a))) => e == a,
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
@@ -441,6 +448,10 @@ impl Runner {
             } => match self.execute(&mut exec)? {
                 Outcome::Trap(code) if trap_matches(code, message) => Ok(()),
                 other => Err(format!("expected trap `{message}`, got {other:?}")),
+            },
+            WastDirective::AssertException { mut exec, .. } => match self.execute(&mut exec)? {
+                Outcome::Trap(TrapCode::UncaughtException) => Ok(()),
+                other => Err(format!("expected an uncaught exception, got {other:?}")),
             },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call)? {
                 Outcome::Trap(TrapCode::CallStackExhausted) => Ok(()),

@@ -110,6 +110,8 @@ pub enum Op {
     Throw(TagIndex),
     /// `throw_ref`: throws the exception on top again (traps when it is null).
     ThrowRef,
+    /// A legacy `rethrow`: throws the exception a catch block keeps in this local again.
+    Rethrow(u32),
     Drop,
     Select,
 
@@ -687,6 +689,7 @@ impl Op {
                 | Op::BrOnNonNull(_)
                 | Op::Throw(_)
                 | Op::ThrowRef
+                | Op::Rethrow(_)
                 | Op::Unreachable
                 | Op::Jump(_)
         )
@@ -754,6 +757,16 @@ pub struct Handler {
     /// Its clauses: `catches[first..first + len]`, tried in order.
     pub first: u32,
     pub len: u32,
+    /// Depth of its block in the control stack (the body is 0).
+    pub level: u32,
+    /// A legacy `delegate`'s target level ([`Handler::NO_DELEGATE`] for none): an exception
+    /// from this region is handled only by regions of that level or outside it.
+    pub delegate: u32,
+}
+
+impl Handler {
+    /// [`Handler::delegate`] of a region that does not delegate.
+    pub const NO_DELEGATE: u32 = u32::MAX;
 }
 
 /// Where a catch clause lands.
@@ -767,6 +780,8 @@ pub struct CatchTarget {
     pub height: u32,
     /// The op the label is bound to.
     pub pc: u32,
+    /// A legacy catch keeps the exception in this local, for `rethrow`.
+    pub exn_local: Option<u32>,
 }
 
 /// A translated function body.

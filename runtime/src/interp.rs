@@ -638,6 +638,13 @@ impl Interp {
                     save!();
                     return LoopExit::Throw(crate::store::Exn::from_u32((cell - 1) as u32));
                 }
+                Op::Rethrow(local) => {
+                    // Set when the catch block was entered: never null.
+                    let cell = local!(local);
+                    pc -= 1;
+                    save!();
+                    return LoopExit::Throw(crate::store::Exn::from_u32((cell - 1) as u32));
+                }
                 Op::ReturnCall(f) => tail_call!(inst.funcs[f.index()], 0),
                 Op::ReturnCallIndirect { ty, table } => {
                     let f = match indirect_callee(funcs, tables, inst, cells[sp - 1], ty, table) {
@@ -1233,8 +1240,14 @@ impl Interp {
                 continue;
             }
             let site = if i == last { f.pc } else { f.pc - 1 };
+            // Below a legacy `delegate`, only regions at its target level or outside it.
+            let mut max_level = u32::MAX;
             for h in code.handlers.iter() {
-                if !(h.start..h.end).contains(&site) {
+                if !(h.start..h.end).contains(&site) || h.level > max_level {
+                    continue;
+                }
+                if h.delegate != crate::code::Handler::NO_DELEGATE {
+                    max_level = h.delegate;
                     continue;
                 }
                 let clauses = &code.catches[h.first as usize..(h.first + h.len) as usize];
@@ -1274,6 +1287,9 @@ impl Interp {
         if clause.with_ref {
             self.cells[sp] = u64::from(exn.as_u32()) + 1;
             sp += 1;
+        }
+        if let Some(local) = clause.exn_local {
+            self.cells[f.fp as usize + local as usize] = u64::from(exn.as_u32()) + 1;
         }
         self.sp = sp;
         f.pc = clause.pc;

@@ -51,11 +51,12 @@ pub(crate) struct InterpEnv {
     labels: Vec<LabelState>,
     /// Index of the `Steps` op heading the open run.
     run_head: Option<usize>,
-    /// Finished `try_table`s, in the order they ended.
-    handlers: Vec<crate::code::Handler>,
-    catches: Vec<crate::code::CatchTarget>,
-    /// Open `try_table`s: their first op and clauses.
-    open_tries: Vec<(u32, u32, u32)>,
+    /// Regions that ended, in that order, with their clauses (indices into `catch_pool`).
+    handlers: Vec<(crate::code::Handler, Vec<u32>)>,
+    /// Every clause, patched when its label is bound.
+    catch_pool: Vec<crate::code::CatchTarget>,
+    /// Open regions: their first op and clauses.
+    open_tries: Vec<(u32, Vec<u32>)>,
 }
 
 impl InterpEnv {
@@ -177,8 +178,29 @@ impl InterpEnv {
                 other => unreachable!("fixup on {other:?}"),
             },
             Fixup::Table(i) => self.br_tables[i].pc = target,
-            Fixup::Catch(i) => self.catches[i].pc = target,
+            Fixup::Catch(i) => self.catch_pool[i].pc = target,
         }
+    }
+
+    /// Adds a clause to the pool (its landing op patched once its label is bound).
+    fn clause(&mut self, c: &crate::translate::CatchClause<Label>) -> u32 {
+        let i = self.catch_pool.len();
+        let state = &mut self.labels[c.label.0 as usize];
+        let pc = match state.bound {
+            Some(pc) => pc,
+            None => {
+                state.fixups.push(Fixup::Catch(i));
+                u32::MAX
+            }
+        };
+        self.catch_pool.push(crate::code::CatchTarget {
+            tag: c.tag,
+            with_ref: c.with_ref,
+            height: c.height,
+            pc,
+            exn_local: c.exn_local,
+        });
+        i as u32
     }
 
     /// The translated function. `num_locals`, `num_params`, `num_results` and `max_stack` come
@@ -190,14 +212,28 @@ impl InterpEnv {
         num_results: u32,
         max_stack: u32,
     ) -> CompiledFunc {
+        let mut catches = Vec::new();
+        let handlers: Vec<crate::code::Handler> = self
+            .handlers
+            .iter()
+            .map(|(h, clauses)| {
+                let first = catches.len() as u32;
+                catches.extend(clauses.iter().map(|&i| self.catch_pool[i as usize]));
+                crate::code::Handler {
+                    first,
+                    len: clauses.len() as u32,
+                    ..*h
+                }
+            })
+            .collect();
         let mut code = CompiledFunc {
             ops: self.ops.into(),
             pcs: self.pcs.into(),
             steps_left: self.offsets.into(),
             br_tables: self.br_tables.into(),
             mem_args: self.mem_args.into(),
-            handlers: self.handlers.into(),
-            catches: self.catches.into(),
+            handlers: handlers.into(),
+            catches: catches.into(),
             num_locals,
             num_params,
             num_results,
@@ -327,36 +363,33 @@ impl FuncEnvironment for InterpEnv {
     }
 
     fn try_table(&mut self, catches: &[crate::translate::CatchClause<Label>]) {
-        let first = self.catches.len() as u32;
-        for c in catches {
-            let i = self.catches.len();
-            let state = &mut self.labels[c.label.0 as usize];
-            let pc = match state.bound {
-                Some(pc) => pc,
-                None => {
-                    state.fixups.push(Fixup::Catch(i));
-                    u32::MAX
-                }
-            };
-            self.catches.push(crate::code::CatchTarget {
-                tag: c.tag,
-                with_ref: c.with_ref,
-                height: c.height,
-                pc,
-            });
-        }
-        self.open_tries
-            .push((self.ops.len() as u32, first, catches.len() as u32));
+        let clauses = catches.iter().map(|c| self.clause(c)).collect();
+        self.open_tries.push((self.ops.len() as u32, clauses));
     }
 
-    fn end_try_table(&mut self) {
-        let (start, first, len) = self.open_tries.pop().expect("an open try_table");
-        self.handlers.push(crate::code::Handler {
-            start,
-            end: self.ops.len() as u32,
-            first,
-            len,
-        });
+    fn end_try_table(&mut self, level: u32, delegate: Option<u32>) -> usize {
+        let (start, clauses) = self.open_tries.pop().expect("an open region");
+        self.handlers.push((
+            crate::code::Handler {
+                start,
+                end: self.ops.len() as u32,
+                first: 0,
+                len: 0,
+                level,
+                delegate: delegate.unwrap_or(crate::code::Handler::NO_DELEGATE),
+            },
+            clauses,
+        ));
+        self.handlers.len() - 1
+    }
+
+    fn add_catch(&mut self, region: usize, clause: crate::translate::CatchClause<Label>) {
+        let i = self.clause(&clause);
+        self.handlers[region].1.push(i);
+    }
+
+    fn rethrow(&mut self, inst: Inst, exn_local: u32) {
+        self.emit(Op::Rethrow(exn_local), inst);
     }
 }
 

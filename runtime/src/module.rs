@@ -18,7 +18,7 @@ use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 /// The proposals deja supports today: WebAssembly 2.0 without SIMD, with extended constant
 /// expressions, tail calls, typed function references, multi-memory, memory64 and exception
-/// handling (exnref).
+/// handling (exnref and the legacy encoding).
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
@@ -28,6 +28,7 @@ pub fn supported_features() -> WasmFeatures {
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::MEMORY64)
         .union(WasmFeatures::EXCEPTIONS)
+        .union(WasmFeatures::LEGACY_EXCEPTIONS)
 }
 
 /// Proposals that wasmparser knows and deja refuses by name.
@@ -37,7 +38,6 @@ const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
         "relaxed SIMD",
         WasmFeatures::RELAXED_SIMD.union(WasmFeatures::SIMD),
     ),
-    ("legacy exception handling", WasmFeatures::LEGACY_EXCEPTIONS),
     ("threads", WasmFeatures::THREADS),
     (
         "garbage collection",
@@ -343,14 +343,20 @@ impl Module {
             .collect()
     }
 
-    /// Every instruction that throws an exception (`throw`, `throw_ref`), as (function, pc),
+    /// Every instruction that throws an exception (`throw`, `throw_ref`, `rethrow`), as
+    /// (function, pc),
     /// in function order: where gdb's `catch throw` stops.
     pub fn throw_sites(&self) -> Vec<(FuncIndex, u32)> {
         let mut sites = Vec::new();
         for (def, code) in self.inner.code.iter() {
             let func = FuncIndex::from_u32(self.inner.num_imported_funcs + def.as_u32());
             for (op, pc) in code.ops.iter().zip(code.pcs.iter()) {
-                if matches!(op, crate::code::Op::Throw(_) | crate::code::Op::ThrowRef) {
+                if matches!(
+                    op,
+                    crate::code::Op::Throw(_)
+                        | crate::code::Op::ThrowRef
+                        | crate::code::Op::Rethrow(_)
+                ) {
                     sites.push((func, *pc));
                 }
             }

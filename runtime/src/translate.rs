@@ -73,6 +73,9 @@ pub(crate) struct CatchClause<L> {
     pub height: u32,
     /// The types of what it pushes: the tag's parameters, then `exnref` with `with_ref`.
     pub values: Vec<ValType>,
+    /// The local the exception is kept in (a legacy `catch`, for `rethrow`): locals beyond the
+    /// declared ones, one per nesting level of legacy catch blocks.
+    pub exn_local: Option<u32>,
 }
 
 /// An engine's lowering of the instructions the translator hands it (see the module docs).
@@ -113,12 +116,24 @@ pub(crate) trait FuncEnvironment {
     /// The body's end reached by a branch to its label, bound just before: return without a
     /// step (the branch was the step).
     fn exit(&mut self, inst: Inst);
-    /// A live `try_table` begins (a marker, not a step): exceptions thrown by what follows,
-    /// up to the matching [`FuncEnvironment::end_try_table`], are caught by these clauses, in
-    /// order. Try tables nest; the innermost one is asked first.
+    /// A live `try_table` or legacy `try` begins (a marker, not a step): exceptions thrown by
+    /// what follows, up to the matching [`FuncEnvironment::end_try_table`], are caught by
+    /// these clauses, in order, and by those [`FuncEnvironment::add_catch`] adds. They nest;
+    /// the innermost one is asked first.
     fn try_table(&mut self, _catches: &[CatchClause<Self::Label>]) {}
-    /// The innermost open `try_table` ends (before its end label is bound).
-    fn end_try_table(&mut self) {}
+    /// The innermost open region ends (at a `try_table`'s end, or at a legacy `try`'s first
+    /// `catch`, `catch_all`, `delegate` or `end`). `level` is its block's depth in the control
+    /// stack (the body is 0); `delegate`, a legacy `delegate`'s target level: an exception
+    /// from the region is handled only by regions of that level or outside it. Returns an id
+    /// for [`FuncEnvironment::add_catch`].
+    fn end_try_table(&mut self, _level: u32, _delegate: Option<u32>) -> usize {
+        0
+    }
+    /// A legacy `catch` or `catch_all` clause of a region that has ended, landing at
+    /// `clause.label` (bound right after).
+    fn add_catch(&mut self, _region: usize, _clause: CatchClause<Self::Label>) {}
+    /// A legacy `rethrow` of the exception in local `exn_local`.
+    fn rethrow(&mut self, inst: Inst, exn_local: u32);
 }
 
 /// Operand-stack types before each instruction of one function, by module-relative pc: the
@@ -201,6 +216,10 @@ enum CtrlKind {
     Else,
     /// A `try_table`: a block whose body's exceptions its catch clauses handle.
     TryTable,
+    /// A legacy `try` body.
+    Try,
+    /// A legacy `catch` or `catch_all` block: the exception is in `exn_local`.
+    Catch,
 }
 
 #[derive(Debug)]
@@ -217,6 +236,10 @@ struct Ctrl<L> {
     /// The `if`'s else label, bound at the `else` or the `end`.
     else_label: Option<L>,
     alive_at_entry: bool,
+    /// For a legacy try that has reached its catches: its region's id; for a catch block,
+    /// the local holding its exception.
+    region: Option<usize>,
+    exn_local: Option<u32>,
 }
 
 /// A translated function's engine-neutral facts.
@@ -237,8 +260,13 @@ struct Translator<'a, E: FuncEnvironment> {
     run: Option<u32>,
     /// Whether the code being translated is unreachable.
     dead: bool,
-    /// For the `try_table` being translated: what each of its clauses pushes.
+    /// For the `try_table` being translated: what each of its clauses pushes (for a legacy
+    /// `catch`, the one entry is its tag's parameters).
     catch_values: Vec<Vec<ValType>>,
+    /// Declared locals (parameters included); hidden ones for legacy catches follow.
+    num_locals: u32,
+    /// Hidden locals needed so far: the deepest nesting of legacy catch blocks.
+    hidden_locals: u32,
 }
 
 impl<E: FuncEnvironment> Translator<'_, E> {
@@ -294,6 +322,8 @@ impl<E: FuncEnvironment> Translator<'_, E> {
             branched_to: false,
             else_label: None,
             alive_at_entry: !self.dead,
+            region: None,
+            exn_local: None,
         });
     }
 
@@ -359,11 +389,92 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                             label: frame.label,
                             height: frame.height,
                             values,
+                            exn_local: None,
                         });
                     }
                     self.env.try_table(&catches);
                 }
                 self.push_ctrl(CtrlKind::TryTable, try_table.ty, height);
+                return Ok(());
+            }
+            O::Try { blockty } => {
+                if !self.dead {
+                    self.env.try_table(&[]);
+                }
+                self.push_ctrl(CtrlKind::Try, blockty, height);
+                return Ok(());
+            }
+            O::Catch { .. } | O::CatchAll => {
+                let tag = match *op {
+                    O::Catch { tag_index } => Some(TagIndex::from_u32(tag_index)),
+                    _ => None,
+                };
+                let level = self.ctrl.len() as u32 - 1;
+                if !self.dead {
+                    // The end of the try body or of the previous catch: on to the end.
+                    let inst = self.inst(op, pc, Context::Inside);
+                    let frame = self.ctrl.last_mut().expect("try frame");
+                    frame.branched_to = true;
+                    let end = frame.label;
+                    self.env.else_(inst, end);
+                }
+                let frame = self.ctrl.last().expect("try frame");
+                let (alive, first) = (frame.alive_at_entry, frame.kind == CtrlKind::Try);
+                if first && alive {
+                    let region = self.env.end_try_table(level, None);
+                    self.ctrl.last_mut().expect("try frame").region = Some(region);
+                }
+                // The catch block's exception local: one per nesting level of catch blocks.
+                let nesting = self
+                    .ctrl
+                    .iter()
+                    .filter(|c| c.kind == CtrlKind::Catch)
+                    .count() as u32
+                    - u32::from(!first);
+                self.hidden_locals = self.hidden_locals.max(nesting + 1);
+                let exn_local = self.num_locals + nesting;
+                let frame = self.ctrl.last_mut().expect("try frame");
+                frame.kind = CtrlKind::Catch;
+                frame.exn_local = Some(exn_local);
+                let (region, fheight) = (frame.region, frame.height);
+                self.run = None;
+                self.dead = true;
+                if let Some(region) = region {
+                    let label = self.env.new_label();
+                    let values = if tag.is_some() {
+                        std::mem::take(&mut self.catch_values)
+                            .pop()
+                            .unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    self.env.add_catch(
+                        region,
+                        CatchClause {
+                            tag,
+                            with_ref: false,
+                            label,
+                            height: fheight,
+                            values,
+                            exn_local: Some(exn_local),
+                        },
+                    );
+                    self.bind(label);
+                    self.dead = false;
+                }
+                return Ok(());
+            }
+            O::Delegate { relative_depth } => {
+                let frame = self.ctrl.pop().expect("validated control stack");
+                if frame.alive_at_entry {
+                    let target = self.ctrl.len() as u32 - 1 - relative_depth;
+                    self.env.end_try_table(self.ctrl.len() as u32, Some(target));
+                }
+                let reachable = !self.dead || frame.branched_to;
+                if frame.branched_to {
+                    self.bind(frame.label);
+                }
+                self.dead = !reachable;
                 return Ok(());
             }
             O::If { blockty } => {
@@ -418,9 +529,17 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                     CtrlKind::Loop => {
                         // Nothing branches to a loop's end: the run and liveness carry on.
                     }
-                    CtrlKind::Block | CtrlKind::If | CtrlKind::Else | CtrlKind::TryTable => {
-                        if frame.kind == CtrlKind::TryTable && frame.alive_at_entry {
-                            self.env.end_try_table();
+                    CtrlKind::Block
+                    | CtrlKind::If
+                    | CtrlKind::Else
+                    | CtrlKind::TryTable
+                    | CtrlKind::Try
+                    | CtrlKind::Catch => {
+                        // A try_table's region, or a legacy try's without any catch.
+                        if matches!(frame.kind, CtrlKind::TryTable | CtrlKind::Try)
+                            && frame.alive_at_entry
+                        {
+                            self.env.end_try_table(self.ctrl.len() as u32, None);
                         }
                         let reachable = !self.dead
                             || frame.branched_to
@@ -493,6 +612,16 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                 let inst = self.inst(op, pc, Context::Inside);
                 self.env.br_on_non_null(inst, target);
             }
+            O::Rethrow { relative_depth } => {
+                // Lowered as `throw_ref` of the catch block's exception local.
+                let index = self.ctrl.len() - 1 - relative_depth as usize;
+                let local = self.ctrl[index]
+                    .exn_local
+                    .expect("validated: a catch block");
+                let inst = self.inst(op, pc, Context::Inside);
+                self.env.rethrow(inst, local);
+                self.dead = true;
+            }
             O::ReturnCall { .. }
             | O::ReturnCallIndirect { .. }
             | O::ReturnCallRef { .. }
@@ -546,10 +675,14 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
             branched_to: false,
             else_label: None,
             alive_at_entry: true,
+            region: None,
+            exn_local: None,
         }],
         run: None,
         dead: false,
         catch_values: Vec::new(),
+        num_locals: local_types.len() as u32,
+        hidden_locals: 0,
     };
     let mut shapes = ShapeBuilder::default();
     let mut max_stack = 0u32;
@@ -574,6 +707,10 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
                     | Operator::Loop { .. }
                     | Operator::End
                     | Operator::TryTable { .. }
+                    | Operator::Try { .. }
+                    | Operator::Catch { .. }
+                    | Operator::CatchAll
+                    | Operator::Delegate { .. }
             )
         {
             shapes.scratch.clear();
@@ -603,6 +740,20 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
                 .map_or(0, |f| f.results().len()),
             _ => 0,
         } as u32;
+        if let Operator::Catch { tag_index } = op {
+            use wasmparser::WasmModuleResources;
+            let params = fv
+                .resources()
+                .tag_at(tag_index)
+                .map(|f| {
+                    f.params()
+                        .iter()
+                        .map(|p| ValType::from_wasmparser(*p).unwrap_or(ValType::I32))
+                        .collect()
+                })
+                .unwrap_or_default();
+            t.catch_values = vec![params];
+        }
         if let Operator::TryTable { try_table } = &op {
             use wasmparser::{Catch, WasmModuleResources};
             t.catch_values = try_table
@@ -638,6 +789,10 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         t.op(&op, pc, height)?;
     }
     reader.finish()?;
+    local_types.extend(std::iter::repeat_n(
+        ValType::ExnRef,
+        t.hidden_locals as usize,
+    ));
     Ok(Translated {
         local_types: local_types.into(),
         shapes: shapes.finish(),

@@ -1362,28 +1362,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let code = self.resolve_table(inst, table_index, type_index);
                 self.call_resolved(inst, type_index, code, false);
             }
-            O::Throw { .. } | O::ThrowRef => {
-                // Exceptions unwind on the interpreter: stop here with the state stored, the
-                // throw not counted, and hand the call over (see `mod.rs`).
-                let stack = self.stack.clone();
-                self.store_state(inst.pc, &stack);
-                self.spill_pos();
-                let uncounted = self.b.ins().iconst(types::I64, 0);
-                self.run_traps.push((
-                    self.b.func.dfg.value_def(uncounted).unwrap_inst(),
-                    inst.run_offset,
-                ));
-                self.libcall(
-                    self.m.libcalls.throw,
-                    &[types::I64, types::I64],
-                    &[],
-                    &[self.vmctx, uncounted],
-                );
-                self.b
-                    .ins()
-                    .trap(ir::TrapCode::user(1).expect("a user trap code"));
-                self.dead = true;
-            }
+            O::Throw { .. } | O::ThrowRef => self.throw(inst),
             O::ReturnCall { function_index } => {
                 let ty = self.m.func_types[function_index as usize];
                 match function_index.checked_sub(self.m.num_imported_funcs) {
@@ -1931,21 +1910,57 @@ impl FuncEnvironment for JitEnv<'_, '_> {
     }
 
     fn try_table(&mut self, catches: &[crate::translate::CatchClause<Label>]) {
-        // JIT code never lands in a clause (throws hand over to the interpreter), but the
-        // code after a label only reached from one is still compiled: give the label its
-        // operand types.
         for c in catches {
-            let mut types = self.stack[..c.height as usize].to_vec();
-            types.extend_from_slice(&c.values);
-            let l = &mut self.labels[c.label.0 as usize];
-            if l.types.is_none() {
-                l.types = Some(types);
-            }
+            self.catch_label(c);
         }
+    }
+
+    fn add_catch(&mut self, _region: usize, clause: crate::translate::CatchClause<Label>) {
+        self.catch_label(&clause);
+    }
+
+    fn rethrow(&mut self, inst: Inst, _exn_local: u32) {
+        self.step(inst);
+        self.throw(inst);
     }
 }
 
 impl JitEnv<'_, '_> {
+    /// A catch clause's label: JIT code never lands there (throws hand over to the
+    /// interpreter), but the code after a label only reached from one is still compiled, with
+    /// the operand types a landing leaves.
+    fn catch_label(&mut self, c: &crate::translate::CatchClause<Label>) {
+        let mut types = self.stack[..c.height as usize].to_vec();
+        types.extend_from_slice(&c.values);
+        let l = &mut self.labels[c.label.0 as usize];
+        if l.types.is_none() {
+            l.types = Some(types);
+        }
+    }
+
+    /// `throw`, `throw_ref` and `rethrow`: exceptions unwind on the interpreter. Stop here
+    /// with the state stored, the throw not counted, and hand the call over (see `mod.rs`).
+    fn throw(&mut self, inst: Inst) {
+        let stack = self.stack.clone();
+        self.store_state(inst.pc, &stack);
+        self.spill_pos();
+        let uncounted = self.b.ins().iconst(types::I64, 0);
+        self.run_traps.push((
+            self.b.func.dfg.value_def(uncounted).unwrap_inst(),
+            inst.run_offset,
+        ));
+        self.libcall(
+            self.m.libcalls.throw,
+            &[types::I64, types::I64],
+            &[],
+            &[self.vmctx, uncounted],
+        );
+        self.b
+            .ins()
+            .trap(ir::TrapCode::user(1).expect("a user trap code"));
+        self.dead = true;
+    }
+
     fn emit_return(&mut self) {
         let n = self.results.len();
         let results: Vec<Value> = {

@@ -308,3 +308,40 @@ fn debug_in_tmux_shows_c_variables_prints_and_goes_back_to_a_write() {
     let screen = wait_for(&t.session, "position 14690 ");
     assert!(screen.contains("watchpoint 1"), "{screen}");
 }
+
+/// Exceptions in the terminal UI: a trace of `examples/wat/exceptions.wat` opens at the
+/// uncaught exception, its event list shows the run's throws without anything set, and `B`
+/// `throw` (gdb's `catch throw`) makes `C` stop at the last throw before the end.
+#[test]
+fn debug_in_tmux_lists_throws_and_stops_at_them() {
+    let wat = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/wat/exceptions.wat");
+    let Some(t) = Tmux::start("throw", "debug e.deja", |work| {
+        let out = Command::new(env!("CARGO_BIN_EXE_deja"))
+            .args(["record", "-o", "e.deja", wat.to_str().unwrap()])
+            .current_dir(work)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(121), "{out:?}");
+    }) else {
+        return;
+    };
+    let screen = wait_for(&t.session, "uncaught exception");
+    assert_eq!(position(&screen), 598, "{screen}");
+    // Both caught throws are events, before the end.
+    let screen = wait_for(&t.session, "throw");
+    let throws = screen.lines().filter(|l| l.contains("▲")).count();
+    assert!(
+        throws >= 1,
+        "throws in the event list or timeline:\n{screen}"
+    );
+    t.keys(&["B"]);
+    wait_for(&t.session, "break at FILE:LINE or FUNCTION");
+    t.keys(&["throw", "Enter"]);
+    t.keys(&["C"]);
+    let screen = wait_for(&t.session, "position 597 ");
+    assert!(
+        screen.contains("catchpoint 1: an exception is thrown"),
+        "{screen}"
+    );
+    t.keys(&["q"]);
+}

@@ -490,6 +490,20 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         }
     }
 
+    /// The id of the catchpoint [`Session::set_throw_scan`] sets.
+    pub const THROW_SCAN: u32 = u32::MAX;
+
+    /// Sets or clears a catchpoint that stops before every throw under the id
+    /// [`Session::THROW_SCAN`], outside the user's numbering: for a front end that lists the
+    /// throws of a run without the user asking for them.
+    pub fn set_throw_scan(&mut self, on: bool) {
+        if on {
+            self.stops.insert(Self::THROW_SCAN, StopPoint::CatchThrow);
+        } else {
+            self.stops.remove(&Self::THROW_SCAN);
+        }
+    }
+
     /// Deletes a breakpoint or watchpoint; returns whether it existed.
     pub fn delete(&mut self, id: u32) -> bool {
         self.stops.remove(&id).is_some()

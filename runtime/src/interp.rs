@@ -619,12 +619,7 @@ impl Interp {
                 Op::Throw(tag) => {
                     let tag = inst.tags[tag.index()];
                     let n = tags[tag].ty.params().len();
-                    let list = std::sync::Arc::make_mut(exceptions);
-                    list.push(crate::store::ExnData {
-                        tag,
-                        values: cells[sp - n..sp].into(),
-                    });
-                    let exn = crate::store::Exn::new(list.len() - 1);
+                    let exn = std::sync::Arc::make_mut(exceptions).alloc(tag, &cells[sp - n..sp]);
                     pc -= 1;
                     save!();
                     return LoopExit::Throw(exn);
@@ -1267,7 +1262,7 @@ impl Interp {
     /// on at the clause's label.
     fn unwind(
         &mut self,
-        store: &StoreInner,
+        store: &mut StoreInner,
         exn: crate::store::Exn,
         (frame, clause): (usize, crate::code::CatchTarget),
     ) {
@@ -1283,6 +1278,12 @@ impl Interp {
             let values = &store.exceptions[exn.index()].values;
             self.cells[sp..sp + values.len()].copy_from_slice(values);
             sp += values.len();
+        }
+        let heap = std::sync::Arc::make_mut(&mut store.exceptions);
+        if clause.with_ref || clause.exn_local.is_some() {
+            heap.escape(exn);
+        } else {
+            heap.release(exn);
         }
         if clause.with_ref {
             self.cells[sp] = u64::from(exn.as_u32()) + 1;

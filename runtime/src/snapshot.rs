@@ -24,7 +24,7 @@ pub struct Snapshot {
     globals: Vec<u64>,
     segments: Vec<SegmentState>,
     /// Every exception made so far (shared: they never change).
-    exceptions: Arc<Vec<crate::store::ExnData>>,
+    exceptions: Arc<crate::store::ExnHeap>,
     /// The call in progress, engine-neutral (restorable on any engine).
     frames: EngineState,
     call: CallState,

@@ -186,6 +186,62 @@ pub(crate) struct TagData {
 pub(crate) struct ExnData {
     pub tag: Tag,
     pub values: Box<[u64]>,
+    /// An `exnref` to it was made (`catch_ref`, `catch_all_ref`, a legacy catch's local): it
+    /// may be referenced anywhere from then on, and is never reused.
+    pub escaped: bool,
+}
+
+/// Every exception of a store. One that was caught without ever becoming an `exnref` can be
+/// referenced by nothing: its slot goes on the free list, and the next throw reuses it, so a
+/// guest that throws in a loop does not grow the store.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ExnHeap {
+    list: Vec<ExnData>,
+    free: Vec<u32>,
+}
+
+impl ExnHeap {
+    pub(crate) fn alloc(&mut self, tag: Tag, values: &[u64]) -> Exn {
+        let e = ExnData {
+            tag,
+            values: values.into(),
+            escaped: false,
+        };
+        match self.free.pop() {
+            Some(i) => {
+                self.list[i as usize] = e;
+                Exn::from_u32(i)
+            }
+            None => {
+                self.list.push(e);
+                Exn::new(self.list.len() - 1)
+            }
+        }
+    }
+
+    /// Frees `exn` if no `exnref` to it was ever made (it was just caught by a clause that
+    /// does not keep it).
+    pub(crate) fn release(&mut self, exn: Exn) {
+        if !self.list[exn.index()].escaped {
+            self.free.push(exn.as_u32());
+        }
+    }
+
+    pub(crate) fn escape(&mut self, exn: Exn) {
+        self.list[exn.index()].escaped = true;
+    }
+
+    /// Exceptions held (live or free).
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
+    }
+}
+
+impl std::ops::Index<usize> for ExnHeap {
+    type Output = ExnData;
+    fn index(&self, i: usize) -> &ExnData {
+        &self.list[i]
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -224,7 +280,7 @@ pub(crate) struct StoreInner {
     pub tags: PrimaryMap<Tag, TagData>,
     /// Every exception thrown so far, by [`Exn`]. Exceptions never change, so a snapshot shares
     /// this list and the next throw copies it (once per snapshot).
-    pub exceptions: Arc<Vec<ExnData>>,
+    pub exceptions: Arc<ExnHeap>,
     /// Throws are reported to the debug handler ([`crate::DebugEvent::CaughtExceptionThrown`]):
     /// the engine leaves its loop at every throw.
     pub report_throws: bool,
@@ -542,7 +598,14 @@ impl<T> Store<T> {
         self.inner.tags[tag].ty.params()
     }
 
-    /// The tag of an exception.
+    /// How many exceptions the store holds: those that became an `exnref` (they live as long
+    /// as the store) and the slots that caught exceptions left for reuse.
+    pub fn exceptions_held(&self) -> usize {
+        self.inner.exceptions.len()
+    }
+
+    /// The tag of an exception. (An [`Exn`] from a debug event about an exception that is then
+    /// caught without being kept, by `catch` or `catch_all`, is reused by the next throw.)
     pub fn exception_tag(&self, exn: Exn) -> Tag {
         self.inner.exceptions[exn.index()].tag
     }

@@ -369,6 +369,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 .map(|k| session.host_call_name(k).unwrap_or("?").to_string())
                 .collect(),
         );
+        let throws = !module.throw_sites().is_empty();
         let mut worker = Worker {
             host_calls,
             host_call_names,
@@ -392,6 +393,11 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             call_detail: None,
         };
         worker.rebuild_events();
+        if throws {
+            // The throws go in the event list and on the timeline from the start. A failed
+            // scan only leaves them out (`hits_complete` says so).
+            let _ = worker.stop_points_changed();
+        }
         worker
     }
 
@@ -402,7 +408,9 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
     fn scan_hits(&mut self) -> Result<(), Error> {
         self.hits.clear();
         self.hits_complete = false;
-        if self.session.stop_points().is_empty() {
+        // Throws are listed whether or not the user stops at them (`catch throw`).
+        let throws = !self.session.module().throw_sites().is_empty();
+        if self.session.stop_points().is_empty() && !throws {
             self.hits_complete = true;
             return Ok(());
         }
@@ -410,7 +418,9 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             return Ok(());
         }
         let here = self.session.position();
+        self.session.set_throw_scan(throws);
         let scanned = self.scan_from_start();
+        self.session.set_throw_scan(false);
         let back = self.session.seek(here).map_err(Error::from);
         self.hits_complete = scanned? && back?.reason != StopReason::Cancelled;
         Ok(())

@@ -249,6 +249,42 @@ fn an_exception_kept_in_a_global_survives_snapshots_and_is_thrown_again() {
 }
 
 #[test]
+fn exceptions_caught_without_a_reference_are_reused() {
+    const LOOP: &str = r#"(module
+      (tag $e (param i32))
+      (func (export "loop") (param $n i32) (result i32)
+        (local $sum i32)
+        (block $done
+          (loop $next
+            (br_if $done (i32.eqz (local.get $n)))
+            (local.set $sum (i32.add (local.get $sum)
+              (block $h (result i32)
+                (try_table (result i32) (catch $e $h)
+                  (throw $e (local.get $n))))))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $next)))
+        (local.get $sum)))"#;
+    for engine in ENGINES {
+        let module = Module::new(LOOP.as_bytes()).unwrap();
+        let mut store = Store::new(Config::default(), ());
+        store.set_engine(engine).unwrap();
+        let i = Linker::new().instantiate(&mut store, &module).unwrap();
+        let (r, _) = call(&mut store, i, "loop", &[Val::I32(100_000)]);
+        assert_eq!(r, Ok(vec![Val::I32(705_082_704)]), "{engine:?}");
+        assert_eq!(store.exceptions_held(), 1, "{engine:?}");
+    }
+    // An exception kept as an `exnref` is never reused.
+    let (mut store, i) = load(EngineKind::Interp);
+    call(&mut store, i, "keep", &[Val::I32(1)]).0.unwrap();
+    call(&mut store, i, "top", &[Val::I32(1)]).0.unwrap();
+    assert_eq!(store.exceptions_held(), 2);
+    assert_eq!(
+        call(&mut store, i, "rethrow", &[]).0,
+        Ok(vec![Val::I32(10)])
+    );
+}
+
+#[test]
 fn tags_are_shared_between_instances_by_identity() {
     const THROWER: &str = r#"(module
       (tag $t (export "t") (param i64))

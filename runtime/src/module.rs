@@ -343,12 +343,6 @@ impl Module {
             .collect()
     }
 
-    /// How many of its functions the JIT has compiled so far, on demand and in the background
-    /// (with NaN canonicalization on, the default).
-    pub fn jit_compiled_functions(&self) -> usize {
-        crate::jit::compiled(&self.inner, true)
-    }
-
     /// Every instruction that throws an exception (`throw`, `throw_ref`, `rethrow`), as
     /// (function, pc),
     /// in function order: where gdb's `catch throw` stops.

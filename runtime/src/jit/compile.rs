@@ -7,15 +7,6 @@
 //! function is compiled, whatever the module's size. The code is kept in the module, once per
 //! NaN-canonicalization setting, for every store of the process: `record --until-failure`
 //! compiles each function once for all its runs.
-//!
-//! # In the background
-//! Once a module's code is first used, a background thread compiles every function that is
-//! not compiled yet, in index order, one at a time under the same lock as compilation on
-//! demand: on a machine with a second core, most functions are ready before the guest first
-//! calls them, and the guest's thread compiles only those it reaches first. The thread holds
-//! the module and its code only while it compiles one function, so it never keeps a dropped
-//! module alive, and it stops when the module is gone or every function is compiled.
-//! Compilation never changes what the guest does: only when it waits.
 
 use super::VmCtx;
 use super::env::{JitEnv, ModuleEnv, ir_type, to_cell, wasm_signature};
@@ -46,8 +37,6 @@ pub(crate) struct JitCode {
     table: Box<[AtomicPtr<u8>]>,
     entries: Box<[AtomicPtr<u8>]>,
     lazy: Mutex<Lazy>,
-    /// The background compiler was started.
-    background: std::sync::atomic::AtomicBool,
 }
 
 /// What compiling one more function needs.
@@ -89,44 +78,6 @@ impl Drop for JitCode {
 }
 
 impl JitCode {
-    /// Starts the background compiler (see the module docs), once.
-    fn compile_in_background(self: &Arc<JitCode>, module: &Arc<ModuleInner>) {
-        if self.table.len() < 2 || self.background.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let (code, m) = (Arc::downgrade(self), Arc::downgrade(module));
-        let spawned = std::thread::Builder::new()
-            .name("deja-jit".into())
-            .spawn(move || {
-                let mut next = 0;
-                loop {
-                    let (Some(code), Some(m)) = (code.upgrade(), m.upgrade()) else {
-                        return;
-                    };
-                    let Some(i) = (next..code.table.len())
-                        .find(|&i| code.table[i].load(Ordering::Acquire).is_null())
-                    else {
-                        return;
-                    };
-                    next = i + 1;
-                    let mut lazy = code.lazy.lock().unwrap_or_else(|e| e.into_inner());
-                    // A function that does not compile fails again when it is called, with
-                    // the error: nothing to do here.
-                    let _ = lazy.function(&m, DefinedFuncIndex::new(i), &code.table);
-                }
-            });
-        // Without a thread (the system refused one), every function compiles on demand.
-        drop(spawned);
-    }
-
-    /// How many functions are compiled.
-    pub(crate) fn compiled(&self) -> usize {
-        self.table
-            .iter()
-            .filter(|p| !p.load(Ordering::Acquire).is_null())
-            .count()
-    }
-
     /// The code table, for JIT code.
     pub(crate) fn table(&self) -> *const *const u8 {
         self.table.as_ptr().cast()
@@ -163,25 +114,14 @@ impl JitCode {
 /// The module's code for this canonicalization setting, set up on first use (no function is
 /// compiled yet).
 pub(crate) fn code_for(module: &Module, canon: bool) -> Result<Arc<JitCode>> {
-    let code = module.inner.jit[usize::from(canon)]
+    module.inner.jit[usize::from(canon)]
         .get_or_init(|| {
             prepare(&module.inner, canon)
                 .map(Arc::new)
                 .map_err(|e| e.to_string())
         })
         .clone()
-        .map_err(Error::Internal)?;
-    code.compile_in_background(&module.inner);
-    Ok(code)
-}
-
-/// How many of the module's functions the JIT has compiled (for this canonicalization
-/// setting): on demand and in the background.
-pub(crate) fn compiled(module: &ModuleInner, canon: bool) -> usize {
-    match module.jit[usize::from(canon)].get() {
-        Some(Ok(code)) => code.compiled(),
-        _ => 0,
-    }
+        .map_err(Error::Internal)
 }
 
 fn cl_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -237,7 +177,6 @@ fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
             .collect()
     };
     Ok(JitCode {
-        background: std::sync::atomic::AtomicBool::new(false),
         table: nulls(),
         entries: nulls(),
         lazy: Mutex::new(Lazy {

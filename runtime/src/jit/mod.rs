@@ -46,7 +46,7 @@ mod compile;
 mod env;
 mod libcalls;
 
-pub(crate) use compile::{JitCode, compiled};
+pub(crate) use compile::JitCode;
 
 use crate::engine::{Engine, EngineState, EngineStats, Exit, FrameRef, FrameState};
 use crate::interp::Interp;

@@ -268,37 +268,3 @@ fn a_hard_stop_after_a_soft_pause_is_exact() {
     assert_eq!(Ok(r), expected);
     assert_eq!(store.position(), total);
 }
-
-/// Compilation in the background: a call of one function of a 200-function module runs as soon
-/// as that function is compiled, and the rest get compiled on another thread meanwhile.
-#[test]
-fn the_other_functions_compile_in_the_background() {
-    let mut wat = String::from("(module\n");
-    for i in 0..200 {
-        wat.push_str(&format!(
-            "(func (export \"f{i}\") (param i32) (result i32) (i32.add (local.get 0) (i32.const {i})))\n"
-        ));
-    }
-    wat.push(')');
-    let module = deja_runtime::Module::new(wat.as_bytes()).unwrap();
-    let mut store = Store::new(deja_runtime::Config::default(), ());
-    store.set_engine(EngineKind::Jit).unwrap();
-    let instance = deja_runtime::Linker::new()
-        .instantiate(&mut store, &module)
-        .unwrap();
-    let f = store.get_func(instance, "f150").unwrap();
-    assert_eq!(store.call(f, &[Val::I32(1)]).unwrap(), vec![Val::I32(151)]);
-    assert_eq!(store.engine_stats().jit_calls, 1);
-    let start = std::time::Instant::now();
-    while module.jit_compiled_functions() < 200 {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "only {} of 200 functions compiled",
-            module.jit_compiled_functions()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    // Calls of the others find their code ready.
-    let g = store.get_func(instance, "f7").unwrap();
-    assert_eq!(store.call(g, &[Val::I32(1)]).unwrap(), vec![Val::I32(8)]);
-}

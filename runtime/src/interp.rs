@@ -1187,6 +1187,16 @@ fn indirect_callee(
     Ok(f)
 }
 
+/// Calls `f` with each hidden local in which a legacy catch block of `code` keeps its
+/// exception. They are consecutive, one per nesting level of such blocks, each level below
+/// the deepest having its own clauses.
+fn for_each_exn_local(code: &CompiledFunc, f: impl FnMut(u32)) {
+    let locals = code.catches.iter().filter_map(|c| c.exn_local);
+    if let (Some(lo), Some(hi)) = (locals.clone().min(), locals.max()) {
+        (lo..=hi).for_each(f);
+    }
+}
+
 /// The op index at which a frame shown at Wasm `pc` continues: after the `call` for a frame
 /// that called another one, the `Exit` for a returning frame, else the first op of the
 /// instruction (a run's `Steps` or a fused header in front of it, both equivalent to the
@@ -1266,6 +1276,17 @@ impl Interp {
         exn: crate::store::Exn,
         (frame, clause): (usize, crate::code::CatchTarget),
     ) {
+        let heap = std::sync::Arc::make_mut(&mut store.exceptions);
+        // The hidden locals of the frames unwound hold their exceptions no longer.
+        for f in &self.frames[frame + 1..] {
+            let code = store.instances[f.instance].code(f.def);
+            for_each_exn_local(code, |local| {
+                let cell = self.cells[f.fp as usize + local as usize];
+                if cell != 0 {
+                    heap.unhold(crate::store::Exn::from_u32((cell - 1) as u32), exn);
+                }
+            });
+        }
         self.frames.truncate(frame + 1);
         let f = self.frames.last_mut().expect("the handler's frame");
         let code = store.instances[f.instance].code(f.def);
@@ -1275,22 +1296,26 @@ impl Interp {
             self.cells.resize(need, 0);
         }
         if clause.tag.is_some() {
-            let values = &store.exceptions[exn.index()].values;
+            let values = &heap[exn.index()].values;
             self.cells[sp..sp + values.len()].copy_from_slice(values);
             sp += values.len();
         }
-        let heap = std::sync::Arc::make_mut(&mut store.exceptions);
-        if clause.with_ref || clause.exn_local.is_some() {
-            heap.escape(exn);
-        } else {
-            heap.release(exn);
-        }
         if clause.with_ref {
+            heap.escape(exn);
             self.cells[sp] = u64::from(exn.as_u32()) + 1;
             sp += 1;
-        }
-        if let Some(local) = clause.exn_local {
-            self.cells[f.fp as usize + local as usize] = u64::from(exn.as_u32()) + 1;
+        } else if let Some(local) = clause.exn_local {
+            // Kept for a `rethrow`; what the local held before (a catch block at this level
+            // that was left) is referenced by it no longer.
+            let slot = f.fp as usize + local as usize;
+            let old = self.cells[slot];
+            heap.hold(exn);
+            self.cells[slot] = u64::from(exn.as_u32()) + 1;
+            if old != 0 && old != self.cells[slot] {
+                heap.unhold(crate::store::Exn::from_u32((old - 1) as u32), exn);
+            }
+        } else {
+            heap.release(exn);
         }
         self.sp = sp;
         f.pc = clause.pc;

@@ -186,9 +186,11 @@ pub(crate) struct TagData {
 pub(crate) struct ExnData {
     pub tag: Tag,
     pub values: Box<[u64]>,
-    /// An `exnref` to it was made (`catch_ref`, `catch_all_ref`, a legacy catch's local): it
-    /// may be referenced anywhere from then on, and is never reused.
+    /// An `exnref` to it was made (`catch_ref`, `catch_all_ref`): it may be referenced
+    /// anywhere from then on, and is never reused.
     pub escaped: bool,
+    /// Hidden locals of legacy catch blocks (kept for a `rethrow`) that hold it.
+    pub holds: u32,
 }
 
 /// Every exception of a store. One that was caught without ever becoming an `exnref` can be
@@ -206,6 +208,7 @@ impl ExnHeap {
             tag,
             values: values.into(),
             escaped: false,
+            holds: 0,
         };
         match self.free.pop() {
             Some(i) => {
@@ -219,16 +222,33 @@ impl ExnHeap {
         }
     }
 
-    /// Frees `exn` if no `exnref` to it was ever made (it was just caught by a clause that
-    /// does not keep it).
+    /// Frees `exn` if nothing can reference it: no `exnref` to it was ever made and no legacy
+    /// catch block holds it (it was just caught by a clause that does not keep it).
     pub(crate) fn release(&mut self, exn: Exn) {
-        if !self.list[exn.index()].escaped {
+        let e = &self.list[exn.index()];
+        if !e.escaped && e.holds == 0 {
             self.free.push(exn.as_u32());
         }
     }
 
     pub(crate) fn escape(&mut self, exn: Exn) {
         self.list[exn.index()].escaped = true;
+    }
+
+    /// A legacy catch block's hidden local now holds `exn`.
+    pub(crate) fn hold(&mut self, exn: Exn) {
+        self.list[exn.index()].holds += 1;
+    }
+
+    /// A hidden local that held `exn` is overwritten or gone with its frame: the exception is
+    /// freed if that was its last reference, unless it is `in_flight` (being unwound, which
+    /// the landing decides).
+    pub(crate) fn unhold(&mut self, exn: Exn, in_flight: Exn) {
+        let e = &mut self.list[exn.index()];
+        e.holds = e.holds.saturating_sub(1);
+        if exn != in_flight {
+            self.release(exn);
+        }
     }
 
     /// Exceptions held (live or free).

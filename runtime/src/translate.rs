@@ -265,8 +265,16 @@ struct Translator<'a, E: FuncEnvironment> {
     catch_values: Vec<Vec<ValType>>,
     /// Declared locals (parameters included); hidden ones for legacy catches follow.
     num_locals: u32,
-    /// Hidden locals needed so far: the deepest nesting of legacy catch blocks.
+    /// Hidden locals needed so far: the deepest nesting of legacy catch blocks that keep
+    /// their exception.
     hidden_locals: u32,
+    /// Which legacy catch blocks, numbered in order of their `catch` or `catch_all`, some
+    /// `rethrow` targets: only those keep their exception (in a hidden local); the others
+    /// free it when they land, as a `try_table`'s `catch` does. Found on the body's first
+    /// `try`.
+    rethrown: Option<Vec<bool>>,
+    /// Legacy catch blocks begun so far.
+    catches_seen: usize,
 }
 
 impl<E: FuncEnvironment> Translator<'_, E> {
@@ -424,18 +432,26 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                     let region = self.env.end_try_table(level, None);
                     self.ctrl.last_mut().expect("try frame").region = Some(region);
                 }
-                // The catch block's exception local: one per nesting level of catch blocks.
-                let nesting = self
-                    .ctrl
-                    .iter()
-                    .filter(|c| c.kind == CtrlKind::Catch)
-                    .count() as u32
-                    - u32::from(!first);
-                self.hidden_locals = self.hidden_locals.max(nesting + 1);
-                let exn_local = self.num_locals + nesting;
+                // The catch block's exception local, if a `rethrow` needs it: one per nesting
+                // level of such catch blocks.
+                let ordinal = self.catches_seen;
+                self.catches_seen += 1;
+                let keeps = self
+                    .rethrown
+                    .as_ref()
+                    .is_none_or(|r| r.get(ordinal).copied().unwrap_or(true));
+                let depth = self.ctrl.len() - 1;
+                let exn_local = keeps.then(|| {
+                    let nesting = self.ctrl[..depth]
+                        .iter()
+                        .filter(|c| c.exn_local.is_some())
+                        .count() as u32;
+                    self.hidden_locals = self.hidden_locals.max(nesting + 1);
+                    self.num_locals + nesting
+                });
                 let frame = self.ctrl.last_mut().expect("try frame");
                 frame.kind = CtrlKind::Catch;
-                frame.exn_local = Some(exn_local);
+                frame.exn_local = exn_local;
                 let (region, fheight) = (frame.region, frame.height);
                 self.run = None;
                 self.dead = true;
@@ -456,7 +472,7 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                             label,
                             height: fheight,
                             values,
-                            exn_local: Some(exn_local),
+                            exn_local,
                         },
                     );
                     self.bind(label);
@@ -617,7 +633,7 @@ impl<E: FuncEnvironment> Translator<'_, E> {
                 let index = self.ctrl.len() - 1 - relative_depth as usize;
                 let local = self.ctrl[index]
                     .exn_local
-                    .expect("validated: a catch block");
+                    .expect("validated: a catch block, which keeps its exception for a rethrow");
                 let inst = self.inst(op, pc, Context::Inside);
                 self.env.rethrow(inst, local);
                 self.dead = true;
@@ -683,12 +699,18 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         catch_values: Vec::new(),
         num_locals: local_types.len() as u32,
         hidden_locals: 0,
+        rethrown: None,
+        catches_seen: 0,
     };
     let mut shapes = ShapeBuilder::default();
     let mut max_stack = 0u32;
     let mut reader = body.get_operators_reader()?;
+    let start = reader.clone();
     while !reader.eof() {
         let (op, offset) = reader.read_with_offset()?;
+        if matches!(op, Operator::Try { .. }) && t.rethrown.is_none() {
+            t.rethrown = Some(rethrown_catches(start.clone())?);
+        }
         let height = fv.operand_stack_height();
         let pc = offset as u32;
         let body_end = matches!(op, Operator::End) && t.ctrl.len() == 1;
@@ -798,4 +820,41 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         shapes: shapes.finish(),
         max_stack: max_stack + 1,
     })
+}
+
+/// Which legacy catch blocks of a body (numbered in the order their `catch` or `catch_all`
+/// begins them) are the target of some `rethrow`.
+fn rethrown_catches(mut reader: wasmparser::OperatorsReader<'_>) -> WResult<Vec<bool>> {
+    // Per open block: the number of the catch block it is, if it is one.
+    let mut open: Vec<Option<usize>> = vec![None];
+    let mut rethrown = Vec::new();
+    while !reader.eof() {
+        match reader.read()? {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Try { .. }
+            | Operator::TryTable { .. } => open.push(None),
+            Operator::Catch { .. } | Operator::CatchAll => {
+                if let Some(top) = open.last_mut() {
+                    *top = Some(rethrown.len());
+                }
+                rethrown.push(false);
+            }
+            Operator::Rethrow { relative_depth } => {
+                let target = open
+                    .len()
+                    .checked_sub(1 + relative_depth as usize)
+                    .and_then(|i| open[i]);
+                if let Some(c) = target {
+                    rethrown[c] = true;
+                }
+            }
+            Operator::End | Operator::Delegate { .. } => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    Ok(rethrown)
 }

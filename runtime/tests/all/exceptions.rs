@@ -284,6 +284,72 @@ fn exceptions_caught_without_a_reference_are_reused() {
     );
 }
 
+/// Legacy catch blocks free what they catch too, unless a `rethrow` needs it: then it is
+/// freed when the frame holding it unwinds, once it is caught for good.
+#[test]
+fn legacy_catches_free_their_exceptions_unless_kept_for_a_rethrow() {
+    const LOOP: &str = r#"(module
+      (tag $e (param i32))
+      ;; A cleanup pad: it catches everything and throws it on.
+      (func $pad (param i32) (result i32)
+        try (result i32)
+          (throw $e (local.get 0))
+        catch_all
+          rethrow 0
+        end)
+      (func (export "loop") (param $n i32) (param $pad i32) (result i32)
+        (local $sum i32)
+        (block $done
+          (loop $next
+            (br_if $done (i32.eqz (local.get $n)))
+            try (result i32)
+              (if (local.get $pad)
+                (then (drop (call $pad (local.get $n)))))
+              (throw $e (local.get $n))
+            catch $e
+            end
+            (local.set $sum (i32.add (local.get $sum)))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $next)))
+        (local.get $sum))
+      ;; Kept in a catch block that goes on without rethrowing it: freed when the next
+      ;; exception lands at the same level.
+      (func (export "kept") (param $n i32) (result i32)
+        (local $sum i32)
+        (block $done
+          (loop $next
+            (br_if $done (i32.eqz (local.get $n)))
+            try
+              (throw $e (local.get $n))
+            catch $e
+              (local.set $sum (i32.add (local.get $sum)))
+              (if (i32.eqz (local.get $n)) (then rethrow 1))
+            end
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $next)))
+        (local.get $sum)))"#;
+    for engine in ENGINES {
+        let module = Module::new(LOOP.as_bytes()).unwrap();
+        let mut store = Store::new(Config::default(), ());
+        store.set_engine(engine).unwrap();
+        let i = Linker::new().instantiate(&mut store, &module).unwrap();
+        let sum = Ok(vec![Val::I32(50_005_000)]);
+        let (r, _) = call(&mut store, i, "loop", &[Val::I32(10_000), Val::I32(0)]);
+        assert_eq!(r, sum, "{engine:?}");
+        assert_eq!(store.exceptions_held(), 1, "{engine:?}: plain catch");
+        let (r, _) = call(&mut store, i, "loop", &[Val::I32(10_000), Val::I32(1)]);
+        assert_eq!(r, sum, "{engine:?}");
+        assert_eq!(
+            store.exceptions_held(),
+            1,
+            "{engine:?}: through a cleanup pad"
+        );
+        let (r, _) = call(&mut store, i, "kept", &[Val::I32(10_000)]);
+        assert_eq!(r, sum, "{engine:?}");
+        assert_eq!(store.exceptions_held(), 2, "{engine:?}: kept for a rethrow");
+    }
+}
+
 #[test]
 fn tags_are_shared_between_instances_by_identity() {
     const THROWER: &str = r#"(module

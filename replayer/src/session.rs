@@ -615,7 +615,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                         }
                     }
                     StopPoint::CatchThrow => {
-                        for (func, pc) in module.throw_sites() {
+                        for &(func, pc) in module.throw_sites() {
                             let _ = self.store.add_breakpoint(&module, func, pc);
                         }
                     }
@@ -770,8 +770,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                             .iter()
                             .find_map(|(id, s)| (*s == StopPoint::CatchThrow).then_some(*id))?;
                         self.module
-                            .throw_sites()
-                            .contains(&(func, pc))
+                            .is_throw_site(func, pc)
                             .then_some(StopReason::Throw(id))
                     })
             }
@@ -846,12 +845,25 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     }
 
     /// Runs forward with the user's stop points and `extra` breakpoints until `accept` takes a
-    /// pause (returning the stop reason) or the end.
+    /// pause (returning the stop reason) or the end. With `landing`, also at every throw: if
+    /// the exception lands in a frame at that depth or shallower, the movement stops where it
+    /// lands (a `next` or `finish` whose frames a throw unwinds stops at the catch, as gdb's
+    /// stops where the longjmp lands).
     fn forward_until(
         &mut self,
         extra: &[(FuncIndex, u32)],
+        landing: Option<usize>,
         mut accept: impl FnMut(&mut Self, PauseReason) -> Option<StopReason>,
     ) -> Result<Stop, Error> {
+        let mut with_throws;
+        let extra = match landing {
+            Some(_) if !self.module.throw_sites().is_empty() => {
+                with_throws = extra.to_vec();
+                with_throws.extend_from_slice(self.module.throw_sites());
+                &with_throws[..]
+            }
+            _ => extra,
+        };
         let from = self.position();
         if self.finished || from >= self.end {
             return Ok(Stop {
@@ -877,14 +889,46 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                 }
                 Ok(Ran::Hit(reason)) => {
                     // A breakpoint at the starting instruction does not stop us.
-                    if self.position() == from && reason == PauseReason::Breakpoint {
-                        continue;
-                    }
-                    if let Some(r) = accept(self, reason) {
+                    let at_start = self.position() == from && reason == PauseReason::Breakpoint;
+                    if !at_start && let Some(r) = accept(self, reason) {
                         break Ok(Stop {
                             reason: r,
                             position: self.position(),
                         });
+                    }
+                    let Some(max_depth) = landing else { continue };
+                    let at_throw = reason == PauseReason::Breakpoint
+                        && self
+                            .store
+                            .debug_frames()
+                            .wasm_function_index_and_pc()
+                            .is_some_and(|(f, pc)| self.module.is_throw_site(f, pc));
+                    if !at_throw {
+                        continue;
+                    }
+                    // The throw is one step, its unwinding included.
+                    match self.run(self.position() + 1, &[], true) {
+                        Err(e) => break Err(e),
+                        Ok(Ran::Cancelled) => {
+                            break Ok(Stop {
+                                reason: StopReason::Cancelled,
+                                position: self.position(),
+                            });
+                        }
+                        Ok(Ran::Finished) => {
+                            break Ok(Stop {
+                                reason: self.end_reason(),
+                                position: self.position(),
+                            });
+                        }
+                        Ok(Ran::Reached | Ran::Hit(_)) => {
+                            if self.depth() <= max_depth {
+                                break Ok(Stop {
+                                    reason: StopReason::Step,
+                                    position: self.position(),
+                                });
+                            }
+                        }
                     }
                 }
             }
@@ -899,7 +943,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     /// # Errors
     /// As [`Session::seek`].
     pub fn continue_forward(&mut self) -> Result<Stop, Error> {
-        self.forward_until(&[], |s, r| s.identify(r))
+        self.forward_until(&[], None, |s, r| s.identify(r))
     }
 
     /// Steps over calls: like a step, but a call runs to its return.
@@ -923,7 +967,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             .into_iter()
             .map(|pc| (func, pc))
             .collect();
-        self.forward_until(&extra, |s, r| {
+        self.forward_until(&extra, Some(depth), |s, r| {
             if s.depth() <= depth && r == PauseReason::Breakpoint {
                 return Some(s.identify(r).unwrap_or(StopReason::Step));
             }
@@ -951,7 +995,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                     .collect()
             })
             .unwrap_or_default();
-        self.forward_until(&extra, |s, r| {
+        self.forward_until(&extra, Some(depth.saturating_sub(1)), |s, r| {
             if s.depth() < depth && r == PauseReason::Breakpoint {
                 return Some(s.identify(r).unwrap_or(StopReason::Step));
             }

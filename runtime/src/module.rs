@@ -164,6 +164,8 @@ pub(crate) struct DataSegment {
 /// Everything known about a module after loading. Shared by all its instances.
 #[derive(Debug)]
 pub(crate) struct ModuleInner {
+    /// [`Module::throw_sites`], found on first use.
+    pub throw_sites: std::sync::OnceLock<Box<[(FuncIndex, u32)]>>,
     pub bytes: Arc<[u8]>,
     pub name: Option<String>,
     pub types: PrimaryMap<TypeIndex, FuncType>,
@@ -344,24 +346,32 @@ impl Module {
     }
 
     /// Every instruction that throws an exception (`throw`, `throw_ref`, `rethrow`), as
-    /// (function, pc),
-    /// in function order: where gdb's `catch throw` stops.
-    pub fn throw_sites(&self) -> Vec<(FuncIndex, u32)> {
-        let mut sites = Vec::new();
-        for (def, code) in self.inner.code.iter() {
-            let func = FuncIndex::from_u32(self.inner.num_imported_funcs + def.as_u32());
-            for (op, pc) in code.ops.iter().zip(code.pcs.iter()) {
-                if matches!(
-                    op,
-                    crate::code::Op::Throw(_)
-                        | crate::code::Op::ThrowRef
-                        | crate::code::Op::Rethrow(_)
-                ) {
-                    sites.push((func, *pc));
+    /// (function, pc), sorted: where gdb's `catch throw` stops. Found once per module.
+    pub fn throw_sites(&self) -> &[(FuncIndex, u32)] {
+        self.inner.throw_sites.get_or_init(|| {
+            let mut sites = Vec::new();
+            for (def, code) in self.inner.code.iter() {
+                let func = FuncIndex::from_u32(self.inner.num_imported_funcs + def.as_u32());
+                for (op, pc) in code.ops.iter().zip(code.pcs.iter()) {
+                    if matches!(
+                        op,
+                        crate::code::Op::Throw(_)
+                            | crate::code::Op::ThrowRef
+                            | crate::code::Op::Rethrow(_)
+                    ) {
+                        sites.push((func, *pc));
+                    }
                 }
             }
-        }
-        sites
+            sites.sort_unstable();
+            sites.dedup();
+            sites.into()
+        })
+    }
+
+    /// `func`'s instruction at `pc` throws (see [`Module::throw_sites`]).
+    pub fn is_throw_site(&self, func: FuncIndex, pc: u32) -> bool {
+        self.throw_sites().binary_search(&(func, pc)).is_ok()
     }
 
     /// The types of the operand stack of `func` just before the instruction at `pc` executes,
@@ -662,6 +672,7 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
         shapes: PrimaryMap::new(),
         func_names: HashMap::new(),
         jit: Default::default(),
+        throw_sites: std::sync::OnceLock::new(),
     };
     // A second validator drives translation: it hands out one function validator per body,
     // whose operand-stack view gives the translator exact stack heights.

@@ -431,7 +431,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         let start = self.session.start();
         self.session.seek(start).map_err(Error::from)?;
         // `continue` does not stop at a breakpoint where it starts: look there first.
-        self.breakpoint_here();
+        self.hits_here();
         let mut last = None;
         loop {
             let stop = self.session.continue_forward().map_err(Error::from)?;
@@ -439,6 +439,11 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 return Ok(true);
             }
             last = Some(stop.position);
+            // A stop names one reason; a breakpoint at a throw, or one right after a watched
+            // write (where the next `continue` starts), is a hit too.
+            if !matches!(stop.reason, StopReason::Cancelled) {
+                self.hits_here();
+            }
             match stop.reason {
                 StopReason::Breakpoint(id) => {
                     self.add_hit(stop.position, EventKind::Breakpoint(id));
@@ -448,8 +453,6 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 }
                 StopReason::Watchpoint(id) => {
                     self.add_hit(stop.position, EventKind::Watchpoint(id));
-                    // A breakpoint right after the write: the next `continue` starts on it.
-                    self.breakpoint_here();
                 }
                 StopReason::Cancelled => return Ok(false),
                 _ => return Ok(true),
@@ -460,8 +463,8 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         }
     }
 
-    /// Notes a hit of a breakpoint at the current instruction.
-    fn breakpoint_here(&mut self) {
+    /// Notes the hits of breakpoints and catchpoints at the current instruction.
+    fn hits_here(&mut self) {
         let position = self.session.position();
         let Some((func, pc)) = self
             .session
@@ -471,13 +474,29 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
         else {
             return;
         };
-        let id = self
+        let throws = self.session.module().is_throw_site(func, pc);
+        let found: Vec<EventKind> = self
             .session
             .stop_points()
             .iter()
-            .find_map(|(id, p)| (*p == StopPoint::Breakpoint { func, pc }).then_some(*id));
-        if let Some(id) = id {
-            self.add_hit(position, EventKind::Breakpoint(id));
+            .filter_map(|(id, p)| match *p {
+                StopPoint::Breakpoint { func: f, pc: q } if (f, q) == (func, pc) => {
+                    Some(EventKind::Breakpoint(*id))
+                }
+                StopPoint::CatchThrow if throws => Some(EventKind::Throw(*id)),
+                _ => None,
+            })
+            .collect();
+        // One catchpoint names a throw, as a stop does (the first).
+        let mut throw_named = false;
+        for kind in found {
+            if matches!(kind, EventKind::Throw(_)) {
+                if throw_named {
+                    continue;
+                }
+                throw_named = true;
+            }
+            self.add_hit(position, kind);
         }
     }
 

@@ -774,3 +774,58 @@ fn structs_arrays_and_pointers_open_in_the_locals_pane() {
     assert!(!r[items].expanded && r[items + 1].depth == 0, "{r:?}");
     assert!(r[basket].expanded);
 }
+
+/// A throw right after a watched store, and one where a breakpoint is set, are listed as
+/// throws besides the watchpoint's and the breakpoint's hits at the same positions.
+#[test]
+fn throws_at_the_position_of_another_hit_are_listed_too() {
+    const GUEST: &str = r#"(module
+      (memory (export "memory") 1)
+      (tag $e)
+      (func (export "_start")
+        (block $h
+          (try_table (catch $e $h)
+            (i32.store (i32.const 0) (i32.const 1))
+            (throw $e)))
+        (block $h
+          (try_table (catch $e $h)
+            (throw $e)))))"#;
+    let module = deja_runtime::Module::new(GUEST.as_bytes()).unwrap();
+    let mut store = deja_runtime::Store::new(deja_runtime::Config::default(), ());
+    let (_, trace) = deja_recorder::record(
+        &mut store,
+        &deja_runtime::Linker::new(),
+        &module,
+        Vec::new(),
+        deja_recorder::Settings::new("test"),
+    )
+    .unwrap();
+    let mut h = Harness::open(trace);
+    let throws = |h: &Harness| -> Vec<u64> {
+        h.view()
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Throw(_)))
+            .map(|e| e.position)
+            .collect()
+    };
+    let all = throws(&h);
+    assert_eq!(all.len(), 2, "{:?}", h.view().events);
+    h.keys("w0 4");
+    h.key(KeyCode::Enter);
+    let watched: Vec<u64> = h
+        .view()
+        .events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::Watchpoint(_)))
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(watched, vec![all[0]], "{:?}", h.view().events);
+    assert_eq!(throws(&h), all, "{:?}", h.view().events);
+    // A breakpoint on the second throw.
+    h.keys(&format!("g{}", all[1]));
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char('b'));
+    assert_eq!(throws(&h), all, "{:?}", h.view().events);
+    assert!(h.view().hits_complete);
+}

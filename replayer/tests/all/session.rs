@@ -143,48 +143,7 @@ fn movements_land_where_forward_replay_says_in_both_directions() {
     }
 
     // next / rnext / finish / rfinish.
-    for &p in &all {
-        let d = depth(&truth, p, start);
-        s.seek(p).unwrap();
-        let is_call = s.store().debug_frames().is_at_call() && d > 0;
-        let stop = s.step_over().unwrap();
-        let expected = if is_call {
-            (p + 1..=end)
-                .find(|&q| depth(&truth, q, start) <= d)
-                .unwrap_or(end)
-        } else {
-            (p + 1).min(end)
-        };
-        assert_eq!(stop.position, expected, "next from {p}");
-
-        s.seek(p).unwrap();
-        let stop = s.finish().unwrap();
-        let expected = (p + 1..=end)
-            .find(|&q| depth(&truth, q, start) < d)
-            .unwrap_or(end);
-        assert_eq!(stop.position, expected, "finish from {p}");
-
-        s.seek(p).unwrap();
-        let stop = s.reverse_step_over().unwrap();
-        // With no frame (after the run returned) reverse-next is a reverse step.
-        let expected = if d == 0 {
-            p.saturating_sub(1).max(start)
-        } else {
-            (start..p)
-                .rev()
-                .find(|&q| depth(&truth, q, start) <= d)
-                .unwrap_or(start)
-        };
-        assert_eq!(stop.position, expected, "rnext from {p}");
-
-        s.seek(p).unwrap();
-        let stop = s.reverse_finish().unwrap();
-        let expected = (start..p)
-            .rev()
-            .find(|&q| depth(&truth, q, start) < d)
-            .unwrap_or(start);
-        assert_eq!(stop.position, expected, "rfinish from {p}");
-    }
+    next_and_finish_land_where_the_truth_says(&mut s, &truth);
 
     // continue / rcontinue with no stop points: the ends.
     s.seek(start + 10).unwrap();
@@ -316,6 +275,93 @@ fn movements_land_where_forward_replay_says_in_both_directions() {
         assert_eq!(s.seek_host_call(k).unwrap().position, p);
         assert!(s.store().debug_frames().is_at_call());
     }
+}
+
+/// From every position, `next`, `finish`, `rnext` and `rfinish` land at the first position
+/// (after or before) whose depth the ground truth says they stop at.
+fn next_and_finish_land_where_the_truth_says(
+    s: &mut Session<std::io::Cursor<Vec<u8>>>,
+    truth: &[State],
+) {
+    let (start, end) = (s.start(), s.end());
+    for p in start..=end {
+        let d = depth(truth, p, start);
+        s.seek(p).unwrap();
+        let is_call = s.store().debug_frames().is_at_call() && d > 0;
+        let stop = s.step_over().unwrap();
+        let expected = if is_call {
+            (p + 1..=end)
+                .find(|&q| depth(truth, q, start) <= d)
+                .unwrap_or(end)
+        } else {
+            (p + 1).min(end)
+        };
+        assert_eq!(stop.position, expected, "next from {p}");
+
+        s.seek(p).unwrap();
+        let stop = s.finish().unwrap();
+        let expected = (p + 1..=end)
+            .find(|&q| depth(truth, q, start) < d)
+            .unwrap_or(end);
+        assert_eq!(stop.position, expected, "finish from {p}");
+
+        s.seek(p).unwrap();
+        let stop = s.reverse_step_over().unwrap();
+        // With no frame (after the run returned) reverse-next is a reverse step.
+        let expected = if d == 0 {
+            p.saturating_sub(1).max(start)
+        } else {
+            (start..p)
+                .rev()
+                .find(|&q| depth(truth, q, start) <= d)
+                .unwrap_or(start)
+        };
+        assert_eq!(stop.position, expected, "rnext from {p}");
+
+        s.seek(p).unwrap();
+        let stop = s.reverse_finish().unwrap();
+        let expected = (start..p)
+            .rev()
+            .find(|&q| depth(truth, q, start) < d)
+            .unwrap_or(start);
+        assert_eq!(stop.position, expected, "rfinish from {p}");
+    }
+}
+
+/// Throws that unwind the frames a `next` or `finish` started in: the movement stops where
+/// the exception lands, in either direction, as the depths say.
+const THROWING: &str = r#"(module
+  (memory (export "memory") 1)
+  (tag $e (param i32))
+  (func $inner (param i32) (result i32)
+    (if (local.get 0) (then (throw $e (local.get 0))))
+    (i32.const 5))
+  (func $mid (param i32) (result i32)
+    (i32.add (call $inner (local.get 0)) (i32.const 1)))
+  ;; Caught in a frame the movement is inside of.
+  (func $safe (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h)
+        (call $mid (local.get 0)))))
+  (func (export "_start")
+    (local $r i32)
+    (local.set $r (call $safe (i32.const 3)))
+    (local.set $r (i32.add (local.get $r)
+      (block $h (result i32)
+        (try_table (result i32) (catch $e $h)
+          (call $mid (i32.const 7))))))
+    (local.set $r (i32.add (local.get $r) (call $mid (i32.const 0))))
+    (i32.store (i32.const 0) (local.get $r))))"#;
+
+#[test]
+fn next_and_finish_stop_where_a_throw_lands_above_them() {
+    let module = Module::new(THROWING.as_bytes()).unwrap();
+    let (_, bytes) = record_wasi(&module, &["t"], None, false);
+    let truth = ground_truth(&bytes);
+    let mut s = open(&bytes, tiny());
+    next_and_finish_land_where_the_truth_says(&mut s, &truth);
+    s.seek(s.end()).unwrap();
+    assert_eq!(s.read_memory(0, 4).unwrap(), 16u32.to_le_bytes());
 }
 
 #[test]

@@ -96,6 +96,12 @@ impl<T> Store<T> {
                     ty,
                 });
             }
+            if let Err(reason) = self.inner.admit(a) {
+                return Err(Error::BadArguments {
+                    reason: format!("argument {i}: {reason}"),
+                    ty,
+                });
+            }
         }
         if let FuncKind::Host { .. } = self.inner.funcs[func].kind {
             return self.call_host_directly(func, args).map(Resumable::Returned);
@@ -305,6 +311,11 @@ impl<T> Store<T> {
                     return Err(HostError::Error(format!(
                         "host function returned {} for result {i}, expected {t}",
                         v.ty()
+                    )));
+                }
+                if let Err(reason) = self.inner.admit(v) {
+                    return Err(HostError::Error(format!(
+                        "host function returned a bad result {i}: {reason}"
                     )));
                 }
             }

@@ -191,6 +191,8 @@ pub(crate) struct ExnData {
     pub escaped: bool,
     /// Hidden locals of legacy catch blocks (kept for a `rethrow`) that hold it.
     pub holds: u32,
+    /// On the free list: nothing may refer to it until a throw reuses the slot.
+    pub freed: bool,
 }
 
 /// Every exception of a store. One that was caught without ever becoming an `exnref` can be
@@ -209,6 +211,7 @@ impl ExnHeap {
             values: values.into(),
             escaped: false,
             holds: 0,
+            freed: false,
         };
         match self.free.pop() {
             Some(i) => {
@@ -225,8 +228,9 @@ impl ExnHeap {
     /// Frees `exn` if nothing can reference it: no `exnref` to it was ever made and no legacy
     /// catch block holds it (it was just caught by a clause that does not keep it).
     pub(crate) fn release(&mut self, exn: Exn) {
-        let e = &self.list[exn.index()];
-        if !e.escaped && e.holds == 0 {
+        let e = &mut self.list[exn.index()];
+        if !e.escaped && e.holds == 0 && !e.freed {
+            e.freed = true;
             self.free.push(exn.as_u32());
         }
     }
@@ -249,6 +253,11 @@ impl ExnHeap {
         if exn != in_flight {
             self.release(exn);
         }
+    }
+
+    /// `exn` is an exception of this heap that can be referenced (not freed for reuse).
+    pub(crate) fn is_live(&self, exn: Exn) -> bool {
+        self.list.get(exn.index()).is_some_and(|e| !e.freed)
     }
 
     /// Exceptions held (live or free).
@@ -323,6 +332,31 @@ pub(crate) struct StoreInner {
 }
 
 impl StoreInner {
+    /// Checks a reference the host hands in (a call's argument, a host function's result, a
+    /// new global's or table's value): a function or exception of this store. An exception
+    /// the host refers to is kept from then on (never reused).
+    pub(crate) fn admit(&mut self, v: &Val) -> Result<(), String> {
+        match *v {
+            Val::FuncRef(Some(f)) if f.index() >= self.funcs.len() => Err(format!(
+                "funcref {} is not a function of this store",
+                f.as_u32()
+            )),
+            Val::ExnRef(Some(e)) => {
+                if !self.exceptions.is_live(e) {
+                    return Err(format!(
+                        "exnref {} is not an exception of this store",
+                        e.as_u32()
+                    ));
+                }
+                if !self.exceptions[e.index()].escaped {
+                    Arc::make_mut(&mut self.exceptions).escape(e);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The id of signature `ty`; `key` is the full signature when `ty` alone does not tell it
     /// (typed function references, see `ModuleInner::type_keys`).
     pub(crate) fn intern_sig(&mut self, ty: &FuncType, key: Option<&Arc<str>>) -> SigId {
@@ -591,18 +625,33 @@ impl<T> Store<T> {
     }
 
     /// Creates a table owned by the host, filled with `init`.
-    pub fn new_table(&mut self, ty: TableType, init: Val) -> Table {
-        self.inner.tables.push(TableInstance {
+    ///
+    /// # Errors
+    /// [`Error::BadArguments`] if `init` is a reference that is not of this store.
+    pub fn new_table(&mut self, ty: TableType, init: Val) -> Result<Table, Error> {
+        self.admit_host_value(&init)?;
+        Ok(self.inner.tables.push(TableInstance {
             ty,
             elements: vec![init.to_cell(); ty.limits.min as usize],
-        })
+        }))
     }
 
     /// Creates a global owned by the host.
-    pub fn new_global(&mut self, ty: GlobalType, value: Val) -> Global {
-        self.inner.globals.push(GlobalInstance {
+    ///
+    /// # Errors
+    /// [`Error::BadArguments`] if `value` is a reference that is not of this store.
+    pub fn new_global(&mut self, ty: GlobalType, value: Val) -> Result<Global, Error> {
+        self.admit_host_value(&value)?;
+        Ok(self.inner.globals.push(GlobalInstance {
             ty,
             value: value.to_cell(),
+        }))
+    }
+
+    fn admit_host_value(&mut self, v: &Val) -> Result<(), Error> {
+        self.inner.admit(v).map_err(|reason| Error::BadArguments {
+            reason,
+            ty: FuncType::default(),
         })
     }
 

@@ -350,6 +350,68 @@ fn legacy_catches_free_their_exceptions_unless_kept_for_a_rethrow() {
     }
 }
 
+/// References the host makes up are refused with an error, not a panic: an exception or a
+/// function the store does not have, as a call's argument, a host function's result or a new
+/// global's value.
+#[test]
+fn made_up_references_from_the_host_are_refused() {
+    const TAKES: &str = r#"(module
+      (import "host" "make" (func $make (result exnref)))
+      (func (export "take") (param exnref) (result i32)
+        (block $h
+          (try_table (catch_all $h)
+            (throw_ref (local.get 0))))
+        (i32.const 1))
+      (func (export "made") (result i32)
+        (block $h
+          (try_table (catch_all $h)
+            (throw_ref (call $make))))
+        (i32.const 1)))"#;
+    for engine in ENGINES {
+        let module = Module::new(TAKES.as_bytes()).unwrap();
+        let mut store = Store::new(Config::default(), ());
+        store.set_engine(engine).unwrap();
+        let mut linker = Linker::new();
+        linker.func(
+            "host",
+            "make",
+            deja_runtime::FuncType::new([], [ValType::ExnRef]),
+            |_, _, results| {
+                results[0] = Val::ExnRef(Some(deja_runtime::Exn::from_u32(7)));
+                Ok(())
+            },
+        );
+        let i = linker.instantiate(&mut store, &module).unwrap();
+        let bogus = Val::ExnRef(Some(deja_runtime::Exn::from_u32(3)));
+        let take = store.get_func(i, "take").unwrap();
+        match store.call(take, &[bogus]) {
+            Err(Error::BadArguments { reason, .. }) => {
+                assert!(
+                    reason.contains("not an exception of this store"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{engine:?}: {other:?}"),
+        }
+        let made = store.get_func(i, "made").unwrap();
+        match store.call(made, &[]) {
+            Err(e) => assert!(
+                e.to_string().contains("not an exception of this store"),
+                "{engine:?}: {e}"
+            ),
+            other => panic!("{engine:?}: {other:?}"),
+        }
+        let g = store.new_global(
+            deja_runtime::GlobalType {
+                content: ValType::FuncRef,
+                mutable: false,
+            },
+            Val::FuncRef(Some(deja_runtime::Func::from_u32(1000))),
+        );
+        assert!(matches!(g, Err(Error::BadArguments { .. })), "{g:?}");
+    }
+}
+
 #[test]
 fn tags_are_shared_between_instances_by_identity() {
     const THROWER: &str = r#"(module

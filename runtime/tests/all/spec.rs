@@ -71,27 +71,31 @@ fn spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
         ("global_f64", F64, Val::F64(666.6f64.to_bits())),
     ];
     for (name, ty, v) in globals {
-        let g = store.new_global(
-            GlobalType {
-                content: ty,
-                mutable: false,
-            },
-            v,
-        );
+        let g = store
+            .new_global(
+                GlobalType {
+                    content: ty,
+                    mutable: false,
+                },
+                v,
+            )
+            .unwrap();
         linker.define("spectest", name, Extern::Global(g));
     }
     for (name, table64) in [("table", false), ("table64", true)] {
-        let table = store.new_table(
-            TableType {
-                table64,
-                element: FuncRef,
-                limits: Limits {
-                    min: 10,
-                    max: Some(20),
+        let table = store
+            .new_table(
+                TableType {
+                    table64,
+                    element: FuncRef,
+                    limits: Limits {
+                        min: 10,
+                        max: Some(20),
+                    },
                 },
-            },
-            Val::FuncRef(None),
-        );
+                Val::FuncRef(None),
+            )
+            .unwrap();
         linker.define("spectest", name, Extern::Table(table));
     }
     let memory = store.new_memory(MemoryType {

@@ -30,13 +30,15 @@ fn run(engine: EngineKind) -> Vec<Val> {
     let module = Module::new(&wat::parse_str(GUEST).unwrap()).expect("extended constants load");
     let mut store = Store::new(Config::default(), ());
     store.set_engine(engine).unwrap();
-    let base = store.new_global(
-        GlobalType {
-            content: ValType::I32,
-            mutable: false,
-        },
-        Val::I32(100),
-    );
+    let base = store
+        .new_global(
+            GlobalType {
+                content: ValType::I32,
+                mutable: false,
+            },
+            Val::I32(100),
+        )
+        .unwrap();
     let mut linker = Linker::new();
     linker.define("env", "base", deja_runtime::Extern::Global(base));
     let instance = linker.instantiate(&mut store, &module).unwrap();

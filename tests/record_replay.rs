@@ -461,20 +461,7 @@ fn a_wasm3_program_records_replays_and_steps_both_ways_on_both_engines() {
         "break sum\nrcontinue\nwhere\nlocals\nrcontinue\nlocals\ncontinue\nlocals\nrstep 3\nstack\n",
     )
     .unwrap();
-    let mut transcripts = Vec::new();
-    for engine in ["interp", "jit"] {
-        let out = format!("{engine}.deja");
-        let rec = deja_in(
-            &work,
-            &[
-                "record",
-                "--engine",
-                engine,
-                "-o",
-                &out,
-                wasm.to_str().unwrap(),
-            ],
-        );
+    let transcripts = on_both_engines(&work, &wasm, &script, 134, |_, rec| {
         assert_eq!(rec.status.code(), Some(134), "{}", text(&rec.stderr));
         assert_eq!(text(&rec.stdout), "5050\n");
         assert!(
@@ -482,18 +469,8 @@ fn a_wasm3_program_records_replays_and_steps_both_ways_on_both_engines() {
             "{}",
             text(&rec.stderr)
         );
-        for on in ["interp", "jit"] {
-            let rep = deja_in(&work, &["replay", "--engine", on, &out]);
-            assert_eq!(
-                text(&rep.stderr).trim(),
-                "replay matches: trapped: null function reference, after 1622 steps, 1 host calls",
-                "recorded on {engine}, replayed on {on}"
-            );
-        }
-        let batch = deja_in(&work, &["debug", "--batch", script.to_str().unwrap(), &out]);
-        assert_eq!(batch.status.code(), Some(0), "{}", text(&batch.stderr));
-        transcripts.push(text(&batch.stdout));
-    }
+        "replay matches: trapped: null function reference, after 1622 steps, 1 host calls"
+    });
     let t = &transcripts[0];
     let lines: Vec<&str> = t.lines().collect();
     // The last tail call (n = 0), then back to n = 1, forward to n = 0 again, all two frames
@@ -525,6 +502,47 @@ fn a_wasm3_program_records_replays_and_steps_both_ways_on_both_engines() {
     std::fs::remove_dir_all(&work).unwrap();
 }
 
+/// Records `wasm` on each engine (`check` looks at the recording and says the line replay
+/// must print), replays each trace on both engines, which must exit with `code` too, and
+/// runs the `--batch` script on it: the transcripts, per recording engine.
+fn on_both_engines(
+    work: &std::path::Path,
+    wasm: &std::path::Path,
+    script: &std::path::Path,
+    code: i32,
+    mut check: impl FnMut(&str, &std::process::Output) -> &'static str,
+) -> Vec<String> {
+    let mut transcripts = Vec::new();
+    for engine in ["interp", "jit"] {
+        let out = format!("{engine}.deja");
+        let rec = deja_in(
+            work,
+            &[
+                "record",
+                "--engine",
+                engine,
+                "-o",
+                &out,
+                wasm.to_str().unwrap(),
+            ],
+        );
+        let expected = check(engine, &rec);
+        for on in ["interp", "jit"] {
+            let rep = deja_in(work, &["replay", "--engine", on, &out]);
+            assert_eq!(rep.status.code(), Some(code), "{}", text(&rep.stderr));
+            assert_eq!(
+                text(&rep.stderr).trim(),
+                expected,
+                "recorded on {engine}, replayed on {on}"
+            );
+        }
+        let batch = deja_in(work, &["debug", "--batch", script.to_str().unwrap(), &out]);
+        assert_eq!(batch.status.code(), Some(0), "{}", text(&batch.stderr));
+        transcripts.push(text(&batch.stdout));
+    }
+    transcripts
+}
+
 /// Exception handling end to end (`examples/wat/exceptions.wat`: a throw caught three frames
 /// up, `catch_all_ref` and `throw_ref`, an uncaught exception at the end): recorded on each
 /// engine, replayed on both, and walked with `catch throw` both ways. deja exits with 121 for
@@ -539,8 +557,7 @@ fn exceptions_record_replay_and_stop_at_throws_both_ways_on_both_engines() {
         "catch throw\nrcontinue\nrcontinue\nwhere\nstack\nrcontinue\ncontinue\nstep\nwhere\nstack\n",
     )
     .unwrap();
-    let mut transcripts = Vec::new();
-    for engine in ["interp", "jit"] {
+    let transcripts = on_both_engines(&work, &wasm, &script, 121, |engine, rec| {
         let run = deja_in(&work, &["run", "--engine", engine, wasm.to_str().unwrap()]);
         assert_eq!(run.status.code(), Some(121), "{}", text(&run.stderr));
         assert_eq!(text(&run.stdout), "15\n72\n");
@@ -551,32 +568,9 @@ fn exceptions_record_replay_and_stop_at_throws_both_ways_on_both_engines() {
             "{}",
             text(&run.stderr)
         );
-        let out = format!("{engine}.deja");
-        let rec = deja_in(
-            &work,
-            &[
-                "record",
-                "--engine",
-                engine,
-                "-o",
-                &out,
-                wasm.to_str().unwrap(),
-            ],
-        );
         assert_eq!(rec.status.code(), Some(121), "{}", text(&rec.stderr));
-        for on in ["interp", "jit"] {
-            let rep = deja_in(&work, &["replay", "--engine", on, &out]);
-            assert_eq!(rep.status.code(), Some(121));
-            assert_eq!(
-                text(&rep.stderr).trim(),
-                "replay matches: trapped: uncaught exception $bad_digit (i32 72), after 598 steps, 2 host calls",
-                "recorded on {engine}, replayed on {on}"
-            );
-        }
-        let batch = deja_in(&work, &["debug", "--batch", script.to_str().unwrap(), &out]);
-        assert_eq!(batch.status.code(), Some(0), "{}", text(&batch.stderr));
-        transcripts.push(text(&batch.stdout));
-    }
+        "replay matches: trapped: uncaught exception $bad_digit (i32 72), after 598 steps, 2 host calls"
+    });
     let t = &transcripts[0];
     let lines: Vec<&str> = t.lines().collect();
     // The throw that `catch_all_ref` catches right before the `throw_ref` at the end, then

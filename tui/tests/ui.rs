@@ -16,11 +16,16 @@ fn divide_trace() -> Vec<u8> {
         "/../examples/wat/divide.wat"
     ))
     .unwrap();
+    record(&module)
+}
+
+/// A trace of `module` (no imports) run to its end.
+fn record(module: &deja_runtime::Module) -> Vec<u8> {
     let mut store = deja_runtime::Store::new(deja_runtime::Config::default(), ());
     let (_, bytes) = deja_recorder::record(
         &mut store,
         &deja_runtime::Linker::new(),
-        &module,
+        module,
         Vec::new(),
         deja_recorder::Settings::new("test"),
     )
@@ -791,16 +796,7 @@ fn throws_at_the_position_of_another_hit_are_listed_too() {
           (try_table (catch $e $h)
             (throw $e)))))"#;
     let module = deja_runtime::Module::new(GUEST.as_bytes()).unwrap();
-    let mut store = deja_runtime::Store::new(deja_runtime::Config::default(), ());
-    let (_, trace) = deja_recorder::record(
-        &mut store,
-        &deja_runtime::Linker::new(),
-        &module,
-        Vec::new(),
-        deja_recorder::Settings::new("test"),
-    )
-    .unwrap();
-    let mut h = Harness::open(trace);
+    let mut h = Harness::open(record(&module));
     let throws = |h: &Harness| -> Vec<u64> {
         h.view()
             .events

@@ -65,6 +65,15 @@ fn load(engine: EngineKind) -> (Store<()>, deja_runtime::Instance) {
 }
 
 /// Calls `name` with `args`: the results (or the trap code) and the steps taken.
+/// `wat` instantiated on `engine`, without imports.
+fn instantiate(engine: EngineKind, wat: &str) -> (Store<()>, deja_runtime::Instance) {
+    let module = Module::new(wat.as_bytes()).unwrap();
+    let mut store = Store::new(Config::default(), ());
+    store.set_engine(engine).unwrap();
+    let i = Linker::new().instantiate(&mut store, &module).unwrap();
+    (store, i)
+}
+
 fn call(
     store: &mut Store<()>,
     instance: deja_runtime::Instance,
@@ -265,10 +274,7 @@ fn exceptions_caught_without_a_reference_are_reused() {
             (br $next)))
         (local.get $sum)))"#;
     for engine in ENGINES {
-        let module = Module::new(LOOP.as_bytes()).unwrap();
-        let mut store = Store::new(Config::default(), ());
-        store.set_engine(engine).unwrap();
-        let i = Linker::new().instantiate(&mut store, &module).unwrap();
+        let (mut store, i) = instantiate(engine, LOOP);
         let (r, _) = call(&mut store, i, "loop", &[Val::I32(100_000)]);
         assert_eq!(r, Ok(vec![Val::I32(705_082_704)]), "{engine:?}");
         assert_eq!(store.exceptions_held(), 1, "{engine:?}");
@@ -329,10 +335,7 @@ fn legacy_catches_free_their_exceptions_unless_kept_for_a_rethrow() {
             (br $next)))
         (local.get $sum)))"#;
     for engine in ENGINES {
-        let module = Module::new(LOOP.as_bytes()).unwrap();
-        let mut store = Store::new(Config::default(), ());
-        store.set_engine(engine).unwrap();
-        let i = Linker::new().instantiate(&mut store, &module).unwrap();
+        let (mut store, i) = instantiate(engine, LOOP);
         let sum = Ok(vec![Val::I32(50_005_000)]);
         let (r, _) = call(&mut store, i, "loop", &[Val::I32(10_000), Val::I32(0)]);
         assert_eq!(r, sum, "{engine:?}");

@@ -64,11 +64,22 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
     match replayed {
         Ok(report) => match report.outcome {
             Outcome::Matched(outcome) => {
+                // A recording a signal ended exits as `record` did (SIGINT's code: the trace
+                // does not say which signal it was).
+                let by_signal = outcome == deja_traces::RunOutcome::Interrupted
+                    && interruption(&args.trace) == Some(deja_traces::Interruption::Signal);
                 eprintln!(
                     "replay matches: {}, after {} steps, {} host calls",
-                    outcome, report.total_steps, report.host_calls
+                    if by_signal {
+                        "interrupted by a signal".to_string()
+                    } else {
+                        outcome.to_string()
+                    },
+                    report.total_steps,
+                    report.host_calls
                 );
                 match run_outcome_code(&outcome) {
+                    _ if by_signal => Err(Failure::Silent(crate::signals::SIGINT_EXIT)),
                     0 => Ok(()),
                     code => Err(Failure::Silent(code)),
                 }
@@ -90,4 +101,19 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
             code: 119,
         }),
     }
+}
+
+/// Why an interrupted recording stopped: its last `Interrupted` event (just before the end).
+fn interruption(path: &std::path::Path) -> Option<deja_traces::Interruption> {
+    let reader = TraceReader::open(path).ok()?;
+    let last = reader.record_count();
+    (last.saturating_sub(4)..last).rev().find_map(|i| {
+        match reader.read_record(deja_traces::RecordIndex(i)).ok()? {
+            deja_traces::Record::Event(e) => match e.kind {
+                deja_traces::EventKind::Interrupted(why) => Some(why),
+                _ => None,
+            },
+            _ => None,
+        }
+    })
 }

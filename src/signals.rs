@@ -8,6 +8,9 @@
 //! whole process group, so the child gets the same interruption twice within microseconds.
 
 use signal_hook::consts::{SIGINT, SIGTERM};
+
+/// What deja exits with after SIGINT (128 + its number), as a shell expects.
+pub const SIGINT_EXIT: u8 = 128 + SIGINT as u8;
 use signal_hook::iterator::Signals;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};

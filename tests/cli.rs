@@ -630,8 +630,15 @@ fn sigint_ends_a_recording_cleanly_and_sigkill_keeps_a_recent_position() {
         let replay = support::deja_in(&dir, &["replay", "--engine", engine, "int.deja"]);
         let text = support::text(&replay.stderr);
         assert!(
-            text.contains(&format!("replay matches: interrupted, after {at} steps")),
+            text.contains(&format!(
+                "replay matches: interrupted by a signal, after {at} steps"
+            )),
             "{engine}: {text}"
+        );
+        assert_eq!(
+            replay.status.code(),
+            Some(130),
+            "exits as the recording did"
         );
 
         let mut child = spawn("kill.deja");

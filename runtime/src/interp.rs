@@ -1352,6 +1352,10 @@ impl Engine for Interp {
     }
 
     fn run(&mut self, store: &mut StoreInner) -> Exit {
+        if self.pending_throw.is_some() && store.position >= store.stop_at {
+            // Paused before the throw's step (at the position asked for): it stays pending.
+            return Exit::StepBudget;
+        }
         if let Some(exn) = self.pending_throw.take() {
             // The throw reported before: its step completes now, with the unwinding.
             store.position += 1;

@@ -216,6 +216,42 @@ fn throws_are_debug_events_with_the_frames_at_the_throw() {
     assert_eq!(seen[0], seen[1], "the same events on both engines");
 }
 
+/// Sets the stop position to where the throw is, from the throw's debug event.
+struct StopAtThrow(Option<u64>);
+
+impl DebugHandler<()> for StopAtThrow {
+    fn handle(&mut self, store: &mut Store<()>, event: DebugEvent<'_>) -> DebugAction {
+        if let DebugEvent::CaughtExceptionThrown(_) = event {
+            self.0 = Some(store.position());
+            store.set_stop_position(self.0);
+        }
+        DebugAction::Continue
+    }
+}
+
+/// A stop asked for at the throw's own position pauses before the throw's step, with the
+/// throwing frame still there; resuming unwinds and goes on.
+#[test]
+fn a_stop_at_the_throw_pauses_before_it() {
+    for engine in ENGINES {
+        let (mut store, i) = load(engine);
+        store.set_debug_handler(Some(Box::new(StopAtThrow(None))));
+        let f = store.get_func(i, "top").unwrap();
+        let Resumable::Paused(_) = store.call_resumable(f, &[Val::I32(3)]).unwrap() else {
+            panic!("{engine:?}: not paused");
+        };
+        assert_eq!(store.position(), 11, "{engine:?}: at the throw");
+        assert_eq!(store.debug_frames().depth(), 3, "{engine:?}");
+        store.set_stop_position(None);
+        store.set_debug_handler(None);
+        let Resumable::Returned(r) = store.resume().unwrap() else {
+            panic!("{engine:?}: paused again");
+        };
+        assert_eq!(r, vec![Val::I32(30)]);
+        assert_eq!(store.position(), 13, "{engine:?}");
+    }
+}
+
 #[test]
 fn an_exception_kept_in_a_global_survives_snapshots_and_is_thrown_again() {
     for engine in ENGINES {

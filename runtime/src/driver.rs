@@ -376,8 +376,9 @@ impl<T> Store<T> {
     fn deliver(&mut self, event: DebugEvent<'_>) -> DebugAction {
         match self.handler.take() {
             Some(mut handler) => {
+                let sets = self.handler_sets;
                 let action = handler.handle(self, event);
-                if self.handler.is_none() {
+                if self.handler_sets == sets {
                     self.handler = Some(handler);
                 }
                 action

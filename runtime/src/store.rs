@@ -376,6 +376,9 @@ pub struct Store<T> {
     pub(crate) data: T,
     pub(crate) host_funcs: Vec<HostFunc<T>>,
     pub(crate) handler: Option<Box<dyn DebugHandler<T>>>,
+    /// Counts [`Store::set_debug_handler`] calls: a handler that installs another one (or
+    /// none) while it handles an event is not put back afterwards.
+    pub(crate) handler_sets: u64,
     pub(crate) observer: Option<Box<dyn HostCallObserver<T>>>,
     /// The engine that executes Wasm code (see `engine.rs`).
     pub(crate) engine: Box<dyn Engine>,
@@ -413,6 +416,7 @@ impl<T> Store<T> {
             data,
             host_funcs: Vec::new(),
             handler: None,
+            handler_sets: 0,
             observer: None,
             engine: Box::new(Interp::default()),
             engine_kind: EngineKind::Interp,
@@ -501,10 +505,12 @@ impl<T> Store<T> {
         self.inner.call.paused
     }
 
-    /// Installs the handler that receives debug events.
+    /// Installs the handler that receives debug events (also from within a handler's
+    /// `handle`: the new one, or none, takes its place from then on).
     pub fn set_debug_handler(&mut self, handler: Option<Box<dyn DebugHandler<T>>>) {
         self.inner.report_throws = handler.is_some();
         self.handler = handler;
+        self.handler_sets += 1;
     }
 
     /// Installs the observer of host calls (the recorder's hook on the seam).

@@ -252,6 +252,39 @@ fn a_stop_at_the_throw_pauses_before_it() {
     }
 }
 
+/// Takes itself out at the first event it sees.
+struct Once(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl DebugHandler<()> for Once {
+    fn handle(&mut self, store: &mut Store<()>, _: DebugEvent<'_>) -> DebugAction {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        store.set_debug_handler(None);
+        DebugAction::Continue
+    }
+}
+
+/// A handler that removes itself while handling a throw is gone: the next throws are not
+/// reported to it, and run as without a handler.
+#[test]
+fn a_handler_can_take_itself_out() {
+    for engine in ENGINES {
+        let (mut store, i) = load(engine);
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        store.set_debug_handler(Some(Box::new(Once(seen.clone()))));
+        for _ in 0..3 {
+            assert_eq!(
+                call(&mut store, i, "top", &[Val::I32(3)]),
+                (Ok(vec![Val::I32(30)]), 13)
+            );
+        }
+        assert_eq!(
+            seen.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "{engine:?}"
+        );
+    }
+}
+
 #[test]
 fn an_exception_kept_in_a_global_survives_snapshots_and_is_thrown_again() {
     for engine in ENGINES {

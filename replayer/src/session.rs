@@ -872,8 +872,57 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             });
         }
         self.install(true, extra);
+        // A pause to look at before running on: its reason, whether it is the starting
+        // instruction's breakpoint (which does not stop us), and whether a throw's unwinding
+        // just landed there.
+        let mut pending = (landing.is_some() && self.at_throw_site()).then_some((
+            PauseReason::Breakpoint,
+            true,
+            false,
+        ));
         let result = loop {
-            match self.run(self.end, &[], true) {
+            let (reason, at_start, landed) = match pending.take() {
+                Some(p) => p,
+                None => match self.run(self.end, &[], true) {
+                    Err(e) => break Err(e),
+                    Ok(Ran::Cancelled) => {
+                        break Ok(Stop {
+                            reason: StopReason::Cancelled,
+                            position: self.position(),
+                        });
+                    }
+                    Ok(Ran::Reached | Ran::Finished) => {
+                        break Ok(Stop {
+                            reason: self.end_reason(),
+                            position: self.position(),
+                        });
+                    }
+                    Ok(Ran::Hit(reason)) => (
+                        reason,
+                        self.position() == from && reason == PauseReason::Breakpoint,
+                        false,
+                    ),
+                },
+            };
+            if !at_start && let Some(r) = accept(self, reason) {
+                break Ok(Stop {
+                    reason: r,
+                    position: self.position(),
+                });
+            }
+            let Some(max_depth) = landing else { continue };
+            if landed && self.depth() <= max_depth {
+                break Ok(Stop {
+                    reason: StopReason::Step,
+                    position: self.position(),
+                });
+            }
+            if !(reason == PauseReason::Breakpoint && self.at_throw_site()) {
+                continue;
+            }
+            // The throw is one step, its unwinding included; where it lands is looked at as
+            // any pause is (a breakpoint there, another throw).
+            match self.run(self.position() + 1, &[], true) {
                 Err(e) => break Err(e),
                 Ok(Ran::Cancelled) => {
                     break Ok(Stop {
@@ -881,61 +930,34 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                         position: self.position(),
                     });
                 }
-                Ok(Ran::Reached | Ran::Finished) => {
+                Ok(Ran::Finished) => {
                     break Ok(Stop {
                         reason: self.end_reason(),
                         position: self.position(),
                     });
                 }
-                Ok(Ran::Hit(reason)) => {
-                    // A breakpoint at the starting instruction does not stop us.
-                    let at_start = self.position() == from && reason == PauseReason::Breakpoint;
-                    if !at_start && let Some(r) = accept(self, reason) {
+                Ok(Ran::Reached) => {
+                    if self.depth() <= max_depth {
                         break Ok(Stop {
-                            reason: r,
+                            reason: StopReason::Step,
                             position: self.position(),
                         });
                     }
-                    let Some(max_depth) = landing else { continue };
-                    let at_throw = reason == PauseReason::Breakpoint
-                        && self
-                            .store
-                            .debug_frames()
-                            .wasm_function_index_and_pc()
-                            .is_some_and(|(f, pc)| self.module.is_throw_site(f, pc));
-                    if !at_throw {
-                        continue;
-                    }
-                    // The throw is one step, its unwinding included.
-                    match self.run(self.position() + 1, &[], true) {
-                        Err(e) => break Err(e),
-                        Ok(Ran::Cancelled) => {
-                            break Ok(Stop {
-                                reason: StopReason::Cancelled,
-                                position: self.position(),
-                            });
-                        }
-                        Ok(Ran::Finished) => {
-                            break Ok(Stop {
-                                reason: self.end_reason(),
-                                position: self.position(),
-                            });
-                        }
-                        Ok(Ran::Reached | Ran::Hit(_)) => {
-                            if self.depth() <= max_depth {
-                                break Ok(Stop {
-                                    reason: StopReason::Step,
-                                    position: self.position(),
-                                });
-                            }
-                        }
-                    }
                 }
+                Ok(Ran::Hit(r)) => pending = Some((r, false, true)),
             }
         };
         self.uninstall();
         self.settle();
         result
+    }
+
+    /// The current instruction throws (`throw`, `throw_ref`, `rethrow`).
+    fn at_throw_site(&mut self) -> bool {
+        self.store
+            .debug_frames()
+            .wasm_function_index_and_pc()
+            .is_some_and(|(f, pc)| self.module.is_throw_site(f, pc))
     }
 
     /// Continues forward to the next breakpoint or watchpoint hit, or the end.

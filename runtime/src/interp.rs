@@ -1306,12 +1306,13 @@ impl Interp {
             sp += 1;
         } else if let Some(local) = clause.exn_local {
             // Kept for a `rethrow`; what the local held before (a catch block at this level
-            // that was left) is referenced by it no longer.
+            // that was left, or the one rethrowing this exception) is referenced by it no
+            // longer.
             let slot = f.fp as usize + local as usize;
             let old = self.cells[slot];
             heap.hold(exn);
             self.cells[slot] = u64::from(exn.as_u32()) + 1;
-            if old != 0 && old != self.cells[slot] {
+            if old != 0 {
                 heap.unhold(crate::store::Exn::from_u32((old - 1) as u32), exn);
             }
         } else {

@@ -343,9 +343,22 @@ const THROWING: &str = r#"(module
     (block $h (result i32)
       (try_table (result i32) (catch $e $h)
         (call $mid (local.get 0)))))
+  ;; A cleanup pad (legacy): what $mid throws lands on the rethrow, which throws it on.
+  (func $pad (param i32) (result i32)
+    try (result i32)
+      (call $mid (local.get 0))
+    catch_all
+      rethrow 0
+    end)
+  (func $padded (param i32) (result i32)
+    (i32.add (call $pad (local.get 0)) (i32.const 100)))
   (func (export "_start")
     (local $r i32)
     (local.set $r (call $safe (i32.const 3)))
+    (local.set $r (i32.add (local.get $r)
+      (block $h (result i32)
+        (try_table (result i32) (catch $e $h)
+          (call $padded (i32.const 9))))))
     (local.set $r (i32.add (local.get $r)
       (block $h (result i32)
         (try_table (result i32) (catch $e $h)
@@ -361,7 +374,57 @@ fn next_and_finish_stop_where_a_throw_lands_above_them() {
     let mut s = open(&bytes, tiny());
     next_and_finish_land_where_the_truth_says(&mut s, &truth);
     s.seek(s.end()).unwrap();
-    assert_eq!(s.read_memory(0, 4).unwrap(), 16u32.to_le_bytes());
+    assert_eq!(s.read_memory(0, 4).unwrap(), 25u32.to_le_bytes());
+    let (start, end) = (s.start(), s.end());
+    let depth = |p: u64| truth[(p - start) as usize].frames.len();
+
+    // `catch throw`, `continue` to each throw, then `finish` from there: it lands where the
+    // truth says, also when the throw's landing is another throw (the pad's rethrow).
+    let catch = s.add_catch_throw();
+    let mut throws = Vec::new();
+    s.seek(start).unwrap();
+    loop {
+        let stop = s.continue_forward().unwrap();
+        if stop.reason != StopReason::Throw(catch) {
+            break;
+        }
+        throws.push(stop.position);
+    }
+    assert_eq!(throws.len(), 4, "{throws:?}");
+    s.delete(catch);
+    for &p in &throws {
+        s.add_catch_throw();
+        s.seek(start).unwrap();
+        while s.continue_forward().unwrap().position < p {}
+        assert_eq!(s.position(), p);
+        let stop = s.finish().unwrap();
+        let expected = (p + 1..=end).find(|&q| depth(q) < depth(p)).unwrap_or(end);
+        assert_eq!(stop.position, expected, "finish from the throw at {p}");
+        let ids: Vec<u32> = s.stop_points().keys().copied().collect();
+        for id in ids {
+            s.delete(id);
+        }
+    }
+
+    // A breakpoint where a throw lands, inside the call a `next` steps over: it stops there,
+    // as a breakpoint.
+    let landing = (start..end)
+        .find(|&q| depth(q + 1) + 1 < depth(q))
+        .map(|q| q + 1)
+        .expect("a throw that unwinds a frame");
+    let (f, pc) = truth[(landing - start) as usize].frames[0];
+    let bp = s.add_breakpoint(FuncIndex::from_u32(f), Some(pc)).unwrap();
+    let call = (start..landing)
+        .rev()
+        .find(|&q| depth(q) == 1)
+        .expect("the call from _start");
+    s.seek(call).unwrap();
+    let stop = s.step_over().unwrap();
+    assert_eq!(
+        (stop.position, stop.reason),
+        (landing, StopReason::Breakpoint(bp)),
+        "next from {call}"
+    );
 }
 
 #[test]

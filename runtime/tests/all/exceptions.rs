@@ -402,6 +402,26 @@ fn legacy_catches_free_their_exceptions_unless_kept_for_a_rethrow() {
             end
             (local.set $n (i32.sub (local.get $n) (i32.const 1)))
             (br $next)))
+        (local.get $sum))
+      ;; A kept catch inside the try of another, in one function: the inner one's rethrow
+      ;; lands in the outer one, in the same hidden local.
+      (func (export "nested") (param $n i32) (result i32)
+        (local $sum i32)
+        (block $done
+          (loop $next
+            (br_if $done (i32.eqz (local.get $n)))
+            try
+              try
+                (throw $e (local.get $n))
+              catch_all
+                rethrow 0
+              end
+            catch $e
+              (local.set $sum (i32.add (local.get $sum)))
+              (if (i32.eqz (local.get $n)) (then rethrow 1))
+            end
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $next)))
         (local.get $sum)))"#;
     for engine in ENGINES {
         let (mut store, i) = instantiate(engine, LOOP);
@@ -419,6 +439,15 @@ fn legacy_catches_free_their_exceptions_unless_kept_for_a_rethrow() {
         let (r, _) = call(&mut store, i, "kept", &[Val::I32(10_000)]);
         assert_eq!(r, sum, "{engine:?}");
         assert_eq!(store.exceptions_held(), 2, "{engine:?}: kept for a rethrow");
+
+        let (mut store, i) = instantiate(engine, LOOP);
+        let (r, _) = call(&mut store, i, "nested", &[Val::I32(10_000)]);
+        assert_eq!(r, sum, "{engine:?}");
+        assert!(
+            store.exceptions_held() <= 2,
+            "{engine:?}: nested kept catches hold {}",
+            store.exceptions_held()
+        );
     }
 }
 

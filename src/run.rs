@@ -47,6 +47,14 @@ fn parse_val(text: &str, ty: ValType) -> Result<Val, String> {
         ValType::FuncRef => return Err("a funcref argument can only be `null`".into()),
         ValType::ExnRef if text == "null" => Val::ExnRef(None),
         ValType::ExnRef => return Err("an exnref argument can only be `null`".into()),
+        // All 128 bits as one number, lane 0 in the low bits: `0x0000000400000003…`.
+        ValType::V128 => {
+            let v = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+                Some(hex) => u128::from_str_radix(&hex.replace('_', ""), 16),
+                None => text.parse::<u128>(),
+            };
+            Val::V128(v.map_err(|_| bad())?)
+        }
     })
 }
 

@@ -28,10 +28,11 @@ pub fn value(v: &Val) -> Value {
         Val::FuncRef(f) => Value::FuncRef(f.map(|f| f.as_u32())),
         Val::ExternRef(e) => Value::ExternRef(e),
         Val::ExnRef(e) => Value::ExnRef(e.map(|e| e.as_u32())),
+        Val::V128(x) => Value::V128(x),
     }
 }
 
-/// A value from a trace as the runtime's; `None` for values the runtime cannot hold (v128).
+/// A value from a trace as the runtime's (every one it can hold today).
 pub fn val(v: &Value) -> Option<Val> {
     Some(match *v {
         Value::I32(x) => Val::I32(x as i32),
@@ -41,7 +42,7 @@ pub fn val(v: &Value) -> Option<Val> {
         Value::FuncRef(f) => Val::FuncRef(f.map(Func::from_u32)),
         Value::ExternRef(e) => Val::ExternRef(e),
         Value::ExnRef(e) => Val::ExnRef(e.map(deja_runtime::Exn::from_u32)),
-        Value::V128(_) => return None,
+        Value::V128(x) => Val::V128(x),
     })
 }
 
@@ -54,6 +55,7 @@ fn val_type(t: ValType) -> deja_traces::ValType {
         ValType::FuncRef => deja_traces::ValType::FuncRef,
         ValType::ExternRef => deja_traces::ValType::ExternRef,
         ValType::ExnRef => deja_traces::ValType::ExnRef,
+        ValType::V128 => deja_traces::ValType::V128,
     }
 }
 
@@ -69,7 +71,9 @@ pub fn signature(ty: &FuncType) -> Signature {
 pub fn config_to_json(c: &Config) -> serde_json::Value {
     serde_json::json!({
         // What the runtime accepted when it recorded (a description; replay does not read it).
-        "features": "wasm2-without-simd extended-const tail-call function-references multi-memory memory64",
+        "features": "wasm2 relaxed-simd extended-const tail-call function-references multi-memory memory64 exceptions",
+        // The one lowering of relaxed SIMD every engine uses (`deja_runtime::simd`).
+        "relaxed_simd": deja_runtime::simd::RELAXED_LOWERING,
         "nan_canonicalization": c.nan_canonicalization,
         "max_call_depth": c.max_call_depth,
         "max_memory_pages": c.max_memory_pages,

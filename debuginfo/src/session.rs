@@ -41,7 +41,9 @@ fn wasm(v: Val) -> Option<WasmValue> {
         Val::I64(x) => WasmValue::I64(x as u64),
         Val::F32(x) => WasmValue::F32(x),
         Val::F64(x) => WasmValue::F64(x),
-        Val::FuncRef(_) | Val::ExternRef(_) | Val::ExnRef(_) => return None,
+        // DWARF expressions compute on scalars: a `v128` local or operand is not a location
+        // they can name.
+        Val::V128(_) | Val::FuncRef(_) | Val::ExternRef(_) | Val::ExnRef(_) => return None,
     })
 }
 

@@ -411,6 +411,7 @@ fn value_bytes(v: &Val, buf: &mut [u8]) -> usize {
         Val::F32(x) => &x.to_le_bytes(),
         Val::I64(x) => &x.to_le_bytes(),
         Val::F64(x) => &x.to_le_bytes(),
+        Val::V128(x) => &x.to_le_bytes(),
         Val::FuncRef(_) | Val::ExternRef(_) | Val::ExnRef(_) => &[],
     };
     let n = bytes.len().min(buf.len());

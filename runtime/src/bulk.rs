@@ -225,3 +225,38 @@ pub(crate) fn memory_copy_x(
     }
     Ok(())
 }
+
+/// A SIMD load of `len` bytes (at most 16) at `base + offset` of any memory, in the low end
+/// of the result.
+pub(crate) fn load_bytes(
+    m: &MemoryInstance,
+    base: u64,
+    offset: u64,
+    len: u64,
+) -> Result<u128, TrapCode> {
+    let r = address(m, base)
+        .checked_add(offset)
+        .and_then(|a| crate::wasm::range(&m.data, a, len))
+        .ok_or(TrapCode::MemoryOutOfBounds)?;
+    let mut b = [0u8; 16];
+    b[..r.len()].copy_from_slice(&m.data[r]);
+    Ok(u128::from_le_bytes(b))
+}
+
+/// A SIMD store of the low `len` bytes of `value` at `base + offset` of any memory.
+pub(crate) fn store_bytes(
+    m: &mut MemoryInstance,
+    base: u64,
+    offset: u64,
+    len: u64,
+    value: u128,
+) -> Result<(), TrapCode> {
+    let a = address(m, base)
+        .checked_add(offset)
+        .ok_or(TrapCode::MemoryOutOfBounds)?;
+    if m.write(a, &value.to_le_bytes()[..len as usize]) {
+        Ok(())
+    } else {
+        Err(TrapCode::MemoryOutOfBounds)
+    }
+}

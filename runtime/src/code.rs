@@ -22,6 +22,7 @@
 //! not a step and never a branch target: the fast loop executes the covered ops' combined effect
 //! and skips them, the single-step loop skips the header and executes the ops one by one.
 
+use crate::simd::{LaneOp, SimdBin, SimdShift, SimdSplat, SimdTer, SimdTest, SimdUn, V128LoadKind};
 use crate::types::{
     DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TagIndex, TypeIndex,
 };
@@ -330,6 +331,60 @@ pub enum Op {
     RefNull,
     RefIsNull,
     RefFunc(FuncIndex),
+
+    // SIMD. A `v128` takes two cells, low half first: these ops, and the `*V` moves below,
+    // are the only ones that know it.
+    /// `local.get` of a `v128` local at this cell offset.
+    LocalGetV(u32),
+    /// `local.set` of a `v128` local.
+    LocalSetV(u32),
+    /// `local.tee` of a `v128` local.
+    LocalTeeV(u32),
+    /// `global.get` of a `v128` global.
+    GlobalGetV(GlobalIndex),
+    /// `global.set` of a `v128` global.
+    GlobalSetV(GlobalIndex),
+    /// `select` of two `v128`s.
+    SelectV,
+    /// `drop` of a `v128`.
+    DropV,
+    /// `v128.const`: `v128_consts[i]`.
+    V128Const(u32),
+    /// `i8x16.shuffle`: its lane indices are the bytes of `v128_consts[i]`.
+    I8x16Shuffle(u32),
+    SimdUn(SimdUn),
+    SimdBin(SimdBin),
+    SimdTer(SimdTer),
+    SimdTest(SimdTest),
+    SimdShift(SimdShift),
+    SimdSplat(SimdSplat),
+    ExtractLane {
+        op: LaneOp,
+        lane: u8,
+    },
+    ReplaceLane {
+        op: LaneOp,
+        lane: u8,
+    },
+    /// A SIMD load of any memory: `mem_args[arg]`.
+    V128Load {
+        kind: V128LoadKind,
+        arg: u32,
+    },
+    /// `v128.store`: `mem_args[arg]`.
+    V128Store(u32),
+    /// `v128.loadN_lane`: `bytes` wide, into `lane`.
+    V128LoadLane {
+        bytes: u8,
+        lane: u8,
+        arg: u32,
+    },
+    /// `v128.storeN_lane`.
+    V128StoreLane {
+        bytes: u8,
+        lane: u8,
+        arg: u32,
+    },
 
     // Fused headers (see `fuse.rs`). Each one stands in front of the original ops it covers and
     // is not a step: the fast loop executes its effect at once and skips those ops; the
@@ -798,20 +853,22 @@ pub struct CompiledFunc {
     pub steps_left: Box<[u32]>,
     /// `br_table` target lists.
     pub br_tables: Box<[BranchTarget]>,
-    /// The memory arguments of [`Op::LoadX`] and [`Op::StoreX`].
+    /// The memory arguments of [`Op::LoadX`], [`Op::StoreX`] and the SIMD loads and stores.
     pub mem_args: Box<[MemArg]>,
+    /// The constants of [`Op::V128Const`] and the lane indices of [`Op::I8x16Shuffle`].
+    pub v128_consts: Box<[u128]>,
     /// The `try_table`s, each as the range of ops it covers, innermost first where they nest
     /// (in the order they end).
     pub handlers: Box<[Handler]>,
     /// The catch clauses of every handler.
     pub catches: Box<[CatchTarget]>,
-    /// Number of locals, parameters included.
+    /// Cells of the locals, parameters included (a `v128` takes two).
     pub num_locals: u32,
-    /// Number of parameters.
+    /// Cells of the parameters.
     pub num_params: u32,
-    /// Number of results.
+    /// Cells of the results.
     pub num_results: u32,
-    /// Maximum operand stack height above the locals.
+    /// Maximum operand stack height above the locals, in cells.
     pub max_stack: u32,
 }
 

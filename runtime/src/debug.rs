@@ -344,7 +344,8 @@ impl<T> FrameCursor<'_, T> {
 
     /// Number of locals, parameters included.
     pub fn num_locals(&self) -> u32 {
-        self.frame().locals.len() as u32
+        let f = self.frame();
+        self.module().inner.local_types[f.def].len() as u32
     }
 
     /// A local's value.
@@ -353,13 +354,50 @@ impl<T> FrameCursor<'_, T> {
     /// If `index >= num_locals()`.
     pub fn local(&self, index: u32) -> Val {
         let f = self.frame();
-        let ty = self.module().inner.local_types[f.def][index as usize];
-        Val::from_cell(f.locals[index as usize], ty)
+        let types = &self.module().inner.local_types[f.def];
+        let ty = types[index as usize];
+        let at = ValType::cells_of(&types[..index as usize]);
+        Val::read_cells(f.locals, at, ty)
     }
 
     /// Depth of the operand stack.
     pub fn num_stacks(&self) -> u32 {
-        self.frame().stack.len() as u32
+        self.stack_layout().len() as u32
+    }
+
+    /// The operands' types and first cells, bottom first: from the frame shape, with a
+    /// returning frame's results on top (at a body's end the shape says so too, but after a
+    /// tail call to a host function the shape at its pc has the call's arguments there).
+    fn stack_layout(&self) -> Vec<(ValType, usize)> {
+        let f = self.frame();
+        let inner = &self.module().inner;
+        let shape = inner.shapes[f.def].stack_at(f.pc).unwrap_or_default();
+        let results = inner.types[inner.funcs[self.func_index()]].results();
+        let n = f.stack.len();
+        let result_cells = ValType::cells_of(results);
+        let (below, top) = if f.returning && n >= result_cells {
+            (n - result_cells, results)
+        } else {
+            (n, &[][..])
+        };
+        let mut out = Vec::with_capacity(shape.len() + top.len());
+        let mut at = 0;
+        for t in shape {
+            if at + t.cells() > below {
+                break;
+            }
+            out.push((*t, at));
+            at += t.cells();
+        }
+        while at < below {
+            out.push((ValType::I64, at));
+            at += 1;
+        }
+        for t in top {
+            out.push((*t, at));
+            at += t.cells();
+        }
+        out
     }
 
     /// The operand at `index`, 0 being the bottom of the stack.
@@ -367,25 +405,11 @@ impl<T> FrameCursor<'_, T> {
     /// # Panics
     /// If `index >= num_stacks()`.
     pub fn stack(&self, index: u32) -> Val {
-        let f = self.frame();
-        assert!(
-            (index as usize) < f.stack.len(),
-            "operand index out of range"
-        );
-        let inner = &self.module().inner;
-        let shape = inner.shapes[f.def].stack_at(f.pc).unwrap_or_default();
-        let index = index as usize;
-        let results = inner.types[inner.funcs[self.func_index()]].results();
-        let below = f.stack.len().saturating_sub(results.len());
-        let ty = if f.returning && index >= below {
-            // A returning frame holds its results on top: at a body's end the shape says so
-            // too, but after a tail call to a host function the shape at its pc has the call's
-            // arguments there.
-            results[index - below]
-        } else {
-            shape.get(index).copied().unwrap_or(ValType::I64)
+        let layout = self.stack_layout();
+        let Some(&(ty, at)) = layout.get(index as usize) else {
+            panic!("operand index out of range");
         };
-        Val::from_cell(f.stack[index], ty)
+        Val::read_cells(self.frame().stack, at, ty)
     }
 
     /// The store (for reading memory and globals while paused).

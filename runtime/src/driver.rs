@@ -12,7 +12,7 @@ use crate::error::{Error, PauseReason, Result};
 use crate::host::{Caller, HostCall, HostCallOutcome, HostError};
 use crate::store::{FuncKind, Store};
 use crate::trap::{Trap, TrapCode};
-use crate::types::{Func, Val};
+use crate::types::{Func, Val, ValType};
 
 /// Where a call that did not fail stopped: it returned, or it paused and [`Store::resume`]
 /// continues it (cf. wasmi's `ResumableCall`). A pause is a value, not an error.
@@ -109,7 +109,7 @@ impl<T> Store<T> {
         let FuncKind::Wasm { instance, def } = self.inner.funcs[func].kind else {
             unreachable!("host functions were handled above");
         };
-        let cells: Vec<u64> = args.iter().map(Val::to_cell).collect();
+        let cells: Vec<u64> = Val::to_cells(args);
         self.engine.start(&self.inner, func, instance, def, &cells);
         self.inner.pause_requested = false;
         self.inner.call = crate::store::CallState {
@@ -191,13 +191,8 @@ impl<T> Store<T> {
                 Exit::Returned => {
                     self.inner.call.active = false;
                     let types = &self.inner.call.results;
-                    let results = self
-                        .engine
-                        .results(types.len())
-                        .iter()
-                        .zip(types)
-                        .map(|(c, t)| Val::from_cell(*c, *t))
-                        .collect();
+                    let results =
+                        Val::from_cells(self.engine.results(ValType::cells_of(types)), types);
                     return Ok(Resumable::Returned(results));
                 }
                 Exit::Host(f) => {
@@ -278,14 +273,8 @@ impl<T> Store<T> {
         let name = name.clone();
         let hf = self.host_funcs[host].func.clone();
         let ty = self.inner.funcs[f].ty.clone();
-        let n = ty.params().len();
-        let args: Vec<Val> = self
-            .engine
-            .host_args(n)
-            .iter()
-            .zip(ty.params())
-            .map(|(c, t)| Val::from_cell(*c, *t))
-            .collect();
+        let n = ValType::cells_of(ty.params());
+        let args: Vec<Val> = Val::from_cells(self.engine.host_args(n), ty.params());
         // Keep the arguments on the stack while the host runs (the debug view shows the frame
         // as it is at the call); they are popped once it returns.
         let instance = self.engine.frame(&self.inner, 0, false).instance;
@@ -346,7 +335,7 @@ impl<T> Store<T> {
         match r {
             Ok(()) => {
                 self.inner.call.in_host = false;
-                let cells: Vec<u64> = results.iter().map(Val::to_cell).collect();
+                let cells: Vec<u64> = Val::to_cells(&results);
                 self.engine.host_return(n, &cells);
                 self.inner.position += 1;
                 Ok(())

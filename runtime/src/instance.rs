@@ -144,6 +144,23 @@ fn incompatible(module: &Module, i: usize, reason: String) -> Error {
 }
 
 fn eval_const(inner: &StoreInner, funcs: &[Func], globals: &[Global], e: &ConstExpr) -> u64 {
+    eval_const_v128(inner, funcs, globals, e) as u64
+}
+
+/// A constant expression's value, all 128 bits of a `v128` (other types' cells in the low
+/// half).
+fn eval_const_v128(inner: &StoreInner, funcs: &[Func], globals: &[Global], e: &ConstExpr) -> u128 {
+    if let ConstExpr::Leaf(ConstLeaf::V128(v)) = e {
+        return *v;
+    }
+    if let ConstExpr::Leaf(ConstLeaf::GlobalGet(g)) = e {
+        let g = &inner.globals[globals[g.index()]];
+        return u128::from(g.value) | u128::from(g.hi) << 64;
+    }
+    u128::from(eval_cell(inner, funcs, globals, e))
+}
+
+fn eval_cell(inner: &StoreInner, funcs: &[Func], globals: &[Global], e: &ConstExpr) -> u64 {
     let leaf = |l: ConstLeaf| match l {
         ConstLeaf::I32(v) => Val::I32(v).to_cell(),
         ConstLeaf::I64(v) => Val::I64(v).to_cell(),
@@ -152,6 +169,7 @@ fn eval_const(inner: &StoreInner, funcs: &[Func], globals: &[Global], e: &ConstE
         ConstLeaf::RefNull => 0,
         ConstLeaf::RefFunc(f) => Val::FuncRef(Some(funcs[f.index()])).to_cell(),
         ConstLeaf::GlobalGet(g) => inner.globals[globals[g.index()]].value,
+        ConstLeaf::V128(v) => v as u64,
     };
     match e {
         ConstExpr::Leaf(l) => leaf(*l),
@@ -356,8 +374,12 @@ pub(crate) fn instantiate<T>(
         .skip(m.num_imported_globals as usize)
         .zip(&m.global_inits)
     {
-        let value = eval_const(inner, &funcs, &globals, init);
-        let g = inner.globals.push(GlobalInstance { ty: *ty, value });
+        let value = eval_const_v128(inner, &funcs, &globals, init);
+        let g = inner.globals.push(GlobalInstance {
+            ty: *ty,
+            value: value as u64,
+            hi: (value >> 64) as u64,
+        });
         if let Some(r) = &m.global_refs[globals.len()] {
             inner.global_refs.insert(g, r.clone());
         }

@@ -23,6 +23,7 @@ use crate::bulk;
 use crate::code::{BinOp, CompiledFunc, DropKeep, LoadKind, Op, StoreWidth};
 use crate::engine::{Engine, EngineState, Exit, FrameRef, FrameState};
 use crate::memory::MemoryInstance;
+use crate::simd;
 use crate::store::{FuncKind, Instance, InstanceData, Memory, StoreInner};
 use crate::trap::TrapCode;
 use crate::types::{DefinedFuncIndex, Func};
@@ -107,6 +108,16 @@ fn write_range(
             let m = inst.memories[a.memory.index()];
             let base = bulk::address(&memories[m], cells[sp - 2]);
             (m, base.wrapping_add(a.offset), width.bytes())
+        }
+        Op::V128Store(arg) | Op::V128StoreLane { arg, bytes: _, .. } => {
+            let a = code.mem_args[arg as usize];
+            let m = inst.memories[a.memory.index()];
+            let base = bulk::address(&memories[m], cells[sp - 3]);
+            let len = match *op {
+                Op::V128StoreLane { bytes, .. } => u64::from(bytes),
+                _ => 16,
+            };
+            (m, base.wrapping_add(a.offset), len)
         }
         Op::MemoryFill(mem) | Op::MemoryInit { mem, .. } => {
             let m = inst.memories[mem.index()];
@@ -253,6 +264,20 @@ impl Interp {
                 let a = cells[sp - 2];
                 sp -= 1;
                 cells[sp - 1] = eval_bin($op, a, b, canon);
+            }};
+        }
+        macro_rules! getv {
+            ($i:expr) => {{
+                let i: usize = $i;
+                u128::from(cells[i]) | u128::from(cells[i + 1]) << 64
+            }};
+        }
+        macro_rules! setv {
+            ($i:expr, $v:expr) => {{
+                let i: usize = $i;
+                let v: u128 = $v;
+                cells[i] = v as u64;
+                cells[i + 1] = (v >> 64) as u64;
             }};
         }
         macro_rules! local {
@@ -618,7 +643,7 @@ impl Interp {
                 }
                 Op::Throw(tag) => {
                     let tag = inst.tags[tag.index()];
-                    let n = tags[tag].ty.params().len();
+                    let n = crate::types::ValType::cells_of(tags[tag].ty.params());
                     let exn = std::sync::Arc::make_mut(exceptions).alloc(tag, &cells[sp - n..sp]);
                     pc -= 1;
                     save!();
@@ -649,6 +674,130 @@ impl Interp {
                     tail_call!(f, 1)
                 }
                 Op::Drop => sp -= 1,
+                Op::LocalGetV(c) => {
+                    cells[sp] = local!(c);
+                    cells[sp + 1] = local!(c + 1);
+                    sp += 2;
+                }
+                Op::LocalSetV(c) => {
+                    sp -= 2;
+                    local!(c) = cells[sp];
+                    local!(c + 1) = cells[sp + 1];
+                }
+                Op::LocalTeeV(c) => {
+                    local!(c) = cells[sp - 2];
+                    local!(c + 1) = cells[sp - 1];
+                }
+                Op::GlobalGetV(g) => {
+                    let g = &globals[inst.globals[g.index()]];
+                    cells[sp] = g.value;
+                    cells[sp + 1] = g.hi;
+                    sp += 2;
+                }
+                Op::GlobalSetV(g) => {
+                    sp -= 2;
+                    let g = &mut globals[inst.globals[g.index()]];
+                    g.value = cells[sp];
+                    g.hi = cells[sp + 1];
+                }
+                Op::SelectV => {
+                    let c = cells[sp - 1] as u32;
+                    sp -= 3;
+                    if c == 0 {
+                        cells[sp - 2] = cells[sp];
+                        cells[sp - 1] = cells[sp + 1];
+                    }
+                }
+                Op::DropV => sp -= 2,
+                Op::V128Const(i) => {
+                    setv!(sp, code.v128_consts[i as usize]);
+                    sp += 2;
+                }
+                Op::I8x16Shuffle(i) => {
+                    let lanes = code.v128_consts[i as usize].to_le_bytes();
+                    let (a, b) = (getv!(sp - 4), getv!(sp - 2));
+                    sp -= 2;
+                    setv!(sp - 2, simd::shuffle(&lanes, a, b));
+                }
+                Op::SimdUn(o) => setv!(sp - 2, simd::un(o, getv!(sp - 2), canon)),
+                Op::SimdBin(o) => {
+                    let (a, b) = (getv!(sp - 4), getv!(sp - 2));
+                    sp -= 2;
+                    setv!(sp - 2, simd::bin(o, a, b, canon));
+                }
+                Op::SimdTer(o) => {
+                    let (a, b, c) = (getv!(sp - 6), getv!(sp - 4), getv!(sp - 2));
+                    sp -= 4;
+                    setv!(sp - 2, simd::ter(o, a, b, c, canon));
+                }
+                Op::SimdTest(o) => {
+                    let a = getv!(sp - 2);
+                    sp -= 1;
+                    cells[sp - 1] = simd::test(o, a);
+                }
+                Op::SimdShift(o) => {
+                    let n = cells[sp - 1];
+                    sp -= 1;
+                    setv!(sp - 2, simd::shift(o, getv!(sp - 2), n));
+                }
+                Op::SimdSplat(o) => {
+                    let x = cells[sp - 1];
+                    setv!(sp - 1, simd::splat(o, x));
+                    sp += 1;
+                }
+                Op::ExtractLane { op, lane } => {
+                    let a = getv!(sp - 2);
+                    sp -= 1;
+                    cells[sp - 1] = simd::extract(op, lane, a);
+                }
+                Op::ReplaceLane { op, lane } => {
+                    let x = cells[sp - 1];
+                    sp -= 1;
+                    setv!(sp - 2, simd::replace(op, lane, getv!(sp - 2), x));
+                }
+                Op::V128Load { kind, arg } => {
+                    let a = code.mem_args[arg as usize];
+                    let m = &memories[inst.memories[a.memory.index()]];
+                    match bulk::load_bytes(m, cells[sp - 1], a.offset, kind.bytes()) {
+                        Ok(raw) => {
+                            setv!(sp - 1, kind.make(raw));
+                            sp += 1;
+                        }
+                        Err(code) => trap!(code),
+                    }
+                }
+                Op::V128Store(arg) => {
+                    let a = code.mem_args[arg as usize];
+                    let m = &mut memories[inst.memories[a.memory.index()]];
+                    let v = getv!(sp - 2);
+                    if let Err(code) = bulk::store_bytes(m, cells[sp - 3], a.offset, 16, v) {
+                        trap!(code);
+                    }
+                    sp -= 3;
+                }
+                Op::V128LoadLane { bytes, lane, arg } => {
+                    let a = code.mem_args[arg as usize];
+                    let m = &memories[inst.memories[a.memory.index()]];
+                    match bulk::load_bytes(m, cells[sp - 3], a.offset, u64::from(bytes)) {
+                        Ok(raw) => {
+                            let v = simd::set_lane_bits(getv!(sp - 2), bytes, lane, raw as u64);
+                            sp -= 1;
+                            setv!(sp - 2, v);
+                        }
+                        Err(code) => trap!(code),
+                    }
+                }
+                Op::V128StoreLane { bytes, lane, arg } => {
+                    let a = code.mem_args[arg as usize];
+                    let m = &mut memories[inst.memories[a.memory.index()]];
+                    let x = u128::from(simd::get_lane_bits(getv!(sp - 2), bytes, lane));
+                    if let Err(code) =
+                        bulk::store_bytes(m, cells[sp - 3], a.offset, u64::from(bytes), x)
+                    {
+                        trap!(code);
+                    }
+                    sp -= 3;
+                }
                 Op::Select => {
                     let c = cells[sp - 1] as u32;
                     let b = cells[sp - 2];

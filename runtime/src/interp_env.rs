@@ -46,6 +46,7 @@ pub(crate) struct InterpEnv {
     offsets: Vec<u32>,
     br_tables: Vec<BranchTarget>,
     mem_args: Vec<MemArg>,
+    v128_consts: Vec<u128>,
     /// Per memory of the module, whether it has 64-bit addresses.
     memory64: Arc<[bool]>,
     labels: Vec<LabelState>,
@@ -131,6 +132,67 @@ impl InterpEnv {
             (Some(kind), _) => Op::LoadX { kind, arg },
             (_, Some(width)) => Op::StoreX { width, arg },
             _ => unreachable!("a load or a store"),
+        })
+    }
+
+    /// The op of a SIMD instruction.
+    fn lower_simd(&mut self, op: &Operator<'_>) -> Option<Op> {
+        use crate::simd::{self, SimdBin, SimdShift, SimdSplat, SimdTer, SimdTest, SimdUn};
+        let mut mem_arg = |memarg: &wasmparser::MemArg| {
+            let arg = self.mem_args.len() as u32;
+            self.mem_args.push(MemArg {
+                memory: MemoryIndex::from_u32(memarg_memory(memarg)),
+                offset: memarg.offset,
+            });
+            arg
+        };
+        if let Some(o) = SimdUn::of(op) {
+            return Some(Op::SimdUn(o));
+        }
+        if let Some(o) = SimdBin::of(op) {
+            return Some(Op::SimdBin(o));
+        }
+        if let Some(o) = SimdTer::of(op) {
+            return Some(Op::SimdTer(o));
+        }
+        if let Some(o) = SimdTest::of(op) {
+            return Some(Op::SimdTest(o));
+        }
+        if let Some(o) = SimdShift::of(op) {
+            return Some(Op::SimdShift(o));
+        }
+        if let Some(o) = SimdSplat::of(op) {
+            return Some(Op::SimdSplat(o));
+        }
+        if let Some((op, lane)) = simd::LaneOp::extract(op) {
+            return Some(Op::ExtractLane { op, lane });
+        }
+        if let Some((op, lane)) = simd::LaneOp::replace(op) {
+            return Some(Op::ReplaceLane { op, lane });
+        }
+        if let Some((kind, memarg)) = simd::V128LoadKind::of(op) {
+            let arg = mem_arg(&memarg);
+            return Some(Op::V128Load { kind, arg });
+        }
+        if let Some((store, bytes, lane, memarg)) = simd::lane_access(op) {
+            let arg = mem_arg(&memarg);
+            return Some(if store {
+                Op::V128StoreLane { bytes, lane, arg }
+            } else {
+                Op::V128LoadLane { bytes, lane, arg }
+            });
+        }
+        Some(match op {
+            Operator::V128Store { memarg } => Op::V128Store(mem_arg(memarg)),
+            Operator::V128Const { value } => {
+                self.v128_consts.push(u128::from_le_bytes(*value.bytes()));
+                Op::V128Const(self.v128_consts.len() as u32 - 1)
+            }
+            Operator::I8x16Shuffle { lanes } => {
+                self.v128_consts.push(u128::from_le_bytes(*lanes));
+                Op::I8x16Shuffle(self.v128_consts.len() as u32 - 1)
+            }
+            _ => return None,
         })
     }
 
@@ -232,6 +294,7 @@ impl InterpEnv {
             steps_left: self.offsets.into(),
             br_tables: self.br_tables.into(),
             mem_args: self.mem_args.into(),
+            v128_consts: self.v128_consts.into(),
             handlers: handlers.into(),
             catches: catches.into(),
             num_locals,
@@ -266,7 +329,10 @@ impl FuncEnvironment for InterpEnv {
     fn instruction(&mut self, inst: Inst, op: &Operator<'_>) -> WResult<()> {
         let op = match self.lower_memory(op) {
             Some(op) => op,
-            None => lower(op, inst.pc)?,
+            None => match self.lower_simd(op) {
+                Some(op) => op,
+                None => lower(op, inst.pc)?,
+            },
         };
         self.emit(op, inst);
         if matches!(
@@ -282,6 +348,21 @@ impl FuncEnvironment for InterpEnv {
             };
             self.emit(Op::Exit, exit);
         }
+        Ok(())
+    }
+
+    fn v128_move(&mut self, inst: Inst, mv: crate::translate::V128Move) -> WResult<()> {
+        use crate::translate::V128Move as M;
+        let op = match mv {
+            M::LocalGet(c) => Op::LocalGetV(c),
+            M::LocalSet(c) => Op::LocalSetV(c),
+            M::LocalTee(c) => Op::LocalTeeV(c),
+            M::GlobalGet(g) => Op::GlobalGetV(GlobalIndex::from_u32(g)),
+            M::GlobalSet(g) => Op::GlobalSetV(GlobalIndex::from_u32(g)),
+            M::Select => Op::SelectV,
+            M::Drop => Op::DropV,
+        };
+        self.emit(op, inst);
         Ok(())
     }
 

@@ -35,6 +35,7 @@ mod interp_env;
 mod jit;
 mod memory;
 mod module;
+pub mod simd;
 mod snapshot;
 pub mod steps;
 mod store;

@@ -16,12 +16,12 @@ use std::path::Path;
 use std::sync::Arc;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
-/// The proposals deja supports today: WebAssembly 2.0 without SIMD, with extended constant
-/// expressions, tail calls, typed function references, multi-memory, memory64 and exception
-/// handling (exnref and the legacy encoding).
+/// The proposals deja supports today: WebAssembly 2.0 (SIMD included, on the interpreter), with
+/// relaxed SIMD, extended constant expressions, tail calls, typed function references,
+/// multi-memory, memory64 and exception handling (exnref and the legacy encoding).
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
-        .difference(WasmFeatures::SIMD)
+        .union(WasmFeatures::RELAXED_SIMD)
         .union(WasmFeatures::EXTENDED_CONST)
         .union(WasmFeatures::TAIL_CALL)
         .union(WasmFeatures::FUNCTION_REFERENCES)
@@ -33,11 +33,6 @@ pub fn supported_features() -> WasmFeatures {
 
 /// Proposals that wasmparser knows and deja refuses by name.
 const UNSUPPORTED_PROPOSALS: &[(&str, WasmFeatures)] = &[
-    ("SIMD", WasmFeatures::SIMD),
-    (
-        "relaxed SIMD",
-        WasmFeatures::RELAXED_SIMD.union(WasmFeatures::SIMD),
-    ),
     ("threads", WasmFeatures::THREADS),
     (
         "garbage collection",
@@ -82,6 +77,7 @@ pub(crate) enum ConstLeaf {
     RefNull,
     RefFunc(FuncIndex),
     GlobalGet(GlobalIndex),
+    V128(u128),
 }
 
 /// What an import asks for.
@@ -166,6 +162,9 @@ pub(crate) struct DataSegment {
 pub(crate) struct ModuleInner {
     /// [`Module::throw_sites`], found on first use.
     pub throw_sites: std::sync::OnceLock<Box<[(FuncIndex, u32)]>>,
+    /// `v128` values occur somewhere (types, globals, locals, SIMD instructions): the JIT
+    /// leaves the module to the interpreter.
+    pub simd: bool,
     pub bytes: Arc<[u8]>,
     pub name: Option<String>,
     pub types: PrimaryMap<TypeIndex, FuncType>,
@@ -616,6 +615,9 @@ pub(crate) fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> 
             O::F32Const { value } => ConstOp::Push(ConstLeaf::F32(value.bits())),
             O::F64Const { value } => ConstOp::Push(ConstLeaf::F64(value.bits())),
             O::RefNull { .. } => ConstOp::Push(ConstLeaf::RefNull),
+            O::V128Const { value } => {
+                ConstOp::Push(ConstLeaf::V128(u128::from_le_bytes(*value.bytes())))
+            }
             O::RefFunc { function_index } => {
                 ConstOp::Push(ConstLeaf::RefFunc(FuncIndex::from_u32(function_index)))
             }
@@ -673,7 +675,10 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
         func_names: HashMap::new(),
         jit: Default::default(),
         throw_sites: std::sync::OnceLock::new(),
+        simd: false,
     };
+    // Whether the module's types or globals have `v128`s: known once the code section begins.
+    let mut v128_in_module: Option<bool> = None;
     // A second validator drives translation: it hands out one function validator per body,
     // whose operand-stack view gives the translator exact stack heights.
     let mut validator = Validator::new_with_features(supported_features());
@@ -890,12 +895,18 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                 let memory64 = memory64
                     .get_or_insert_with(|| m.memories.values().map(|t| t.memory64).collect())
                     .clone();
+                let v128 = *v128_in_module.get_or_insert_with(|| {
+                    let v = |ts: &[ValType]| ts.contains(&ValType::V128);
+                    m.types.values().any(|f| v(f.params()) || v(f.results()))
+                        || m.globals.values().any(|g| g.content == ValType::V128)
+                });
                 let mut env = InterpEnv::new(memory64);
-                let translated = translate_function(&mut fv, &body, &ty, &m.types, &mut env)?;
+                let translated = translate_function(&mut fv, &body, &ty, &m.types, v128, &mut env)?;
+                m.simd |= translated.uses_v128;
                 let mut compiled = env.finish(
-                    translated.local_types.len() as u32,
-                    ty.params().len() as u32,
-                    ty.results().len() as u32,
+                    ValType::cells_of(&translated.local_types) as u32,
+                    ValType::cells_of(ty.params()) as u32,
+                    ValType::cells_of(ty.results()) as u32,
                     translated.max_stack,
                 );
                 if fuse {

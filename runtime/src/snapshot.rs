@@ -21,7 +21,8 @@ pub struct Snapshot {
     position: u64,
     memories: Vec<Arc<MemImage>>,
     tables: Vec<Vec<u64>>,
-    globals: Vec<u64>,
+    /// Every global's value: both halves (a `v128`'s high half; 0 for other types).
+    globals: Vec<(u64, u64)>,
     segments: Vec<SegmentState>,
     /// Every exception made so far (shared: they never change).
     exceptions: Arc<crate::store::ExnHeap>,
@@ -45,7 +46,7 @@ impl Snapshot {
         for s in snapshots {
             bytes += std::mem::size_of::<Snapshot>();
             bytes += s.tables.iter().map(|t| t.len() * 8).sum::<usize>();
-            bytes += s.globals.len() * 8 + s.frames.values.len() * 8;
+            bytes += s.globals.len() * 16 + s.frames.values.len() * 8;
             bytes += s.frames.frames.len() * std::mem::size_of::<crate::engine::FrameState>();
             for m in &s.memories {
                 bytes += m.account(&mut seen);
@@ -80,7 +81,7 @@ impl<T> Store<T> {
             position: inner.position,
             memories: inner.memories.values_mut().map(|m| m.snapshot()).collect(),
             tables: inner.tables.values().map(|t| t.elements.clone()).collect(),
-            globals: inner.globals.values().map(|g| g.value).collect(),
+            globals: inner.globals.values().map(|g| (g.value, g.hi)).collect(),
             segments: inner.segments.values().cloned().collect(),
             exceptions: inner.exceptions.clone(),
             frames,
@@ -119,8 +120,9 @@ impl<T> Store<T> {
         for (t, elements) in inner.tables.values_mut().zip(&snapshot.tables) {
             t.elements.clone_from(elements);
         }
-        for (g, value) in inner.globals.values_mut().zip(&snapshot.globals) {
-            g.value = *value;
+        for (g, &(value, hi)) in inner.globals.values_mut().zip(&snapshot.globals) {
+            g.value = value;
+            g.hi = hi;
         }
         for (s, saved) in inner.segments.values_mut().zip(&snapshot.segments) {
             s.clone_from(saved);

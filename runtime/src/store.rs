@@ -277,6 +277,8 @@ impl std::ops::Index<usize> for ExnHeap {
 pub(crate) struct GlobalInstance {
     pub ty: GlobalType,
     pub value: u64,
+    /// The high half of a `v128` global.
+    pub hi: u64,
 }
 
 /// The driver's state of the current call into Wasm (the engine holds the frames).
@@ -599,7 +601,7 @@ impl<T> Store<T> {
     /// Value of a global.
     pub fn global_get(&self, global: Global) -> Val {
         let g = &self.inner.globals[global];
-        Val::from_cell(g.value, g.ty.content)
+        Val::read_cells(&[g.value, g.hi], 0, g.ty.content)
     }
 
     /// Type of a global.
@@ -648,9 +650,12 @@ impl<T> Store<T> {
     /// [`Error::BadArguments`] if `value` is a reference that is not of this store.
     pub fn new_global(&mut self, ty: GlobalType, value: Val) -> Result<Global, Error> {
         self.admit_host_value(&value)?;
+        let mut cells = Vec::with_capacity(2);
+        value.push_cells(&mut cells);
         Ok(self.inner.globals.push(GlobalInstance {
             ty,
-            value: value.to_cell(),
+            value: cells[0],
+            hi: cells.get(1).copied().unwrap_or(0),
         }))
     }
 
@@ -688,11 +693,7 @@ impl<T> Store<T> {
     /// The values an exception carries, typed by its tag's parameters.
     pub fn exception_values(&self, exn: Exn) -> Vec<Val> {
         let e = &self.inner.exceptions[exn.index()];
-        e.values
-            .iter()
-            .zip(self.inner.tags[e.tag].ty.params())
-            .map(|(c, t)| Val::from_cell(*c, *t))
-            .collect()
+        Val::from_cells(&e.values, self.inner.tags[e.tag].ty.params())
     }
 
     /// An exception for messages: the tag's export name if its instance exports it (else its

@@ -134,6 +134,37 @@ pub(crate) trait FuncEnvironment {
     fn add_catch(&mut self, _region: usize, _clause: CatchClause<Self::Label>) {}
     /// A legacy `rethrow` of the exception in local `exn_local`.
     fn rethrow(&mut self, inst: Inst, exn_local: u32);
+    /// A move of a `v128` value that the operator alone does not tell (see [`V128Move`]).
+    fn v128_move(&mut self, _inst: Inst, _mv: V128Move) -> WResult<()> {
+        Err(crate::Error::Unsupported {
+            proposal: "SIMD on this engine",
+            offset: u64::from(_inst.pc),
+        })
+    }
+}
+
+/// A `local`, `global`, `select` or `drop` instruction on a `v128`, which takes two cells.
+///
+/// In a function that may hold `v128` values, stack heights, branch adjustments, local
+/// indices and the counts of [`crate::code::CompiledFunc`] are in cells rather than values; the
+/// translator hands the environment local indices as cell offsets, and these moves, whose
+/// operators do not say the width, separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum V128Move {
+    /// `local.get` of the local at this cell offset.
+    LocalGet(u32),
+    /// `local.set`.
+    LocalSet(u32),
+    /// `local.tee`.
+    LocalTee(u32),
+    /// `global.get` of this global.
+    GlobalGet(u32),
+    /// `global.set`.
+    GlobalSet(u32),
+    /// `select` (typed or not) of two `v128`s.
+    Select,
+    /// `drop` of a `v128`.
+    Drop,
 }
 
 /// Operand-stack types before each instruction of one function, by module-relative pc: the
@@ -248,8 +279,10 @@ pub(crate) struct Translated {
     pub local_types: Box<[ValType]>,
     /// Operand-stack types before every instruction.
     pub shapes: FrameShapes,
-    /// Highest operand-stack height reached.
+    /// Highest operand-stack height reached (in cells, for a function that may hold `v128`s).
     pub max_stack: u32,
+    /// `v128` values occur: in the signature, a local, or an instruction.
+    pub uses_v128: bool,
 }
 
 struct Translator<'a, E: FuncEnvironment> {
@@ -275,6 +308,18 @@ struct Translator<'a, E: FuncEnvironment> {
     rethrown: Option<Vec<bool>>,
     /// Legacy catch blocks begun so far.
     catches_seen: usize,
+    /// The function may hold `v128`s: heights and locals are counted in cells (see
+    /// [`V128Move`]).
+    wide: bool,
+    /// In a wide function, the instruction being translated as the environment gets it: a
+    /// `v128` move, or the operator with its local index turned into a cell offset.
+    wide_op: Option<WideOp>,
+}
+
+/// See [`Translator::wide_op`].
+enum WideOp {
+    Move(V128Move),
+    Local(Operator<'static>),
 }
 
 impl<E: FuncEnvironment> Translator<'_, E> {
@@ -303,13 +348,24 @@ impl<E: FuncEnvironment> Translator<'_, E> {
         self.env.bind_label(label);
     }
 
+    /// A block's parameters and results, in values, or in cells in a wide function.
     fn block_arity(&self, ty: BlockType) -> (u32, u32) {
+        let count = |ts: &[ValType]| {
+            if self.wide {
+                ValType::cells_of(ts) as u32
+            } else {
+                ts.len() as u32
+            }
+        };
         match ty {
             BlockType::Empty => (0, 0),
-            BlockType::Type(_) => (0, 1),
+            BlockType::Type(t) => {
+                let wide = self.wide && t == wasmparser::ValType::V128;
+                (0, if wide { 2 } else { 1 })
+            }
             BlockType::FuncType(t) => {
                 let f = &self.types[TypeIndex::from_u32(t)];
-                (f.params().len() as u32, f.results().len() as u32)
+                (count(f.params()), count(f.results()))
             }
         }
     }
@@ -651,11 +707,79 @@ impl<E: FuncEnvironment> Translator<'_, E> {
             }
             _ => {
                 let inst = self.inst(op, pc, Context::Inside);
-                self.env.instruction(inst, op)?;
+                match self.wide_op.take() {
+                    Some(WideOp::Move(mv)) => self.env.v128_move(inst, mv)?,
+                    Some(WideOp::Local(op)) => self.env.instruction(inst, &op)?,
+                    None => self.env.instruction(inst, op)?,
+                }
             }
         }
         Ok(())
     }
+}
+
+/// In a wide function, what the environment gets for `op` instead of it, if anything: a
+/// [`V128Move`], or a local access with its index as a cell offset.
+fn wide_op(
+    op: &Operator<'_>,
+    fv: &FuncValidator<ValidatorResources>,
+    local_types: &[ValType],
+    local_cells: &[u32],
+) -> Option<WideOp> {
+    use wasmparser::WasmModuleResources;
+    let is_v128 = |depth: usize| {
+        matches!(
+            fv.get_operand_type(depth),
+            Some(Some(wasmparser::ValType::V128))
+        )
+    };
+    let local = |i: u32| {
+        let i = i as usize;
+        (
+            local_types.get(i) == Some(&ValType::V128),
+            local_cells.get(i).copied().unwrap_or(0),
+        )
+    };
+    let global_v128 = |g: u32| {
+        fv.resources()
+            .global_at(g)
+            .is_some_and(|g| g.content_type == wasmparser::ValType::V128)
+    };
+    Some(match *op {
+        Operator::LocalGet { local_index } => match local(local_index) {
+            (true, c) => WideOp::Move(V128Move::LocalGet(c)),
+            (false, c) => WideOp::Local(Operator::LocalGet { local_index: c }),
+        },
+        Operator::LocalSet { local_index } => match local(local_index) {
+            (true, c) => WideOp::Move(V128Move::LocalSet(c)),
+            (false, c) => WideOp::Local(Operator::LocalSet { local_index: c }),
+        },
+        Operator::LocalTee { local_index } => match local(local_index) {
+            (true, c) => WideOp::Move(V128Move::LocalTee(c)),
+            (false, c) => WideOp::Local(Operator::LocalTee { local_index: c }),
+        },
+        Operator::GlobalGet { global_index } if global_v128(global_index) => {
+            WideOp::Move(V128Move::GlobalGet(global_index))
+        }
+        Operator::GlobalSet { global_index } if global_v128(global_index) => {
+            WideOp::Move(V128Move::GlobalSet(global_index))
+        }
+        Operator::Select | Operator::TypedSelect { .. } if is_v128(1) => {
+            WideOp::Move(V128Move::Select)
+        }
+        Operator::Drop if is_v128(0) => WideOp::Move(V128Move::Drop),
+        _ => return None,
+    })
+}
+
+/// The operand-stack height in cells: `v128`s count two.
+fn cell_height(fv: &FuncValidator<ValidatorResources>, height: u32) -> u32 {
+    (0..height as usize)
+        .map(|d| match fv.get_operand_type(d) {
+            Some(Some(wasmparser::ValType::V128)) => 2,
+            _ => 1,
+        })
+        .sum()
 }
 
 /// Translates one function body into `env`, validating it on the way.
@@ -664,6 +788,7 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
     body: &FunctionBody<'_>,
     ty: &FuncType,
     types: &PrimaryMap<TypeIndex, FuncType>,
+    v128_in_module: bool,
     env: &mut E,
 ) -> WResult<Translated> {
     let mut local_types: Vec<ValType> = ty.params().to_vec();
@@ -678,6 +803,26 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         })?;
         local_types.extend(std::iter::repeat_n(vt, count as usize));
     }
+    // Whether `v128`s may be about: the module's types or globals have them, a local is one,
+    // or the body may hold a SIMD instruction (a 0xfd byte; a false alarm costs only the
+    // slower, cell-counting translation).
+    let wide =
+        v128_in_module || local_types.contains(&ValType::V128) || body.as_bytes().contains(&0xfd);
+    let mut local_cells = Vec::new();
+    if wide {
+        let mut at = 0u32;
+        for t in &local_types {
+            local_cells.push(at);
+            at += t.cells() as u32;
+        }
+    }
+    let declared_cells = ValType::cells_of(&local_types) as u32;
+    let mut uses_v128 = v128_in_module || declared_cells as usize != local_types.len();
+    let result_count = if wide {
+        ValType::cells_of(ty.results())
+    } else {
+        ty.results().len()
+    } as u32;
     let func_label = env.new_label();
     let mut t = Translator {
         env,
@@ -686,7 +831,7 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
             kind: CtrlKind::Func,
             height: 0,
             params: 0,
-            results: ty.results().len() as u32,
+            results: result_count,
             label: func_label,
             branched_to: false,
             else_label: None,
@@ -697,10 +842,12 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         run: None,
         dead: false,
         catch_values: Vec::new(),
-        num_locals: local_types.len() as u32,
+        num_locals: declared_cells,
         hidden_locals: 0,
         rethrown: None,
         catches_seen: 0,
+        wide,
+        wide_op: None,
     };
     let mut shapes = ShapeBuilder::default();
     let mut max_stack = 0u32;
@@ -711,7 +858,12 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         if matches!(op, Operator::Try { .. }) && t.rethrown.is_none() {
             t.rethrown = Some(rethrown_catches(start.clone())?);
         }
-        let height = fv.operand_stack_height();
+        let values = fv.operand_stack_height();
+        let height = if wide {
+            cell_height(fv, values)
+        } else {
+            values
+        };
         let pc = offset as u32;
         let body_end = matches!(op, Operator::End) && t.ctrl.len() == 1;
         if body_end {
@@ -738,7 +890,7 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
             shapes.scratch.clear();
             shapes
                 .scratch
-                .extend((0..height as usize).rev().map(|depth| {
+                .extend((0..values as usize).rev().map(|depth| {
                     fv.get_operand_type(depth)
                         .flatten()
                         .and_then(ValType::from_wasmparser)
@@ -754,12 +906,12 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
                 fv.resources()
                     .type_index_of_function(function_index)
                     .and_then(|t| types.get(TypeIndex::from_u32(t)))
-                    .map_or(0, |f| f.results().len())
+                    .map_or(0, |f| ValType::cells_of(f.results()))
             }
             Operator::ReturnCallIndirect { type_index, .. }
             | Operator::ReturnCallRef { type_index } => types
                 .get(TypeIndex::from_u32(type_index))
-                .map_or(0, |f| f.results().len()),
+                .map_or(0, |f| ValType::cells_of(f.results())),
             _ => 0,
         } as u32;
         if let Operator::Catch { tag_index } = op {
@@ -804,11 +956,18 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
                 })
                 .collect();
         }
+        if wide && !t.dead {
+            t.wide_op = wide_op(&op, fv, &local_types, &local_cells);
+            uses_v128 |= matches!(t.wide_op, Some(WideOp::Move(_))) || crate::simd::is_simd(&op);
+        }
         fv.op(offset, &op)?;
+        // In cells, a wide function's values may all be `v128`s.
+        let scale = if wide { 2 } else { 1 };
         max_stack = max_stack
-            .max(fv.operand_stack_height())
+            .max(fv.operand_stack_height() * scale)
             .max(height + tail_results);
         t.op(&op, pc, height)?;
+        t.wide_op = None;
     }
     reader.finish()?;
     local_types.extend(std::iter::repeat_n(
@@ -819,6 +978,7 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         local_types: local_types.into(),
         shapes: shapes.finish(),
         max_stack: max_stack + 1,
+        uses_v128,
     })
 }
 

@@ -65,6 +65,8 @@ pub enum ValType {
     ExternRef,
     /// Nullable exception reference (exception handling).
     ExnRef,
+    /// 128-bit vector (SIMD). It takes two cells (low half first) wherever values are cells.
+    V128,
 }
 
 impl ValType {
@@ -75,7 +77,7 @@ impl ValType {
             wasmparser::ValType::F32 => ValType::F32,
             wasmparser::ValType::F64 => ValType::F64,
             wasmparser::ValType::Ref(r) => Self::from_ref_type(r)?,
-            wasmparser::ValType::V128 => return None,
+            wasmparser::ValType::V128 => ValType::V128,
         })
     }
 
@@ -99,6 +101,17 @@ impl ValType {
         }
     }
 
+    /// Cells a value of this type takes: 2 for `v128`, 1 for the others.
+    #[inline]
+    pub fn cells(self) -> usize {
+        if self == ValType::V128 { 2 } else { 1 }
+    }
+
+    /// Cells the values of these types take.
+    pub fn cells_of(types: &[ValType]) -> usize {
+        types.iter().map(|t| t.cells()).sum()
+    }
+
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
         matches!(
@@ -118,6 +131,7 @@ impl fmt::Display for ValType {
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
             ValType::ExnRef => "exnref",
+            ValType::V128 => "v128",
         })
     }
 }
@@ -253,6 +267,8 @@ pub enum Val {
     ExternRef(Option<u32>),
     /// `exnref`: a caught exception ([`crate::Exn`]), `None` for null.
     ExnRef(Option<crate::Exn>),
+    /// `v128`, lane 0 in the low bits.
+    V128(u128),
 }
 
 impl Val {
@@ -266,6 +282,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::ExnRef(_) => ValType::ExnRef,
+            Val::V128(_) => ValType::V128,
         }
     }
 
@@ -287,6 +304,47 @@ impl Val {
             Val::FuncRef(f) => f.map_or(0, |f| u64::from(f.0) + 1),
             Val::ExternRef(e) => e.map_or(0, |e| u64::from(e) + 1),
             Val::ExnRef(e) => e.map_or(0, |e| u64::from(e.as_u32()) + 1),
+            // The low half; [`Val::push_cells`] writes both.
+            Val::V128(v) => v as u64,
+        }
+    }
+
+    /// Appends this value's cells ([`ValType::cells`] of them) to `out`.
+    pub fn push_cells(&self, out: &mut Vec<u64>) {
+        out.push(self.to_cell());
+        if let Val::V128(v) = *self {
+            out.push((v >> 64) as u64);
+        }
+    }
+
+    /// The cells of several values, in order.
+    pub fn to_cells(vals: &[Val]) -> Vec<u64> {
+        let mut out = Vec::with_capacity(vals.len());
+        for v in vals {
+            v.push_cells(&mut out);
+        }
+        out
+    }
+
+    /// Reads values of `types` from their cells, in order (missing cells read as zero).
+    pub fn from_cells(cells: &[u64], types: &[ValType]) -> Vec<Val> {
+        let mut at = 0;
+        types
+            .iter()
+            .map(|t| {
+                let v = Val::read_cells(cells, at, *t);
+                at += t.cells();
+                v
+            })
+            .collect()
+    }
+
+    /// Reads a value of type `ty` from the cells starting at `at` (missing cells read as zero).
+    pub fn read_cells(cells: &[u64], at: usize, ty: ValType) -> Val {
+        let get = |i: usize| cells.get(i).copied().unwrap_or(0);
+        match ty {
+            ValType::V128 => Val::V128(u128::from(get(at)) | u128::from(get(at + 1)) << 64),
+            _ => Val::from_cell(get(at), ty),
         }
     }
 
@@ -302,6 +360,8 @@ impl Val {
             ValType::ExnRef => {
                 Val::ExnRef(cell.checked_sub(1).map(|i| crate::Exn::from_u32(i as u32)))
             }
+            // Only the low half: [`Val::read_cells`] reads both.
+            ValType::V128 => Val::V128(u128::from(cell)),
         }
     }
 }
@@ -317,6 +377,10 @@ impl fmt::Display for Val {
             Val::ExnRef(Some(e)) => write!(f, "exnref:{}", e.as_u32()),
             Val::FuncRef(Some(func)) => write!(f, "funcref:{}", func.0),
             Val::ExternRef(Some(e)) => write!(f, "externref:{e}"),
+            Val::V128(v) => {
+                let [a, b, c, d] = crate::simd::lanes_i32(*v);
+                write!(f, "i32x4 0x{a:08x} 0x{b:08x} 0x{c:08x} 0x{d:08x}")
+            }
         }
     }
 }

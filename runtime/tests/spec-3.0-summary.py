@@ -8,6 +8,8 @@ import re
 import sys
 
 GROUPS = [
+    ("relaxed SIMD (interpreter)", lambda n: n.startswith("relaxed_") or "_relaxed_" in n),
+    ("SIMD (interpreter)", lambda n: n.startswith("simd_")),
     ("tail calls (`return_call`, `return_call_indirect`)",
      lambda n: n in ("return_call", "return_call_indirect")),
     ("exception handling", lambda n: n in ("try_table", "throw", "throw_ref", "tag")),

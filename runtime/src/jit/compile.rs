@@ -130,6 +130,12 @@ fn cl_error(what: &str, e: impl std::fmt::Display) -> Error {
 
 /// The host ISA, a Cranelift module for it, and each function's validator input.
 fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
+    if m.simd {
+        return Err(Error::Unsupported {
+            proposal: "SIMD on the JIT (the interpreter runs the module)",
+            offset: 0,
+        });
+    }
     let mut flags = settings::builder();
     for (k, v) in [
         ("opt_level", "speed"),
@@ -248,7 +254,7 @@ impl Lazy {
                 m.code[def].max_stack,
                 ty,
             );
-            translate_function(&mut fv, &body, ty, &m.types, &mut env)?;
+            translate_function(&mut fv, &body, ty, &m.types, m.simd, &mut env)?;
             env.finish();
         }
         jm.define_function(id, &mut ctx)

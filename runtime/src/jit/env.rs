@@ -109,6 +109,7 @@ fn class(ty: ValType) -> usize {
         ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => 1,
         ValType::F32 => 2,
         ValType::F64 => 3,
+        ValType::V128 => unreachable!("the JIT leaves modules with v128 to the interpreter"),
     }
 }
 
@@ -119,6 +120,7 @@ pub(crate) fn ir_type(ty: ValType) -> Type {
         ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => types::I64,
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
+        ValType::V128 => unreachable!("the JIT leaves modules with v128 to the interpreter"),
     }
 }
 

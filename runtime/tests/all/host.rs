@@ -151,6 +151,9 @@ fn supported_3_0_proposals_load() {
         "(module (global i32 (i32.add (i32.const 1) (i32.const 2))))",
         "(module (tag (param i32)) (func (throw 0 (i32.const 1))))",
         "(module (func try catch_all end))",
+        "(module (func (result v128) (v128.const i32x4 0 0 0 0)))",
+        "(module (func (param v128 v128 v128) (result v128) \
+         (f32x4.relaxed_madd (local.get 0) (local.get 1) (local.get 2))))",
     ] {
         if let Err(e) = Module::new(wat.as_bytes()) {
             panic!("{wat}: {e}");
@@ -161,10 +164,6 @@ fn supported_3_0_proposals_load() {
 #[test]
 fn unsupported_proposals_are_refused_by_name() {
     let cases = [
-        (
-            "(module (func (result v128) (v128.const i32x4 0 0 0 0)))",
-            "SIMD",
-        ),
         ("(module (memory 1 1 shared))", "threads"),
         ("(module (memory 1 (pagesize 1)))", "custom page sizes"),
         ("(module (type (struct)))", "garbage collection"),

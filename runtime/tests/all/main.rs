@@ -7,6 +7,7 @@ mod jit;
 mod jit_differential;
 mod sandbox;
 mod seam;
+mod simd;
 mod snapshots;
 mod spec;
 mod steps;

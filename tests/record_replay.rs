@@ -616,3 +616,43 @@ fn exceptions_record_replay_and_stop_at_throws_both_ways_on_both_engines() {
     );
     std::fs::remove_dir_all(&work).unwrap();
 }
+
+/// SIMD end to end (`examples/wat/simd.wat`: a v128 accumulator): recorded on each engine
+/// (the JIT leaves the module to the interpreter), replayed on both, and walked backward to
+/// the lane sum, whose `v128` argument and locals the debugger shows.
+#[test]
+fn a_simd_program_records_replays_and_shows_v128_locals() {
+    let work = tmp("simd");
+    let wasm = repo().join("examples/wat/simd.wat");
+    let script = work.join("script");
+    std::fs::write(
+        &script,
+        "break lanesum\nrcontinue\nlocals\nrstep 3\nlocals\n",
+    )
+    .unwrap();
+    let transcripts = on_both_engines(&work, &wasm, &script, 0, |_, rec| {
+        assert_eq!(rec.status.code(), Some(0), "{}", text(&rec.stderr));
+        assert_eq!(text(&rec.stdout), "5050\n");
+        "replay matches: returned, after 519 steps, 1 host calls"
+    });
+    let t = &transcripts[0];
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(
+        lines[1].starts_with("rcontinue: position 404 stop breakpoint"),
+        "{t}"
+    );
+    // 1225 + 1250 + 1275 + 1300 = 5050.
+    let acc = r#"{"type":"v128","value":"i32x4 0x000004c9 0x000004e2 0x000004fb 0x00000514"}"#;
+    assert!(lines[2].ends_with(&format!("[{acc}]")), "{t}");
+    assert!(
+        lines[4].contains(&format!(
+            r#"[{acc},{{"type":"v128","value":"i32x4 0x00000065 0x00000066 0x00000067 0x00000068"}},{{"type":"i32","value":"25"}}]"#
+        )),
+        "{t}"
+    );
+    assert_eq!(
+        transcripts[0], transcripts[1],
+        "the same walk on either engine's trace"
+    );
+    std::fs::remove_dir_all(&work).unwrap();
+}

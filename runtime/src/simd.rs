@@ -121,6 +121,23 @@ pub fn lanes_f64(v: u128) -> [f64; 2] {
     unpack(v)
 }
 
+/// The six lane views of a `v128`, as the debugger shows them: the shape's name and each lane,
+/// lane 0 first (integers signed, floats in Rust's shortest form that reads back exactly,
+/// with an exponent where it is very large or small: `1.717e-42`).
+pub fn lane_views(v: u128) -> [(&'static str, Vec<String>); 6] {
+    fn strings<T: std::fmt::Debug>(lanes: impl IntoIterator<Item = T>) -> Vec<String> {
+        lanes.into_iter().map(|x| format!("{x:?}")).collect()
+    }
+    [
+        ("i8x16", strings(lanes_i8(v))),
+        ("i16x8", strings(lanes_i16(v))),
+        ("i32x4", strings(lanes_i32(v))),
+        ("i64x2", strings(lanes_i64(v))),
+        ("f32x4", strings(lanes_f32(v))),
+        ("f64x2", strings(lanes_f64(v))),
+    ]
+}
+
 macro_rules! n {
     (i8) => {
         16

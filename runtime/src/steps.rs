@@ -37,6 +37,10 @@
 //!   nothing catches does not complete: like a trap, it ends the call with the position before
 //!   the throw, every frame still showing where it was. The legacy `try`, `catch`,
 //!   `catch_all` and `delegate` are markers like `block`, `else` and `end`.
+//! - **SIMD and relaxed SIMD:** every `0xfd` instruction is one step, whatever its lane
+//!   count: `v128.const`, a shuffle, a lane load or store and `i32x4.dot_i16x8_s` alike. None
+//!   transfers control; the loads and stores trap as scalar ones do, with the position before
+//!   them.
 
 use wasmparser::Operator;
 

@@ -29,7 +29,16 @@ pub fn parse_number(s: &str) -> Result<u64, Error> {
 }
 
 fn value_json(v: &Val) -> Value {
-    json!({ "type": v.ty().to_string(), "value": v.to_string() })
+    let mut j = json!({ "type": v.ty().to_string(), "value": v.to_string() });
+    if let Val::V128(bits) = *v {
+        // Every lane view, for scripts that read a vector as its program does.
+        let lanes: serde_json::Map<String, Value> = deja_replayer::runtime::simd::lane_views(bits)
+            .into_iter()
+            .map(|(shape, lanes)| (shape.to_string(), lanes.into()))
+            .collect();
+        j["lanes"] = lanes.into();
+    }
+    j
 }
 
 fn stop_json(stop: &Stop) -> Value {

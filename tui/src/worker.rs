@@ -304,6 +304,28 @@ pub fn access_at(bytes: &[u8], pc: u32, stack: &[Val]) -> Option<Access> {
         O::I64Store8 { memarg } => ("i64.store8", memarg, 1, true),
         O::I64Store16 { memarg } => ("i64.store16", memarg, 2, true),
         O::I64Store32 { memarg } => ("i64.store32", memarg, 4, true),
+        O::V128Load { memarg } => ("v128.load", memarg, 16, false),
+        O::V128Load8x8S { memarg } => ("v128.load8x8_s", memarg, 8, false),
+        O::V128Load8x8U { memarg } => ("v128.load8x8_u", memarg, 8, false),
+        O::V128Load16x4S { memarg } => ("v128.load16x4_s", memarg, 8, false),
+        O::V128Load16x4U { memarg } => ("v128.load16x4_u", memarg, 8, false),
+        O::V128Load32x2S { memarg } => ("v128.load32x2_s", memarg, 8, false),
+        O::V128Load32x2U { memarg } => ("v128.load32x2_u", memarg, 8, false),
+        O::V128Load8Splat { memarg } => ("v128.load8_splat", memarg, 1, false),
+        O::V128Load16Splat { memarg } => ("v128.load16_splat", memarg, 2, false),
+        O::V128Load32Splat { memarg } => ("v128.load32_splat", memarg, 4, false),
+        O::V128Load64Splat { memarg } => ("v128.load64_splat", memarg, 8, false),
+        O::V128Load32Zero { memarg } => ("v128.load32_zero", memarg, 4, false),
+        O::V128Load64Zero { memarg } => ("v128.load64_zero", memarg, 8, false),
+        O::V128Store { memarg } => ("v128.store", memarg, 16, true),
+        O::V128Load8Lane { memarg, .. } => ("v128.load8_lane", memarg, 1, false),
+        O::V128Load16Lane { memarg, .. } => ("v128.load16_lane", memarg, 2, false),
+        O::V128Load32Lane { memarg, .. } => ("v128.load32_lane", memarg, 4, false),
+        O::V128Load64Lane { memarg, .. } => ("v128.load64_lane", memarg, 8, false),
+        O::V128Store8Lane { memarg, .. } => ("v128.store8_lane", memarg, 1, true),
+        O::V128Store16Lane { memarg, .. } => ("v128.store16_lane", memarg, 2, true),
+        O::V128Store32Lane { memarg, .. } => ("v128.store32_lane", memarg, 4, true),
+        O::V128Store64Lane { memarg, .. } => ("v128.store64_lane", memarg, 8, true),
         O::MemoryFill { mem: 0 } | O::MemoryCopy { dst_mem: 0, .. } => {
             // Both take (destination, _, length).
             let [d, _, n] = stack.get(stack.len().checked_sub(3)?..)? else {
@@ -327,8 +349,16 @@ pub fn access_at(bytes: &[u8], pc: u32, stack: &[Val]) -> Option<Access> {
     if memarg.target != wasmparser::MemArgTarget::Memory(0) {
         return None;
     }
-    // A store's address is below its value; a load's is on top.
-    let below = if write { 2 } else { 1 };
+    // A store's address is below its value, a lane load's below the vector it loads into; a
+    // load's is on top.
+    let lane_load = matches!(
+        op,
+        O::V128Load8Lane { .. }
+            | O::V128Load16Lane { .. }
+            | O::V128Load32Lane { .. }
+            | O::V128Load64Lane { .. }
+    );
+    let below = if write || lane_load { 2 } else { 1 };
     let base = address(stack.get(stack.len().checked_sub(below)?)?)?;
     Some(Access {
         op: name.into(),
@@ -1128,5 +1158,35 @@ fn serve<R: Read + Seek + Send + 'static>(
                 Err(e) => Reply::Failed(view, e.to_string()),
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::access_at;
+    use deja_replayer::runtime::Val;
+
+    /// The pc of the first instruction with this `0xfd` opcode in `bytes`.
+    fn simd_pc(bytes: &[u8], opcode: u8) -> u32 {
+        bytes.windows(2).position(|w| w == [0xfd, opcode]).unwrap() as u32
+    }
+
+    #[test]
+    fn v128_accesses_find_their_address_below_the_vector() {
+        let bytes = wat::parse_str(
+            "(module (memory 1) (func (param i32 v128) \
+             (v128.store offset=4 (local.get 0) (local.get 1)) \
+             (drop (v128.load32_lane offset=8 3 (local.get 0) (local.get 1))) \
+             (drop (v128.load64_splat (local.get 0)))))",
+        )
+        .unwrap();
+        let v = Val::V128(7);
+        let store = access_at(&bytes, simd_pc(&bytes, 0x0b), &[Val::I32(100), v]).unwrap();
+        assert_eq!((store.op.as_str(), store.write), ("v128.store", true));
+        assert_eq!((store.addr, store.len), (104, 16));
+        let lane = access_at(&bytes, simd_pc(&bytes, 0x56), &[Val::I32(100), v]).unwrap();
+        assert_eq!((lane.write, lane.addr, lane.len), (false, 108, 4));
+        let splat = access_at(&bytes, simd_pc(&bytes, 0x0a), &[Val::I32(100)]).unwrap();
+        assert_eq!((splat.write, splat.addr, splat.len), (false, 100, 8));
     }
 }

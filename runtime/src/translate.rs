@@ -135,10 +135,10 @@ pub(crate) trait FuncEnvironment {
     /// A legacy `rethrow` of the exception in local `exn_local`.
     fn rethrow(&mut self, inst: Inst, exn_local: u32);
     /// A move of a `v128` value that the operator alone does not tell (see [`V128Move`]).
-    fn v128_move(&mut self, _inst: Inst, _mv: V128Move) -> WResult<()> {
+    fn v128_move(&mut self, inst: Inst, _mv: V128Move) -> WResult<()> {
         Err(crate::Error::Unsupported {
             proposal: "SIMD on this engine",
-            offset: u64::from(_inst.pc),
+            offset: u64::from(inst.pc),
         })
     }
 }

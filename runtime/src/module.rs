@@ -162,8 +162,9 @@ pub(crate) struct DataSegment {
 pub(crate) struct ModuleInner {
     /// [`Module::throw_sites`], found on first use.
     pub throw_sites: std::sync::OnceLock<Box<[(FuncIndex, u32)]>>,
-    /// `v128` values occur somewhere (types, globals, locals, SIMD instructions): the JIT
-    /// leaves the module to the interpreter.
+    /// `v128` values occur somewhere (types, globals, locals, SIMD instructions): the
+    /// translator counts in cells where the interpreter runs the module (see
+    /// `translate::V128Move`).
     pub simd: bool,
     pub bytes: Arc<[u8]>,
     pub name: Option<String>,

@@ -260,6 +260,9 @@ macro_rules! class {
         pub enum $name { $($op,)* }
 
         impl $name {
+            /// Every operator of the class, in declaration order (`ALL[op as usize] == op`).
+            pub const ALL: &'static [$name] = &[$($name::$op,)*];
+
             /// The operator of this class behind `op`, if it is one.
             pub fn of(op: &Operator<'_>) -> Option<$name> {
                 Some(match op {

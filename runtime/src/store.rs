@@ -274,6 +274,9 @@ impl std::ops::Index<usize> for ExnHeap {
 }
 
 #[derive(Clone, Copy, Debug)]
+// `repr(C)`: `hi` follows `value`, so JIT code reads and writes a `v128` global as the 16
+// bytes at `&value`.
+#[repr(C)]
 pub(crate) struct GlobalInstance {
     pub ty: GlobalType,
     pub value: u64,

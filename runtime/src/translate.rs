@@ -134,6 +134,12 @@ pub(crate) trait FuncEnvironment {
     fn add_catch(&mut self, _region: usize, _clause: CatchClause<Self::Label>) {}
     /// A legacy `rethrow` of the exception in local `exn_local`.
     fn rethrow(&mut self, inst: Inst, exn_local: u32);
+    /// Whether this environment counts in cells (a `v128` takes two, see [`V128Move`]) in
+    /// functions that may hold `v128`s. An environment that keeps a `v128` as one value (the
+    /// JIT, in a vector register) says `false`: it gets heights, branch adjustments and local
+    /// indices in values, and `local`, `global`, `select` and `drop` of a `v128` as the plain
+    /// operators, whose width it knows from its own operand types.
+    const CELLS: bool = true;
     /// A move of a `v128` value that the operator alone does not tell (see [`V128Move`]).
     fn v128_move(&mut self, inst: Inst, _mv: V128Move) -> WResult<()> {
         Err(crate::Error::Unsupported {
@@ -806,8 +812,10 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
     // Whether `v128`s may be about: the module's types or globals have them, a local is one,
     // or the body may hold a SIMD instruction (a 0xfd byte; a false alarm costs only the
     // slower, cell-counting translation).
-    let wide =
-        v128_in_module || local_types.contains(&ValType::V128) || body.as_bytes().contains(&0xfd);
+    let wide = E::CELLS
+        && (v128_in_module
+            || local_types.contains(&ValType::V128)
+            || body.as_bytes().contains(&0xfd));
     let mut local_cells = Vec::new();
     if wide {
         let mut at = 0u32;
@@ -842,7 +850,11 @@ pub(crate) fn translate_function<E: FuncEnvironment>(
         run: None,
         dead: false,
         catch_values: Vec::new(),
-        num_locals: declared_cells,
+        num_locals: if wide {
+            declared_cells
+        } else {
+            local_types.len() as u32
+        },
         hidden_locals: 0,
         rethrown: None,
         catches_seen: 0,

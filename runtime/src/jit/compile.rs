@@ -9,7 +9,7 @@
 //! compiles each function once for all its runs.
 
 use super::VmCtx;
-use super::env::{JitEnv, ModuleEnv, ir_type, to_cell, wasm_signature};
+use super::env::{JitEnv, ModuleEnv, load_cells, store_cells, wasm_signature};
 use super::libcalls::Libcalls;
 use crate::error::{Error, Result};
 use crate::module::{Module, ModuleInner, supported_features};
@@ -130,12 +130,6 @@ fn cl_error(what: &str, e: impl std::fmt::Display) -> Error {
 
 /// The host ISA, a Cranelift module for it, and each function's validator input.
 fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
-    if m.simd {
-        return Err(Error::Unsupported {
-            proposal: "SIMD on the JIT (the interpreter runs the module)",
-            offset: 0,
-        });
-    }
     let mut flags = settings::builder();
     for (k, v) in [
         ("opt_level", "speed"),
@@ -301,16 +295,19 @@ impl Lazy {
             let (vmctx, values) = (b.block_params(block)[0], b.block_params(block)[1]);
             let fl = MemFlagsData::trusted();
             let mut args = vec![vmctx];
-            for (i, t) in ty.params().iter().enumerate() {
-                args.push(b.ins().load(ir_type(*t), fl, values, (i * 8) as i32));
+            let mut off = 0;
+            for t in ty.params() {
+                args.push(load_cells(&mut b, fl, *t, values, off));
+                off += t.cells() as i32 * 8;
             }
             let sig = b.import_signature(wasm_signature(ty));
             let callee = b.ins().iconst(types::I64, native as i64);
             let call = b.ins().call_indirect(sig, callee, &args);
             let results = b.inst_results(call).to_vec();
-            for (i, (r, t)) in results.into_iter().zip(ty.results()).enumerate() {
-                let c = to_cell(&mut b, r, *t);
-                b.ins().store(fl, c, values, (i * 8) as i32);
+            let mut off = 0;
+            for (r, t) in results.into_iter().zip(ty.results()) {
+                store_cells(&mut b, fl, r, *t, values, off);
+                off += t.cells() as i32 * 8;
             }
             b.ins().return_(&[]);
             b.seal_all_blocks();

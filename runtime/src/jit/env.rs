@@ -2,10 +2,10 @@
 //!
 //! # Values
 //! Every local and every operand-stack slot is a Cranelift [`Variable`]: locals one each, and
-//! stack slot `h` one per value class (i32, i64, f32, f64; references are i64 cells), so that
-//! the translator's stack-machine view — heights, and branches that move the top `keep` values
-//! down over `drop` others — maps onto variables directly and Cranelift's SSA construction
-//! turns the moves into block parameters. The environment keeps the operand types itself.
+//! stack slot `h` one per value class (i32, i64, f32, f64, v128 as an `i8x16`; references are
+//! i64 cells), so that the translator's stack-machine view — heights, and branches that move
+//! the top `keep` values down over `drop` others — maps onto variables directly and
+//! Cranelift's SSA construction turns the moves into block parameters. The environment keeps the operand types itself.
 //!
 //! # Steps
 //! Each run's head adds the run's step count to the position (a variable, spilled to the
@@ -19,9 +19,13 @@
 //! Each function has one stack slot, linked into the shared state's frame list at entry and
 //! unlinked at return: `[previous slot, instance << 32 | defined index, pc, locals…, operands…]`.
 //! Before every call and at every step-limit exit the function stores its pc, its locals and
-//! its operand stack there, as cells; a trap site stores only its pc. That is the frame table
-//! of this first JIT: the layout is the same at every stop point, and the pc (with its flags)
-//! says how many operands are live.
+//! its operand stack there, as cells (a `v128` as two, low half first: the interpreter's
+//! layout, so that the frame cursor and the hand-over read both engines' frames alike, while
+//! the translator counts a `v128` as one value here, see `FuncEnvironment::CELLS`); a trap
+//! site stores only its pc. That is the frame table of this first JIT: the layout is the same
+//! at every stop point, and the pc (with its flags) says how many operands are live.
+//!
+//! SIMD operators are lowered in [`vector`].
 
 use super::{Libcalls, shared, slot, vmctx};
 use crate::translate::{Branch, FuncEnvironment, Inst, WResult};
@@ -33,6 +37,8 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, Variable};
 use wasmparser::Operator;
+
+pub(crate) mod vector;
 
 /// A label: a Cranelift block and the operand types where it is bound.
 #[derive(Clone, Copy, Debug)]
@@ -69,6 +75,12 @@ pub(crate) struct JitEnv<'a, 'm> {
     slot: Value,
     prev: Value,
     locals: Vec<(Variable, ValType)>,
+    /// Per local, its first cell in the state slot (a `v128` takes two cells).
+    local_cells: Vec<u32>,
+    /// Cells of all locals.
+    locals_size: usize,
+    /// A 48-byte stack slot for the operands and result of SIMD libcalls, once one needs it.
+    simd_io: Option<ir::StackSlot>,
     stack_vars: Vec<Variable>,
     stack: Vec<ValType>,
     pos: Variable,
@@ -102,6 +114,19 @@ struct LibSigs {
     refs: std::collections::HashMap<(Vec<Type>, Vec<Type>), ir::SigRef>,
 }
 
+/// Value classes: i32, i64 (and references), f32, f64, v128.
+const CLASSES: usize = 5;
+
+/// A `v128` constant (an `i8x16`).
+fn v128_const(b: &mut FunctionBuilder<'_>, v: u128) -> Value {
+    let c = b
+        .func
+        .dfg
+        .constants
+        .insert(ir::ConstantData::from(&v.to_le_bytes()[..]));
+    b.ins().vconst(types::I8X16, c)
+}
+
 /// The value class of a type: which of a stack slot's variables holds it.
 fn class(ty: ValType) -> usize {
     match ty {
@@ -109,7 +134,7 @@ fn class(ty: ValType) -> usize {
         ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => 1,
         ValType::F32 => 2,
         ValType::F64 => 3,
-        ValType::V128 => unreachable!("the JIT leaves modules with v128 to the interpreter"),
+        ValType::V128 => 4,
     }
 }
 
@@ -120,7 +145,9 @@ pub(crate) fn ir_type(ty: ValType) -> Type {
         ValType::I64 | ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => types::I64,
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
-        ValType::V128 => unreachable!("the JIT leaves modules with v128 to the interpreter"),
+        // Every `v128` is an `i8x16` between instructions; an instruction on other lanes
+        // bitcasts (see `JitEnv::vec`).
+        ValType::V128 => types::I8X16,
     }
 }
 
@@ -167,7 +194,9 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         b.switch_to_block(entry);
         let params: Vec<Value> = b.block_params(entry).to_vec();
         let vmctx_v = params[0];
-        let slot_cells = slot::VALUES + local_types.len() + max_stack as usize;
+        let locals_size = ValType::cells_of(local_types);
+        // `max_stack` is the interpreter's, in cells where the function may hold `v128`s.
+        let slot_cells = slot::VALUES + locals_size + max_stack as usize;
         let ss = b.create_sized_stack_slot(StackSlotData::new(
             StackSlotKind::ExplicitSlot,
             (slot_cells * 8) as u32,
@@ -189,7 +218,10 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let l = b.ins().load(types::I64, fl, shared_v, shared::LIMIT);
         b.def_var(limit, l);
         let mut locals = Vec::with_capacity(local_types.len());
+        let mut local_cells = Vec::with_capacity(local_types.len());
+        let mut cell = 0u32;
         for (i, t) in local_types.iter().enumerate() {
+            local_cells.push(cell);
             let var = b.declare_var(ir_type(*t));
             let v = if i < ty.params().len() {
                 params[i + 1]
@@ -198,14 +230,20 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             };
             b.def_var(var, v);
             // The slot's copy of the local (see `write_local`).
-            let c = to_cell(&mut b, v, *t);
-            b.ins()
-                .store(fl, c, slot_v, ((slot::VALUES + i) * 8) as i32);
+            store_cells(
+                &mut b,
+                fl,
+                v,
+                *t,
+                slot_v,
+                (slot::VALUES as i32 + cell as i32) * 8,
+            );
+            cell += t.cells() as u32;
             locals.push((var, *t));
         }
-        let mut stack_vars = Vec::with_capacity(max_stack as usize * 4);
+        let mut stack_vars = Vec::with_capacity(max_stack as usize * CLASSES);
         for _ in 0..max_stack {
-            for t in [types::I32, types::I64, types::F32, types::F64] {
+            for t in [types::I32, types::I64, types::F32, types::F64, types::I8X16] {
                 stack_vars.push(b.declare_var(t));
             }
         }
@@ -217,6 +255,9 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             slot: slot_v,
             prev,
             locals,
+            local_cells,
+            locals_size,
+            simd_io: None,
             stack_vars,
             stack: Vec::new(),
             pos,
@@ -256,7 +297,13 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     }
 
     fn var(&self, h: usize, ty: ValType) -> Variable {
-        self.stack_vars[h * 4 + class(ty)]
+        self.stack_vars[h * CLASSES + class(ty)]
+    }
+
+    /// The byte offset in the state slot of operand height `h` (below it, locals and the
+    /// operands under `h`, in cells).
+    fn operand_offset(&self, h: usize) -> i32 {
+        ((slot::VALUES + self.locals_size + ValType::cells_of(&self.stack[..h])) * 8) as i32
     }
 
     fn push(&mut self, ty: ValType, v: Value) {
@@ -386,9 +433,10 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             .ins()
             .iconst(types::I64, (i64::from(pc)) | slot::AFTER_CALL);
         self.b.ins().store(fl, pcv, self.slot, slot::PC);
-        for (i, (v, t)) in results.iter().enumerate() {
-            let c = to_cell(&mut self.b, *v, *t);
-            self.b.ins().store(fl, c, self.slot, at + (i * 8) as i32);
+        let mut off = at;
+        for (v, t) in results {
+            store_cells(&mut self.b, fl, *v, *t, self.slot, off);
+            off += t.cells() as i32 * 8;
         }
         self.leave_for_budget(check);
         self.b.switch_to_block(cont);
@@ -400,12 +448,11 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let pcv = self.b.ins().iconst(types::I64, i64::from(pc));
         self.b.ins().store(fl, pcv, self.slot, slot::PC);
         // The locals are there already: every `local.set` writes through.
-        let mut off = (slot::VALUES + self.locals.len()) as i32 * 8;
+        let mut off = (slot::VALUES + self.locals_size) as i32 * 8;
         for (h, ty) in stack.iter().enumerate() {
             let v = self.b.use_var(self.var(h, *ty));
-            let c = to_cell(&mut self.b, v, *ty);
-            self.b.ins().store(fl, c, self.slot, off);
-            off += 8;
+            store_cells(&mut self.b, fl, v, *ty, self.slot, off);
+            off += ty.cells() as i32 * 8;
         }
     }
 
@@ -414,9 +461,8 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// of big functions then dominates compilation.)
     fn write_local(&mut self, i: u32, v: Value, ty: ValType) {
         let fl = self.fl_vm();
-        let c = to_cell(&mut self.b, v, ty);
-        let off = (slot::VALUES + i as usize) as i32 * 8;
-        self.b.ins().store(fl, c, self.slot, off);
+        let off = (slot::VALUES as i32 + self.local_cells[i as usize] as i32) * 8;
+        store_cells(&mut self.b, fl, v, ty, self.slot, off);
     }
 
     /// A trap site stores only its pc, marked: a trapped frame's values are not kept (storing
@@ -651,7 +697,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let types_now = self.stack.clone();
         self.store_state(inst.pc, &types_now);
         self.spill_pos();
-        let args_off = ((slot::VALUES + self.locals.len() + self.stack.len() - nargs) * 8) as i64;
+        let args_off = i64::from(self.operand_offset(self.stack.len() - nargs));
         let results: Vec<Value> = match how {
             CallHow::Direct(f) | CallHow::Native(f) => {
                 let mut args = Vec::with_capacity(nargs + 1);
@@ -682,11 +728,13 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                     &[self.vmctx, func, args_ptr],
                 )[0];
                 let fl_o = mem_flags(self.r_other);
-                ty.results()
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| self.b.ins().load(ir_type(*t), fl_o, r, (i * 8) as i32))
-                    .collect()
+                let mut off = 0;
+                let mut results = Vec::with_capacity(ty.results().len());
+                for t in ty.results() {
+                    results.push(load_cells(&mut self.b, fl_o, *t, r, off));
+                    off += t.cells() as i32 * 8;
+                }
+                results
             }
         };
         self.reload_pos();
@@ -1232,8 +1280,51 @@ fn zero(b: &mut FunctionBuilder<'_>, ty: ValType) -> Value {
     match ty {
         ValType::F32 => b.ins().f32const(0.0),
         ValType::F64 => b.ins().f64const(0.0),
+        ValType::V128 => v128_const(b, 0),
         t => b.ins().iconst(ir_type(t), 0),
     }
+}
+
+/// Stores `v` of type `ty` as its cells at `base + off`: one, or a `v128`'s two (its 16 bytes,
+/// little-endian, low half first as [`crate::Val::to_cells`] has it).
+pub(crate) fn store_cells(
+    b: &mut FunctionBuilder<'_>,
+    fl: MemFlagsData,
+    v: Value,
+    ty: ValType,
+    base: Value,
+    off: i32,
+) {
+    if ty == ValType::V128 {
+        b.ins().store(unaligned(fl), v, base, off);
+    } else {
+        let c = to_cell(b, v, ty);
+        b.ins().store(fl, c, base, off);
+    }
+}
+
+/// Loads a value of type `ty` from its cells at `base + off` (the inverse of [`store_cells`]).
+pub(crate) fn load_cells(
+    b: &mut FunctionBuilder<'_>,
+    fl: MemFlagsData,
+    ty: ValType,
+    base: Value,
+    off: i32,
+) -> Value {
+    let fl = if ty == ValType::V128 {
+        unaligned(fl)
+    } else {
+        fl
+    };
+    b.ins().load(ir_type(ty), fl, base, off)
+}
+
+/// `fl` without the claim of alignment: cells are 8-byte aligned, and x64 folds only loads
+/// marked aligned into SSE instructions, which need 16.
+pub(crate) fn unaligned(fl: MemFlagsData) -> MemFlagsData {
+    MemFlagsData::new()
+        .with_notrap()
+        .with_alias_region(fl.alias_region())
 }
 
 /// A 64-bit cell as a value of type `ty` (the inverse of [`to_cell`]).
@@ -1264,6 +1355,9 @@ pub(crate) fn to_cell(b: &mut FunctionBuilder<'_>, v: Value, ty: ValType) -> Val
 
 impl FuncEnvironment for JitEnv<'_, '_> {
     type Label = Label;
+
+    /// A `v128` is one value here (an `i8x16`), so heights and local indices are in values.
+    const CELLS: bool = false;
 
     fn loop_header(&mut self) {
         self.check_next = true;
@@ -1334,16 +1428,15 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 let ty = self.m.globals[global_index as usize];
                 let p = self.global_ptr(global_index);
                 let fl = mem_flags(self.r_other);
-                let v = self.b.ins().load(ir_type(ty), fl, p, 0);
+                let v = load_cells(&mut self.b, fl, ty, p, 0);
                 self.push(ty, v);
             }
             O::GlobalSet { global_index } => {
                 let ty = self.m.globals[global_index as usize];
                 let v = self.pop();
-                let c = to_cell(&mut self.b, v, ty);
                 let p = self.global_ptr(global_index);
                 let fl = mem_flags(self.r_other);
-                self.b.ins().store(fl, c, p, 0);
+                store_cells(&mut self.b, fl, v, ty, p, 0);
             }
             O::Call { function_index } => {
                 let ty = self.m.func_types[function_index as usize];
@@ -1794,6 +1887,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
             O::F64ReinterpretI64 => self.un(F64, |b, a| {
                 b.ins().bitcast(types::F64, MemFlagsData::new(), a)
             }),
+            ref other if crate::simd::is_simd(other) => self.simd(inst, other)?,
             ref other => {
                 return Err(crate::Error::Internal(format!(
                     "operator at {:#x} not supported by deja's JIT: {other:?}",

@@ -13,7 +13,7 @@ use super::{Shared, VmCtx};
 use crate::engine::Exit;
 use crate::store::{FuncKind, StoreInner};
 use crate::trap::TrapCode;
-use crate::types::Func;
+use crate::types::{Func, ValType};
 use cranelift_codegen::isa::CallConv;
 
 /// Addresses of the libcalls, for JIT code to call.
@@ -43,6 +43,9 @@ pub(crate) struct Libcalls {
     pub table_grow: usize,
     pub table_fill: usize,
     pub compile: usize,
+    pub simd: usize,
+    pub v128_load_x: usize,
+    pub v128_store_x: usize,
 }
 
 impl Libcalls {
@@ -73,6 +76,9 @@ impl Libcalls {
             table_grow: table_grow as *const () as usize,
             table_fill: table_fill as *const () as usize,
             compile: compile as *const () as usize,
+            simd: simd as *const () as usize,
+            v128_load_x: v128_load_x as *const () as usize,
+            v128_store_x: v128_store_x as *const () as usize,
         }
     }
 }
@@ -173,7 +179,10 @@ unsafe extern "C" fn call(vmctx: *mut VmCtx, func: u32, args: *const u64) -> *co
                     suspend_for_good(vmctx, Exit::Trap(TrapCode::CallStackExhausted));
                 }
                 let ty = &store.funcs[f].ty;
-                let (np, nr) = (ty.params().len(), ty.results().len());
+                let (np, nr) = (
+                    ValType::cells_of(ty.params()),
+                    ValType::cells_of(ty.results()),
+                );
                 let callee = context_of(sh, store, instance);
                 let entry = compiled(
                     (*callee)
@@ -511,6 +520,75 @@ unsafe extern "C" fn store_x(
             offset,
             width,
             value,
+        ))
+    }
+}
+
+/// A SIMD operator that JIT code leaves to `crate::simd`: operator `op` of class `class` (see
+/// `env::vector::class`) on the `v128`s at `io`, `io + 16` and `io + 32`; the result goes to
+/// `io`.
+unsafe extern "C" fn simd(class: u32, op: u32, canon: u32, io: *mut u8) {
+    use super::env::vector::class as c;
+    use crate::simd::{SimdBin, SimdTer, SimdUn};
+    let canon = canon != 0;
+    // SAFETY: JIT code passes its 16-aligned 48-byte SIMD stack slot.
+    unsafe {
+        let io = io.cast::<u128>();
+        let (a, b, x) = (io.read(), io.add(1).read(), io.add(2).read());
+        let r = match class {
+            c::UN => crate::simd::un(SimdUn::ALL[op as usize], a, canon),
+            c::BIN => crate::simd::bin(SimdBin::ALL[op as usize], a, b, canon),
+            _ => crate::simd::ter(SimdTer::ALL[op as usize], a, b, x, canon),
+        };
+        io.write(r);
+    }
+}
+
+/// A SIMD load on the general path: the `len` bytes at `addr + offset` of memory `mem` into
+/// `io` (a status, as the other general-path libcalls return).
+unsafe extern "C" fn v128_load_x(
+    vmctx: *mut VmCtx,
+    mem: u32,
+    addr: u64,
+    offset: u64,
+    len: u32,
+    io: *mut u8,
+) -> u32 {
+    // SAFETY: called by JIT code, `io` its SIMD stack slot.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let m = memory_of(vmctx, store, mem);
+        match crate::bulk::load_bytes(&store.memories[m], addr, offset, u64::from(len)) {
+            Ok(v) => {
+                io.cast::<u128>().write(v);
+                0
+            }
+            Err(code) => status(Err(code)),
+        }
+    }
+}
+
+/// A SIMD store on the general path: the first `len` bytes at `io` to `addr + offset` of
+/// memory `mem`.
+unsafe extern "C" fn v128_store_x(
+    vmctx: *mut VmCtx,
+    mem: u32,
+    addr: u64,
+    offset: u64,
+    len: u32,
+    io: *mut u8,
+) -> u32 {
+    // SAFETY: called by JIT code, `io` its SIMD stack slot.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let m = memory_of(vmctx, store, mem);
+        let v = io.cast::<u128>().read();
+        status(crate::bulk::store_bytes(
+            &mut store.memories[m],
+            addr,
+            offset,
+            u64::from(len),
+            v,
         ))
     }
 }

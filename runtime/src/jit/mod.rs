@@ -51,7 +51,7 @@ pub(crate) use compile::JitCode;
 use crate::engine::{Engine, EngineState, EngineStats, Exit, FrameRef, FrameState};
 use crate::interp::Interp;
 use crate::store::{Instance, StoreInner};
-use crate::types::{DefinedFuncIndex, Func};
+use crate::types::{DefinedFuncIndex, Func, ValType};
 use corosensei::stack::DefaultStack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use cranelift_codegen::isa::CallConv;
@@ -189,6 +189,9 @@ pub(crate) struct JitEngine {
     /// A breakpoint skip requested before a hand-over.
     skip_breakpoint: bool,
     stats: EngineStats,
+    /// The state slots of the paused call, outermost first, once walked (see
+    /// [`JitEngine::slots`]); emptied whenever JIT code runs.
+    slot_cache: std::cell::RefCell<Vec<usize>>,
 }
 
 impl Default for JitEngine {
@@ -220,6 +223,7 @@ impl Default for JitEngine {
             soft_paused: false,
             skip_breakpoint: false,
             stats: EngineStats::default(),
+            slot_cache: Default::default(),
         }
     }
 }
@@ -340,6 +344,8 @@ impl JitEngine {
         sh.max_depth = u64::from(store.config.max_call_depth);
         self.host_returned = false;
         self.soft_paused = false;
+        // Frames change below the top as well as at it.
+        self.slot_cache.get_mut().clear();
         let fiber = self.fiber.as_mut().expect("a JIT call in progress");
         let r = fiber.0.resume(());
         store.position = self.shared.pos;
@@ -353,17 +359,23 @@ impl JitEngine {
         }
     }
 
-    /// The state slots, outermost first.
-    fn slots(&self) -> Vec<*const u64> {
-        let mut v = Vec::new();
-        let mut p = self.shared.top.cast_const();
-        while !p.is_null() {
-            v.push(p);
-            // SAFETY: every slot in the list is live: its function has not returned.
-            p = unsafe { *p.add(slot::PREV as usize / 8) } as *const u64;
+    /// The state slots, outermost first. The list is walked once per pause: a backtrace
+    /// reads every frame, and walking 20 000 frames for each of them took minutes.
+    fn slots(&self) -> std::cell::Ref<'_, Vec<usize>> {
+        let top = self.shared.top.cast_const();
+        let stale = self.slot_cache.borrow().last().copied().unwrap_or(0) != top as usize;
+        if stale {
+            let mut v = self.slot_cache.borrow_mut();
+            v.clear();
+            let mut p = top;
+            while !p.is_null() {
+                v.push(p as usize);
+                // SAFETY: every slot in the list is live: its function has not returned.
+                p = unsafe { *p.add(slot::PREV as usize / 8) } as *const u64;
+            }
+            v.reverse();
         }
-        v.reverse();
-        v
+        self.slot_cache.borrow()
     }
 
     /// The frame of state slot `p`; `caller` for a frame that called another one (not the
@@ -387,8 +399,11 @@ impl JitEngine {
         let data = &store.instances[instance];
         let module = &data.module.inner;
         let func = data.funcs[(module.num_imported_funcs + def.as_u32()) as usize];
-        let nlocals = module.local_types[def].len();
-        let shape = module.shapes[def].stack_at(pc).map_or(0, <[_]>::len);
+        // In cells: a `v128` takes two.
+        let nlocals = ValType::cells_of(&module.local_types[def]);
+        let shape_types = module.shapes[def].stack_at(pc).unwrap_or_default();
+        let shape = shape_types.len();
+        let cells = |n: usize| ValType::cells_of(&shape_types[..n]);
         // `call_indirect` and `return_call_indirect` have the table index on top too, `call_ref`
         // and `return_call_ref` the reference.
         let indirect = matches!(
@@ -400,11 +415,12 @@ impl JitEngine {
         let height = match caller {
             false if after_call => {
                 let ty = call_type(module, pc);
-                shape - usize::from(indirect) - ty.params().len() + ty.results().len()
+                cells(shape - usize::from(indirect) - ty.params().len())
+                    + ValType::cells_of(ty.results())
             }
-            false if !in_host => shape,
-            false => shape - usize::from(indirect),
-            true => shape - usize::from(indirect) - call_type(module, pc).params().len(),
+            false if !in_host => cells(shape),
+            false => cells(shape - usize::from(indirect)),
+            true => cells(shape - usize::from(indirect) - call_type(module, pc).params().len()),
         };
         // A trap site stores no operands; its locals are current (they are written through).
         let height = if trapped { 0 } else { height };
@@ -430,7 +446,7 @@ impl JitEngine {
             ..Default::default()
         };
         let frames: Vec<(FrameRef<'_>, bool)> = (0..slots.len())
-            .map(|i| self.slot_frame(store, slots[i], i + 1 < slots.len(), false))
+            .map(|i| self.slot_frame(store, slots[i] as *const u64, i + 1 < slots.len(), false))
             .collect();
         for (f, after_call) in frames {
             state.frames.push(FrameState {
@@ -529,8 +545,12 @@ impl Engine for JitEngine {
         let ty = &store.funcs[func].ty;
         self.values.clear();
         self.values.extend_from_slice(args);
-        self.values
-            .resize(ty.params().len().max(ty.results().len()).max(1), 0);
+        self.values.resize(
+            ValType::cells_of(ty.params())
+                .max(ValType::cells_of(ty.results()))
+                .max(1),
+            0,
+        );
         let values = self.values.as_mut_ptr();
         let shared: *mut Shared = &mut *self.shared;
         self.shared.depth = 1;
@@ -615,8 +635,13 @@ impl Engine for JitEngine {
         let i = slots.len() - 1 - depth;
         // Soft pauses come at run heads only (see `env::check_after_call`), and a hard stop
         // right after a call hands over: no frame read here is right after a call.
-        self.slot_frame(store, slots[i], depth > 0, in_host && depth == 0)
-            .0
+        self.slot_frame(
+            store,
+            slots[i] as *const u64,
+            depth > 0,
+            in_host && depth == 0,
+        )
+        .0
     }
 
     fn host_args(&self, n: usize) -> &[u64] {

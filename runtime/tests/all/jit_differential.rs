@@ -2,8 +2,8 @@
 //! (wasm-smith): every exported function, called with zero arguments under a step budget,
 //! must give the same result or trap (code, position, backtrace) or pause at the same
 //! position, and leave the same memory and globals behind. Tail calls, extended constant
-//! expressions, several memories, 64-bit memories and tables, and exceptions (`try_table`,
-//! `throw`, `throw_ref`, tags) are among what it generates.
+//! expressions, several memories, 64-bit memories and tables, exceptions (`try_table`,
+//! `throw`, `throw_ref`, tags), SIMD and relaxed SIMD are among what it generates.
 //!
 //! Runs for a fixed time: `DEJA_JIT_DIFF_SECS` seconds (default 20), so CI stays bounded;
 //! `DEJA_JIT_DIFF_SECS=600 cargo test --release -p deja-runtime --test all jit_differential`
@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
-        simd_enabled: false,
-        relaxed_simd_enabled: false,
+        simd_enabled: true,
+        relaxed_simd_enabled: true,
         exceptions_enabled: true,
         gc_enabled: false,
         tail_call_enabled: true,

@@ -656,17 +656,22 @@ fn run_file(path: &Path, snapshot_mode: bool, engine: EngineKind, stats: &mut St
     }
 }
 
-/// Whether a spec file tests SIMD or relaxed SIMD, which the JIT leaves to the interpreter.
-fn is_simd_file(name: &str) -> bool {
-    name.starts_with("simd_") || name.starts_with("relaxed_") || name.contains("_relaxed_")
-}
-
-/// The `.wast` files of a suite's directory, sorted.
+/// The `.wast` files of a suite's directory, sorted; with `DEJA_SPEC_FILES` set, only those
+/// whose names contain it (to rerun one file while working on it; the counts then fail).
 fn wast_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let only = std::env::var("DEJA_SPEC_FILES").ok();
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "wast"))
+        .filter(|p| {
+            only.as_ref().is_none_or(|o| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .contains(o.as_str())
+            })
+        })
         .collect();
     files.sort();
     files
@@ -678,13 +683,7 @@ fn run_suite(snapshot_mode: bool, engine: EngineKind) {
     };
     let files = wast_files(&dir);
     let mut stats = Stats::default();
-    let mut skipped = Vec::new();
     for path in &files {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if is_simd_file(&name) && engine == EngineKind::Jit {
-            skipped.push(name);
-            continue;
-        }
         run_file(path, snapshot_mode, engine, &mut stats);
     }
     let label = match (snapshot_mode, engine) {
@@ -695,18 +694,7 @@ fn run_suite(snapshot_mode: bool, engine: EngineKind) {
         }
         (true, EngineKind::Jit) => "spec core-2.0 on the JIT (snapshot midway, hand-over)",
     };
-    println!(
-        "{label}: {} passed, {} failed, {} skipped",
-        stats.passed,
-        stats.failed,
-        skipped.len()
-    );
-    if !skipped.is_empty() {
-        println!(
-            "skipped (SIMD runs on the interpreter only): {}",
-            skipped.join(" ")
-        );
-    }
+    println!("{label}: {} passed, {} failed", stats.passed, stats.failed);
     if engine == EngineKind::Jit {
         println!(
             "JIT: {} calls started in JIT code, {} on the interpreter, {} handed over",
@@ -750,8 +738,7 @@ fn spec_core_2_0_jit_with_snapshot_midway() {
 
 /// The Wasm 3.0 suite, file by file: the pass and fail counts of every file are compared with
 /// `runtime/tests/spec-core-3.0.txt`, on both engines (on the JIT each call is checked against
-/// the interpreter; the SIMD and relaxed SIMD files, whose modules the JIT leaves to the
-/// interpreter, run on the interpreter only). A change either way, a regression or a
+/// the interpreter). A change either way, a regression or a
 /// proposal landing, fails until the table is updated: regenerate it with `BLESS=1`. The
 /// table is where the counts per proposal stand (BENCHMARKS.md sums them up); modules that use
 /// an unsupported proposal are refused by name, and what depends on them fails.
@@ -764,9 +751,6 @@ fn run_suite_3_0(engine: EngineKind, snapshot_mode: bool) {
     let mut table = String::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if is_simd_file(&name) && engine == EngineKind::Jit {
-            continue;
-        }
         let mut stats = Stats::default();
         run_file(path, snapshot_mode, engine, &mut stats);
         // `DEJA_SPEC_SHOW=table` prints the failures of the files whose names contain it.
@@ -784,23 +768,13 @@ fn run_suite_3_0(engine: EngineKind, snapshot_mode: bool) {
     } else {
         ""
     };
-    let aside = if engine == EngineKind::Jit {
-        ", SIMD aside"
-    } else {
-        ""
-    };
-    println!("spec core-3.0 ({engine:?}{aside}{split}): {passed} passed, {failed} failed");
+    println!("spec core-3.0 ({engine:?}{split}): {passed} passed, {failed} failed");
     let expected_path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec-core-3.0.txt");
     if std::env::var_os("BLESS").is_some() && !snapshot_mode && engine == EngineKind::Interp {
         std::fs::write(&expected_path, &table).unwrap();
     }
-    let expected: String = std::fs::read_to_string(&expected_path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| engine == EngineKind::Interp || !is_simd_file(l))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let expected: String = std::fs::read_to_string(&expected_path).unwrap_or_default();
     let changed: Vec<String> = table
         .lines()
         .filter(|l| !expected.lines().any(|e| e == *l))

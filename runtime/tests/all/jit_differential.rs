@@ -116,6 +116,15 @@ fn run(engine: EngineKind, module: &Module) -> (Result<(), String>, Calls) {
         }
         out.push((name.clone(), outcome, store.position(), h.finish()));
     }
+    if engine == EngineKind::Jit {
+        // Else the interpreter would be compared with itself.
+        let stats = store.engine_stats();
+        assert_eq!(
+            (stats.last_compile_error, stats.interp_calls),
+            (None, 0),
+            "the JIT compiled the module"
+        );
+    }
     (Ok(()), out)
 }
 

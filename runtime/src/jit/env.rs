@@ -9,7 +9,8 @@
 //!
 //! # Steps
 //! Each run's head adds the run's step count to the position (a variable, spilled to the
-//! shared state around calls and exits). The count is a placeholder constant patched when the
+//! shared state around calls and exits, and at every run head where trap sites are hardware
+//! traps, which find it there: see `signals.rs`). The count is a placeholder constant patched when the
 //! run closes; so are the "steps not completed" constants of the run's trap sites. The step
 //! limit is checked at function entry, loop heads and after calls only (see `mod.rs`): every
 //! check is a cold exit that keeps the locals live into it, and checks at every run head made
@@ -27,7 +28,7 @@
 //!
 //! SIMD operators are lowered in [`vector`].
 
-use super::{Libcalls, shared, slot, vmctx};
+use super::{Libcalls, shared, signals, slot, vmctx};
 use crate::translate::{Branch, FuncEnvironment, Inst, WResult};
 use crate::trap::TrapCode;
 use crate::types::{FuncType, ValType};
@@ -92,6 +93,10 @@ pub(crate) struct JitEnv<'a, 'm> {
     /// steps not completed, with the run offset of its instruction.
     run_head: Option<ir::Inst>,
     run_traps: Vec<(ir::Inst, u32)>,
+    /// The open run's hardware trap sites (see `signals.rs`): index in `sites`, run offset.
+    run_sites: Vec<(usize, u32)>,
+    /// Every hardware trap site of the function; a site's source location is its index + 1.
+    sites: Vec<signals::Site>,
     run_cost: u32,
     /// The next run head checks the step limit (function entry, loop headers).
     check_next: bool,
@@ -267,6 +272,8 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             results: ty.results().to_vec(),
             run_head: None,
             run_traps: Vec::new(),
+            run_sites: Vec::new(),
+            sites: Vec::new(),
             run_cost: 0,
             check_next: true,
             total_steps: 0,
@@ -280,8 +287,9 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
     }
 
-    /// Closes the last run and finishes the function.
-    pub(crate) fn finish(mut self) {
+    /// Closes the last run and finishes the function. Returns its hardware trap sites, by
+    /// source location - 1.
+    pub(crate) fn finish(mut self) -> Vec<signals::Site> {
         self.close_run();
         self.fill_trap_exit();
         let k = i64::from(self.total_steps.max(1));
@@ -290,6 +298,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
         self.b.seal_all_blocks();
         self.b.finalize(self.m.frontend);
+        self.sites
     }
 
     fn fl_vm(&self) -> MemFlagsData {
@@ -339,8 +348,12 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                     .replace(inst)
                     .iconst(types::I64, i64::from(n - offset));
             }
+            for (site, offset) in std::mem::take(&mut self.run_sites) {
+                self.sites[site].uncounted = n - offset;
+            }
         }
         self.run_traps.clear();
+        self.run_sites.clear();
         self.run_cost = 0;
     }
 
@@ -376,6 +389,11 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             let pos = self.b.use_var(self.pos);
             let new = self.b.ins().iadd(pos, c);
             self.b.def_var(self.pos, new);
+            if signals::ENABLED {
+                // Hardware trap sites find the position here (see `signals.rs`).
+                let fl = self.fl_vm();
+                self.b.ins().store(fl, new, self.shared, shared::POS);
+            }
         }
         self.run_cost = self.run_cost.max(inst.run_offset + inst.cost);
     }
@@ -477,8 +495,32 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.b.ins().store(fl, pcv, self.slot, slot::PC);
     }
 
-    /// Branches to a cold trap site with `code` when `cond` is non-zero.
+    /// A new hardware trap site (see `signals.rs`), as the current source location.
+    fn hw_site(&mut self, inst: Inst, code: TrapCode) {
+        self.sites.push(signals::Site {
+            pc: inst.pc,
+            code,
+            uncounted: 0,
+        });
+        self.run_sites.push((self.sites.len() - 1, inst.run_offset));
+        self.b
+            .set_srcloc(ir::SourceLoc::new(self.sites.len() as u32));
+    }
+
+    /// The Cranelift trap code of hardware trap sites (the site table has the Wasm one).
+    fn hw_trap_code() -> ir::TrapCode {
+        ir::TrapCode::user(1).expect("a user trap code")
+    }
+
+    /// Traps with `code` when `cond` is non-zero: a hardware trap site where the host has
+    /// them, else a branch to a cold trap block.
     fn trap_if(&mut self, inst: Inst, cond: Value, code: TrapCode) {
+        if signals::ENABLED {
+            self.hw_site(inst, code);
+            self.b.ins().trapnz(cond, Self::hw_trap_code());
+            self.b.set_srcloc(ir::SourceLoc::default());
+            return;
+        }
         let trap = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(trap);
@@ -492,6 +534,12 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// return. (One block per site: a block shared by every site of a function, with the pc
     /// as a parameter, made compilation twice as slow on bz2.)
     fn emit_trap(&mut self, inst: Inst, code: TrapCode) {
+        if signals::ENABLED {
+            self.hw_site(inst, code);
+            self.b.ins().trap(Self::hw_trap_code());
+            self.b.set_srcloc(ir::SourceLoc::default());
+            return;
+        }
         let code = self.b.ins().iconst(types::I32, i64::from(code.as_u8()));
         self.trap_call(inst, code);
     }

@@ -38,13 +38,17 @@
 //! snapshot. Resuming JIT code from a snapshot is not built yet: after a hand-over the call
 //! finishes on the interpreter.
 //!
-//! # Memory
+//! # Memory and traps
 //! Loads and stores check bounds explicitly against the memory's current length (no guard
-//! pages, no signal handler), and stores mark the dirty pages that snapshots rely on.
+//! pages), and stores mark the dirty pages that snapshots rely on. On x86-64 Linux every trap
+//! site is a hardware trap (`ud2`) whose `SIGILL` deja's handler turns into the trap exit, with
+//! the site's pc and uncounted steps from a table by code offset ([`signals`]); elsewhere a site
+//! is a cold block that stores them.
 
 mod compile;
 mod env;
 mod libcalls;
+mod signals;
 
 pub(crate) use compile::JitCode;
 
@@ -143,6 +147,8 @@ pub(crate) struct Shared {
     yielder: *const Yielder<(), Exit>,
     /// After a trap: the steps counted that did not complete.
     uncounted: u64,
+    /// Traps taken through the signal handler (`signals.rs`).
+    hardware_traps: u64,
     /// During a host call: its arguments, in the caller's state slot.
     args: *const u64,
     /// A host call's results, read by JIT code once it resumes.
@@ -213,6 +219,7 @@ impl Default for JitEngine {
                 store: std::ptr::null_mut(),
                 yielder: std::ptr::null(),
                 uncounted: 0,
+                hardware_traps: 0,
                 args: std::ptr::null(),
                 results: vec![0; 16],
                 vmctxs: Vec::new(),
@@ -346,8 +353,12 @@ impl JitEngine {
         self.soft_paused = false;
         // Frames change below the top as well as at it.
         self.slot_cache.get_mut().clear();
+        let shared: *mut Shared = sh;
         let fiber = self.fiber.as_mut().expect("a JIT call in progress");
-        let r = fiber.0.resume(());
+        let r = {
+            let _in_jit = signals::enter(shared);
+            fiber.0.resume(())
+        };
         store.position = self.shared.pos;
         match r {
             CoroutineResult::Yield(exit) => exit,
@@ -691,7 +702,10 @@ impl Engine for JitEngine {
     }
 
     fn stats(&self) -> EngineStats {
-        self.stats.clone()
+        EngineStats {
+            hardware_traps: self.shared.hardware_traps,
+            ..self.stats.clone()
+        }
     }
 }
 

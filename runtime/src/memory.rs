@@ -84,7 +84,9 @@ pub struct MemoryInstance {
     /// Declared type; `limits.min` is not updated by growth (see [`MemoryInstance::pages`]).
     pub(crate) ty: MemoryType,
     /// One byte per 4 KiB page written since `base` (non-zero: dirty). A byte rather than a
-    /// bit, so that marking is a single store for the interpreter and for JIT code alike.
+    /// bit, so that marking is a single store for the interpreter and for JIT code alike. One
+    /// more byte than pages: JIT code marks a multi-byte store's page and the next one with a
+    /// single two-byte store (a page marked that was not written only costs a page compare).
     dirty: Vec<u8>,
     base: Arc<MemImage>,
 }
@@ -95,7 +97,7 @@ impl MemoryInstance {
         MemoryInstance {
             data: vec![0; len],
             ty,
-            dirty: vec![0; len / PAGE_SIZE],
+            dirty: vec![0; len / PAGE_SIZE + 1],
             base: Arc::new(MemImage::zeroed(len)),
         }
     }
@@ -138,7 +140,7 @@ impl MemoryInstance {
             .try_reserve_exact(new_len - self.data.len())
             .ok()?;
         self.data.resize(new_len, 0);
-        self.dirty.resize(new_len / PAGE_SIZE, 0);
+        self.dirty.resize(new_len / PAGE_SIZE + 1, 0);
         // The new pages are zero, as in a zeroed image: extend `base` so they start clean.
         let mut base = (*self.base).clone();
         let old_pages = base.len / PAGE_SIZE;
@@ -258,7 +260,7 @@ impl MemoryInstance {
     pub(crate) fn restore(&mut self, image: &Arc<MemImage>) {
         self.data.resize(image.len, 0);
         let pages = image.len / PAGE_SIZE;
-        self.dirty.resize(pages, 0);
+        self.dirty.resize(pages + 1, 0);
         for (c, chunk) in image.chunks.iter().enumerate() {
             let range = c * CHUNK_PAGES..pages.min((c + 1) * CHUNK_PAGES);
             if let Some(bc) = self.base.chunks.get(c)

@@ -1053,23 +1053,22 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.mark_dirty(ea, size);
     }
 
-    /// Marks the 4 KiB pages of the first and last byte written dirty (see `memory.rs`: one
-    /// byte per page).
+    /// Marks the 4 KiB page of the first byte written dirty, and for a store of more than one
+    /// byte the next page too (see `memory.rs`: one byte per page).
     fn mark_dirty(&mut self, ea: Value, size: u64) {
         let fl = self.fl_vm();
         let dirty = self.b.ins().load(types::I64, fl, self.vmctx, vmctx::DIRTY);
         let fl_o = mem_flags(self.r_other);
-        let one = self.b.ins().iconst(types::I8, 1);
-        let mark = |b: &mut FunctionBuilder<'_>, a: Value| {
-            let page = b.ins().ushr_imm_s(a, crate::memory::PAGE_BITS as i64);
-            let p = b.ins().iadd(dirty, page);
-            b.ins().store(fl_o, one, p, 0);
+        // A store of up to 16 bytes touches its first page and perhaps the next: one store
+        // marks both (the dirty bytes have one to spare past the last page, see memory.rs).
+        let page = self.b.ins().ushr_imm_s(ea, crate::memory::PAGE_BITS as i64);
+        let p = self.b.ins().iadd(dirty, page);
+        let mark = if size > 1 {
+            self.b.ins().iconst(types::I16, 0x0101)
+        } else {
+            self.b.ins().iconst(types::I8, 1)
         };
-        mark(&mut self.b, ea);
-        if size > 1 {
-            let last = self.b.ins().iadd_imm_s(ea, size as i64 - 1);
-            mark(&mut self.b, last);
-        }
+        self.b.ins().store(fl_o, mark, p, 0);
     }
 
     fn global_ptr(&mut self, index: u32) -> Value {

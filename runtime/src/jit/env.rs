@@ -9,7 +9,7 @@
 //!
 //! # Steps
 //! Each run's head adds the run's step count to the position (a variable, spilled to the
-//! shared state around calls and exits, and at every run head where trap sites are hardware
+//! shared state around calls and exits, and at every run head of a run with a trap site where those are hardware
 //! traps, which find it there: see `signals.rs`). The count is a placeholder constant patched when the
 //! run closes; so are the "steps not completed" constants of the run's trap sites. The step
 //! limit is checked at function entry, loop heads and after calls only (see `mod.rs`): every
@@ -95,6 +95,9 @@ pub(crate) struct JitEnv<'a, 'm> {
     run_traps: Vec<(ir::Inst, u32)>,
     /// The open run's hardware trap sites (see `signals.rs`): index in `sites`, run offset.
     run_sites: Vec<(usize, u32)>,
+    /// The open run head's store of the position for its hardware trap sites, removed when the
+    /// run closes without any.
+    run_pos_store: Option<ir::Inst>,
     /// Every hardware trap site of the function; a site's source location is its index + 1.
     sites: Vec<signals::Site>,
     run_cost: u32,
@@ -273,6 +276,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             run_head: None,
             run_traps: Vec::new(),
             run_sites: Vec::new(),
+            run_pos_store: None,
             sites: Vec::new(),
             run_cost: 0,
             check_next: true,
@@ -348,10 +352,16 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                     .replace(inst)
                     .iconst(types::I64, i64::from(n - offset));
             }
+            if let Some(store) = self.run_pos_store.take()
+                && self.run_sites.is_empty()
+            {
+                self.b.func.layout.remove_inst(store);
+            }
             for (site, offset) in std::mem::take(&mut self.run_sites) {
                 self.sites[site].uncounted = n - offset;
             }
         }
+        self.run_pos_store = None;
         self.run_traps.clear();
         self.run_sites.clear();
         self.run_cost = 0;
@@ -392,7 +402,8 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             if signals::ENABLED {
                 // Hardware trap sites find the position here (see `signals.rs`).
                 let fl = self.fl_vm();
-                self.b.ins().store(fl, new, self.shared, shared::POS);
+                let store = self.b.ins().store(fl, new, self.shared, shared::POS);
+                self.run_pos_store = Some(store);
             }
         }
         self.run_cost = self.run_cost.max(inst.run_offset + inst.cost);

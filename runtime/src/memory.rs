@@ -17,6 +17,10 @@
 use crate::types::{Limits, MemoryType};
 use std::sync::{Arc, LazyLock};
 
+mod bytes;
+
+pub(crate) use bytes::{Bytes, GUARDED_SIZE, GUARDS};
+
 /// Size of a Wasm page.
 pub const WASM_PAGE_SIZE: u64 = 65536;
 /// log2 of the dirty-tracking page size.
@@ -80,7 +84,7 @@ impl MemImage {
 /// A linear memory instance.
 #[derive(Debug)]
 pub struct MemoryInstance {
-    pub(crate) data: Vec<u8>,
+    pub(crate) data: Bytes,
     /// Declared type; `limits.min` is not updated by growth (see [`MemoryInstance::pages`]).
     pub(crate) ty: MemoryType,
     /// One byte per 4 KiB page written since `base` (non-zero: dirty). A byte rather than a
@@ -95,7 +99,7 @@ impl MemoryInstance {
     pub(crate) fn new(ty: MemoryType) -> MemoryInstance {
         let len = (ty.limits.min * WASM_PAGE_SIZE) as usize;
         MemoryInstance {
-            data: vec![0; len],
+            data: Bytes::zeroed(len, !ty.memory64),
             ty,
             dirty: vec![0; len / PAGE_SIZE + 1],
             base: Arc::new(MemImage::zeroed(len)),
@@ -136,10 +140,9 @@ impl MemoryInstance {
         // 2^48 pages of 64 KiB do not fit a u64; memory the host cannot allocate makes the
         // growth fail (-1), as the specification allows, rather than abort the process.
         let new_len = usize::try_from(new.checked_mul(WASM_PAGE_SIZE)?).ok()?;
-        self.data
-            .try_reserve_exact(new_len - self.data.len())
-            .ok()?;
-        self.data.resize(new_len, 0);
+        if !self.data.resize(new_len) {
+            return None;
+        }
         self.dirty.resize(new_len / PAGE_SIZE + 1, 0);
         // The new pages are zero, as in a zeroed image: extend `base` so they start clean.
         let mut base = (*self.base).clone();
@@ -258,7 +261,13 @@ impl MemoryInstance {
 
     /// Makes the memory equal to `image`, copying only pages that differ from what it holds.
     pub(crate) fn restore(&mut self, image: &Arc<MemImage>) {
-        self.data.resize(image.len, 0);
+        // The image was this memory's once, so its length fits (a guarded memory's reservation
+        // holds any 32-bit length).
+        assert!(
+            self.data.resize(image.len),
+            "restoring a snapshot: the host cannot provide {} bytes of memory",
+            image.len
+        );
         let pages = image.len / PAGE_SIZE;
         self.dirty.resize(pages + 1, 0);
         for (c, chunk) in image.chunks.iter().enumerate() {

@@ -156,6 +156,8 @@ fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
         // backtracking one (BENCHMARKS.md). Recompiling hot functions with the backtracking
         // allocator is the tier still to build.
         ("regalloc_algorithm", "single_pass"),
+        // Wasm functions may return more values than there are return registers.
+        ("enable_multi_ret_implicit_sret", "true"),
     ] {
         flags.set(k, v).map_err(|e| cl_error(k, e))?;
     }

@@ -529,7 +529,6 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         if signals::ENABLED {
             self.hw_site(inst, code);
             self.b.ins().trapnz(cond, Self::hw_trap_code());
-            self.b.set_srcloc(ir::SourceLoc::default());
             return;
         }
         let trap = self.b.create_block();
@@ -548,7 +547,6 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         if signals::ENABLED {
             self.hw_site(inst, code);
             self.b.ins().trap(Self::hw_trap_code());
-            self.b.set_srcloc(ir::SourceLoc::default());
             return;
         }
         let code = self.b.ins().iconst(types::I32, i64::from(code.as_u8()));
@@ -587,6 +585,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let Some(exit) = self.trap_exit.take() else {
             return;
         };
+        self.b.set_srcloc(ir::SourceLoc::default());
         self.b.switch_to_block(exit);
         let fl = self.fl_vm();
         let code = self
@@ -947,19 +946,49 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         (base, len)
     }
 
-    /// The host address of an access of `size` bytes at `addr + offset`, bounds-checked.
-    fn address(&mut self, inst: Inst, addr: Value, offset: u64, size: u64) -> (Value, Value) {
-        let (base, len) = self.memory_base_len();
+    /// Whether memory 0, when 32-bit, is guarded (`memory/bytes.rs`): its accesses need no
+    /// bounds check, a fault is the trap. `JitEngine` runs no instance whose memory 0 could not
+    /// be guarded.
+    fn guarded(&self) -> bool {
+        signals::ENABLED && crate::memory::GUARDS
+    }
+
+    /// The host address of an access of `size` bytes at `addr + offset` to memory 0 (32-bit),
+    /// its effective address, and the flags the access itself must use: bounds-checked here,
+    /// or on a guarded memory a trapping access that is its own trap site.
+    fn address(
+        &mut self,
+        inst: Inst,
+        addr: Value,
+        offset: u64,
+        size: u64,
+    ) -> (Value, Value, MemFlagsData) {
         let a = self.b.ins().uextend(types::I64, addr);
         let ea = if offset == 0 {
             a
         } else {
             self.b.ins().iadd_imm_s(a, offset as i64)
         };
+        if self.guarded() {
+            let fl = self.fl_vm();
+            let base = self
+                .b
+                .ins()
+                .load(types::I64, fl, self.vmctx, vmctx::MEM_BASE);
+            // The access is the site: the source location stays until the next site, so the
+            // instruction a load may be merged into (nothing with an effect comes between
+            // them) reports this site too.
+            self.hw_site(inst, TrapCode::MemoryOutOfBounds);
+            let fl = MemFlagsData::new()
+                .with_alias_region(Some(self.r_heap))
+                .with_trap_code(Some(Self::hw_trap_code()));
+            return (self.b.ins().iadd(base, ea), ea, fl);
+        }
+        let (base, len) = self.memory_base_len();
         let end = self.b.ins().iadd_imm_s(ea, size as i64);
         let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
         self.trap_if(inst, oob, TrapCode::MemoryOutOfBounds);
-        (self.b.ins().iadd(base, ea), ea)
+        (self.b.ins().iadd(base, ea), ea, mem_flags(self.r_heap))
     }
 
     /// Whether memory `mem` takes the general path (libcalls): any memory but a 32-bit memory
@@ -1019,8 +1048,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
         let addr = self.pop();
         let (ty, size) = kind.result_and_size();
-        let (p, _) = self.address(inst, addr, memarg.offset, size);
-        let fl = mem_flags(self.r_heap);
+        let (p, _, fl) = self.address(inst, addr, memarg.offset, size);
         let ins = self.b.ins();
         let v = match kind {
             LoadKind::Plain(t) => ins.load(ir_type(t), fl, p, 0),
@@ -1042,8 +1070,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
         let v = self.pop();
         let addr = self.pop();
-        let (p, ea) = self.address(inst, addr, memarg.offset, size);
-        let fl = mem_flags(self.r_heap);
+        let (p, ea, fl) = self.address(inst, addr, memarg.offset, size);
         let vt = self.b.func.dfg.value_type(v);
         let ins = self.b.ins();
         match (size, vt.bytes() as u64) {
@@ -1381,7 +1408,7 @@ pub(crate) fn load_cells(
 /// marked aligned into SSE instructions, which need 16.
 pub(crate) fn unaligned(fl: MemFlagsData) -> MemFlagsData {
     MemFlagsData::new()
-        .with_notrap()
+        .with_trap_code(fl.trap_code())
         .with_alias_region(fl.alias_region())
 }
 

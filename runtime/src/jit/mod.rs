@@ -39,11 +39,13 @@
 //! finishes on the interpreter.
 //!
 //! # Memory and traps
-//! Loads and stores check bounds explicitly against the memory's current length (no guard
-//! pages), and stores mark the dirty pages that snapshots rely on. On x86-64 Linux every trap
-//! site is a hardware trap (`ud2`) whose `SIGILL` deja's handler turns into the trap exit, with
-//! the site's pc and uncounted steps from a table by code offset ([`signals`]); elsewhere a site
-//! is a cold block that stores them.
+//! On x86-64 Linux a 32-bit memory 0 is *guarded*: it lives in a reservation of 8 GiB of
+//! address space (`memory/bytes.rs`), so JIT code accesses it with no bounds check, and an
+//! access beyond its length faults. Every other trap site there is a `ud2`. deja's handler
+//! for `SIGSEGV` and `SIGILL` turns either into the trap exit, with the site's pc and
+//! uncounted steps from a table by code offset ([`signals`]). Elsewhere, and for other
+//! memories, loads and stores check bounds explicitly and a trap site is a cold block that
+//! stores the same. Stores mark the dirty pages that snapshots rely on.
 
 mod compile;
 mod env;
@@ -264,6 +266,18 @@ impl Shared {
         }
         if self.vmctxs[i].is_none() {
             let data = &store.instances[instance];
+            // JIT code accesses a guarded memory 0 without bounds checks (`env.rs`).
+            if signals::ENABLED
+                && let Some(m) = data.memories.first().map(|_| &store.memories[data.mem0])
+                && !m.ty.memory64
+                && !m.data.is_guarded()
+            {
+                return Err(crate::Error::Internal(
+                    "JIT: memory 0 has no guard reservation (the host refused the address \
+                     space); the interpreter runs this instance"
+                        .into(),
+                ));
+            }
             let code = compile::code_for(&data.module, self.canon)?;
             self.vmctxs[i] = Some(Box::new(VmCtx {
                 shared: self,

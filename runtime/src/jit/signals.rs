@@ -134,44 +134,77 @@ extern "C" fn landing(pc: usize) -> ! {
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod handler {
-    use super::{CURRENT, landing};
+    use super::{CURRENT, Shared, landing};
+    use crate::memory::GUARDED_SIZE;
     use std::sync::OnceLock;
 
-    /// The disposition of `SIGILL` before deja's.
-    static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
+    /// The dispositions of `SIGILL` and `SIGSEGV` before deja's.
+    static PREVIOUS_ILL: OnceLock<libc::sigaction> = OnceLock::new();
+    static PREVIOUS_SEGV: OnceLock<libc::sigaction> = OnceLock::new();
+
+    fn previous(sig: libc::c_int) -> &'static OnceLock<libc::sigaction> {
+        if sig == libc::SIGSEGV {
+            &PREVIOUS_SEGV
+        } else {
+            &PREVIOUS_ILL
+        }
+    }
 
     pub(super) fn install() {
-        // SAFETY: plain sigaction calls.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_sigill as *const () as usize;
-            sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER;
-            libc::sigemptyset(&mut sa.sa_mask);
-            let mut prev: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(libc::SIGILL, &sa, &mut prev) == 0 {
-                let _ = PREVIOUS.set(prev);
-            } else {
-                // Without the handler a trap would kill the process: say why, once.
-                eprintln!(
-                    "deja: cannot install the SIGILL handler for JIT traps: {}",
-                    std::io::Error::last_os_error()
-                );
+        for sig in [libc::SIGILL, libc::SIGSEGV] {
+            // SAFETY: plain sigaction calls.
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as *const () as usize;
+                // On the alternate stack where the thread has one: a stack overflow is a
+                // SIGSEGV too, and goes on to Rust's handler.
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_ONSTACK;
+                libc::sigemptyset(&mut sa.sa_mask);
+                let mut prev: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, &sa, &mut prev) == 0 {
+                    let _ = previous(sig).set(prev);
+                } else {
+                    // Without the handler a trap would kill the process: say why, once.
+                    eprintln!(
+                        "deja: cannot install the signal handler for JIT traps: {}",
+                        std::io::Error::last_os_error()
+                    );
+                }
             }
         }
     }
 
-    extern "C" fn on_sigill(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-        // SAFETY: the kernel passes a valid ucontext; the pc it holds is the faulting
-        // instruction's, in mapped executable memory.
+    /// Whether `addr` lies in the guard reservation of the memory of one of `shared`'s
+    /// instance contexts.
+    ///
+    /// # Safety
+    /// `shared` is the running call's state; nothing changes its contexts while JIT code runs.
+    unsafe fn in_guarded_memory(shared: *mut Shared, addr: usize) -> bool {
+        // SAFETY: as the caller promises.
+        let vmctxs = unsafe { &(*shared).vmctxs };
+        vmctxs.iter().flatten().any(|v| {
+            let base = v.mem_base as usize;
+            !v.mem_base.is_null() && addr >= base && addr - base < GUARDED_SIZE
+        })
+    }
+
+    extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+        // SAFETY: the kernel passes a valid siginfo and ucontext; the pc it holds is the
+        // faulting instruction's, in mapped executable memory.
         unsafe {
             let uc = &mut *ctx.cast::<libc::ucontext_t>();
             let regs = &mut uc.uc_mcontext.gregs;
             let pc = regs[libc::REG_RIP as usize] as usize;
-            let ours =
-                !CURRENT.with(|c| c.get()).is_null() && *(pc as *const [u8; 2]) == [0x0f, 0x0b];
+            let shared = CURRENT.with(|c| c.get());
+            let ours = !shared.is_null()
+                && if sig == libc::SIGSEGV {
+                    in_guarded_memory(shared, (*info).si_addr() as usize)
+                } else {
+                    *(pc as *const [u8; 2]) == [0x0f, 0x0b]
+                };
             if ours {
-                // Continue in `landing(pc)` as if the `ud2` had called it: below the red zone,
-                // 16-byte aligned before the pushed return address.
+                // Continue in `landing(pc)` as if the faulting instruction had called it:
+                // below the red zone, 16-byte aligned before the pushed return address.
                 let sp = ((regs[libc::REG_RSP as usize] as usize - 128) & !15) - 8;
                 *(sp as *mut usize) = pc;
                 regs[libc::REG_RSP as usize] = sp as i64;
@@ -179,9 +212,9 @@ mod handler {
                 regs[libc::REG_RIP as usize] = landing as *const () as usize as i64;
                 return;
             }
-            // (Not set yet only in the instant between installing and recording it.)
-            let Some(prev) = PREVIOUS.get() else {
-                libc::signal(libc::SIGILL, libc::SIG_DFL);
+            // (Not recorded yet only in the instant between installing and recording it.)
+            let Some(prev) = previous(sig).get() else {
+                libc::signal(sig, libc::SIG_DFL);
                 return;
             };
             if prev.sa_flags & libc::SA_SIGINFO != 0 {
@@ -190,7 +223,7 @@ mod handler {
                 f(sig, info, ctx);
             } else if prev.sa_sigaction == libc::SIG_DFL || prev.sa_sigaction == libc::SIG_IGN {
                 // Put the old disposition back: the instruction faults again and gets it.
-                libc::sigaction(libc::SIGILL, prev, std::ptr::null_mut());
+                libc::sigaction(sig, prev, std::ptr::null_mut());
             } else {
                 let f: extern "C" fn(libc::c_int) = std::mem::transmute(prev.sa_sigaction);
                 f(sig);

@@ -272,3 +272,100 @@ fn a_hard_stop_after_a_soft_pause_is_exact() {
     assert_eq!(Ok(r), expected);
     assert_eq!(store.position(), total);
 }
+
+/// Accesses at the end of memory 0: in bounds up to the last byte, a trap one byte beyond,
+/// a store that straddles the end writes nothing, and after `memory.grow` the new pages are
+/// in bounds. On x86-64 Linux the JIT takes these traps from the guard reservation's faults.
+#[test]
+fn accesses_at_the_end_of_memory_trap_exactly_and_write_nothing() {
+    const EDGE: &str = r#"
+    (module
+      (memory (export "m") 1)
+      (func (export "load") (param i32) (result i64) (i64.load (local.get 0)))
+      (func (export "load8") (param i32) (result i32) (i32.load8_u offset=1 (local.get 0)))
+      (func (export "store") (param i32) (i64.store (local.get 0) (i64.const -1)))
+      (func (export "grow") (result i32) (memory.grow (i32.const 1))))
+    "#;
+    let module = Module::new(EDGE.as_bytes()).expect("loads");
+    let mut outcomes = Vec::new();
+    for engine in [EngineKind::Interp, EngineKind::Jit] {
+        let mut store = Store::new(Config::default(), ());
+        store.set_engine(engine).expect("idle");
+        let instance = Linker::new()
+            .instantiate(&mut store, &module)
+            .expect("instantiates");
+        let mut seen = Vec::new();
+        let mut call = |store: &mut Store<()>, name: &str, args: &[Val]| {
+            let f = store.get_func(instance, name).expect("export");
+            let r = store.call(f, args).map_err(|e| match e {
+                Error::Trap(t) => format!("{} at {}", t.code, t.position),
+                e => e.to_string(),
+            });
+            seen.push((name.to_string(), args.to_vec(), r, store.position()));
+        };
+        for a in [65528, 65529, 65535, u32::MAX as i32] {
+            call(&mut store, "load", &[Val::I32(a)]);
+        }
+        for a in [65534, 65535] {
+            call(&mut store, "load8", &[Val::I32(a)]);
+        }
+        call(&mut store, "store", &[Val::I32(65532)]);
+        let m = store.instance_memory(instance).expect("a memory");
+        let after_straddle = store.memory_data(m)[65528..].to_vec();
+        call(&mut store, "store", &[Val::I32(65528)]);
+        call(&mut store, "grow", &[]);
+        call(&mut store, "store", &[Val::I32(65532)]);
+        call(&mut store, "load", &[Val::I32(131_064)]);
+        call(&mut store, "load", &[Val::I32(131_065)]);
+        let tail = store.memory_data(m)[65520..65540].to_vec();
+        let stats = store.engine_stats();
+        if engine == EngineKind::Jit {
+            assert_eq!(stats.interp_calls, 0, "{stats:?}");
+            let hardware = cfg!(all(target_arch = "x86_64", target_os = "linux"));
+            // Three loads, one load8, one straddling store and the last load trap.
+            assert_eq!(
+                stats.hardware_traps,
+                if hardware { 6 } else { 0 },
+                "{stats:?}"
+            );
+        }
+        outcomes.push((seen, after_straddle, tail));
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
+    let (seen, after_straddle, tail) = &outcomes[0];
+    let traps = seen.iter().filter(|s| s.2.is_err()).count();
+    assert_eq!(traps, 6, "{seen:?}");
+    // The straddling store wrote nothing; the in-bounds ones wrote all eight bytes.
+    assert_eq!(after_straddle, &[0; 8]);
+    assert_eq!(&tail[..8], &[0; 8]);
+    assert_eq!(&tail[8..20], &[0xff; 12]);
+}
+
+/// More results than the host has return registers (Cranelift returns the rest through
+/// memory the caller provides).
+#[test]
+fn a_call_with_more_results_than_registers_runs_in_jit_code() {
+    let wat = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/all/many-results.wat"
+    ))
+    .expect("the test module");
+    let module = Module::new(wat.as_bytes()).expect("loads");
+    let mut results = Vec::new();
+    for engine in [EngineKind::Interp, EngineKind::Jit] {
+        let mut store = Store::new(Config::default(), ());
+        store.set_engine(engine).expect("idle");
+        let instance = Linker::new()
+            .instantiate(&mut store, &module)
+            .expect("instantiates");
+        let f = store.get_func(instance, "f").expect("export");
+        results.push(store.call(f, &[]).expect("returns"));
+        let stats = store.engine_stats();
+        if engine == EngineKind::Jit {
+            assert_eq!(stats.last_compile_error, None);
+            assert_eq!((stats.jit_calls, stats.interp_calls), (1, 0));
+        }
+    }
+    assert_eq!(results[0], vec![Val::I64(3), Val::F64(17f64.to_bits())]);
+    assert_eq!(results[0], results[1]);
+}

@@ -597,8 +597,8 @@ impl JitEnv<'_, '_> {
     ) -> SimdAccess {
         let mem = crate::interp_env::memarg_memory(memarg);
         if !self.general_memory(mem) && u32::try_from(memarg.offset).is_ok() {
-            let (p, ea) = self.address(inst, addr, memarg.offset, bytes);
-            let fl = unaligned(mem_flags(self.r_heap));
+            let (p, ea, fl) = self.address(inst, addr, memarg.offset, bytes);
+            let fl = unaligned(fl);
             return SimdAccess {
                 p,
                 fl,

@@ -1140,6 +1140,24 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.b.ins().uextend(types::I32, c)
     }
 
+    /// The condition of a branch or `select` popped as `c`: when `c` is a comparison's result
+    /// just widened to i32 (by [`JitEnv::bool_i32`]), the comparison itself, so that the
+    /// branch becomes compare-and-jump (at `opt_level` none nothing else folds it).
+    fn condition(&mut self, c: Value) -> Value {
+        let dfg = &self.b.func.dfg;
+        if let ir::ValueDef::Result(i, 0) = dfg.value_def(c)
+            && let ir::InstructionData::Unary {
+                opcode: ir::Opcode::Uextend,
+                arg,
+            } = dfg.insts[i]
+            && let ir::ValueDef::Result(j, 0) = dfg.value_def(arg)
+            && matches!(dfg.insts[j].opcode(), ir::Opcode::Icmp | ir::Opcode::Fcmp)
+        {
+            return arg;
+        }
+        c
+    }
+
     fn icmp(&mut self, cc: IntCC, ty: ValType) {
         let _ = ty;
         let (a, b) = self.pop2();
@@ -1486,6 +1504,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
             }
             O::Select | O::TypedSelect { .. } => {
                 let c = self.pop();
+                let c = self.condition(c);
                 let ty = self.stack[self.stack.len() - 1];
                 let (a, b) = self.pop2();
                 let v = self.b.ins().select(c, a, b);
@@ -2000,6 +2019,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
     fn br_if(&mut self, inst: Inst, target: Branch<Label>) {
         self.step(inst);
         let c = self.pop();
+        let c = self.condition(c);
         let cont = self.b.create_block();
         let mut pending = Vec::new();
         let taken = self.edge_block(&target, &mut pending);
@@ -2063,6 +2083,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
     fn if_(&mut self, inst: Inst, else_label: Label) {
         self.step(inst);
         let c = self.pop();
+        let c = self.condition(c);
         let types = self.stack.clone();
         let else_block = self.label_target(else_label, types);
         let then = self.b.create_block();

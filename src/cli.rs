@@ -288,7 +288,7 @@ pub struct ReplayArgs {
     pub print_output: bool,
 
     /// The engine that replays (a trace replays the same on either, whichever recorded it).
-    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = EngineChoice::Interp)]
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = EngineChoice::Jit)]
     pub engine: EngineChoice,
 
     /// The trace.
@@ -348,15 +348,16 @@ pub struct ExecOptions {
     #[arg(long, help_heading = "Execution")]
     pub no_nan_canonicalization: bool,
 
-    /// The engine that runs the guest: `interp` interprets; `jit` compiles it to native code
-    /// with Cranelift first (and hands over to the interpreter where a run must stop at an
-    /// exact step). Both give the same results, traps and step counts. The JIT pays for its
-    /// compilation up front and is faster only on long-running guests so far.
+    /// The engine that runs the guest: `jit` compiles each function to native code with
+    /// Cranelift on its first call (and hands over to the interpreter where a run must stop at
+    /// an exact step); `interp` interprets. Both give the same results, traps and step counts.
+    /// The interpreter can win on short guests that call much code once (compiling costs more
+    /// than the run).
     #[arg(
         long,
         value_enum,
         value_name = "ENGINE",
-        default_value_t = EngineChoice::Interp,
+        default_value_t = EngineChoice::Jit,
         help_heading = "Execution"
     )]
     pub engine: EngineChoice,

@@ -114,6 +114,25 @@ impl Bytes {
         unsafe { libc::mprotect(self.ptr.add(from).cast(), to - from, prot) == 0 }
     }
 
+    /// Zeroes `[from, to)` of the reservation by giving its pages back (they read as zero
+    /// when touched again), falling back to writing zeros.
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn discard(&mut self, from: usize, to: usize) {
+        // SAFETY: the range lies in this reservation's accessible part, page-aligned (Wasm
+        // pages are 64 KiB), and nothing borrows it (`&mut self`).
+        let ok = unsafe {
+            libc::madvise(self.ptr.add(from).cast(), to - from, libc::MADV_DONTNEED) == 0
+        };
+        if !ok {
+            self[from..to].fill(0);
+        }
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    fn discard(&mut self, from: usize, to: usize) {
+        self[from..to].fill(0);
+    }
+
     #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
     fn protect(&mut self, _from: usize, _to: usize, _accessible: bool) -> bool {
         false
@@ -147,7 +166,7 @@ impl Bytes {
                     }
                 } else if new_len < self.len {
                     // The bytes cut off read as zero if the memory grows again.
-                    self[new_len..].fill(0);
+                    self.discard(new_len, self.len);
                     self.protect(new_len, self.len, false);
                 }
                 self.len = new_len;

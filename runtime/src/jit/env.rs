@@ -997,6 +997,13 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         mem != 0 || self.m.memory64.get(mem as usize).copied().unwrap_or(false)
     }
 
+    /// Whether an access through `memarg` takes the fast path of [`JitEnv::address`]: memory
+    /// 0, 32-bit, and an offset that fits 32 bits (else the general path, through libcalls).
+    pub(crate) fn fast_memory(&self, memarg: &wasmparser::MemArg) -> bool {
+        !self.general_memory(crate::interp_env::memarg_memory(memarg))
+            && u32::try_from(memarg.offset).is_ok()
+    }
+
     /// A value widened to i64 for a libcall (an i32 address or count zero-extended).
     fn wide(&mut self, v: Value) -> Value {
         if self.b.func.dfg.value_type(v) == types::I32 {
@@ -1041,9 +1048,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     }
 
     fn load(&mut self, inst: Inst, memarg: &wasmparser::MemArg, kind: LoadKind) {
-        if self.general_memory(crate::interp_env::memarg_memory(memarg))
-            || u32::try_from(memarg.offset).is_err()
-        {
+        if !self.fast_memory(memarg) {
             return self.load_x(inst, memarg, kind);
         }
         let addr = self.pop();
@@ -1063,9 +1068,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     }
 
     fn store(&mut self, inst: Inst, memarg: &wasmparser::MemArg, size: u64) {
-        if self.general_memory(crate::interp_env::memarg_memory(memarg))
-            || u32::try_from(memarg.offset).is_err()
-        {
+        if !self.fast_memory(memarg) {
             return self.store_x(inst, memarg, size);
         }
         let v = self.pop();

@@ -596,7 +596,7 @@ impl JitEnv<'_, '_> {
         load: bool,
     ) -> SimdAccess {
         let mem = crate::interp_env::memarg_memory(memarg);
-        if !self.general_memory(mem) && u32::try_from(memarg.offset).is_ok() {
+        if self.fast_memory(memarg) {
             let (p, ea, fl) = self.address(inst, addr, memarg.offset, bytes);
             let fl = unaligned(fl);
             return SimdAccess {

@@ -71,6 +71,8 @@ pub enum Action {
     ToggleLocals,
     /// `x`: values in hex or decimal.
     ToggleHex,
+    /// `v`: show `v128` values as one hex number, then as each lane shape in turn.
+    CycleLanes,
     /// Jump to a fraction of the run (mouse on the timeline), in thousandths.
     Timeline(u64),
     /// Select a frame by its index (mouse on the call stack).
@@ -105,6 +107,9 @@ pub struct App {
     pub wasm_locals: bool,
     /// `x`: values in hex.
     pub hex: bool,
+    /// `v`: how `v128` values are shown: 0 as one hex number, else as the lane shape
+    /// `LANE_SHAPES[lanes - 1]`.
+    pub lanes: usize,
     /// The last error, shown in the status line.
     pub message: Option<String>,
     /// Set by `q`.
@@ -136,6 +141,7 @@ impl Default for App {
             help: false,
             wasm_locals: false,
             hex: false,
+            lanes: 0,
             message: None,
             quit: false,
             timeline_area: std::cell::Cell::new((0, 0, 0)),
@@ -186,6 +192,7 @@ impl App {
             KeyCode::Char('w') => Action::Prompt(PromptKind::Watch),
             KeyCode::Char('W') => Action::Prompt(PromptKind::LastWrite),
             KeyCode::Char('x') => Action::ToggleHex,
+            KeyCode::Char('v') => Action::CycleLanes,
             KeyCode::Char('g') => Action::Prompt(PromptKind::Goto),
             KeyCode::Char('m') => Action::Prompt(PromptKind::Memory),
             KeyCode::Char('D') => Action::Prompt(PromptKind::Delete),
@@ -265,6 +272,14 @@ impl App {
                     .into(),
                 );
                 Some(Command::Hex(self.hex))
+            }
+            Action::CycleLanes => {
+                self.lanes = (self.lanes + 1) % (crate::worker::LANE_SHAPES.len() + 1);
+                self.message = Some(match self.lanes {
+                    0 => "v128 values as one hex number".into(),
+                    k => format!("v128 values as {}", crate::worker::LANE_SHAPES[k - 1]),
+                });
+                Some(Command::Lanes(self.lanes))
             }
             Action::ToggleLocals => {
                 self.wasm_locals = !self.wasm_locals;

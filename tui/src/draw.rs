@@ -41,6 +41,7 @@ const HELP: &[(&str, &str)] = &[
         "m / x",
         "show memory at an address / values in hex or decimal",
     ),
+    ("v", "v128 values: one hex number, or lanes i8x16 ... f64x2"),
     ("Tab", "cycle focus: code, frames, locals, memory, events"),
     (
         "Up / Down",

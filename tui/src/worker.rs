@@ -90,6 +90,8 @@ pub enum Command {
     LastWrite(String),
     /// Show values in hex (`x` toggles).
     Hex(bool),
+    /// Show `v128` values as one number (0) or as lane shape `LANE_SHAPES[k - 1]` (`v`).
+    Lanes(usize),
     /// Expand or collapse a row of the C variables' tree (its [`crate::view::VarRow::key`]).
     Expand(String),
     /// Show this frame's locals, stack and code.
@@ -142,6 +144,8 @@ struct Worker<R: Read + Seek + Send + 'static> {
     debug: Option<Arc<deja_debuginfo::DebugInfo>>,
     /// Values in hex.
     hex: bool,
+    /// How `v128` values are shown (see [`Command::Lanes`]).
+    lanes: usize,
     /// Keys of the expanded rows of the C variables' tree.
     expanded: std::collections::HashSet<String>,
     /// Source files found missing and already reported.
@@ -208,7 +212,19 @@ fn tree_rows(
     }
 }
 
-fn val_pair(v: &Val) -> (String, String) {
+/// The lane shapes `v` cycles through, in the order of `simd::lane_views`.
+pub const LANE_SHAPES: [&str; 6] = ["i8x16", "i16x8", "i32x4", "i64x2", "f32x4", "f64x2"];
+
+/// A value's type and text; a `v128` as one number (`lanes` 0) or as the lanes of shape
+/// `LANE_SHAPES[lanes - 1]`, lane 0 first.
+fn val_pair(v: &Val, lanes: usize) -> (String, String) {
+    if let (Val::V128(bits), 1..) = (*v, lanes) {
+        let (shape, values) = deja_replayer::runtime::simd::lane_views(bits)
+            .into_iter()
+            .nth(lanes - 1)
+            .expect("a lane shape");
+        return (format!("v128 {shape}"), values.join(" "));
+    }
     (v.ty().to_string(), v.to_string())
 }
 
@@ -409,6 +425,7 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             sources,
             debug,
             hex: false,
+            lanes: 0,
             missing_reported: Default::default(),
             expanded: Default::default(),
             note: None,
@@ -715,6 +732,10 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                 self.hex = on;
                 None
             }
+            Command::Lanes(k) => {
+                self.lanes = k.min(LANE_SHAPES.len());
+                None
+            }
             Command::Expand(ref key) => {
                 if !self.expanded.remove(key) {
                     self.expanded.insert(key.clone());
@@ -837,8 +858,13 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
                     source,
                 });
                 if i == self.frame {
-                    locals = (0..c.num_locals()).map(|k| val_pair(&c.local(k))).collect();
-                    stack = (0..c.num_stacks()).map(|k| val_pair(&c.stack(k))).collect();
+                    let l = self.lanes;
+                    locals = (0..c.num_locals())
+                        .map(|k| val_pair(&c.local(k), l))
+                        .collect();
+                    stack = (0..c.num_stacks())
+                        .map(|k| val_pair(&c.stack(k), l))
+                        .collect();
                     pc = Some(fpc);
                 }
                 i += 1;
@@ -966,7 +992,11 @@ impl<R: Read + Seek + Send + 'static> Worker<R> {
             variables,
             note: self.note.take(),
             stack,
-            globals: s.globals().iter().map(val_pair).collect(),
+            globals: s
+                .globals()
+                .iter()
+                .map(|g| val_pair(g, self.lanes))
+                .collect(),
             memory_addr: self.memory_addr,
             memory,
             changed,

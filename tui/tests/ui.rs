@@ -825,3 +825,47 @@ fn throws_at_the_position_of_another_hit_are_listed_too() {
     assert_eq!(throws(&h), all, "{:?}", h.view().events);
     assert!(h.view().hits_complete);
 }
+
+/// `v` cycles how `v128` values are shown: one hex number, then each lane shape in turn, in the
+/// locals and the operand stack alike.
+#[test]
+fn v_cycles_the_lane_views_of_v128_values() {
+    let module = deja_runtime::Module::new(
+        br#"(module (func (export "_start") (local $x v128)
+              (local.set $x (v128.const i32x4 1 -2 3 4))
+              (local.get $x)
+              (unreachable)))"#,
+    )
+    .unwrap();
+    let mut h = Harness::open(record(&module));
+    let local = |h: &Harness| h.view().locals[0].clone();
+    let operand = |h: &Harness| h.view().stack[0].clone();
+    let raw = local(&h);
+    assert_eq!(raw.0, "v128");
+    assert_eq!(operand(&h), raw);
+    let mut seen = Vec::new();
+    for _ in 0..6 {
+        h.key(KeyCode::Char('v'));
+        assert_eq!(operand(&h), local(&h));
+        seen.push(local(&h));
+    }
+    assert_eq!(
+        seen[0],
+        (
+            "v128 i8x16".into(),
+            "1 0 0 0 -2 -1 -1 -1 3 0 0 0 4 0 0 0".into()
+        )
+    );
+    assert_eq!(seen[2], ("v128 i32x4".into(), "1 -2 3 4".into()));
+    assert_eq!(
+        seen[3],
+        ("v128 i64x2".into(), "-8589934591 17179869187".into())
+    );
+    assert_eq!(
+        h.app.message.as_deref(),
+        Some("v128 values as f64x2"),
+        "the status line names the view"
+    );
+    h.key(KeyCode::Char('v'));
+    assert_eq!(local(&h), raw, "and back to one number");
+}

@@ -1,9 +1,14 @@
-//! Runs sightglass programs on deja's interpreter and on wasmi (in this process) and on
-//! wasmtime (through `../shared/tools/wasmtime-ref.py`), one program and one engine at a
-//! time, and prints a markdown table of the time between `bench.start` and `bench.end`.
+//! Runs sightglass programs on deja's engines and on wasmi (in this process) and on wasmtime
+//! (through `../shared/tools/wasmtime-ref.py`), one program and one engine at a time, and
+//! prints a markdown table of the time between `bench.start` and `bench.end`.
 //!
 //! Usage: `cargo run --release --manifest-path bench/sightglass/Cargo.toml -- [--iters N]
-//! [--corpus DIR] [--no-wasmtime] [--record-replay] [FOLDER/FILE.wasm ...]`
+//! [--corpus DIR] [--engines jit,interp] [--no-wasmtime] [--record-replay] [FOLDER/FILE.wasm ...]`
+//!
+//! `--engines` lists deja's engines to measure, each a column of the table (default: the
+//! interpreter only, the figures of the older tables in BENCHMARKS.md). A deja "total" is the
+//! module's load, compilation (the JIT compiles each function on its first call, during the
+//! run) and run, in this process.
 //!
 //! With `--record-replay` it measures deja against itself instead: a plain run, a recording
 //! (run + trace written to a file) and a replay of that trace, all in this process, and the
@@ -51,7 +56,7 @@ fn same_lines(a: &str, b: &str) -> bool {
     a.lines().map(str::trim_end).eq(b.lines().map(str::trim_end))
 }
 
-fn run_deja(wasm: &Path) -> (Times, String) {
+fn run_deja(wasm: &Path, engine: deja_runtime::EngineKind) -> (Times, String) {
     use deja_runtime::wasi::{self, OutputSink, Preopen, StdinSource, WasiCtx, WasiCtxBuilder};
     let dir = wasm.parent().unwrap();
     let t0 = Instant::now();
@@ -71,6 +76,7 @@ fn run_deja(wasm: &Path) -> (Times, String) {
         .build()
         .unwrap();
     let mut store = deja_runtime::Store::new(deja_runtime::Config::default(), ctx);
+    store.set_engine(engine).unwrap();
     let mut linker = deja_runtime::Linker::new();
     wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c);
     let marks = Arc::new(Mutex::new(Vec::new()));
@@ -270,6 +276,7 @@ fn main() {
     let mut corpus = PathBuf::from("../shared/corpus/sightglass");
     let mut wasmtime = true;
     let mut rr = false;
+    let mut engines = vec![deja_runtime::EngineKind::Interp];
     let mut programs = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -277,6 +284,21 @@ fn main() {
             "--corpus" => corpus = PathBuf::from(args.next().unwrap()),
             "--no-wasmtime" => wasmtime = false,
             "--record-replay" => rr = true,
+            "--engines" => {
+                engines = args
+                    .next()
+                    .unwrap()
+                    .split(',')
+                    .map(|e| match e {
+                        "jit" => deja_runtime::EngineKind::Jit,
+                        "interp" => deja_runtime::EngineKind::Interp,
+                        _ => {
+                            eprintln!("--engines: `{e}` is neither `jit` nor `interp`");
+                            std::process::exit(2)
+                        }
+                    })
+                    .collect()
+            }
             p => programs.push(p.to_string()),
         }
     }
@@ -300,15 +322,34 @@ fn main() {
         return;
     }
     let script = corpus.join("../../tools/wasmtime-ref.py");
-    println!("| program | deja bench (ms) | wasmi bench (ms) | wasmtime bench (ms) | deja / wasmi | deja total (ms) | wasmi total (ms) | wasmtime total (ms) | output |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    let name = |e: &deja_runtime::EngineKind| match e {
+        deja_runtime::EngineKind::Jit => "jit",
+        _ => "interp",
+    };
+    let mut header = String::from("| program |");
+    for e in &engines {
+        header += &format!(" deja {} bench (ms) |", name(e));
+    }
+    header += " wasmi bench (ms) | wasmtime bench (ms) |";
+    for e in &engines {
+        header += &format!(" deja {} / wasmi |", name(e));
+    }
+    for e in &engines {
+        header += &format!(" deja {} total (ms) |", name(e));
+    }
+    header += " wasmi total (ms) | wasmtime total (ms) | output |";
+    println!("{header}");
+    println!("|{}", "---|".repeat(header.matches('|').count() - 1));
     for p in programs {
         let wasm = std::fs::canonicalize(corpus.join(&p)).expect("program exists");
         let dir = wasm.parent().unwrap().to_owned();
         let stem = wasm.file_stem().unwrap().to_string_lossy().to_string();
         // Sightglass programs open their inputs relative to the working directory.
         std::env::set_current_dir(&dir).unwrap();
-        let (d, dout) = best(iters, || run_deja(&wasm));
+        let runs: Vec<(Times, String)> = engines
+            .iter()
+            .map(|e| best(iters, || run_deja(&wasm, *e)))
+            .collect();
         let (w, wout) = best(iters, || run_wasmi(&wasm));
         let wt = if wasmtime {
             run_wasmtime(&std::fs::canonicalize(&script).unwrap(), &wasm, iters)
@@ -317,7 +358,7 @@ fn main() {
         };
         let ok = match expected(&dir, &stem) {
             Some(e) => {
-                if same_lines(&dout, &e) && same_lines(&wout, &e) {
+                if runs.iter().all(|(_, out)| same_lines(out, &e)) && same_lines(&wout, &e) {
                     "ok"
                 } else {
                     "MISMATCH"
@@ -328,13 +369,18 @@ fn main() {
         let (wtb, wtt) = wt.map_or(("-".to_string(), "-".to_string()), |(b, t)| {
             (format!("{b:.1}"), format!("{t:.1}"))
         });
-        println!(
-            "| {p} | {:.1} | {:.1} | {wtb} | {:.2}x slower | {:.1} | {:.1} | {wtt} | {ok} |",
-            ms(d.bench),
-            ms(w.bench),
-            d.bench.as_secs_f64() / w.bench.as_secs_f64(),
-            ms(d.total),
-            ms(w.total),
-        );
+        let mut row = format!("| {p} |");
+        for (d, _) in &runs {
+            row += &format!(" {:.1} |", ms(d.bench));
+        }
+        row += &format!(" {:.1} | {wtb} |", ms(w.bench));
+        for (d, _) in &runs {
+            row += &format!(" {:.2}x |", d.bench.as_secs_f64() / w.bench.as_secs_f64());
+        }
+        for (d, _) in &runs {
+            row += &format!(" {:.1} |", ms(d.total));
+        }
+        row += &format!(" {:.1} | {wtt} | {ok} |", ms(w.total));
+        println!("{row}");
     }
 }

@@ -130,7 +130,9 @@ pub fn record_once(
         message: format!("cannot create {}: {e}", path.display()),
         code: 111,
     })?;
-    let report = match record_run(&mut store, &linker, module, file, settings) {
+    let recorded = record_run(&mut store, &linker, module, file, settings);
+    crate::run::note_jit_fallback(&store);
+    let report = match recorded {
         Ok((report, _)) => report,
         Err(deja_recorder::Error::Runtime(e)) => {
             let _ = std::fs::remove_file(path);

@@ -207,7 +207,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         // The guest's arguments went to WASI's argv.
         Vec::new()
     };
-    let results = match store.call_resumable(func, &vals) {
+    let outcome = store.call_resumable(func, &vals);
+    note_jit_fallback(&store);
+    let results = match outcome {
         Ok(Resumable::Returned(r)) => r,
         Ok(Resumable::Paused(pause)) => {
             // Only the step budget pauses a plain run.
@@ -228,6 +230,23 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Says on stderr, once per process, when the JIT left calls to the interpreter because a
+/// module did not compile or its memory could not be guarded (the JIT, the default engine,
+/// would otherwise run at the interpreter's speed without a word).
+pub fn note_jit_fallback<T>(store: &Store<T>) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let stats = store.engine_stats();
+    if stats.interp_calls > 0 && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "deja: note: the JIT could not run this module, so the interpreter ran it: {}",
+            stats
+                .last_compile_error
+                .as_deref()
+                .unwrap_or("no reason recorded")
+        );
+    }
 }
 
 /// Loads the module to run or record. A deja trace given by mistake is recognised by its magic

@@ -862,3 +862,43 @@ fn a_doubled_sigint_from_timeout_still_finishes_the_trace() {
     assert!(!info.contains("TRUNCATED"), "{info}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Where the host refuses the JIT's guard reservation (here: `ulimit -v`), the interpreter runs
+/// the guest with the same result, and deja says why once.
+#[test]
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn without_address_space_for_the_guard_the_interpreter_runs_and_says_so() {
+    let module = std::env::temp_dir().join(format!("deja-guard-{}.wat", std::process::id()));
+    std::fs::write(
+        &module,
+        r#"(module (memory 1) (func (export "f") (result i32)
+             (i32.store (i32.const 8) (i32.const 41))
+             (i32.add (i32.load (i32.const 8)) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let run = |limit: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{limit} exec \"$0\" run --engine jit --invoke f \"$1\"",
+            ))
+            .arg(env!("CARGO_BIN_EXE_deja"))
+            .arg(&module)
+            .output()
+            .expect("run deja through sh")
+    };
+    let plain = run("");
+    assert_eq!(String::from_utf8_lossy(&plain.stdout), "42\n");
+    assert_eq!(String::from_utf8_lossy(&plain.stderr), "");
+    let limited = run("ulimit -v 3000000;");
+    let stderr = String::from_utf8_lossy(&limited.stderr);
+    assert_eq!(limited.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&limited.stdout), "42\n");
+    assert!(
+        stderr.contains("the JIT could not run this module, so the interpreter ran it")
+            && stderr.contains("address space"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    std::fs::remove_file(&module).unwrap();
+}

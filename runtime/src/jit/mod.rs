@@ -272,9 +272,9 @@ impl Shared {
                 && !m.ty.memory64
                 && !m.data.is_guarded()
             {
-                return Err(crate::Error::Internal(
-                    "JIT: memory 0 has no guard reservation (the host refused the address \
-                     space); the interpreter runs this instance"
+                return Err(crate::Error::Resource(
+                    "the host refused the 8 GiB of address space that lets the JIT access \
+                     memory 0 without bounds checks (is `ulimit -v` set?)"
                         .into(),
                 ));
             }

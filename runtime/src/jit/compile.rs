@@ -263,7 +263,7 @@ impl Lazy {
         };
         jm.define_function(id, &mut ctx)
             .map_err(|e| cl_error(&format!("function {}", fi.as_u32()), format!("{e:?}")))?;
-        let (len, by_offset) = site_offsets(&ctx, &sites);
+        let (len, by_offset) = site_offsets(&ctx, &sites)?;
         jm.clear_context(&mut ctx);
         jm.finalize_definitions()
             .map_err(|e| cl_error("finalize", e))?;
@@ -338,32 +338,50 @@ impl Lazy {
 }
 
 /// The compiled function's code length and its hardware trap sites by code offset: each trap
-/// of the code whose source location names a site (Cranelift's own traps, unreachable behind
-/// the translator's checks, name none).
+/// record with the sites' Cranelift trap code, through its source location. (Cranelift's own
+/// traps, unreachable behind the translator's checks, have other codes and are left out.)
+///
+/// A record that is a `ud2` must name a `ud2` site and any other a memory access site: a
+/// mismatch means Cranelift moved an access under another site's source location, and the
+/// function is refused (the interpreter runs it) rather than report a wrong trap.
 fn site_offsets(
     ctx: &cranelift_codegen::Context,
     sites: &[signals::Site],
-) -> (usize, Vec<(u32, signals::Site)>) {
+) -> Result<(usize, Vec<(u32, signals::Site)>)> {
     let Some(code) = ctx.compiled_code() else {
-        return (0, Vec::new());
+        return Ok((0, Vec::new()));
     };
-    let len = code.code_buffer().len();
+    let bytes = code.code_buffer();
+    let len = bytes.len();
     if sites.is_empty() {
-        return (len, Vec::new());
+        return Ok((len, Vec::new()));
     }
+    let ours = cranelift_codegen::ir::TrapCode::user(1);
     let locs = code.buffer.get_srclocs_sorted();
     let mut out = Vec::with_capacity(sites.len());
     for t in code.buffer.traps() {
-        let i = locs.partition_point(|l| l.start <= t.offset);
-        let Some(l) = i.checked_sub(1).map(|i| &locs[i]) else {
-            continue;
-        };
-        if t.offset >= l.end || l.loc.is_default() {
+        if Some(t.code) != ours {
             continue;
         }
-        if let Some(site) = sites.get(l.loc.bits() as usize - 1) {
-            out.push((t.offset, *site));
+        let i = locs.partition_point(|l| l.start <= t.offset);
+        let site = i
+            .checked_sub(1)
+            .map(|i| &locs[i])
+            .filter(|l| t.offset < l.end && !l.loc.is_default())
+            .and_then(|l| sites.get(l.loc.bits() as usize - 1));
+        let ud2 = bytes.get(t.offset as usize..t.offset as usize + 2) == Some(&[0x0f, 0x0b][..]);
+        match site {
+            Some(site) if site.access != ud2 => out.push((t.offset, *site)),
+            _ => {
+                return Err(cl_error(
+                    "trap sites",
+                    format!(
+                        "the trap at code offset {:#x} names no matching site",
+                        t.offset
+                    ),
+                ));
+            }
         }
     }
-    (len, out)
+    Ok((len, out))
 }

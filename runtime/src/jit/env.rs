@@ -507,11 +507,12 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     }
 
     /// A new hardware trap site (see `signals.rs`), as the current source location.
-    fn hw_site(&mut self, inst: Inst, code: TrapCode) {
+    fn hw_site(&mut self, inst: Inst, code: TrapCode, access: bool) {
         self.sites.push(signals::Site {
             pc: inst.pc,
             code,
             uncounted: 0,
+            access,
         });
         self.run_sites.push((self.sites.len() - 1, inst.run_offset));
         self.b
@@ -523,11 +524,17 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         ir::TrapCode::user(1).expect("a user trap code")
     }
 
+    /// The Cranelift trap code after a libcall that never returns (the block needs an end):
+    /// not a trap site.
+    fn never_trap_code() -> ir::TrapCode {
+        ir::TrapCode::user(2).expect("a user trap code")
+    }
+
     /// Traps with `code` when `cond` is non-zero: a hardware trap site where the host has
     /// them, else a branch to a cold trap block.
     fn trap_if(&mut self, inst: Inst, cond: Value, code: TrapCode) {
         if signals::ENABLED {
-            self.hw_site(inst, code);
+            self.hw_site(inst, code, false);
             self.b.ins().trapnz(cond, Self::hw_trap_code());
             return;
         }
@@ -545,7 +552,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// as a parameter, made compilation twice as slow on bz2.)
     fn emit_trap(&mut self, inst: Inst, code: TrapCode) {
         if signals::ENABLED {
-            self.hw_site(inst, code);
+            self.hw_site(inst, code, false);
             self.b.ins().trap(Self::hw_trap_code());
             return;
         }
@@ -602,9 +609,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             &[],
             &[self.vmctx, code, uncounted],
         );
-        self.b
-            .ins()
-            .trap(ir::TrapCode::user(1).expect("a user trap code"));
+        self.b.ins().trap(Self::never_trap_code());
     }
 
     /// Calls a Rust function of the runtime (`extern "C"`, the host's calling convention).
@@ -976,9 +981,11 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 .ins()
                 .load(types::I64, fl, self.vmctx, vmctx::MEM_BASE);
             // The access is the site: the source location stays until the next site, so the
-            // instruction a load may be merged into (nothing with an effect comes between
-            // them) reports this site too.
-            self.hw_site(inst, TrapCode::MemoryOutOfBounds);
+            // instruction a load may be merged into reports this site too. Cranelift merges a
+            // trapping load only into its single use with no other effect between them; should
+            // that use be another site's `trapnz`, `compile.rs::site_offsets` finds the access
+            // under a `ud2` site's location and refuses the function.
+            self.hw_site(inst, TrapCode::MemoryOutOfBounds, true);
             let fl = MemFlagsData::new()
                 .with_alias_region(Some(self.r_heap))
                 .with_trap_code(Some(Self::hw_trap_code()));
@@ -2160,9 +2167,7 @@ impl JitEnv<'_, '_> {
             &[],
             &[self.vmctx, uncounted],
         );
-        self.b
-            .ins()
-            .trap(ir::TrapCode::user(1).expect("a user trap code"));
+        self.b.ins().trap(Self::never_trap_code());
         self.dead = true;
     }
 

@@ -123,6 +123,8 @@ pub(crate) struct VmCtx {
     instance: Instance,
     code: Arc<JitCode>,
     global_ptrs: Vec<*mut u64>,
+    /// Whether memory 0 is a guard reservation (its faults are traps, see `signals.rs`).
+    mem_guarded: bool,
 }
 
 /// State shared by all JIT frames of a call (first fields, `repr(C)`, are read by JIT code).
@@ -291,6 +293,7 @@ impl Shared {
                 instance,
                 code,
                 global_ptrs: Vec::new(),
+                mem_guarded: false,
             }));
         }
         Ok(&mut **self.vmctxs[i].as_mut().expect("made above"))
@@ -315,6 +318,7 @@ impl Shared {
             v.mem_base = m.data.as_mut_ptr();
             v.mem_len = m.data.len() as u64;
             v.dirty = m.dirty_ptr();
+            v.mem_guarded = m.data.is_guarded();
         }
         v.global_ptrs.clear();
         for g in data.globals.iter() {

@@ -35,6 +35,8 @@ pub(crate) struct Site {
     pub code: TrapCode,
     /// Steps of the site's run that did not complete.
     pub uncounted: u32,
+    /// A guarded memory access (its fault is the trap), not a `ud2`.
+    pub access: bool,
 }
 
 /// One compiled function's code range and its sites by code offset (sorted).
@@ -157,8 +159,9 @@ mod handler {
                 let mut sa: libc::sigaction = std::mem::zeroed();
                 sa.sa_sigaction = on_signal as *const () as usize;
                 // On the alternate stack where the thread has one: a stack overflow is a
-                // SIGSEGV too, and goes on to Rust's handler.
-                sa.sa_flags = libc::SA_SIGINFO | libc::SA_NODEFER | libc::SA_ONSTACK;
+                // SIGSEGV too, and goes on to Rust's handler. (Not `SA_NODEFER`: a fault in
+                // the handler itself must end the process, not re-enter it.)
+                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
                 libc::sigemptyset(&mut sa.sa_mask);
                 let mut prev: libc::sigaction = std::mem::zeroed();
                 if libc::sigaction(sig, &sa, &mut prev) == 0 {
@@ -184,7 +187,7 @@ mod handler {
         let vmctxs = unsafe { &(*shared).vmctxs };
         vmctxs.iter().flatten().any(|v| {
             let base = v.mem_base as usize;
-            !v.mem_base.is_null() && addr >= base && addr - base < GUARDED_SIZE
+            v.mem_guarded && addr >= base && addr - base < GUARDED_SIZE
         })
     }
 
@@ -196,7 +199,9 @@ mod handler {
             let regs = &mut uc.uc_mcontext.gregs;
             let pc = regs[libc::REG_RIP as usize] as usize;
             let shared = CURRENT.with(|c| c.get());
+            // A fault or a `ud2` (`si_code` > 0), not a signal sent by `kill`.
             let ours = !shared.is_null()
+                && (*info).si_code > 0
                 && if sig == libc::SIGSEGV {
                     in_guarded_memory(shared, (*info).si_addr() as usize)
                 } else {
@@ -204,9 +209,10 @@ mod handler {
                 };
             if ours {
                 // Continue in `landing(pc)` as if the faulting instruction had called it:
-                // below the red zone, 16-byte aligned before the pushed return address.
+                // below the red zone, aligned as after a call. Nothing is written there now
+                // (the kernel's signal frame may lie just below, without an alternate
+                // stack); `landing` never returns, so its return address is never read.
                 let sp = ((regs[libc::REG_RSP as usize] as usize - 128) & !15) - 8;
-                *(sp as *mut usize) = pc;
                 regs[libc::REG_RSP as usize] = sp as i64;
                 regs[libc::REG_RDI as usize] = pc as i64;
                 regs[libc::REG_RIP as usize] = landing as *const () as usize as i64;
@@ -222,8 +228,12 @@ mod handler {
                     std::mem::transmute(prev.sa_sigaction);
                 f(sig, info, ctx);
             } else if prev.sa_sigaction == libc::SIG_DFL || prev.sa_sigaction == libc::SIG_IGN {
-                // Put the old disposition back: the instruction faults again and gets it.
+                // Put the old disposition back: a fault happens again and gets it; a signal
+                // sent by `kill` is sent again to get it.
                 libc::sigaction(sig, prev, std::ptr::null_mut());
+                if (*info).si_code <= 0 {
+                    libc::raise(sig);
+                }
             } else {
                 let f: extern "C" fn(libc::c_int) = std::mem::transmute(prev.sa_sigaction);
                 f(sig);

@@ -167,7 +167,13 @@ impl Bytes {
                 } else if new_len < self.len {
                     // The bytes cut off read as zero if the memory grows again.
                     self.discard(new_len, self.len);
-                    self.protect(new_len, self.len, false);
+                    // Left accessible, the cut-off bytes would be read and written by JIT
+                    // code that relies on the fault: nothing sound can go on.
+                    assert!(
+                        self.protect(new_len, self.len, false),
+                        "cannot make the end of a shrunk memory inaccessible: {}",
+                        std::io::Error::last_os_error()
+                    );
                 }
                 self.len = new_len;
                 true

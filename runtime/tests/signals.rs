@@ -35,21 +35,26 @@ extern "C" fn foreign(_: libc::c_int, _: *mut libc::siginfo_t, ctx: *mut libc::c
     }
 }
 
-fn jit_trap(divisor: i32) -> Result<Vec<Val>, Error> {
-    let module = Module::new(
-        br#"(module (func (export "f") (param i32) (result i32)
-              (i32.div_u (i32.const 7) (local.get 0))))"#,
-    )
-    .expect("loads");
+/// Calls export `f` of `wat` with `arg` on the JIT (asserting that JIT code ran it).
+fn call_on_jit(wat: &[u8], arg: i32) -> Result<Vec<Val>, Error> {
+    let module = Module::new(wat).expect("loads");
     let mut store = Store::new(Config::default(), ());
     store.set_engine(EngineKind::Jit).expect("idle");
     let instance = Linker::new()
         .instantiate(&mut store, &module)
         .expect("instantiates");
     let f = store.get_func(instance, "f").expect("export");
-    let r = store.call(f, &[Val::I32(divisor)]);
+    let r = store.call(f, &[Val::I32(arg)]);
     assert_eq!(store.engine_stats().jit_calls, 1);
     r
+}
+
+fn jit_trap(divisor: i32) -> Result<Vec<Val>, Error> {
+    call_on_jit(
+        br#"(module (func (export "f") (param i32) (result i32)
+              (i32.div_u (i32.const 7) (local.get 0))))"#,
+        divisor,
+    )
 }
 
 fn expect_division_trap(r: Result<Vec<Val>, Error>) {
@@ -60,18 +65,11 @@ fn expect_division_trap(r: Result<Vec<Val>, Error>) {
 }
 
 fn out_of_bounds(addr: i32) -> Result<Vec<Val>, Error> {
-    let module = Module::new(
+    call_on_jit(
         br#"(module (memory 1) (func (export "f") (param i32) (result i32)
               (i32.load (local.get 0))))"#,
+        addr,
     )
-    .expect("loads");
-    let mut store = Store::new(Config::default(), ());
-    store.set_engine(EngineKind::Jit).expect("idle");
-    let instance = Linker::new()
-        .instantiate(&mut store, &module)
-        .expect("instantiates");
-    let f = store.get_func(instance, "f").expect("export");
-    store.call(f, &[Val::I32(addr)])
 }
 
 fn install(sig: libc::c_int, f: usize) {

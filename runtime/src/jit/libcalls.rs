@@ -485,13 +485,7 @@ unsafe extern "C" fn load_x(vmctx: *mut VmCtx, mem: u32, addr: u64, offset: u64,
         let (sh, store) = parts(vmctx);
         let m = memory_of(vmctx, store, mem);
         let kind = LOAD_KINDS[kind as usize];
-        match crate::bulk::load(&store.memories[m], addr, offset, kind) {
-            Ok(v) => {
-                sh.resolved = v;
-                0
-            }
-            Err(code) => status(Err(code)),
-        }
+        status(crate::bulk::load(&store.memories[m], addr, offset, kind).map(|v| sh.resolved = v))
     }
 }
 
@@ -558,13 +552,10 @@ unsafe extern "C" fn v128_load_x(
     unsafe {
         let (_, store) = parts(vmctx);
         let m = memory_of(vmctx, store, mem);
-        match crate::bulk::load_bytes(&store.memories[m], addr, offset, u64::from(len)) {
-            Ok(v) => {
-                io.cast::<u128>().write(v);
-                0
-            }
-            Err(code) => status(Err(code)),
-        }
+        status(
+            crate::bulk::load_bytes(&store.memories[m], addr, offset, u64::from(len))
+                .map(|v| io.cast::<u128>().write(v)),
+        )
     }
 }
 

@@ -273,6 +273,16 @@ fn a_hard_stop_after_a_soft_pause_is_exact() {
     assert_eq!(store.position(), total);
 }
 
+/// A store on `engine` with `module` instantiated (no imports).
+fn instantiate(module: &Module, engine: EngineKind) -> (Store<()>, deja_runtime::Instance) {
+    let mut store = Store::new(Config::default(), ());
+    store.set_engine(engine).expect("idle");
+    let instance = Linker::new()
+        .instantiate(&mut store, module)
+        .expect("instantiates");
+    (store, instance)
+}
+
 /// Accesses at the end of memory 0: in bounds up to the last byte, a trap one byte beyond,
 /// a store that straddles the end writes nothing, and after `memory.grow` the new pages are
 /// in bounds. On x86-64 Linux the JIT takes these traps from the guard reservation's faults.
@@ -289,11 +299,7 @@ fn accesses_at_the_end_of_memory_trap_exactly_and_write_nothing() {
     let module = Module::new(EDGE.as_bytes()).expect("loads");
     let mut outcomes = Vec::new();
     for engine in [EngineKind::Interp, EngineKind::Jit] {
-        let mut store = Store::new(Config::default(), ());
-        store.set_engine(engine).expect("idle");
-        let instance = Linker::new()
-            .instantiate(&mut store, &module)
-            .expect("instantiates");
+        let (mut store, instance) = instantiate(&module, engine);
         let mut seen = Vec::new();
         let mut call = |store: &mut Store<()>, name: &str, args: &[Val]| {
             let f = store.get_func(instance, name).expect("export");
@@ -353,11 +359,7 @@ fn a_call_with_more_results_than_registers_runs_in_jit_code() {
     let module = Module::new(wat.as_bytes()).expect("loads");
     let mut results = Vec::new();
     for engine in [EngineKind::Interp, EngineKind::Jit] {
-        let mut store = Store::new(Config::default(), ());
-        store.set_engine(engine).expect("idle");
-        let instance = Linker::new()
-            .instantiate(&mut store, &module)
-            .expect("instantiates");
+        let (mut store, instance) = instantiate(&module, engine);
         let f = store.get_func(instance, "f").expect("export");
         results.push(store.call(f, &[]).expect("returns"));
         let stats = store.engine_stats();

@@ -157,6 +157,11 @@ pub struct EngineStats {
     /// Traps of JIT code taken as a hardware trap (a `ud2` and its signal, on x86-64 Linux),
     /// not through a cold trap block.
     pub hardware_traps: u64,
+    /// Functions of the store's modules compiled so far (by every store of the process that
+    /// shares a module's code).
+    pub functions_compiled: u64,
+    /// Of them, those the background thread compiled before the guest called them.
+    pub functions_compiled_ahead: u64,
     /// The last reason a module was not compiled, if any.
     pub last_compile_error: Option<String>,
 }

@@ -7,6 +7,27 @@
 //! function is compiled, whatever the module's size. The code is kept in the module, once per
 //! NaN-canonicalization setting, for every store of the process: `record --until-failure`
 //! compiles each function once for all its runs.
+//!
+//! # Compiling ahead, on the other core
+//!
+//! Short guests spend most of their time in Cranelift, compiling each function on the guest's
+//! thread when it is first called. So a background thread compiles ahead: each function,
+//! once compiled, names the defined functions it calls directly, and they go on top of a
+//! stack that the thread takes from. The order is depth-first, first callee first, which is
+//! the order a guest usually calls them in. The thread only produces bytes (Cranelift's
+//! `Context::compile`, no relocations: JIT code reaches libcalls and callees through
+//! constants and the code table); the guest's thread copies them into code memory when it
+//! first needs one of them, together with every other function that is ready, and makes the
+//! batch executable at once. Code memory changes on one thread only, so no page protection
+//! changes under a running guest on the other core, and no lock is held while Cranelift
+//! works. A function the thread is compiling when the guest calls it is waited for; one it
+//! has not reached yet the guest's thread compiles itself. Each function is compiled once,
+//! by whichever thread takes it first, and the result is the same either way: only when
+//! code becomes available changes, never what it does.
+//!
+//! The thread exists while there is work: it stops when the stack is empty and starts again
+//! when a compilation pushes callees. Small modules (fewer than [`BACKGROUND_MIN_FUNCS`]
+//! defined functions) and `DEJA_JIT_BACKGROUND=0` compile on the guest's thread only.
 
 use super::VmCtx;
 use super::env::{JitEnv, ModuleEnv, load_cells, store_cells, wasm_signature};
@@ -16,14 +37,16 @@ use crate::error::{Error, Result};
 use crate::module::{Module, ModuleInner, supported_features};
 use crate::translate::translate_function;
 use crate::types::{DefinedFuncIndex, FuncIndex, FuncType, ValType};
+use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, types};
+use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_entity::EntityRef;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module as _};
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use wasmparser::{
     BinaryReader, FuncToValidate, FunctionBody, Parser, ValidPayload, Validator, ValidatorResources,
 };
@@ -31,22 +54,25 @@ use wasmparser::{
 /// An entry trampoline.
 pub(crate) type EntryFn = unsafe extern "C" fn(*mut VmCtx, *mut u64);
 
+/// Modules with fewer defined functions compile on the guest's thread only: the spec suite's
+/// thousands of small modules would start a thread each for little to compile.
+pub(crate) const BACKGROUND_MIN_FUNCS: usize = 8;
+
 /// A module's code, compiled function by function.
 pub(crate) struct JitCode {
     /// Native code of every defined function (JIT calling convention), null until compiled.
     /// JIT code reads it directly.
     table: Box<[AtomicPtr<u8>]>,
     entries: Box<[AtomicPtr<u8>]>,
-    lazy: Mutex<Lazy>,
+    inputs: Arc<Inputs>,
+    plan: Arc<Plan>,
+    /// The module, for the background thread; weak, because the module owns its code.
+    module: Weak<ModuleInner>,
 }
 
-/// What compiling one more function needs.
-struct Lazy {
-    jm: Option<JITModule>,
-    fctx: FunctionBuilderContext,
-    /// Each defined function's validator input and body range in the module's bytes, taken
-    /// when it is compiled.
-    funcs: Vec<Option<(FuncToValidate<ValidatorResources>, std::ops::Range<usize>)>>,
+/// What compiling a function needs besides the module; shared with the background thread.
+struct Inputs {
+    isa: OwnedTargetIsa,
     libcalls: Libcalls,
     types: Vec<FuncType>,
     func_types: Vec<u32>,
@@ -55,14 +81,57 @@ struct Lazy {
     tables64: Vec<bool>,
     canon: bool,
     host_cc: cranelift_codegen::isa::CallConv,
-    /// Start addresses of the functions with hardware trap sites (`signals.rs`).
-    regions: Vec<usize>,
+    background: bool,
 }
 
-// SAFETY: the code is immutable once finalized and the pointers point into it; everything
-// mutable (the Cranelift module, the validator inputs) is behind the mutex.
-unsafe impl Send for JitCode {}
-unsafe impl Sync for JitCode {}
+/// Where each function is in its compilation, and the code memory.
+struct Plan {
+    state: Mutex<State>,
+    /// Signalled when a compilation finishes.
+    changed: Condvar,
+}
+
+struct State {
+    /// `None` once the code is dropped.
+    jm: Option<JITModule>,
+    /// For entry trampolines.
+    fctx: FunctionBuilderContext,
+    /// A compilation context for the guest's threads, when none of them is using it.
+    spare: Option<Box<(cranelift_codegen::Context, FunctionBuilderContext)>>,
+    funcs: Vec<Slot>,
+    /// Functions for the background thread, the next one on top.
+    ahead: Vec<u32>,
+    /// Functions in [`Slot::Ready`].
+    ready: Vec<u32>,
+    /// A background thread is running.
+    worker: bool,
+    /// Start addresses of the functions with hardware trap sites (`signals.rs`).
+    regions: Vec<usize>,
+    compiled: u64,
+    compiled_ahead: u64,
+}
+
+enum Slot {
+    /// Not compiled yet: the validator input and the body's range in the module's bytes.
+    Todo(FuncToValidate<ValidatorResources>, std::ops::Range<usize>),
+    Compiling,
+    /// Compiled, not yet in code memory.
+    Ready(Box<Compiled>),
+    Installed,
+    Failed(String),
+}
+
+/// A function compiled to bytes.
+struct Compiled {
+    bytes: Vec<u8>,
+    align: u64,
+    sites: Vec<(u32, signals::Site)>,
+    callees: Vec<u32>,
+}
+
+// SAFETY: the JIT module (raw pointers into code memory) is only used under the mutex; the
+// code is immutable once finalized.
+unsafe impl Send for State {}
 
 impl std::fmt::Debug for JitCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,14 +141,49 @@ impl std::fmt::Debug for JitCode {
 
 impl Drop for JitCode {
     fn drop(&mut self) {
-        let lazy = self.lazy.get_mut().unwrap_or_else(|e| e.into_inner());
-        lazy.regions.sort_unstable();
-        signals::unregister(&lazy.regions);
-        if let Some(m) = lazy.jm.take() {
+        let mut st = self.plan.lock();
+        st.ahead.clear();
+        st.regions.sort_unstable();
+        signals::unregister(&st.regions);
+        if let Some(m) = st.jm.take() {
             // SAFETY: the last owner is gone: no context, and so no running code, refers to it.
             unsafe { m.free_memory() };
         }
     }
+}
+
+impl Plan {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// Files the result of compiling `def` and its callees for the background thread.
+    fn finish(&mut self, def: usize, r: Result<Compiled>, ahead: bool) {
+        match r {
+            Ok(c) => {
+                for &callee in c.callees.iter().rev() {
+                    if matches!(self.funcs[callee as usize], Slot::Todo(..)) {
+                        self.ahead.push(callee);
+                    }
+                }
+                self.funcs[def] = Slot::Ready(Box::new(c));
+                self.ready.push(def as u32);
+                self.compiled += 1;
+                self.compiled_ahead += u64::from(ahead);
+            }
+            Err(e) => self.funcs[def] = Slot::Failed(e.to_string()),
+        }
+    }
+}
+
+/// How many of a module's functions were compiled, and how many of them by the background
+/// thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct CompileCounts {
+    pub compiled: u64,
+    pub ahead: u64,
 }
 
 impl JitCode {
@@ -88,14 +192,72 @@ impl JitCode {
         self.table.as_ptr().cast()
     }
 
+    pub(crate) fn counts(&self) -> CompileCounts {
+        let st = self.plan.lock();
+        CompileCounts {
+            compiled: st.compiled,
+            ahead: st.compiled_ahead,
+        }
+    }
+
     /// The native code of defined function `def` of `m`, compiled if it is not yet.
     pub(crate) fn native(&self, m: &ModuleInner, def: DefinedFuncIndex) -> Result<*const u8> {
-        let p = self.table[def.index()].load(Ordering::Acquire);
+        let i = def.index();
+        let p = self.table[i].load(Ordering::Acquire);
         if !p.is_null() {
             return Ok(p);
         }
-        let mut lazy = self.lazy.lock().unwrap_or_else(|e| e.into_inner());
-        lazy.function(m, def, &self.table)
+        let mut st = self.plan.lock();
+        loop {
+            match &st.funcs[i] {
+                Slot::Installed => return Ok(self.table[i].load(Ordering::Acquire)),
+                Slot::Ready(_) => break,
+                Slot::Failed(e) => return Err(cl_error("compile", e)),
+                Slot::Compiling => {
+                    st = self
+                        .plan
+                        .changed
+                        .wait(st)
+                        .unwrap_or_else(|e| e.into_inner());
+                }
+                Slot::Todo(..) => {
+                    let Slot::Todo(func, range) =
+                        std::mem::replace(&mut st.funcs[i], Slot::Compiling)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    let mut cx = st.spare.take().unwrap_or_else(|| {
+                        Box::new((
+                            cranelift_codegen::Context::new(),
+                            FunctionBuilderContext::new(),
+                        ))
+                    });
+                    drop(st);
+                    let r = compile(&self.inputs, m, def, func, range, &mut cx.0, &mut cx.1);
+                    st = self.plan.lock();
+                    st.spare = Some(cx);
+                    st.finish(i, r, false);
+                    self.plan.changed.notify_all();
+                    self.start_worker(&mut st);
+                }
+            }
+        }
+        let r = install(&mut st, m, &self.table);
+        self.plan.changed.notify_all();
+        r?;
+        Ok(self.table[i].load(Ordering::Acquire))
+    }
+
+    /// Starts the background thread if there is work for it and none runs.
+    fn start_worker(&self, st: &mut State) {
+        if !self.inputs.background || st.worker || st.jm.is_none() || st.ahead.is_empty() {
+            return;
+        }
+        let (plan, inputs, module) = (self.plan.clone(), self.inputs.clone(), self.module.clone());
+        st.worker = std::thread::Builder::new()
+            .name("deja-jit".into())
+            .spawn(move || compile_ahead(&plan, &inputs, &module))
+            .is_ok();
     }
 
     /// The entry trampoline of defined function `def` of `m`, compiled (with the function) if
@@ -104,10 +266,10 @@ impl JitCode {
         let mut p = self.entries[def.index()].load(Ordering::Acquire);
         if p.is_null() {
             let native = self.native(m, def)?;
-            let mut lazy = self.lazy.lock().unwrap_or_else(|e| e.into_inner());
+            let mut st = self.plan.lock();
             p = self.entries[def.index()].load(Ordering::Acquire);
             if p.is_null() {
-                p = lazy.entry(m, def, native)?.cast_mut();
+                p = entry(&mut st, &self.inputs, m, def, native)?.cast_mut();
                 self.entries[def.index()].store(p, Ordering::Release);
             }
         }
@@ -116,12 +278,46 @@ impl JitCode {
     }
 }
 
+/// The background thread: compiles the functions on the `ahead` stack until it is empty or
+/// the module is gone.
+fn compile_ahead(plan: &Plan, inputs: &Inputs, module: &Weak<ModuleInner>) {
+    let mut ctx = cranelift_codegen::Context::new();
+    let mut fctx = FunctionBuilderContext::new();
+    loop {
+        let (def, func, range) = {
+            let mut st = plan.lock();
+            loop {
+                let Some(def) = st.ahead.pop().filter(|_| st.jm.is_some()) else {
+                    st.worker = false;
+                    return;
+                };
+                let slot = &mut st.funcs[def as usize];
+                if matches!(slot, Slot::Todo(..))
+                    && let Slot::Todo(func, range) = std::mem::replace(slot, Slot::Compiling)
+                {
+                    break (def, func, range);
+                }
+            }
+        };
+        let Some(m) = module.upgrade() else {
+            plan.lock().worker = false;
+            return;
+        };
+        let def = DefinedFuncIndex::from_u32(def);
+        let r = compile(inputs, &m, def, func, range, &mut ctx, &mut fctx);
+        plan.lock().finish(def.index(), r, true);
+        plan.changed.notify_all();
+        // Last: dropping the module may drop its code, which takes the lock.
+        drop(m);
+    }
+}
+
 /// The module's code for this canonicalization setting, set up on first use (no function is
 /// compiled yet).
 pub(crate) fn code_for(module: &Module, canon: bool) -> Result<Arc<JitCode>> {
     module.inner.jit[usize::from(canon)]
         .get_or_init(|| {
-            prepare(&module.inner, canon)
+            prepare(module, canon)
                 .map(Arc::new)
                 .map_err(|e| e.to_string())
         })
@@ -133,8 +329,15 @@ fn cl_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Internal(format!("JIT: {what}: {e}"))
 }
 
+/// Whether `DEJA_JIT_BACKGROUND=0` turned the background thread off (for measurements).
+fn background_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| std::env::var_os("DEJA_JIT_BACKGROUND").is_none_or(|v| v != "0"))
+}
+
 /// The host ISA, a Cranelift module for it, and each function's validator input.
-fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
+fn prepare(module: &Module, canon: bool) -> Result<JitCode> {
+    let m = &*module.inner;
     let mut flags = settings::builder();
     for (k, v) in [
         // No e-graph pass: on deja's IR it made every sightglass program slower, whole
@@ -167,7 +370,7 @@ fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
         .map_err(|e| cl_error("host ISA", e))?;
     let host_cc = isa.default_call_conv();
     let jm = JITModule::new(JITBuilder::with_isa(
-        isa,
+        isa.clone(),
         cranelift_module::default_libcall_names(),
     ));
     let mut funcs = Vec::with_capacity(m.code.len());
@@ -176,7 +379,7 @@ fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
         let payload = payload?;
         if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
             let r = body.range();
-            funcs.push(Some((func, r.start as usize..r.end as usize)));
+            funcs.push(Slot::Todo(func, r.start as usize..r.end as usize));
         }
     }
     let n = funcs.len();
@@ -188,10 +391,8 @@ fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
     Ok(JitCode {
         table: nulls(),
         entries: nulls(),
-        lazy: Mutex::new(Lazy {
-            jm: Some(jm),
-            fctx: FunctionBuilderContext::new(),
-            funcs,
+        inputs: Arc::new(Inputs {
+            isa,
             libcalls: Libcalls::new(host_cc),
             types: m.types.values().cloned().collect(),
             func_types: m.funcs.values().map(|t| t.as_u32()).collect(),
@@ -200,141 +401,181 @@ fn prepare(m: &ModuleInner, canon: bool) -> Result<JitCode> {
             tables64: m.tables.values().map(|t| t.table64).collect(),
             canon,
             host_cc,
-            regions: Vec::new(),
+            background: n >= BACKGROUND_MIN_FUNCS && background_allowed(),
         }),
+        plan: Arc::new(Plan {
+            state: Mutex::new(State {
+                jm: Some(jm),
+                fctx: FunctionBuilderContext::new(),
+                spare: None,
+                funcs,
+                ahead: Vec::new(),
+                ready: Vec::new(),
+                worker: false,
+                regions: Vec::new(),
+                compiled: 0,
+                compiled_ahead: 0,
+            }),
+            changed: Condvar::new(),
+        }),
+        module: Arc::downgrade(&module.inner),
     })
 }
 
-impl Lazy {
-    /// Compiles defined function `def` and enters it in `table`.
-    fn function(
-        &mut self,
-        m: &ModuleInner,
-        def: DefinedFuncIndex,
-        table: &[AtomicPtr<u8>],
-    ) -> Result<*const u8> {
-        let existing = table[def.index()].load(Ordering::Acquire);
-        if !existing.is_null() {
-            return Ok(existing);
-        }
-        let Some((func, range)) = self.funcs[def.index()].take() else {
-            return Err(cl_error("compile", "an earlier compilation of it failed"));
-        };
-        let jm = self
-            .jm
-            .as_mut()
-            .expect("the module lives as long as its code");
-        let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
-        let ty = &m.types[m.funcs[fi]];
-        let sig = wasm_signature(ty);
-        let id = jm
-            .declare_function(&format!("wasm{}", def.as_u32()), Linkage::Local, &sig)
-            .map_err(|e| cl_error("declare", e))?;
-        let menv = ModuleEnv {
-            types: &self.types,
-            func_types: &self.func_types,
-            globals: &self.globals,
-            memory64: &self.memory64,
-            tables64: &self.tables64,
-            num_imported_funcs: m.num_imported_funcs,
-            canon: self.canon,
-            libcalls: &self.libcalls,
-            frontend: jm.isa().frontend_config(),
-        };
-        let mut ctx = jm.make_context();
-        ctx.func.signature = sig;
-        let body = FunctionBody::new(BinaryReader::new(
-            &m.bytes[range.clone()],
-            range.start as u64,
-        ));
-        let mut fv = func.into_validator(Default::default());
-        let sites = {
-            let b = FunctionBuilder::new(&mut ctx.func, &mut self.fctx);
-            let mut env = JitEnv::new(
-                b,
-                &menv,
-                def.as_u32(),
-                &m.local_types[def],
-                m.code[def].max_stack,
-                ty,
-            );
-            translate_function(&mut fv, &body, ty, &m.types, m.simd, &mut env)?;
-            env.finish()
-        };
-        jm.define_function(id, &mut ctx)
-            .map_err(|e| cl_error(&format!("function {}", fi.as_u32()), format!("{e:?}")))?;
-        let (len, by_offset) = site_offsets(&ctx, &sites)?;
-        jm.clear_context(&mut ctx);
-        jm.finalize_definitions()
-            .map_err(|e| cl_error("finalize", e))?;
-        let p = jm.get_finalized_function(id);
-        if !by_offset.is_empty() {
-            signals::register(p as usize, len, by_offset);
-            self.regions.push(p as usize);
-        }
-        table[def.index()].store(p.cast_mut(), Ordering::Release);
-        Ok(p)
+/// Compiles defined function `def` of `m` to bytes.
+fn compile(
+    inputs: &Inputs,
+    m: &ModuleInner,
+    def: DefinedFuncIndex,
+    func: FuncToValidate<ValidatorResources>,
+    range: std::ops::Range<usize>,
+    ctx: &mut cranelift_codegen::Context,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<Compiled> {
+    let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
+    let ty = &m.types[m.funcs[fi]];
+    let menv = ModuleEnv {
+        types: &inputs.types,
+        func_types: &inputs.func_types,
+        globals: &inputs.globals,
+        memory64: &inputs.memory64,
+        tables64: &inputs.tables64,
+        num_imported_funcs: m.num_imported_funcs,
+        canon: inputs.canon,
+        libcalls: &inputs.libcalls,
+        frontend: inputs.isa.frontend_config(),
+    };
+    ctx.clear();
+    ctx.func.signature = wasm_signature(ty);
+    let body = FunctionBody::new(BinaryReader::new(
+        &m.bytes[range.clone()],
+        range.start as u64,
+    ));
+    let mut fv = func.into_validator(Default::default());
+    let (sites, callees) = {
+        let b = FunctionBuilder::new(&mut ctx.func, fctx);
+        let mut env = JitEnv::new(
+            b,
+            &menv,
+            def.as_u32(),
+            &m.local_types[def],
+            m.code[def].max_stack,
+            ty,
+        );
+        translate_function(&mut fv, &body, ty, &m.types, m.simd, &mut env)?;
+        env.finish()
+    };
+    let what = || format!("function {}", fi.as_u32());
+    ctx.compile(&*inputs.isa, &mut ControlPlane::default())
+        .map_err(|e| cl_error(&what(), format!("{:?}", e.inner)))?;
+    let (_, sites) = site_offsets(ctx, &sites)?;
+    let code = ctx.compiled_code().expect("compiled above");
+    // JIT code reaches libcalls, callees and constants without relocations (see above).
+    if !code.buffer.relocs().is_empty() {
+        return Err(cl_error(&what(), "unexpected relocations"));
     }
+    Ok(Compiled {
+        bytes: code.code_buffer().to_vec(),
+        align: u64::from(code.buffer.alignment),
+        sites,
+        callees,
+    })
+}
 
-    /// Compiles the entry trampoline of defined function `def`, whose code is `native`.
-    fn entry(
-        &mut self,
-        m: &ModuleInner,
-        def: DefinedFuncIndex,
-        native: *const u8,
-    ) -> Result<*const u8> {
-        let jm = self
-            .jm
-            .as_mut()
-            .expect("the module lives as long as its code");
-        let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
-        let ty = &m.types[m.funcs[fi]];
-        let mut entry_sig = Signature::new(self.host_cc);
-        entry_sig.params.push(AbiParam::new(types::I64));
-        entry_sig.params.push(AbiParam::new(types::I64));
+/// Copies every ready function into code memory, makes them executable and enters them in
+/// `table`.
+fn install(st: &mut State, m: &ModuleInner, table: &[AtomicPtr<u8>]) -> Result<()> {
+    let ready = std::mem::take(&mut st.ready);
+    let jm = st
+        .jm
+        .as_mut()
+        .expect("the module lives as long as its code");
+    let mut done = Vec::with_capacity(ready.len());
+    for def in ready {
+        let Slot::Ready(c) = std::mem::replace(&mut st.funcs[def as usize], Slot::Installed) else {
+            unreachable!("listed as ready")
+        };
+        let fi = FuncIndex::from_u32(m.num_imported_funcs + def);
+        let sig = wasm_signature(&m.types[m.funcs[fi]]);
         let id = jm
-            .declare_function(
-                &format!("entry{}", def.as_u32()),
-                Linkage::Local,
-                &entry_sig,
-            )
+            .declare_function(&format!("wasm{def}"), Linkage::Local, &sig)
             .map_err(|e| cl_error("declare", e))?;
-        let frontend = jm.isa().frontend_config();
-        let mut ctx = jm.make_context();
-        ctx.func.signature = entry_sig;
-        {
-            let mut b = FunctionBuilder::new(&mut ctx.func, &mut self.fctx);
-            let block = b.create_block();
-            b.append_block_params_for_function_params(block);
-            b.switch_to_block(block);
-            let (vmctx, values) = (b.block_params(block)[0], b.block_params(block)[1]);
-            let fl = MemFlagsData::trusted();
-            let mut args = vec![vmctx];
-            let mut off = 0;
-            for t in ty.params() {
-                args.push(load_cells(&mut b, fl, *t, values, off));
-                off += t.cells() as i32 * 8;
-            }
-            let sig = b.import_signature(wasm_signature(ty));
-            let callee = b.ins().iconst(types::I64, native as i64);
-            let call = b.ins().call_indirect(sig, callee, &args);
-            let results = b.inst_results(call).to_vec();
-            let mut off = 0;
-            for (r, t) in results.into_iter().zip(ty.results()) {
-                store_cells(&mut b, fl, r, *t, values, off);
-                off += t.cells() as i32 * 8;
-            }
-            b.ins().return_(&[]);
-            b.seal_all_blocks();
-            b.finalize(frontend);
-        }
-        jm.define_function(id, &mut ctx)
-            .map_err(|e| cl_error("entry trampoline", format!("{e:?}")))?;
-        jm.clear_context(&mut ctx);
-        jm.finalize_definitions()
-            .map_err(|e| cl_error("finalize", e))?;
-        Ok(jm.get_finalized_function(id))
+        jm.define_function_bytes(id, c.align, &c.bytes, &[])
+            .map_err(|e| cl_error(&format!("function {}", fi.as_u32()), e))?;
+        done.push((def, id, c));
     }
+    jm.finalize_definitions()
+        .map_err(|e| cl_error("finalize", e))?;
+    for (def, id, c) in done {
+        let p = jm.get_finalized_function(id);
+        if !c.sites.is_empty() {
+            signals::register(p as usize, c.bytes.len(), c.sites);
+            st.regions.push(p as usize);
+        }
+        table[def as usize].store(p.cast_mut(), Ordering::Release);
+    }
+    Ok(())
+}
+
+/// Compiles the entry trampoline of defined function `def`, whose code is `native`.
+fn entry(
+    st: &mut State,
+    inputs: &Inputs,
+    m: &ModuleInner,
+    def: DefinedFuncIndex,
+    native: *const u8,
+) -> Result<*const u8> {
+    let jm = st
+        .jm
+        .as_mut()
+        .expect("the module lives as long as its code");
+    let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
+    let ty = &m.types[m.funcs[fi]];
+    let mut entry_sig = Signature::new(inputs.host_cc);
+    entry_sig.params.push(AbiParam::new(types::I64));
+    entry_sig.params.push(AbiParam::new(types::I64));
+    let id = jm
+        .declare_function(
+            &format!("entry{}", def.as_u32()),
+            Linkage::Local,
+            &entry_sig,
+        )
+        .map_err(|e| cl_error("declare", e))?;
+    let frontend = jm.isa().frontend_config();
+    let mut ctx = jm.make_context();
+    ctx.func.signature = entry_sig;
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut st.fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        let (vmctx, values) = (b.block_params(block)[0], b.block_params(block)[1]);
+        let fl = MemFlagsData::trusted();
+        let mut args = vec![vmctx];
+        let mut off = 0;
+        for t in ty.params() {
+            args.push(load_cells(&mut b, fl, *t, values, off));
+            off += t.cells() as i32 * 8;
+        }
+        let sig = b.import_signature(wasm_signature(ty));
+        let callee = b.ins().iconst(types::I64, native as i64);
+        let call = b.ins().call_indirect(sig, callee, &args);
+        let results = b.inst_results(call).to_vec();
+        let mut off = 0;
+        for (r, t) in results.into_iter().zip(ty.results()) {
+            store_cells(&mut b, fl, r, *t, values, off);
+            off += t.cells() as i32 * 8;
+        }
+        b.ins().return_(&[]);
+        b.seal_all_blocks();
+        b.finalize(frontend);
+    }
+    jm.define_function(id, &mut ctx)
+        .map_err(|e| cl_error("entry trampoline", format!("{e:?}")))?;
+    jm.clear_context(&mut ctx);
+    jm.finalize_definitions()
+        .map_err(|e| cl_error("finalize", e))?;
+    Ok(jm.get_finalized_function(id))
 }
 
 /// The compiled function's code length and its hardware trap sites by code offset: each trap

@@ -100,6 +100,10 @@ pub(crate) struct JitEnv<'a, 'm> {
     run_pos_store: Option<ir::Inst>,
     /// Every hardware trap site of the function; a site's source location is its index + 1.
     sites: Vec<signals::Site>,
+    /// The defined functions this one calls directly, each once, in the order of their first
+    /// call: what the background compiler compiles next (`compile.rs`).
+    callees: Vec<u32>,
+    callee_seen: std::collections::HashSet<u32>,
     run_cost: u32,
     /// The next run head checks the step limit (function entry, loop headers).
     check_next: bool,
@@ -278,6 +282,8 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             run_sites: Vec::new(),
             run_pos_store: None,
             sites: Vec::new(),
+            callees: Vec::new(),
+            callee_seen: Default::default(),
             run_cost: 0,
             check_next: true,
             total_steps: 0,
@@ -293,7 +299,9 @@ impl<'a, 'm> JitEnv<'a, 'm> {
 
     /// Closes the last run and finishes the function. Returns its hardware trap sites, by
     /// source location - 1.
-    pub(crate) fn finish(mut self) -> Vec<signals::Site> {
+    /// Finishes the function: its hardware trap sites and the defined functions it calls
+    /// directly.
+    pub(crate) fn finish(mut self) -> (Vec<signals::Site>, Vec<u32>) {
         self.close_run();
         self.fill_trap_exit();
         let k = i64::from(self.total_steps.max(1));
@@ -302,7 +310,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
         self.b.seal_all_blocks();
         self.b.finalize(self.m.frontend);
-        self.sites
+        (self.sites, self.callees)
     }
 
     fn fl_vm(&self) -> MemFlagsData {
@@ -1293,6 +1301,9 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// The code of defined function `def`, from the module's code table; compiled first if
     /// this is its first call.
     fn code_of(&mut self, def: u32) -> Value {
+        if self.callee_seen.insert(def) {
+            self.callees.push(def);
+        }
         let fl = self.fl_vm();
         let table = self
             .b

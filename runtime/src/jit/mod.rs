@@ -720,8 +720,20 @@ impl Engine for JitEngine {
     }
 
     fn stats(&self) -> EngineStats {
+        let mut codes: Vec<&Arc<JitCode>> = Vec::new();
+        for v in self.shared.vmctxs.iter().flatten() {
+            if !codes.iter().any(|c| Arc::ptr_eq(c, &v.code)) {
+                codes.push(&v.code);
+            }
+        }
+        let (compiled, ahead) = codes.iter().fold((0, 0), |(n, a), c| {
+            let k = c.counts();
+            (n + k.compiled, a + k.ahead)
+        });
         EngineStats {
             hardware_traps: self.shared.hardware_traps,
+            functions_compiled: compiled,
+            functions_compiled_ahead: ahead,
             ..self.stats.clone()
         }
     }

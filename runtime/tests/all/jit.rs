@@ -371,3 +371,56 @@ fn a_call_with_more_results_than_registers_runs_in_jit_code() {
     assert_eq!(results[0], vec![Val::I64(3), Val::F64(17f64.to_bits())]);
     assert_eq!(results[0], results[1]);
 }
+
+/// The background thread compiles the callees of a compiled function before the guest calls
+/// them: `run 0` compiles only `run` on the guest's thread, and the nine functions of the
+/// chain it would call are then compiled ahead, so that `run 1` calls all of them without
+/// compiling any. (Fails under `DEJA_JIT_BACKGROUND=0`, which turns the thread off.)
+#[test]
+fn the_background_thread_compiles_callees_before_their_first_call() {
+    let mut wat = String::from("(module\n");
+    wat.push_str(
+        "(func (export \"run\") (param i32) (result i32)
+           (if (result i32) (local.get 0) (then (call $f1 (i32.const 1))) (else (i32.const -1))))\n",
+    );
+    for i in 1..9 {
+        wat.push_str(&format!(
+            "(func $f{i} (param i32) (result i32) (call $f{} (i32.add (local.get 0) (i32.const {i}))))\n",
+            i + 1
+        ));
+    }
+    wat.push_str("(func $f9 (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2))))");
+    let module = Module::new(wat.as_bytes()).expect("loads");
+    let (mut store, instance) = instantiate(&module, EngineKind::Jit);
+    let run = store.get_func(instance, "run").expect("export");
+    assert_eq!(
+        store.call(run, &[Val::I32(0)]).expect("runs"),
+        [Val::I32(-1)]
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while store.engine_stats().functions_compiled < 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the chain was not compiled ahead: {:?}",
+            store.engine_stats()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let stats = store.engine_stats();
+    assert_eq!(
+        (stats.functions_compiled, stats.functions_compiled_ahead),
+        (10, 9),
+        "{stats:?}"
+    );
+    // 1 + 1 + ... + 8, doubled.
+    assert_eq!(
+        store.call(run, &[Val::I32(1)]).expect("runs"),
+        [Val::I32(74)]
+    );
+    let stats = store.engine_stats();
+    assert_eq!(
+        (stats.functions_compiled, stats.interp_calls),
+        (10, 0),
+        "{stats:?}"
+    );
+}

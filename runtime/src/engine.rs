@@ -162,6 +162,8 @@ pub struct EngineStats {
     pub functions_compiled: u64,
     /// Of them, those the background thread compiled before the guest called them.
     pub functions_compiled_ahead: u64,
+    /// Functions compiled again on the JIT's second tier, because they were called often.
+    pub functions_second_tier: u64,
     /// The last reason a module was not compiled, if any.
     pub last_compile_error: Option<String>,
 }

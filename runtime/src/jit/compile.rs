@@ -25,9 +25,23 @@
 //! by whichever thread takes it first, and the result is the same either way: only when
 //! code becomes available changes, never what it does.
 //!
-//! The thread exists while there is work: it stops when the stack is empty and starts again
-//! when a compilation pushes callees. Small modules (fewer than [`BACKGROUND_MIN_FUNCS`]
-//! defined functions) and `DEJA_JIT_BACKGROUND=0` compile on the guest's thread only.
+//! Small modules (fewer than [`BACKGROUND_MIN_FUNCS`] defined functions) and
+//! `DEJA_JIT_BACKGROUND=0` compile on the guest's thread only.
+//!
+//! # Two tiers
+//!
+//! First-tier code is compiled with Cranelift's single-pass register allocator, which is fast
+//! but keeps few values in registers across blocks. It counts its calls (one add at entry).
+//! When the thread has nothing to compile ahead, it looks for the function with the most
+//! calls, at least [`HOT_CALLS`], compiles it again with the backtracking allocator, installs
+//! it itself and points the code table at it: the next calls run the second tier, calls in
+//! progress finish on the first (there is no on-stack replacement, so a function that is
+//! called once and loops does not move up). Both tiers come from the same IR, so they do
+//! the same things at the same positions; the second tier only keeps more in registers and
+//! does not count. Installing from the thread is safe because Cranelift's code memory never
+//! changes the protection of pages that hold finalized code: each finalization starts new
+//! pages. When there is nothing to do the thread polls the counters, every millisecond at
+//! first and less often while nothing happens; it ends with the module's code.
 
 use super::VmCtx;
 use super::env::{JitEnv, ModuleEnv, load_cells, store_cells, wasm_signature};
@@ -45,7 +59,7 @@ use cranelift_entity::EntityRef;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module as _};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use wasmparser::{
     BinaryReader, FuncToValidate, FunctionBody, Parser, ValidPayload, Validator, ValidatorResources,
@@ -58,11 +72,14 @@ pub(crate) type EntryFn = unsafe extern "C" fn(*mut VmCtx, *mut u64);
 /// thousands of small modules would start a thread each for little to compile.
 pub(crate) const BACKGROUND_MIN_FUNCS: usize = 8;
 
+/// Calls of a first-tier function before the background thread compiles its second tier.
+pub(crate) const HOT_CALLS: u64 = 200;
+
+const IDLE_MIN: std::time::Duration = std::time::Duration::from_millis(1);
+const IDLE_MAX: std::time::Duration = std::time::Duration::from_millis(64);
+
 /// A module's code, compiled function by function.
 pub(crate) struct JitCode {
-    /// Native code of every defined function (JIT calling convention), null until compiled.
-    /// JIT code reads it directly.
-    table: Box<[AtomicPtr<u8>]>,
     entries: Box<[AtomicPtr<u8>]>,
     inputs: Arc<Inputs>,
     plan: Arc<Plan>,
@@ -73,6 +90,10 @@ pub(crate) struct JitCode {
 /// What compiling a function needs besides the module; shared with the background thread.
 struct Inputs {
     isa: OwnedTargetIsa,
+    /// The second tier's: the backtracking register allocator.
+    isa_hot: OwnedTargetIsa,
+    /// Each defined function's validator input and body range in the module's bytes.
+    sources: Vec<(FuncToValidate<ValidatorResources>, std::ops::Range<usize>)>,
     libcalls: Libcalls,
     types: Vec<FuncType>,
     func_types: Vec<u32>,
@@ -86,6 +107,11 @@ struct Inputs {
 
 /// Where each function is in its compilation, and the code memory.
 struct Plan {
+    /// Native code of every defined function (JIT calling convention), null until compiled.
+    /// JIT code reads it directly.
+    table: Box<[AtomicPtr<u8>]>,
+    /// Calls of each defined function's first-tier code, counted by JIT code.
+    counts: Box<[AtomicU64]>,
     state: Mutex<State>,
     /// Signalled when a compilation finishes.
     changed: Condvar,
@@ -103,17 +129,19 @@ struct State {
     ahead: Vec<u32>,
     /// Functions in [`Slot::Ready`].
     ready: Vec<u32>,
+    /// Installed functions still on the first tier.
+    first_tier: Vec<u32>,
     /// A background thread is running.
     worker: bool,
     /// Start addresses of the functions with hardware trap sites (`signals.rs`).
     regions: Vec<usize>,
     compiled: u64,
     compiled_ahead: u64,
+    second_tier: u64,
 }
 
 enum Slot {
-    /// Not compiled yet: the validator input and the body's range in the module's bytes.
-    Todo(FuncToValidate<ValidatorResources>, std::ops::Range<usize>),
+    Todo,
     Compiling,
     /// Compiled, not yet in code memory.
     Ready(Box<Compiled>),
@@ -135,7 +163,7 @@ unsafe impl Send for State {}
 
 impl std::fmt::Debug for JitCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "JitCode({} functions)", self.table.len())
+        write!(f, "JitCode({} functions)", self.plan.table.len())
     }
 }
 
@@ -164,7 +192,7 @@ impl State {
         match r {
             Ok(c) => {
                 for &callee in c.callees.iter().rev() {
-                    if matches!(self.funcs[callee as usize], Slot::Todo(..)) {
+                    if matches!(self.funcs[callee as usize], Slot::Todo) {
                         self.ahead.push(callee);
                     }
                 }
@@ -176,6 +204,18 @@ impl State {
             Err(e) => self.funcs[def] = Slot::Failed(e.to_string()),
         }
     }
+
+    /// The first-tier function with the most calls, if it has [`HOT_CALLS`], taken off the
+    /// first tier's list.
+    fn hottest(&mut self, counts: &[AtomicU64]) -> Option<u32> {
+        let (i, n) = self
+            .first_tier
+            .iter()
+            .enumerate()
+            .map(|(i, &def)| (i, counts[def as usize].load(Ordering::Relaxed)))
+            .max_by_key(|&(_, n)| n)?;
+        (n >= HOT_CALLS).then(|| self.first_tier.swap_remove(i))
+    }
 }
 
 /// How many of a module's functions were compiled, and how many of them by the background
@@ -184,12 +224,19 @@ impl State {
 pub(crate) struct CompileCounts {
     pub compiled: u64,
     pub ahead: u64,
+    /// Functions compiled again on the second tier.
+    pub second_tier: u64,
 }
 
 impl JitCode {
     /// The code table, for JIT code.
     pub(crate) fn table(&self) -> *const *const u8 {
-        self.table.as_ptr().cast()
+        self.plan.table.as_ptr().cast()
+    }
+
+    /// The call counters, for first-tier JIT code.
+    pub(crate) fn call_counts(&self) -> *mut u64 {
+        self.plan.counts.as_ptr().cast_mut().cast()
     }
 
     pub(crate) fn counts(&self) -> CompileCounts {
@@ -197,20 +244,22 @@ impl JitCode {
         CompileCounts {
             compiled: st.compiled,
             ahead: st.compiled_ahead,
+            second_tier: st.second_tier,
         }
     }
 
     /// The native code of defined function `def` of `m`, compiled if it is not yet.
     pub(crate) fn native(&self, m: &ModuleInner, def: DefinedFuncIndex) -> Result<*const u8> {
         let i = def.index();
-        let p = self.table[i].load(Ordering::Acquire);
+        let table = &self.plan.table;
+        let p = table[i].load(Ordering::Acquire);
         if !p.is_null() {
             return Ok(p);
         }
         let mut st = self.plan.lock();
         loop {
             match &st.funcs[i] {
-                Slot::Installed => return Ok(self.table[i].load(Ordering::Acquire)),
+                Slot::Installed => return Ok(table[i].load(Ordering::Acquire)),
                 Slot::Ready(_) => break,
                 Slot::Failed(e) => return Err(cl_error("compile", e)),
                 Slot::Compiling => {
@@ -220,12 +269,8 @@ impl JitCode {
                         .wait(st)
                         .unwrap_or_else(|e| e.into_inner());
                 }
-                Slot::Todo(..) => {
-                    let Slot::Todo(func, range) =
-                        std::mem::replace(&mut st.funcs[i], Slot::Compiling)
-                    else {
-                        unreachable!("matched above")
-                    };
+                Slot::Todo => {
+                    st.funcs[i] = Slot::Compiling;
                     let mut cx = st.spare.take().unwrap_or_else(|| {
                         Box::new((
                             cranelift_codegen::Context::new(),
@@ -233,7 +278,7 @@ impl JitCode {
                         ))
                     });
                     drop(st);
-                    let r = compile(&self.inputs, m, def, func, range, &mut cx.0, &mut cx.1);
+                    let r = compile(&self.inputs, m, def, false, &mut cx.0, &mut cx.1);
                     st = self.plan.lock();
                     st.spare = Some(cx);
                     st.finish(i, r, false);
@@ -242,10 +287,10 @@ impl JitCode {
                 }
             }
         }
-        let r = install(&mut st, m, &self.table);
+        let r = install(&mut st, m, table);
         self.plan.changed.notify_all();
         r?;
-        Ok(self.table[i].load(Ordering::Acquire))
+        Ok(table[i].load(Ordering::Acquire))
     }
 
     /// Starts the background thread if there is work for it and none runs.
@@ -278,34 +323,59 @@ impl JitCode {
     }
 }
 
-/// The background thread: compiles the functions on the `ahead` stack until it is empty or
-/// the module is gone.
+/// The background thread: compiles the functions on the `ahead` stack, and hot functions
+/// on the second tier, until the module's code is gone.
 fn compile_ahead(plan: &Plan, inputs: &Inputs, module: &Weak<ModuleInner>) {
     let mut ctx = cranelift_codegen::Context::new();
     let mut fctx = FunctionBuilderContext::new();
+    let mut idle = IDLE_MIN;
     loop {
-        let (def, func, range) = {
+        let (def, hot) = {
             let mut st = plan.lock();
             loop {
-                let Some(def) = st.ahead.pop().filter(|_| st.jm.is_some()) else {
+                if st.jm.is_none() {
                     st.worker = false;
                     return;
-                };
-                let slot = &mut st.funcs[def as usize];
-                if matches!(slot, Slot::Todo(..))
-                    && let Slot::Todo(func, range) = std::mem::replace(slot, Slot::Compiling)
-                {
-                    break (def, func, range);
                 }
+                if let Some(def) = st.ahead.pop() {
+                    let slot = &mut st.funcs[def as usize];
+                    if matches!(slot, Slot::Todo) {
+                        *slot = Slot::Compiling;
+                        break (def, false);
+                    }
+                    continue;
+                }
+                if let Some(def) = st.hottest(&plan.counts) {
+                    break (def, true);
+                }
+                st = plan
+                    .changed
+                    .wait_timeout(st, idle)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                idle = (idle * 2).min(IDLE_MAX);
             }
         };
+        idle = IDLE_MIN;
         let Some(m) = module.upgrade() else {
             plan.lock().worker = false;
             return;
         };
         let def = DefinedFuncIndex::from_u32(def);
-        let r = compile(inputs, &m, def, func, range, &mut ctx, &mut fctx);
-        plan.lock().finish(def.index(), r, true);
+        let r = compile(inputs, &m, def, hot, &mut ctx, &mut fctx);
+        {
+            let mut st = plan.lock();
+            if !hot {
+                st.finish(def.index(), r, true);
+            } else if st.jm.is_some()
+                && let Ok(c) = r
+            {
+                // A second tier that does not compile or install leaves the first in place.
+                if install_second_tier(&mut st, &m, def, c, &plan.table).is_ok() {
+                    st.second_tier += 1;
+                }
+            }
+        }
         plan.changed.notify_all();
         // Last: dropping the module may drop its code, which takes the lock.
         drop(m);
@@ -366,6 +436,13 @@ fn prepare(module: &Module, canon: bool) -> Result<JitCode> {
     }
     let isa = cranelift_native::builder()
         .map_err(|e| cl_error("host ISA", e))?
+        .finish(settings::Flags::new(flags.clone()))
+        .map_err(|e| cl_error("host ISA", e))?;
+    flags
+        .set("regalloc_algorithm", "backtracking")
+        .map_err(|e| cl_error("regalloc_algorithm", e))?;
+    let isa_hot = cranelift_native::builder()
+        .map_err(|e| cl_error("host ISA", e))?
         .finish(settings::Flags::new(flags))
         .map_err(|e| cl_error("host ISA", e))?;
     let host_cc = isa.default_call_conv();
@@ -373,26 +450,27 @@ fn prepare(module: &Module, canon: bool) -> Result<JitCode> {
         isa.clone(),
         cranelift_module::default_libcall_names(),
     ));
-    let mut funcs = Vec::with_capacity(m.code.len());
+    let mut sources = Vec::with_capacity(m.code.len());
     let mut validator = Validator::new_with_features(supported_features());
     for payload in Parser::new(0).parse_all(&m.bytes) {
         let payload = payload?;
         if let ValidPayload::Func(func, body) = validator.payload(&payload)? {
             let r = body.range();
-            funcs.push(Slot::Todo(func, r.start as usize..r.end as usize));
+            sources.push((func, r.start as usize..r.end as usize));
         }
     }
-    let n = funcs.len();
+    let n = sources.len();
     let nulls = || {
         (0..n)
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect()
     };
     Ok(JitCode {
-        table: nulls(),
         entries: nulls(),
         inputs: Arc::new(Inputs {
             isa,
+            isa_hot,
+            sources,
             libcalls: Libcalls::new(host_cc),
             types: m.types.values().cloned().collect(),
             func_types: m.funcs.values().map(|t| t.as_u32()).collect(),
@@ -404,17 +482,21 @@ fn prepare(module: &Module, canon: bool) -> Result<JitCode> {
             background: n >= BACKGROUND_MIN_FUNCS && background_allowed(),
         }),
         plan: Arc::new(Plan {
+            table: nulls(),
+            counts: (0..n).map(|_| AtomicU64::new(0)).collect(),
             state: Mutex::new(State {
                 jm: Some(jm),
                 fctx: FunctionBuilderContext::new(),
                 spare: None,
-                funcs,
+                funcs: (0..n).map(|_| Slot::Todo).collect(),
                 ahead: Vec::new(),
                 ready: Vec::new(),
+                first_tier: Vec::new(),
                 worker: false,
                 regions: Vec::new(),
                 compiled: 0,
                 compiled_ahead: 0,
+                second_tier: 0,
             }),
             changed: Condvar::new(),
         }),
@@ -422,13 +504,12 @@ fn prepare(module: &Module, canon: bool) -> Result<JitCode> {
     })
 }
 
-/// Compiles defined function `def` of `m` to bytes.
+/// Compiles defined function `def` of `m` to bytes, on the first tier or the second.
 fn compile(
     inputs: &Inputs,
     m: &ModuleInner,
     def: DefinedFuncIndex,
-    func: FuncToValidate<ValidatorResources>,
-    range: std::ops::Range<usize>,
+    hot: bool,
     ctx: &mut cranelift_codegen::Context,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<Compiled> {
@@ -444,6 +525,14 @@ fn compile(
         canon: inputs.canon,
         libcalls: &inputs.libcalls,
         frontend: inputs.isa.frontend_config(),
+        count_calls: !hot,
+    };
+    let (source, range) = &inputs.sources[def.index()];
+    let func = FuncToValidate {
+        resources: source.resources.clone(),
+        index: source.index,
+        ty: source.ty,
+        features: source.features,
     };
     ctx.clear();
     ctx.func.signature = wasm_signature(ty);
@@ -466,7 +555,8 @@ fn compile(
         env.finish()
     };
     let what = || format!("function {}", fi.as_u32());
-    ctx.compile(&*inputs.isa, &mut ControlPlane::default())
+    let isa = if hot { &inputs.isa_hot } else { &inputs.isa };
+    ctx.compile(&**isa, &mut ControlPlane::default())
         .map_err(|e| cl_error(&what(), format!("{:?}", e.inner)))?;
     let (_, sites) = site_offsets(ctx, &sites)?;
     let code = ctx.compiled_code().expect("compiled above");
@@ -513,7 +603,38 @@ fn install(st: &mut State, m: &ModuleInner, table: &[AtomicPtr<u8>]) -> Result<(
             st.regions.push(p as usize);
         }
         table[def as usize].store(p.cast_mut(), Ordering::Release);
+        st.first_tier.push(def);
     }
+    Ok(())
+}
+
+/// Installs the second tier of `def` and points the code table at it.
+fn install_second_tier(
+    st: &mut State,
+    m: &ModuleInner,
+    def: DefinedFuncIndex,
+    c: Compiled,
+    table: &[AtomicPtr<u8>],
+) -> Result<()> {
+    let jm = st
+        .jm
+        .as_mut()
+        .expect("the module lives as long as its code");
+    let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
+    let sig = wasm_signature(&m.types[m.funcs[fi]]);
+    let id = jm
+        .declare_function(&format!("hot{}", def.as_u32()), Linkage::Local, &sig)
+        .map_err(|e| cl_error("declare", e))?;
+    jm.define_function_bytes(id, c.align, &c.bytes, &[])
+        .map_err(|e| cl_error(&format!("function {}", fi.as_u32()), e))?;
+    jm.finalize_definitions()
+        .map_err(|e| cl_error("finalize", e))?;
+    let p = jm.get_finalized_function(id);
+    if !c.sites.is_empty() {
+        signals::register(p as usize, c.bytes.len(), c.sites);
+        st.regions.push(p as usize);
+    }
+    table[def.index()].store(p.cast_mut(), Ordering::Release);
     Ok(())
 }
 

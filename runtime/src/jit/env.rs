@@ -66,6 +66,8 @@ pub(crate) struct ModuleEnv<'m> {
     pub canon: bool,
     pub libcalls: &'m Libcalls,
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
+    /// Count the function's calls (first-tier code, see `compile.rs`).
+    pub count_calls: bool,
 }
 
 pub(crate) struct JitEnv<'a, 'm> {
@@ -223,6 +225,14 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let id = b.ins().bor_imm_s(id, i64::from(def));
         b.ins().store(fl, id, slot_v, slot::ID);
         b.ins().store(fl, slot_v, shared_v, shared::TOP);
+        if m.count_calls {
+            // Not the vmctx region: the counters change under the function.
+            let counts = b.ins().load(types::I64, fl, vmctx_v, vmctx::CALL_COUNTS);
+            let fl_o = mem_flags(r_other);
+            let n = b.ins().load(types::I64, fl_o, counts, (def * 8) as i32);
+            let n = b.ins().iadd_imm_s(n, 1);
+            b.ins().store(fl_o, n, counts, (def * 8) as i32);
+        }
         let pos = b.declare_var(types::I64);
         let limit = b.declare_var(types::I64);
         let p = b.ins().load(types::I64, fl, shared_v, shared::POS);

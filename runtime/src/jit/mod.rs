@@ -77,6 +77,7 @@ pub(crate) mod vmctx {
     pub const FUNCS: i32 = 40;
     pub const INSTANCE_TAG: i32 = 48;
     pub const CODE_TABLE: i32 = 56;
+    pub const CALL_COUNTS: i32 = 64;
 }
 
 /// Byte offsets of [`Shared`] fields that JIT code reads and writes.
@@ -119,6 +120,8 @@ pub(crate) struct VmCtx {
     funcs: *const u32,
     instance_tag: u64,
     code_table: *const *const u8,
+    /// Calls of each defined function's first-tier code (`compile.rs`).
+    call_counts: *mut u64,
     // Not read by JIT code:
     instance: Instance,
     code: Arc<JitCode>,
@@ -290,6 +293,7 @@ impl Shared {
                 funcs: data.funcs.as_ptr().cast(),
                 instance_tag: (instance.index() as u64) << 32,
                 code_table: code.table(),
+                call_counts: code.call_counts(),
                 instance,
                 code,
                 global_ptrs: Vec::new(),
@@ -726,14 +730,15 @@ impl Engine for JitEngine {
                 codes.push(&v.code);
             }
         }
-        let (compiled, ahead) = codes.iter().fold((0, 0), |(n, a), c| {
+        let (compiled, ahead, second) = codes.iter().fold((0, 0, 0), |(n, a, h), c| {
             let k = c.counts();
-            (n + k.compiled, a + k.ahead)
+            (n + k.compiled, a + k.ahead, h + k.second_tier)
         });
         EngineStats {
             hardware_traps: self.shared.hardware_traps,
             functions_compiled: compiled,
             functions_compiled_ahead: ahead,
+            functions_second_tier: second,
             ..self.stats.clone()
         }
     }

@@ -424,3 +424,67 @@ fn the_background_thread_compiles_callees_before_their_first_call() {
         "{stats:?}"
     );
 }
+
+/// A function called often enough is compiled again on the second tier (the backtracking
+/// register allocator) by the background thread, and its later calls run that code with
+/// the same results and positions as the interpreter's.
+#[test]
+fn a_hot_function_moves_to_the_second_tier_and_computes_the_same() {
+    let mut wat = String::from("(module\n");
+    // `mix` loops, so its second tier has values to keep in registers across blocks.
+    wat.push_str(
+        "(func $mix (export \"mix\") (param i32) (result i32) (local i32)
+           (loop $l
+             (local.set 1 (i32.add (i32.mul (local.get 1) (i32.const 31)) (local.get 0)))
+             (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+             (br_if $l (i32.gt_s (local.get 0) (i32.const 0))))
+           (local.get 1))\n",
+    );
+    // Enough functions for the background thread (`BACKGROUND_MIN_FUNCS`).
+    for i in 1..9 {
+        wat.push_str(&format!(
+            "(func $f{i} (export \"f{i}\") (param i32) (result i32) (call $mix (local.get 0)))\n"
+        ));
+    }
+    wat.push(')');
+    let module = Module::new(wat.as_bytes()).expect("loads");
+    let mut outcomes = Vec::new();
+    for engine in [EngineKind::Interp, EngineKind::Jit] {
+        let (mut store, instance) = instantiate(&module, engine);
+        let f1 = store.get_func(instance, "f1").expect("export");
+        let mut seen = Vec::new();
+        let mut call = |store: &mut Store<()>, n: i32| {
+            let r = store.call(f1, &[Val::I32(n)]).expect("runs");
+            seen.push((r, store.position()));
+        };
+        for n in 0..300 {
+            call(&mut store, n);
+        }
+        if engine == EngineKind::Jit {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while store.engine_stats().functions_second_tier < 2 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "nothing moved to the second tier: {:?}",
+                    store.engine_stats()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        for n in 300..400 {
+            call(&mut store, n);
+        }
+        let stats = store.engine_stats();
+        if engine == EngineKind::Jit {
+            // `f1` and `mix`; the other seven were never called.
+            assert_eq!(
+                (stats.functions_compiled, stats.functions_second_tier),
+                (2, 2),
+                "{stats:?}"
+            );
+            assert_eq!(stats.interp_calls, 0, "{stats:?}");
+        }
+        outcomes.push(seen);
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
+}

@@ -645,6 +645,107 @@ pub(crate) fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> 
     })
 }
 
+/// A function body with its validator input.
+type Body<'a> = (
+    wasmparser::FuncToValidate<wasmparser::ValidatorResources>,
+    wasmparser::FunctionBody<'a>,
+);
+
+/// What translating one body gives.
+type TranslatedBody = (CompiledFunc, Box<[ValType]>, FrameShapes, bool);
+
+/// Code sections with fewer bodies are translated on the loading thread alone.
+const PARALLEL_MIN_BODIES: usize = 32;
+
+/// Translates the code section's bodies (validating them) for the interpreter and appends
+/// them to `m`'s functions in order. Big sections are shared out between up to four threads,
+/// each taking the next body in turn; the result is the same as one thread's, including
+/// which error is reported (the first body's in order).
+fn translate_bodies(
+    m: &mut ModuleInner,
+    bodies: Vec<Body<'_>>,
+    memory64: &Arc<[bool]>,
+    v128: bool,
+    fuse: bool,
+) -> Result<()> {
+    let first = m.code.len() as u32;
+    let one = |i: usize,
+               (func, body): Body<'_>,
+               allocs: &mut wasmparser::FuncValidatorAllocations|
+     -> Result<TranslatedBody> {
+        let func_index = FuncIndex::from_u32(m.num_imported_funcs + first + i as u32);
+        let ty = &m.types[m.funcs[func_index]];
+        let mut fv = func.into_validator(std::mem::take(allocs));
+        let mut env = InterpEnv::new(memory64.clone());
+        let translated = translate_function(&mut fv, &body, ty, &m.types, v128, &mut env)?;
+        let mut compiled = env.finish(
+            ValType::cells_of(&translated.local_types) as u32,
+            ValType::cells_of(ty.params()) as u32,
+            ValType::cells_of(ty.results()) as u32,
+            translated.max_stack,
+        );
+        if fuse {
+            crate::fuse::fuse(&mut compiled);
+        }
+        *allocs = fv.into_allocations();
+        Ok((
+            compiled,
+            translated.local_types,
+            translated.shapes,
+            translated.uses_v128,
+        ))
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    let n = bodies.len();
+    let results: Vec<Result<TranslatedBody>> = if threads < 2 || n < PARALLEL_MIN_BODIES {
+        let mut allocs = Default::default();
+        bodies
+            .into_iter()
+            .enumerate()
+            .map(|(i, b)| one(i, b, &mut allocs))
+            .collect()
+    } else {
+        let queue = std::sync::Mutex::new(bodies.into_iter().enumerate());
+        let work = || {
+            let mut allocs = Default::default();
+            let mut done = Vec::new();
+            loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some((i, b)) = next else { break done };
+                done.push((i, one(i, b, &mut allocs)));
+            }
+        };
+        let mut slots: Vec<Option<Result<TranslatedBody>>> = (0..n).map(|_| None).collect();
+        std::thread::scope(|s| {
+            let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+            let mut all = work();
+            for h in helpers {
+                match h.join() {
+                    Ok(done) => all.extend(done),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            for (i, r) in all {
+                slots[i] = Some(r);
+            }
+        });
+        slots
+            .into_iter()
+            .map(|r| r.expect("every body is taken once"))
+            .collect()
+    };
+    for r in results {
+        let (compiled, local_types, shapes, uses_v128) = r?;
+        m.simd |= uses_v128;
+        m.code.push(compiled);
+        m.local_types.push(local_types);
+        m.shapes.push(shapes);
+    }
+    Ok(())
+}
+
 fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
     let mut m = ModuleInner {
         bytes: bytes.into(),
@@ -683,13 +784,20 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
     // A second validator drives translation: it hands out one function validator per body,
     // whose operand-stack view gives the translator exact stack heights.
     let mut validator = Validator::new_with_features(supported_features());
-    let mut allocs = wasmparser::FuncValidatorAllocations::default();
     let mut signatures: Vec<Arc<str>> = Vec::new();
     // Per memory, whether it is 64-bit: known once the code section begins.
     let mut memory64: Option<Arc<[bool]>> = None;
+    // The code section's bodies, translated together when it ends (see `translate_bodies`).
+    let mut bodies = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
-        let payload = payload?;
-        let valid = validator.payload(&payload)?;
+        // Errors come in the order of the bytes: a body's before anything after it.
+        let valid = payload.and_then(|p| validator.payload(&p).map(|v| (p, v)));
+        if !bodies.is_empty() && !matches!(valid, Ok((Payload::CodeSectionEntry(_), _))) {
+            let memory64 = memory64.clone().expect("set with the first body");
+            let v128 = v128_in_module.expect("set with the first body");
+            translate_bodies(&mut m, std::mem::take(&mut bodies), &memory64, v128, fuse)?;
+        }
+        let (payload, valid) = valid?;
         match payload {
             Payload::TypeSection(r) => {
                 for group in r {
@@ -889,34 +997,13 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
                     unreachable!("the validator hands out every code section entry");
                 };
                 debug_assert_eq!(body.range(), body2.range());
-                let def = DefinedFuncIndex::new(m.code.len());
-                let func_index = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
-                let ty = m.types[m.funcs[func_index]].clone();
-                let mut fv = func.into_validator(std::mem::take(&mut allocs));
-                let memory64 = memory64
-                    .get_or_insert_with(|| m.memories.values().map(|t| t.memory64).collect())
-                    .clone();
-                let v128 = *v128_in_module.get_or_insert_with(|| {
+                memory64.get_or_insert_with(|| m.memories.values().map(|t| t.memory64).collect());
+                v128_in_module.get_or_insert_with(|| {
                     let v = |ts: &[ValType]| ts.contains(&ValType::V128);
                     m.types.values().any(|f| v(f.params()) || v(f.results()))
                         || m.globals.values().any(|g| g.content == ValType::V128)
                 });
-                let mut env = InterpEnv::new(memory64);
-                let translated = translate_function(&mut fv, &body, &ty, &m.types, v128, &mut env)?;
-                m.simd |= translated.uses_v128;
-                let mut compiled = env.finish(
-                    ValType::cells_of(&translated.local_types) as u32,
-                    ValType::cells_of(ty.params()) as u32,
-                    ValType::cells_of(ty.results()) as u32,
-                    translated.max_stack,
-                );
-                if fuse {
-                    crate::fuse::fuse(&mut compiled);
-                }
-                allocs = fv.into_allocations();
-                m.code.push(compiled);
-                m.local_types.push(translated.local_types);
-                m.shapes.push(translated.shapes);
+                bodies.push((func, body));
             }
             Payload::CustomSection(c) => {
                 if let wasmparser::KnownCustom::Name(names) = c.as_known() {
@@ -942,5 +1029,7 @@ fn parse(bytes: &[u8], fuse: bool) -> Result<ModuleInner> {
             _ => {}
         }
     }
+    // The parser ends every module with `Payload::End`, which flushes the bodies above.
+    debug_assert!(bodies.is_empty(), "every body is translated");
     Ok(m)
 }

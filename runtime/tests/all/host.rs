@@ -202,3 +202,50 @@ fn load_errors_say_what_and_where() {
         Err(Error::Io { .. })
     ));
 }
+
+/// A module of `n` functions where function `i` returns `i` plus what function `i + 1`
+/// returns (the last returns itself), except that the bodies in `bad` return an i64.
+fn chain(n: u32, bad: &[u32]) -> String {
+    let mut wat = String::from("(module\n");
+    for i in 0..n {
+        let body = if bad.contains(&i) {
+            "(i64.const 0)".to_string()
+        } else if i + 1 < n {
+            format!("(i32.add (i32.const {i}) (call {}))", i + 1)
+        } else {
+            format!("(i32.const {i})")
+        };
+        wat.push_str(&format!("  (func (export \"f{i}\") (result i32) {body})\n"));
+    }
+    wat.push(')');
+    wat
+}
+
+/// Big code sections are translated on several threads: the functions still land in order,
+/// and of two invalid bodies the error is the first one's, as with one thread.
+#[test]
+fn big_code_sections_translate_in_order_and_report_the_first_error() {
+    for n in [8, 200] {
+        let (mut store, instance) = crate::instantiate(&chain(n, &[]));
+        for start in [0, n / 2, n - 1] {
+            let f = store.get_func(instance, &format!("f{start}")).unwrap();
+            let want: u32 = (start..n).sum();
+            assert_eq!(
+                store.call(f, &[]).unwrap(),
+                vec![Val::I32(want as i32)],
+                "{n} functions, from f{start}"
+            );
+        }
+    }
+    let offset = |bad: &[u32]| match Module::new(chain(200, bad).as_bytes()) {
+        Err(Error::Invalid { message, offset }) => {
+            assert!(message.contains("type mismatch"), "{message}");
+            offset
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    };
+    let first = offset(&[37]);
+    assert_eq!(offset(&[37, 150]), first);
+    assert_eq!(offset(&[37, 38, 39, 199]), first);
+    assert!(offset(&[150]) > first);
+}

@@ -39,7 +39,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run a WebAssembly module (binary or text) on deja's interpreter.
+    /// Run a WebAssembly module (binary or text) on deja's JIT or interpreter (`--engine`).
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Run a guest and record everything it receives into one trace file.

@@ -96,6 +96,7 @@ pub fn config_from_json(v: &serde_json::Value) -> Config {
         max_table_elements: v["max_table_elements"]
             .as_u64()
             .unwrap_or(d.max_table_elements),
+        signals_based_traps: d.signals_based_traps,
     }
 }
 
@@ -163,6 +164,8 @@ mod tests {
             max_call_depth: 77,
             max_memory_pages: 10,
             max_table_elements: 99,
+            // Not recorded: it changes nothing a run does.
+            signals_based_traps: true,
         };
         assert_eq!(config_from_json(&config_to_json(&c)), c);
         assert_eq!(trap_message(0), "unreachable");

@@ -83,6 +83,12 @@ pub struct Config {
     pub max_memory_pages: u64,
     /// Maximum number of elements of any table; `table.grow` beyond it returns -1.
     pub max_table_elements: u64,
+    /// Whether the JIT finds its traps through deja's `SIGSEGV`/`SIGILL` handlers where it
+    /// has them (x86-64 Linux): memory 0 accessed without bounds checks, trap sites as `ud2`
+    /// (on by default, as wasmtime's `signals_based_traps`). Off, JIT code checks bounds and
+    /// branches to its trap blocks explicitly, as on every other host. It changes nothing a
+    /// run does, only how fast, so traces do not record it.
+    pub signals_based_traps: bool,
 }
 
 impl Default for Config {
@@ -92,6 +98,7 @@ impl Default for Config {
             max_call_depth: 20_000,
             max_memory_pages: 65536,
             max_table_elements: 10_000_000,
+            signals_based_traps: true,
         }
     }
 }

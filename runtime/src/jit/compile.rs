@@ -5,8 +5,8 @@
 //! Calls between functions of a module go through its code table (one pointer per defined
 //! function, null until compiled), so a module's first instruction runs as soon as the called
 //! function is compiled, whatever the module's size. The code is kept in the module, once per
-//! NaN-canonicalization setting, for every store of the process: `record --until-failure`
-//! compiles each function once for all its runs.
+//! NaN-canonicalization and signals-based-traps setting, for every store of the process:
+//! `record --until-failure` compiles each function once for all its runs.
 //!
 //! # Compiling ahead, on the other core
 //!
@@ -89,6 +89,9 @@ pub(crate) struct JitCode {
 
 /// What compiling a function needs besides the module; shared with the background thread.
 struct Inputs {
+    /// The largest native frame of any function installed so far, in bytes: function entries
+    /// keep that much room on the guest's stack (`JitEnv`'s stack check).
+    max_frame: AtomicU64,
     isa: OwnedTargetIsa,
     /// The second tier's: the backtracking register allocator.
     isa_hot: OwnedTargetIsa,
@@ -101,6 +104,8 @@ struct Inputs {
     memory64: Vec<bool>,
     tables64: Vec<bool>,
     canon: bool,
+    /// Trap sites are hardware traps and memory 0 has no bounds checks (`signals.rs`).
+    signals: bool,
     host_cc: cranelift_codegen::isa::CallConv,
     background: bool,
 }
@@ -152,6 +157,8 @@ enum Slot {
 /// A function compiled to bytes.
 struct Compiled {
     bytes: Vec<u8>,
+    /// The native frame's size, in bytes (return address and frame pointer included).
+    frame: u64,
     align: u64,
     sites: Vec<(u32, signals::Site)>,
     callees: Vec<u32>,
@@ -287,7 +294,7 @@ impl JitCode {
                 }
             }
         }
-        let r = install(&mut st, m, table);
+        let r = install(&mut st, m, table, &self.inputs.max_frame);
         self.plan.changed.notify_all();
         r?;
         Ok(table[i].load(Ordering::Acquire))
@@ -371,7 +378,8 @@ fn compile_ahead(plan: &Plan, inputs: &Inputs, module: &Weak<ModuleInner>) {
                 && let Ok(c) = r
             {
                 // A second tier that does not compile or install leaves the first in place.
-                if install_second_tier(&mut st, &m, def, c, &plan.table).is_ok() {
+                if install_second_tier(&mut st, &m, def, c, &plan.table, &inputs.max_frame).is_ok()
+                {
                     st.second_tier += 1;
                 }
             }
@@ -382,12 +390,13 @@ fn compile_ahead(plan: &Plan, inputs: &Inputs, module: &Weak<ModuleInner>) {
     }
 }
 
-/// The module's code for this canonicalization setting, set up on first use (no function is
-/// compiled yet).
-pub(crate) fn code_for(module: &Module, canon: bool) -> Result<Arc<JitCode>> {
-    module.inner.jit[usize::from(canon)]
+/// The module's code for this canonicalization setting and trap mechanism (hardware traps
+/// only where [`signals::ENABLED`]), set up on first use (no function is compiled yet).
+pub(crate) fn code_for(module: &Module, canon: bool, signals: bool) -> Result<Arc<JitCode>> {
+    let signals = signals && signals::ENABLED;
+    module.inner.jit[usize::from(canon) + 2 * usize::from(signals)]
         .get_or_init(|| {
-            prepare(module, canon)
+            prepare(module, canon, signals)
                 .map(Arc::new)
                 .map_err(|e| e.to_string())
         })
@@ -406,7 +415,7 @@ fn background_allowed() -> bool {
 }
 
 /// The host ISA, a Cranelift module for it, and each function's validator input.
-fn prepare(module: &Module, canon: bool) -> Result<JitCode> {
+fn prepare(module: &Module, canon: bool, signals: bool) -> Result<JitCode> {
     let m = &*module.inner;
     let mut flags = settings::builder();
     for (k, v) in [
@@ -468,6 +477,7 @@ fn prepare(module: &Module, canon: bool) -> Result<JitCode> {
     Ok(JitCode {
         entries: nulls(),
         inputs: Arc::new(Inputs {
+            max_frame: AtomicU64::new(0),
             isa,
             isa_hot,
             sources,
@@ -478,6 +488,7 @@ fn prepare(module: &Module, canon: bool) -> Result<JitCode> {
             memory64: m.memories.values().map(|t| t.memory64).collect(),
             tables64: m.tables.values().map(|t| t.table64).collect(),
             canon,
+            signals,
             host_cc,
             background: n >= BACKGROUND_MIN_FUNCS && background_allowed(),
         }),
@@ -523,6 +534,8 @@ fn compile(
         tables64: &inputs.tables64,
         num_imported_funcs: m.num_imported_funcs,
         canon: inputs.canon,
+        signals: inputs.signals,
+        max_frame: std::ptr::from_ref(&inputs.max_frame) as usize,
         libcalls: &inputs.libcalls,
         frontend: inputs.isa.frontend_config(),
         count_calls: !hot,
@@ -564,8 +577,14 @@ fn compile(
     if !code.buffer.relocs().is_empty() {
         return Err(cl_error(&what(), "unexpected relocations"));
     }
+    let frame = code
+        .buffer
+        .frame_layout()
+        .map_or(0, |l| u64::from(l.frame_to_fp_offset))
+        + 16;
     Ok(Compiled {
         bytes: code.code_buffer().to_vec(),
+        frame,
         align: u64::from(code.buffer.alignment),
         sites,
         callees,
@@ -574,7 +593,12 @@ fn compile(
 
 /// Copies every ready function into code memory, makes them executable and enters them in
 /// `table`.
-fn install(st: &mut State, m: &ModuleInner, table: &[AtomicPtr<u8>]) -> Result<()> {
+fn install(
+    st: &mut State,
+    m: &ModuleInner,
+    table: &[AtomicPtr<u8>],
+    max_frame: &AtomicU64,
+) -> Result<()> {
     let ready = std::mem::take(&mut st.ready);
     let jm = st
         .jm
@@ -602,6 +626,8 @@ fn install(st: &mut State, m: &ModuleInner, table: &[AtomicPtr<u8>]) -> Result<(
             signals::register(p as usize, c.bytes.len(), c.sites);
             st.regions.push(p as usize);
         }
+        // Before anything can call it: callers keep room for the largest frame.
+        max_frame.fetch_max(c.frame, Ordering::Release);
         table[def as usize].store(p.cast_mut(), Ordering::Release);
         st.first_tier.push(def);
     }
@@ -615,6 +641,7 @@ fn install_second_tier(
     def: DefinedFuncIndex,
     c: Compiled,
     table: &[AtomicPtr<u8>],
+    max_frame: &AtomicU64,
 ) -> Result<()> {
     let jm = st
         .jm
@@ -634,6 +661,7 @@ fn install_second_tier(
         signals::register(p as usize, c.bytes.len(), c.sites);
         st.regions.push(p as usize);
     }
+    max_frame.fetch_max(c.frame, Ordering::Release);
     table[def.index()].store(p.cast_mut(), Ordering::Release);
     Ok(())
 }

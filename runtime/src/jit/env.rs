@@ -64,6 +64,12 @@ pub(crate) struct ModuleEnv<'m> {
     pub tables64: &'m [bool],
     pub num_imported_funcs: u32,
     pub canon: bool,
+    /// Trap sites are hardware traps, memory 0 is guarded (`signals.rs`; only where
+    /// [`signals::ENABLED`]).
+    pub signals: bool,
+    /// Where the module's largest installed frame size is (an `AtomicU64` that lives as long
+    /// as the code).
+    pub max_frame: usize,
     pub libcalls: &'m Libcalls,
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
     /// Count the function's calls (first-tier code, see `compile.rs`).
@@ -109,6 +115,8 @@ pub(crate) struct JitEnv<'a, 'm> {
     run_cost: u32,
     /// The next run head checks the step limit (function entry, loop headers).
     check_next: bool,
+    /// The next check is the function entry's, which also checks the native stack.
+    entry_check: bool,
     /// Steps of the whole function: a bound on the steps between two checks (they are at
     /// function entry, loop heads and after calls, so the code between them is acyclic and
     /// within the function). Patched into `k_consts` when the function is finished.
@@ -296,6 +304,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             callee_seen: Default::default(),
             run_cost: 0,
             check_next: true,
+            entry_check: true,
             total_steps: 0,
             k_consts: Vec::new(),
             trap_exit: None,
@@ -405,6 +414,9 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 self.b.set_cold_block(exit);
                 self.b.ins().jump(check, &[]);
                 self.b.switch_to_block(check);
+                if std::mem::take(&mut self.entry_check) {
+                    self.check_stack(inst);
+                }
                 let limit = self.limit_value();
                 let over = self.over_limit(limit);
                 self.b.ins().brif(over, exit, &[], cont, &[]);
@@ -417,7 +429,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             let pos = self.b.use_var(self.pos);
             let new = self.b.ins().iadd(pos, c);
             self.b.def_var(self.pos, new);
-            if signals::ENABLED {
+            if self.m.signals {
                 // Hardware trap sites find the position here (see `signals.rs`).
                 let fl = self.fl_vm();
                 let store = self.b.ins().store(fl, new, self.shared, shared::POS);
@@ -425,6 +437,42 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             }
         }
         self.run_cost = self.run_cost.max(inst.run_offset + inst.cost);
+    }
+
+    /// At function entry, before any step: unless the native stack has room for the largest
+    /// frame below this one (and the runtime's own margin), the frame stores its state and
+    /// the call goes on on the interpreter, whose stack is not native (the call-depth limit
+    /// stays exact whatever the frames' sizes).
+    fn check_stack(&mut self, inst: Inst) {
+        let low = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(low);
+        let fl = self.fl_vm();
+        let sp = self.b.ins().get_stack_pointer(types::I64);
+        let floor = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.shared, shared::STACK_FLOOR);
+        let at = self.b.ins().iconst(types::I64, self.m.max_frame as i64);
+        let frame = self
+            .b
+            .ins()
+            .load(types::I64, mem_flags(self.r_other), at, 0);
+        let need = self.b.ins().iadd(floor, frame);
+        let short = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, need);
+        self.b.ins().brif(short, low, &[], cont, &[]);
+        self.b.switch_to_block(low);
+        let types = self.stack.clone();
+        self.store_state(inst.pc, &types);
+        self.spill_pos();
+        self.libcall(
+            self.m.libcalls.stack_exhausted,
+            &[types::I64],
+            &[],
+            &[self.vmctx],
+        );
+        self.b.ins().trap(Self::never_trap_code());
+        self.b.switch_to_block(cont);
     }
 
     /// The step limit of run heads (function entries, loop heads).
@@ -551,7 +599,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// Traps with `code` when `cond` is non-zero: a hardware trap site where the host has
     /// them, else a branch to a cold trap block.
     fn trap_if(&mut self, inst: Inst, cond: Value, code: TrapCode) {
-        if signals::ENABLED {
+        if self.m.signals {
             self.hw_site(inst, code, false);
             self.b.ins().trapnz(cond, Self::hw_trap_code());
             return;
@@ -569,7 +617,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// return. (One block per site: a block shared by every site of a function, with the pc
     /// as a parameter, made compilation twice as slow on bz2.)
     fn emit_trap(&mut self, inst: Inst, code: TrapCode) {
-        if signals::ENABLED {
+        if self.m.signals {
             self.hw_site(inst, code, false);
             self.b.ins().trap(Self::hw_trap_code());
             return;
@@ -973,7 +1021,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// bounds check, a fault is the trap. `JitEngine` runs no instance whose memory 0 could not
     /// be guarded.
     fn guarded(&self) -> bool {
-        signals::ENABLED && crate::memory::GUARDS
+        self.m.signals && crate::memory::GUARDS
     }
 
     /// The host address of an access of `size` bytes at `addr + offset` to memory 0 (32-bit),

@@ -21,6 +21,7 @@ pub(crate) struct Libcalls {
     pub call_conv: CallConv,
     pub trap: usize,
     pub budget: usize,
+    pub stack_exhausted: usize,
     pub throw: usize,
     pub call: usize,
     pub resolve: usize,
@@ -54,6 +55,7 @@ impl Libcalls {
             call_conv,
             trap: trap as *const () as usize,
             budget: budget as *const () as usize,
+            stack_exhausted: stack_exhausted as *const () as usize,
             throw: throw as *const () as usize,
             call: call as *const () as usize,
             resolve: resolve as *const () as usize,
@@ -145,6 +147,13 @@ unsafe extern "C" fn trap(vmctx: *mut VmCtx, code: u32, uncounted: u64) {
 unsafe extern "C" fn budget(vmctx: *mut VmCtx) {
     // SAFETY: called by JIT code.
     unsafe { suspend(vmctx, Exit::StepBudget) }
+}
+
+/// The native stack is short at a function's entry (its state stored, no step taken): the
+/// interpreter takes the call over from there.
+unsafe extern "C" fn stack_exhausted(vmctx: *mut VmCtx) {
+    // SAFETY: called by JIT code.
+    unsafe { suspend_for_good(vmctx, Exit::HandOver) }
 }
 
 /// A throw: the innermost frame stopped at it, its state stored, with `uncounted` steps of

@@ -58,7 +58,7 @@ use crate::engine::{Engine, EngineState, EngineStats, Exit, FrameRef, FrameState
 use crate::interp::Interp;
 use crate::store::{Instance, StoreInner};
 use crate::types::{DefinedFuncIndex, Func, ValType};
-use corosensei::stack::DefaultStack;
+use corosensei::stack::{DefaultStack, Stack};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use cranelift_codegen::isa::CallConv;
 use cranelift_entity::EntityRef;
@@ -91,6 +91,7 @@ pub(crate) mod shared {
     pub const TRAP_CODE: i32 = 48;
     pub const TRAP_UNCOUNTED: i32 = 56;
     pub const CALL_LIMIT: i32 = 64;
+    pub const STACK_FLOOR: i32 = 72;
 }
 
 /// Layout of a state slot, in bytes for the header fields and cells for the values.
@@ -149,6 +150,9 @@ pub(crate) struct Shared {
     trap_uncounted: u64,
     /// The limit checked right after calls: `limit`, or the maximum for a soft budget.
     call_limit: u64,
+    /// The lowest stack address a function may start at, less its module's largest frame:
+    /// the guest stack's end plus [`STACK_MARGIN`].
+    stack_floor: u64,
     // Not read by JIT code:
     store: *mut StoreInner,
     yielder: *const Yielder<(), Exit>,
@@ -223,6 +227,7 @@ impl Default for JitEngine {
                 trap_code: 0,
                 trap_uncounted: 0,
                 call_limit: 0,
+                stack_floor: 0,
                 store: std::ptr::null_mut(),
                 yielder: std::ptr::null(),
                 uncounted: 0,
@@ -250,7 +255,14 @@ impl std::fmt::Debug for JitEngine {
     }
 }
 
-/// Native stack for one call: room for the deepest call stack the configuration allows.
+/// Room kept below the largest frame at every function entry, for what runs on the guest's
+/// stack besides JIT frames: libcalls (compiling a function on its first call among them),
+/// entry trampolines, a signal frame.
+const STACK_MARGIN: u64 = 1 << 20;
+
+/// Native stack for one call: room for the deepest call stack the configuration allows, as
+/// far as the frames' sizes can be guessed before they are compiled. A call that needs more
+/// goes on on the interpreter (`env::JitEnv::check_stack`).
 fn stack_size(store: &StoreInner) -> usize {
     let mut per_frame = 0usize;
     for (_, inst) in store.instances.iter() {
@@ -273,6 +285,7 @@ impl Shared {
             let data = &store.instances[instance];
             // JIT code accesses a guarded memory 0 without bounds checks (`env.rs`).
             if signals::ENABLED
+                && store.config.signals_based_traps
                 && let Some(m) = data.memories.first().map(|_| &store.memories[data.mem0])
                 && !m.ty.memory64
                 && !m.data.is_guarded()
@@ -283,7 +296,8 @@ impl Shared {
                         .into(),
                 ));
             }
-            let code = compile::code_for(&data.module, self.canon)?;
+            let code =
+                compile::code_for(&data.module, self.canon, store.config.signals_based_traps)?;
             self.vmctxs[i] = Some(Box::new(VmCtx {
                 shared: self,
                 mem_base: std::ptr::null_mut(),
@@ -589,6 +603,8 @@ impl Engine for JitEngine {
         self.shared.depth = 1;
         self.shared.top = std::ptr::null_mut();
         let stack = DefaultStack::new(stack_size(store)).expect("reserve a stack for JIT code");
+        // The limit includes the guard pages, which the margin covers.
+        self.shared.stack_floor = stack.limit().get() as u64 + STACK_MARGIN;
         let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Exit>, ()| {
             // SAFETY: `shared` and `values` live in the engine, which outlives its fiber; the
             // entry trampoline has the signature `compile.rs` gives it.

@@ -488,3 +488,47 @@ fn a_hot_function_moves_to_the_second_tier_and_computes_the_same() {
     }
     assert_eq!(outcomes[0], outcomes[1]);
 }
+
+/// A function whose native frame is larger than the JIT's guess at stack-reservation time
+/// (many locals, each stored; without signals-based traps every store is its own bounds
+/// check, and the single-pass register allocator spills at each one) recursing until the
+/// call-depth limit: when the native stack is short, the call goes on on the interpreter and
+/// traps exactly where the interpreter alone does, instead of overflowing the stack.
+#[test]
+fn a_native_stack_too_short_for_the_depth_limit_hands_over_to_the_interpreter() {
+    let n = 1056;
+    let mut wat = String::from("(module (memory 1) (func $deep (export \"deep\")");
+    wat.push_str(&" (local i64)".repeat(n));
+    wat.push_str(" (call $deep)");
+    for i in 0..n {
+        wat.push_str(&format!(
+            " (i64.store offset={i} align=1 (i32.const 0) (local.get {i}))"
+        ));
+    }
+    wat.push_str("))");
+    let module = Module::new(wat.as_bytes()).expect("loads");
+    let run = |engine: EngineKind, signals_based_traps: bool| {
+        let config = Config {
+            signals_based_traps,
+            ..Config::default()
+        };
+        let mut store = Store::new(config, ());
+        store.set_engine(engine).expect("idle");
+        let instance = Linker::new()
+            .instantiate(&mut store, &module)
+            .expect("instantiates");
+        let f = store.get_func(instance, "deep").unwrap();
+        let code = match store.call(f, &[]) {
+            Err(deja_runtime::Error::Trap(t)) => t.code,
+            other => panic!("expected a trap, got {other:?}"),
+        };
+        (code, store.position(), store.engine_stats().hand_overs)
+    };
+    let (code, position, _) = run(EngineKind::Interp, true);
+    assert_eq!(code, deja_runtime::TrapCode::CallStackExhausted);
+    let (jit_code, jit_position, hand_overs) = run(EngineKind::Jit, false);
+    assert_eq!((jit_code, jit_position), (code, position));
+    assert_eq!(hand_overs, 1, "the JIT's stack ran short once");
+    let (jit_code, jit_position, _) = run(EngineKind::Jit, true);
+    assert_eq!((jit_code, jit_position), (code, position));
+}

@@ -20,6 +20,7 @@ struct Stats {
     jit_calls: u64,
     interp_calls: u64,
     hand_overs: u64,
+    hardware_traps: u64,
 }
 
 struct Runner {
@@ -212,8 +213,8 @@ fn module_id(wat: &QuoteWat<'_>) -> Option<String> {
 }
 
 impl Runner {
-    fn new(snapshot_mode: bool, engine: EngineKind) -> Runner {
-        let mut store = Store::new(Config::default(), ());
+    fn with_config(snapshot_mode: bool, engine: EngineKind, config: Config) -> Runner {
+        let mut store = Store::new(config, ());
         store.set_engine(engine).expect("no call in progress");
         let mut linker = Linker::new();
         spectest(&mut store, &mut linker);
@@ -292,6 +293,7 @@ impl Runner {
         self.seen.jit_calls += s.jit_calls;
         self.seen.interp_calls += s.interp_calls;
         self.seen.hand_overs += s.hand_overs;
+        self.seen.hardware_traps += s.hardware_traps;
         if s.last_compile_error.is_some() {
             self.seen.last_compile_error = s.last_compile_error;
         }
@@ -597,7 +599,13 @@ fn unfold_legacy_try(text: &str) -> String {
 }
 
 /// Runs one file; returns (passed, failed) and appends failure descriptions.
-fn run_file(path: &Path, snapshot_mode: bool, engine: EngineKind, stats: &mut Stats) {
+fn run_file(
+    path: &Path,
+    snapshot_mode: bool,
+    engine: EngineKind,
+    config: &Config,
+    stats: &mut Stats,
+) {
     let text = std::fs::read_to_string(path).expect("read wast");
     let text = if path.components().any(|c| c.as_os_str() == "legacy") {
         unfold_legacy_try(&text)
@@ -624,7 +632,7 @@ fn run_file(path: &Path, snapshot_mode: bool, engine: EngineKind, stats: &mut St
             return;
         }
     };
-    let mut runner = Runner::new(snapshot_mode, engine);
+    let mut runner = Runner::with_config(snapshot_mode, engine, config.clone());
     runner.wasm2 = path.components().any(|c| c.as_os_str() == "core-2.0");
     for d in wast.directives {
         let span = d.span();
@@ -647,6 +655,7 @@ fn run_file(path: &Path, snapshot_mode: bool, engine: EngineKind, stats: &mut St
     stats.jit_calls += s.jit_calls;
     stats.interp_calls += s.interp_calls;
     stats.hand_overs += s.hand_overs;
+    stats.hardware_traps += s.hardware_traps;
     if let Some(e) = s.last_compile_error {
         stats.failed += 1;
         stats.failures.push(format!(
@@ -678,17 +687,24 @@ fn wast_files(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 fn run_suite(snapshot_mode: bool, engine: EngineKind) {
+    run_suite_with(snapshot_mode, engine, &Config::default());
+}
+
+fn run_suite_with(snapshot_mode: bool, engine: EngineKind, config: &Config) {
     let Some(dir) = crate::corpus("spec/core-2.0") else {
         return;
     };
     let files = wast_files(&dir);
     let mut stats = Stats::default();
     for path in &files {
-        run_file(path, snapshot_mode, engine, &mut stats);
+        run_file(path, snapshot_mode, engine, config, &mut stats);
     }
     let label = match (snapshot_mode, engine) {
         (false, EngineKind::Interp) => "spec core-2.0",
         (true, EngineKind::Interp) => "spec core-2.0 (snapshot midway)",
+        (false, EngineKind::Jit) if !config.signals_based_traps => {
+            "spec core-2.0 on the JIT without signals-based traps (each call checked against the interpreter)"
+        }
         (false, EngineKind::Jit) => {
             "spec core-2.0 on the JIT (each call checked against the interpreter)"
         }
@@ -697,11 +713,19 @@ fn run_suite(snapshot_mode: bool, engine: EngineKind) {
     println!("{label}: {} passed, {} failed", stats.passed, stats.failed);
     if engine == EngineKind::Jit {
         println!(
-            "JIT: {} calls started in JIT code, {} on the interpreter, {} handed over",
-            stats.jit_calls, stats.interp_calls, stats.hand_overs
+            "JIT: {} calls started in JIT code, {} on the interpreter, {} handed over, {} traps through signals",
+            stats.jit_calls, stats.interp_calls, stats.hand_overs, stats.hardware_traps
         );
         assert!(stats.jit_calls > 0, "the JIT ran nothing");
         assert_eq!(stats.interp_calls, 0, "every call starts in JIT code");
+        // Where the host has them, the suite's traps come through the signal handlers unless
+        // they are turned off; then explicit checks and trap blocks find every one.
+        let hosted = cfg!(all(target_arch = "x86_64", target_os = "linux"));
+        if hosted && config.signals_based_traps {
+            assert!(stats.hardware_traps > 0, "no trap came through a signal");
+        } else {
+            assert_eq!(stats.hardware_traps, 0, "traps came through signals");
+        }
         if snapshot_mode {
             assert!(
                 stats.hand_overs > 0,
@@ -731,6 +755,17 @@ fn spec_core_2_0_jit() {
     run_suite(false, EngineKind::Jit);
 }
 
+/// The JIT's trap path for hosts without deja's signal handlers (explicit bounds checks, trap
+/// blocks), which this host would otherwise never run.
+#[test]
+fn spec_core_2_0_jit_without_signals_based_traps() {
+    let config = Config {
+        signals_based_traps: false,
+        ..Config::default()
+    };
+    run_suite_with(false, EngineKind::Jit, &config);
+}
+
 #[test]
 fn spec_core_2_0_jit_with_snapshot_midway() {
     run_suite(true, EngineKind::Jit);
@@ -752,7 +787,7 @@ fn run_suite_3_0(engine: EngineKind, snapshot_mode: bool) {
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let mut stats = Stats::default();
-        run_file(path, snapshot_mode, engine, &mut stats);
+        run_file(path, snapshot_mode, engine, &Config::default(), &mut stats);
         // `DEJA_SPEC_SHOW=table` prints the failures of the files whose names contain it.
         if std::env::var("DEJA_SPEC_SHOW").is_ok_and(|v| name.contains(&v)) {
             for f in &stats.failures {
@@ -833,7 +868,7 @@ fn spec_legacy_exceptions_on_both_engines() {
     for engine in [EngineKind::Interp, EngineKind::Jit] {
         let mut stats = Stats::default();
         for path in wast_files(&dir) {
-            run_file(&path, false, engine, &mut stats);
+            run_file(&path, false, engine, &Config::default(), &mut stats);
         }
         println!(
             "spec legacy exceptions ({engine:?}): {} passed, {} failed",

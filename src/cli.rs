@@ -83,6 +83,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MIB", default_value_t = 224)]
     pub checkpoint_budget: usize,
 
+    /// The engine of the forward passes: on `jit`, opening the trace (replaying it to the end,
+    /// taking checkpoints) runs in compiled code; movements from a checkpoint run on the
+    /// interpreter either way.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = EngineChoice::Jit)]
+    pub engine: EngineChoice,
+
     /// The trace.
     #[arg(value_name = "FILE")]
     pub trace: PathBuf,
@@ -106,6 +112,12 @@ pub struct DebugArgs {
     /// Memory the checkpoints may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 224)]
     pub checkpoint_budget: usize,
+
+    /// The engine of the forward passes: on `jit`, opening the trace (replaying it to the end,
+    /// taking checkpoints) runs in compiled code; movements from a checkpoint run on the
+    /// interpreter either way.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = EngineChoice::Jit)]
+    pub engine: EngineChoice,
 
     /// Where to look for the source files named by the module's debug info (DWARF), besides
     /// where it says they are, the trace's directory and the current directory. Repeatable

@@ -104,6 +104,7 @@ pub fn open_session(
 pub fn debug(args: &DebugArgs) -> Result<(), Failure> {
     let options = SessionOptions {
         checkpoint_budget: args.checkpoint_budget << 20,
+        engine: args.engine.kind(),
         ..SessionOptions::default()
     };
     let Some(batch) = &args.batch else {

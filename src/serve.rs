@@ -31,6 +31,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), Failure> {
     let header_args = crate::replay::open(&args.trace)?.header().args.clone();
     let options = SessionOptions {
         checkpoint_budget: args.checkpoint_budget << 20,
+        engine: args.engine.kind(),
         ..SessionOptions::default()
     };
     let listener = TcpListener::bind(&args.listen).map_err(|e| Failure::Message {

@@ -10,7 +10,7 @@
 use deja_recorder::{Settings, record};
 use deja_replayer::{Session, SessionOptions};
 use deja_runtime::wasi::{self, OutputSink, WasiCtx, WasiCtxBuilder};
-use deja_runtime::{Config, FuncIndex, Linker, Module, Store};
+use deja_runtime::{Config, EngineKind, FuncIndex, Linker, Module, Store};
 use deja_traces::TraceReader;
 use std::time::{Duration, Instant};
 
@@ -49,6 +49,17 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    // The engine of the sessions' forward passes (`DEJA_SESSION_ENGINE=interp` for the
+    // interpreter's figures).
+    let engine = match std::env::var("DEJA_SESSION_ENGINE").as_deref() {
+        Ok("interp") => EngineKind::Interp,
+        Ok("jit") | Err(_) => EngineKind::Jit,
+        Ok(other) => panic!("DEJA_SESSION_ENGINE must be jit or interp, not {other}"),
+    };
+    let options = SessionOptions {
+        engine,
+        ..SessionOptions::default()
+    };
     let iterations: u32 = if quick { 1_000_000 } else { 36_000_000 };
     let wat = GUEST.replace(
         "(memory (export \"memory\") 256)",
@@ -74,7 +85,7 @@ fn main() {
     let mut s = Session::open(
         TraceReader::open(&path).unwrap(),
         None,
-        SessionOptions::default(),
+        options.clone(),
         None,
     )
     .unwrap();
@@ -118,7 +129,7 @@ fn main() {
         None,
         SessionOptions {
             dense_spacing: u64::MAX / 4,
-            ..SessionOptions::default()
+            ..options.clone()
         },
         None,
     )
@@ -138,6 +149,7 @@ fn main() {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!("| metric | value |");
     println!("|---|---|");
+    println!("| engine of the forward passes | {engine:?} |");
     println!("| steps in the trace | {steps} |");
     println!("| trace size | {:.1} KiB |", trace_bytes as f64 / 1024.0);
     println!("| record (run + write) | {:.0} ms |", ms(record_time));

@@ -19,8 +19,8 @@
 
 use crate::replay::{Actual, Cursor, Divergence, Error, Expected, Prepared, Tap, prepare};
 use deja_runtime::{
-    Caller, Error as RuntimeError, Func, FuncIndex, Instance, Memory, Module, Pause, PauseReason,
-    Resumable, Snapshot, Store, Val,
+    Caller, EngineKind, Error as RuntimeError, Func, FuncIndex, Instance, Memory, Module, Pause,
+    PauseReason, Resumable, Snapshot, Store, Val,
 };
 use deja_traces::{Record, RunOutcome, TraceReader};
 use std::collections::BTreeMap;
@@ -46,6 +46,11 @@ pub struct SessionOptions {
     pub checkpoint_interval: u64,
     /// Spacing of the densest checkpoints before a landing point.
     pub dense_spacing: u64,
+    /// The engine of the forward passes. On the JIT, a pass from the start (opening the
+    /// session) stays in compiled code: its checkpoints come at soft pauses, at or a little
+    /// before their grid points. A pass from a checkpoint, and everything after a stop at an
+    /// exact position, runs on the interpreter (the JIT does not resume from a snapshot).
+    pub engine: EngineKind,
 }
 
 impl Default for SessionOptions {
@@ -54,6 +59,7 @@ impl Default for SessionOptions {
             checkpoint_budget: 224 << 20,
             checkpoint_interval: 4_000_000,
             dense_spacing: 20_000,
+            engine: EngineKind::Jit,
         }
     }
 }
@@ -217,6 +223,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             ..
         } = prepare(reader, tap)?;
         let mut store = Store::new(config, ());
+        store.set_engine(options.engine).map_err(Error::Module)?;
         let instance = linker
             .instantiate(&mut store, &module)
             .map_err(Error::Module)?;
@@ -638,6 +645,10 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     fn run(&mut self, target: u64, dense_before: &[u64], checkpoints: bool) -> Result<Ran, Error> {
         let total = target.saturating_sub(self.position());
         let origin = self.position();
+        // A soft pause may come before the checkpoint it was for: that one is taken then.
+        let mut passed = 0;
+        // After going past the target, the rest of the pass stops exactly.
+        let mut exact = false;
         loop {
             if self.finished {
                 return Ok(Ran::Finished);
@@ -648,15 +659,20 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             }
             let mut next_stop = target;
             if checkpoints {
-                let grid = (here / self.options.checkpoint_interval + 1)
+                let from = here.max(passed);
+                let grid = (from / self.options.checkpoint_interval + 1)
                     * self.options.checkpoint_interval;
                 next_stop = next_stop.min(grid);
                 for d in dense_before {
-                    if *d > here {
+                    if *d > from {
                         next_stop = next_stop.min(*d);
                     }
                 }
             }
+            // Only the target must be reached exactly; a checkpoint may come a little early,
+            // which on the JIT lets the pass go on in compiled code.
+            let soft = !exact && next_stop < target;
+            self.store.set_soft_budget(soft);
             self.store.set_stop_position(Some(next_stop));
             let result = if self.started {
                 self.store.resume()
@@ -665,6 +681,25 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                 self.store.call_resumable(self.entry, &[])
             };
             self.store.set_stop_position(None);
+            self.store.set_soft_budget(false);
+            if soft && self.position() > target {
+                // The JIT's soft pauses come at or before their budget, but right after a call
+                // returns it runs on to its next check: it went past the target (perhaps to the
+                // end). Back to the last checkpoint before the target, from where the
+                // interpreter takes it exactly. Whatever happened beyond the target (running
+                // out of a truncated trace's records, say) happens again only if it is reached.
+                self.lock().read_error = None;
+                let base = *self
+                    .checkpoints
+                    .range(..=target)
+                    .next_back()
+                    .expect("the start checkpoint")
+                    .0;
+                self.restore(base)?;
+                passed = 0;
+                exact = true;
+                continue;
+            }
             {
                 let mut c = self.lock();
                 if let Some(e) = c.read_error.take() {
@@ -682,6 +717,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                     if position >= target {
                         return Ok(Ran::Reached);
                     }
+                    passed = next_stop;
                     if checkpoints {
                         self.checkpoint()?;
                     }

@@ -500,9 +500,14 @@ impl<T> Store<T> {
 
     /// Lets step-budget pauses come early: at an exact position at or before the budget's,
     /// wherever the engine can pause without leaving compiled code (on the JIT: the last check
-    /// at a function entry, loop head or call before the budget runs out). The interpreter
-    /// always pauses at the budget itself. For periodic work that needs a pause, not a
-    /// particular position: the recorder's progress records, for example.
+    /// at a function entry or loop head before the budget runs out). The interpreter always
+    /// pauses at the budget itself. For periodic work that needs a pause, not a particular
+    /// position: the recorder's progress records, a session's checkpoints.
+    ///
+    /// On the JIT a soft pause can also come late: right after a call returns, compiled code
+    /// does not stop for a soft budget (the frame is not yet as the interpreter shows it), so
+    /// when the callee took the steps up to the budget, the caller runs on to its next check.
+    /// Whoever needs a position not to be passed sets a hard budget for it.
     pub fn set_soft_budget(&mut self, soft: bool) {
         self.inner.soft_budget = soft;
     }

@@ -18,6 +18,10 @@ pub struct Ticks {
 impl Ticks {
     const MIN_STEPS: u64 = 1 << 12;
     const MAX_STEPS: u64 = 1 << 36;
+    /// Steps before the end from which pauses are hard. A late soft pause runs on from a
+    /// call's return to the caller's next check: far fewer steps than this, short of a deep
+    /// chain of returns through long straight-line code.
+    const SOFT_MARGIN: u64 = 1 << 20;
 
     /// Pauses about every `interval`.
     pub fn new(interval: Duration) -> Ticks {
@@ -29,7 +33,8 @@ impl Ticks {
     }
 
     /// Sets `store`'s next pause: a soft one after about `interval`, or a hard one at `end`
-    /// if that comes first. A pause at or after `end` is the end's.
+    /// if that comes first (hard ones from a million steps before `end`). A pause
+    /// at or after `end` is the end's.
     pub fn arm<T>(&mut self, store: &mut Store<T>, end: Option<u64>) {
         let now = Instant::now();
         let took = now - self.last;
@@ -41,9 +46,11 @@ impl Ticks {
         }
         let tick = store.position().saturating_add(self.steps);
         match end {
-            Some(end) if end <= tick => {
+            // A soft pause on the JIT can come late (`Store::set_soft_budget`): close to the
+            // end, pauses are hard, so that a late one does not pass the end.
+            Some(end) if end <= tick.saturating_add(Self::SOFT_MARGIN) => {
                 store.set_soft_budget(false);
-                store.set_stop_position(Some(end));
+                store.set_stop_position(Some(end.min(tick)));
             }
             _ => {
                 store.set_soft_budget(true);

@@ -3,7 +3,7 @@
 
 use deja_recorder::{Settings, record};
 use deja_replayer::{Session, SessionOptions};
-use deja_runtime::{Config, ExportKind, Linker, Module, Store, Val};
+use deja_runtime::{Config, EngineKind, ExportKind, Linker, Module, Store, Val};
 use deja_traces::TraceReader;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -144,6 +144,7 @@ fn sessions_on_generated_modules_match_forward_stepping() {
             checkpoint_budget: 4 << 20,
             checkpoint_interval: 29,
             dense_spacing: 3,
+            engine: EngineKind::Jit,
         });
         let n = end - start;
         for i in 0..25u64 {

@@ -8,7 +8,7 @@
 
 use crate::{record_wasi, repo, scratch};
 use deja_replayer::{Session, SessionOptions, StopReason};
-use deja_runtime::{FuncIndex, Module, Val};
+use deja_runtime::{EngineKind, FuncIndex, Module, Val};
 use deja_traces::TraceReader;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -93,12 +93,20 @@ fn tiny() -> SessionOptions {
         checkpoint_budget: 1 << 20,
         checkpoint_interval: 37,
         dense_spacing: 5,
+        engine: EngineKind::Jit,
     }
 }
 
-/// Every position's state, by stepping forward one instruction at a time from the start.
+/// Every position's state, by stepping forward one instruction at a time from the start, on
+/// the interpreter.
 fn ground_truth(bytes: &[u8]) -> Vec<State> {
-    let mut s = open(bytes, SessionOptions::default());
+    let mut s = open(
+        bytes,
+        SessionOptions {
+            engine: EngineKind::Interp,
+            ..SessionOptions::default()
+        },
+    );
     s.seek(s.start()).unwrap();
     let mut truth = vec![state(&mut s)];
     while s.position() < s.end() {
@@ -110,6 +118,33 @@ fn ground_truth(bytes: &[u8]) -> Vec<State> {
 
 fn depth(t: &[State], p: u64, start: u64) -> usize {
     t[(p - start) as usize].frames.len()
+}
+
+/// Opening a session on the JIT replays the whole run in compiled code: its checkpoints come
+/// at soft pauses, and each one restores to the state the interpreter shows there.
+#[test]
+fn opening_on_the_jit_takes_checkpoints_without_leaving_compiled_code() {
+    let module = Module::new(GUEST.as_bytes()).unwrap();
+    let (_, bytes) = record_wasi(&module, &["g"], None, false);
+    let truth = ground_truth(&bytes);
+    let options = SessionOptions {
+        checkpoint_interval: 10,
+        dense_spacing: u64::MAX / 4,
+        ..SessionOptions::default()
+    };
+    let mut s = open(&bytes, options);
+    let stats = s.store().engine_stats();
+    assert!(stats.jit_calls >= 1, "{stats:?}");
+    assert_eq!(stats.interp_calls, 0, "{stats:?}");
+    assert_eq!(stats.hand_overs, 0, "{stats:?}");
+    // About one per loop iteration of the guest's (a soft pause comes at a check).
+    let n = s.checkpoint_count();
+    assert!(n >= 8, "{n} checkpoints over {} steps", s.end() - s.start());
+    let start = s.start();
+    for p in (start..=s.end()).rev() {
+        s.seek(p).unwrap();
+        assert_eq!(state(&mut s), truth[(p - start) as usize], "seek({p})");
+    }
 }
 
 #[test]
@@ -478,6 +513,7 @@ fn a_tiny_checkpoint_budget_thins_but_stays_correct() {
             checkpoint_budget: 64 << 10,
             checkpoint_interval: 3,
             dense_spacing: 2,
+            engine: EngineKind::Jit,
         },
     );
     let start = s.start();
@@ -522,6 +558,7 @@ fn long_movements_report_progress_and_can_be_cancelled_consistently() {
             checkpoint_budget: 1 << 20,
             checkpoint_interval: u64::MAX / 4,
             dense_spacing: 5,
+            engine: EngineKind::Jit,
         },
     );
     let (start, end) = (s.start(), s.end());

@@ -35,8 +35,11 @@
 //! interpreter, which single-steps the rest. After a call, the state slot already holds the
 //! locals and operands stored before the call, so the exit only adds the results. Breakpoints and watchpoints force that hand-over at the next run head (the
 //! limit becomes 0), so they behave exactly as on the interpreter; so does any restore from a
-//! snapshot. Resuming JIT code from a snapshot is not built yet: after a hand-over the call
-//! finishes on the interpreter.
+//! snapshot. So does a function entry whose native stack has less room than the module's
+//! largest frame plus a margin (`env::JitEnv::check_stack`): frame sizes are only known once
+//! compiled, and the interpreter's stack is not native, so the call-depth limit stays exact.
+//! Resuming JIT code from a snapshot is not built yet: after a hand-over the call finishes on
+//! the interpreter.
 //!
 //! # Memory and traps
 //! On x86-64 Linux a 32-bit memory 0 is *guarded*: it lives in a reservation of 8 GiB of

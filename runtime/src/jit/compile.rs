@@ -321,7 +321,11 @@ impl JitCode {
             let mut st = self.plan.lock();
             p = self.entries[def.index()].load(Ordering::Acquire);
             if p.is_null() {
-                p = entry(&mut st, &self.inputs, m, def, native)?.cast_mut();
+                // Compiled (`native` is non-null): the trampoline calls whatever the code
+                // table holds, the second tier once it is installed.
+                debug_assert!(!native.is_null());
+                let slot = std::ptr::from_ref(&self.plan.table[def.index()]);
+                p = entry(&mut st, &self.inputs, m, def, slot.cast())?.cast_mut();
                 self.entries[def.index()].store(p, Ordering::Release);
             }
         }
@@ -666,13 +670,14 @@ fn install_second_tier(
     Ok(())
 }
 
-/// Compiles the entry trampoline of defined function `def`, whose code is `native`.
+/// Compiles the entry trampoline of defined function `def`, which calls the code `slot` (its
+/// code table entry, never null again) points at.
 fn entry(
     st: &mut State,
     inputs: &Inputs,
     m: &ModuleInner,
     def: DefinedFuncIndex,
-    native: *const u8,
+    slot: *const *const u8,
 ) -> Result<*const u8> {
     let jm = st
         .jm
@@ -707,7 +712,8 @@ fn entry(
             off += t.cells() as i32 * 8;
         }
         let sig = b.import_signature(wasm_signature(ty));
-        let callee = b.ins().iconst(types::I64, native as i64);
+        let at = b.ins().iconst(types::I64, slot as i64);
+        let callee = b.ins().load(types::I64, fl, at, 0);
         let call = b.ins().call_indirect(sig, callee, &args);
         let results = b.inst_results(call).to_vec();
         let mut off = 0;

@@ -47,8 +47,8 @@ pub struct SessionOptions {
     /// Spacing of the densest checkpoints before a landing point.
     pub dense_spacing: u64,
     /// The engine of the forward passes. On the JIT, a pass from the start (opening the
-    /// session) stays in compiled code: its checkpoints come at soft pauses, at or a little
-    /// before their grid points. A pass from a checkpoint, and everything after a stop at an
+    /// session) stays in compiled code: its checkpoints come at soft pauses, near their grid
+    /// points (a little before, or after a function returns, after). A pass from a checkpoint, and everything after a stop at an
     /// exact position, runs on the interpreter (the JIT does not resume from a snapshot).
     pub engine: EngineKind,
 }
@@ -722,7 +722,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                         self.checkpoint()?;
                     }
                     if let Some(p) = &mut self.progress
-                        && !p(position - origin, total)
+                        && !p(position.saturating_sub(origin), total)
                     {
                         return Ok(Ran::Cancelled);
                     }

@@ -339,7 +339,7 @@ pub(crate) struct StoreInner {
     pub breakpoints: Breakpoints,
     /// A host function asked for a pause after it returns.
     pub pause_requested: bool,
-    /// A step-budget pause may come before `stop_at` (see [`Store::set_soft_budget`]).
+    /// A step-budget pause need not come at `stop_at` (see [`Store::set_soft_budget`]).
     pub soft_budget: bool,
 }
 
@@ -498,7 +498,7 @@ impl<T> Store<T> {
         self.inner.stop_at = position.unwrap_or(u64::MAX);
     }
 
-    /// Lets step-budget pauses come early: at an exact position at or before the budget's,
+    /// Lets step-budget pauses come early: at an exact position before the budget's,
     /// wherever the engine can pause without leaving compiled code (on the JIT: the last check
     /// at a function entry or loop head before the budget runs out). The interpreter always
     /// pauses at the budget itself. For periodic work that needs a pause, not a particular

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 /// A step budget sized so that pauses come about every `interval`. Steps per second vary by
 /// orders of magnitude between guests and engines, so the budget adapts: doubled while pauses
 /// come too often, halved when they come too late. The pauses are soft
-/// ([`Store::set_soft_budget`]): on the JIT they do not leave compiled code.
+/// ([`Store::set_soft_budget`]): on the JIT they do not leave compiled code. Close to the end
+/// they are hard, so that a late soft pause cannot pass it.
 #[derive(Debug)]
 pub struct Ticks {
     interval: Duration,
@@ -33,7 +34,7 @@ impl Ticks {
     }
 
     /// Sets `store`'s next pause: a soft one after about `interval`, or a hard one at `end`
-    /// if that comes first (hard ones from a million steps before `end`). A pause
+    /// if that comes first (hard ones once `end` is within a tick and a million steps). A pause
     /// at or after `end` is the end's.
     pub fn arm<T>(&mut self, store: &mut Store<T>, end: Option<u64>) {
         let now = Instant::now();

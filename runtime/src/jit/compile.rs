@@ -630,7 +630,8 @@ fn install(
             signals::register(p as usize, c.bytes.len(), c.sites);
             st.regions.push(p as usize);
         }
-        // Before anything can call it: callers keep room for the largest frame.
+        // Before anything can call it: callers that enter from now on keep room for the
+        // largest frame (one that entered before relies on the stack margin, `jit/mod.rs`).
         max_frame.fetch_max(c.frame, Ordering::Release);
         table[def as usize].store(p.cast_mut(), Ordering::Release);
         st.first_tier.push(def);

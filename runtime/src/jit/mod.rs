@@ -42,8 +42,9 @@
 //! the interpreter.
 //!
 //! # Memory and traps
-//! On x86-64 Linux a 32-bit memory 0 is *guarded*: it lives in a reservation of 8 GiB of
-//! address space (`memory/bytes.rs`), so JIT code accesses it with no bounds check, and an
+//! On x86-64 Linux (unless `Config::signals_based_traps` is off) a 32-bit memory 0 is
+//! *guarded*: it lives in a reservation of 8 GiB of address space (`memory/bytes.rs`), so JIT
+//! code accesses it with no bounds check, and an
 //! access beyond its length faults. Every other trap site there is a `ud2`. deja's handler
 //! for `SIGSEGV` and `SIGILL` turns either into the trap exit, with the site's pc and
 //! uncounted steps from a table by code offset ([`signals`]). Elsewhere, and for other
@@ -260,7 +261,10 @@ impl std::fmt::Debug for JitEngine {
 
 /// Room kept below the largest frame at every function entry, for what runs on the guest's
 /// stack besides JIT frames: libcalls (compiling a function on its first call among them),
-/// entry trampolines, a signal frame.
+/// entry trampolines, a signal frame; and for a callee whose frame is larger than any the
+/// caller's entry check knew of (compiled since, or another instance's code, whose largest
+/// frame is its module's). A frame more than this much larger than the largest installed
+/// one can still overflow the stack.
 const STACK_MARGIN: u64 = 1 << 20;
 
 /// Native stack for one call: room for the deepest call stack the configuration allows, as
@@ -627,8 +631,8 @@ impl Engine for JitEngine {
         }
         let limit = Self::limit(store);
         match self.resume(store, limit) {
-            // A pause that may come early (`Store::set_soft_budget`) stays in JIT code: the
-            // position is exact at every check, so the pause is exact, only sooner.
+            // A soft pause (`Store::set_soft_budget`) stays in JIT code: the position is exact
+            // at every check, so the pause is exact, only sooner (or later, after a return).
             Exit::StepBudget if store.soft_budget && limit == store.stop_at => {
                 self.soft_paused = true;
                 Exit::StepBudget

@@ -778,6 +778,10 @@ fn spec_core_2_0_jit_with_snapshot_midway() {
 /// table is where the counts per proposal stand (BENCHMARKS.md sums them up); modules that use
 /// an unsupported proposal are refused by name, and what depends on them fails.
 fn run_suite_3_0(engine: EngineKind, snapshot_mode: bool) {
+    run_suite_3_0_with(engine, snapshot_mode, &Config::default());
+}
+
+fn run_suite_3_0_with(engine: EngineKind, snapshot_mode: bool, config: &Config) {
     let Some(dir) = crate::corpus("spec/core-3.0") else {
         return;
     };
@@ -787,7 +791,7 @@ fn run_suite_3_0(engine: EngineKind, snapshot_mode: bool) {
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let mut stats = Stats::default();
-        run_file(path, snapshot_mode, engine, &Config::default(), &mut stats);
+        run_file(path, snapshot_mode, engine, config, &mut stats);
         // `DEJA_SPEC_SHOW=table` prints the failures of the files whose names contain it.
         if std::env::var("DEJA_SPEC_SHOW").is_ok_and(|v| name.contains(&v)) {
             for f in &stats.failures {
@@ -803,10 +807,19 @@ fn run_suite_3_0(engine: EngineKind, snapshot_mode: bool) {
     } else {
         ""
     };
-    println!("spec core-3.0 ({engine:?}{split}): {passed} passed, {failed} failed");
+    let traps = if config.signals_based_traps {
+        ""
+    } else {
+        ", without signals-based traps"
+    };
+    println!("spec core-3.0 ({engine:?}{split}{traps}): {passed} passed, {failed} failed");
     let expected_path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec-core-3.0.txt");
-    if std::env::var_os("BLESS").is_some() && !snapshot_mode && engine == EngineKind::Interp {
+    if std::env::var_os("BLESS").is_some()
+        && !snapshot_mode
+        && engine == EngineKind::Interp
+        && config.signals_based_traps
+    {
         std::fs::write(&expected_path, &table).unwrap();
     }
     let expected: String = std::fs::read_to_string(&expected_path).unwrap_or_default();
@@ -841,6 +854,17 @@ fn spec_core_3_0() {
 #[test]
 fn spec_core_3_0_jit() {
     run_suite_3_0(EngineKind::Jit, false);
+}
+
+/// The 3.0 suite on the JIT's trap path for hosts without deja's signal handlers (see
+/// `spec_core_2_0_jit_without_signals_based_traps`): the same table.
+#[test]
+fn spec_core_3_0_jit_without_signals_based_traps() {
+    let config = Config {
+        signals_based_traps: false,
+        ..Config::default()
+    };
+    run_suite_3_0_with(EngineKind::Jit, false, &config);
 }
 
 /// The snapshot-split pass over the 3.0 suite: every invocation is paused midway, snapshotted,

@@ -196,6 +196,7 @@ pub fn hunt(args: &RecordArgs, module: &Module, output: &Path) -> Result<(), Fai
                 capture: true,
                 max_steps: budget,
                 interrupt: Some(interrupt.flag.clone()),
+                interrupt_signal: Some(interrupt.signal.clone()),
             };
             let path = tmp_name(run);
             let recorded = match record_once(args, module, &path, &attempt) {

@@ -183,6 +183,7 @@ pub fn info(args: &InfoArgs) -> Result<(), Failure> {
                 Some(deja_traces::Interruption::Signal) => " (by a signal)".to_string(),
                 Some(deja_traces::Interruption::StepBudget) => " (the step budget)".to_string(),
                 Some(deja_traces::Interruption::Other(why)) => format!(" ({why})"),
+                Some(deja_traces::Interruption::Terminated) => " (by SIGTERM)".to_string(),
                 None => String::new(),
             }
         )?,

@@ -124,6 +124,7 @@ impl Minimize<'_> {
                 capture: true,
                 max_steps: self.budget,
                 interrupt: Some(self.interrupt.flag.clone()),
+                interrupt_signal: Some(self.interrupt.signal.clone()),
             };
             let recorded = record_once(self.args, self.module, tmp, &attempt)?;
             if recorded.report.interrupted {

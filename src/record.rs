@@ -54,6 +54,8 @@ pub struct Attempt {
     pub max_steps: Option<u64>,
     /// Set by a signal handler to end the run at its next progress pause.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Which signal set `interrupt`.
+    pub interrupt_signal: Option<Arc<std::sync::atomic::AtomicI32>>,
 }
 
 /// One recorded run.
@@ -112,6 +114,7 @@ pub fn record_once(
     let mut settings = Settings::new(concat!("deja ", env!("CARGO_PKG_VERSION")));
     settings.max_steps = attempt.max_steps;
     settings.interrupt = attempt.interrupt.clone();
+    settings.interrupt_signal = attempt.interrupt_signal.clone();
     settings.header.args = argv;
     // Everything the guest saw, inherited variables included.
     settings.header.env = crate::run::guest_env(&args.guest)?;
@@ -227,6 +230,7 @@ pub fn record(args: &RecordArgs) -> Result<(), Failure> {
         chaos,
         max_steps: args.exec.max_steps,
         interrupt: Some(interrupt.flag.clone()),
+        interrupt_signal: Some(interrupt.signal.clone()),
         ..Attempt::default()
     };
     let Recorded { report, .. } = record_once(args, &module, &output, &attempt)?;

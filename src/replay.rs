@@ -64,10 +64,17 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
     match replayed {
         Ok(report) => match report.outcome {
             Outcome::Matched(outcome) => {
-                // A recording a signal ended exits as `record` did (SIGINT's code: the trace
-                // does not say which signal it was).
-                let by_signal = outcome == deja_traces::RunOutcome::Interrupted
-                    && interruption(&args.trace) == Some(deja_traces::Interruption::Signal);
+                // A recording a signal ended exits as `record` did: SIGTERM's code when the
+                // trace says SIGTERM (format 1.3), else SIGINT's.
+                let signal_exit = match interruption(&args.trace) {
+                    _ if outcome != deja_traces::RunOutcome::Interrupted => None,
+                    Some(deja_traces::Interruption::Signal) => Some(crate::signals::SIGINT_EXIT),
+                    Some(deja_traces::Interruption::Terminated) => {
+                        Some(crate::signals::SIGTERM_EXIT)
+                    }
+                    _ => None,
+                };
+                let by_signal = signal_exit.is_some();
                 eprintln!(
                     "replay matches: {}, after {} steps, {} host calls",
                     if by_signal {
@@ -79,7 +86,7 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
                     report.host_calls
                 );
                 match run_outcome_code(&outcome) {
-                    _ if by_signal => Err(Failure::Silent(crate::signals::SIGINT_EXIT)),
+                    _ if let Some(code) = signal_exit => Err(Failure::Silent(code)),
                     0 => Ok(()),
                     code => Err(Failure::Silent(code)),
                 }

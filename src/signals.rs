@@ -11,6 +11,8 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 
 /// What deja exits with after SIGINT (128 + its number), as a shell expects.
 pub const SIGINT_EXIT: u8 = 128 + SIGINT as u8;
+/// What deja exits with after SIGTERM.
+pub const SIGTERM_EXIT: u8 = 128 + SIGTERM as u8;
 use signal_hook::iterator::Signals;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -24,7 +26,8 @@ const SAME: Duration = Duration::from_millis(500);
 pub struct Interrupt {
     /// Set by the first SIGINT or SIGTERM.
     pub flag: Arc<AtomicBool>,
-    signal: Arc<AtomicI32>,
+    /// The first signal's number.
+    pub signal: Arc<AtomicI32>,
 }
 
 impl Interrupt {

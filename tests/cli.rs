@@ -578,6 +578,51 @@ fn sigint(pid: u32) -> std::process::ExitStatus {
         .expect("sh")
 }
 
+/// SIGTERM, like SIGINT, ends a recording cleanly at an exact position; the trace says which
+/// signal it was (format 1.3), so that `info` names it and the replay exits 143 as `record` did.
+#[test]
+fn sigterm_ends_a_recording_and_its_replay_exits_as_the_recording_did() {
+    let dir = support::scratch("sigterm");
+    let spin = support::repo().join("examples/wat/loop.wat");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["record", "--force", "-o", "term.deja"])
+        .arg(&spin)
+        .current_dir(&dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start deja");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let kill = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .expect("sh");
+    assert!(kill.success());
+    let status = wait_for(&mut child, 30);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(143), "{err}");
+    let at = number_after(&err, "SIGTERM at position ");
+    let info = support::deja_in(&dir, &["info", "term.deja"]);
+    let info = support::text(&info.stdout);
+    assert!(
+        info.contains(&format!("interrupted at position {at} (by SIGTERM)")),
+        "{info}"
+    );
+    let replay = support::deja_in(&dir, &["replay", "term.deja"]);
+    let text = support::text(&replay.stderr);
+    assert!(
+        text.contains(&format!(
+            "replay matches: interrupted by a signal, after {at} steps"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        replay.status.code(),
+        Some(143),
+        "exits as the recording did"
+    );
+}
+
 /// Waits for `child` at most `secs` seconds.
 fn wait_for(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);

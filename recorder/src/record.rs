@@ -11,7 +11,10 @@ use deja_traces::{
 };
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+/// SIGTERM's number (POSIX).
+const SIGTERM: i32 = 15;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +44,9 @@ pub struct Settings {
     /// Set from outside (a SIGINT handler) to end the run at the next progress pause: the
     /// trace then ends with an `Interrupted(Signal)` event at that exact position.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// The number of the signal that set `interrupt`, if known: SIGTERM's makes the event
+    /// `Interrupted(Terminated)`, so that a replay can exit as the recording did.
+    pub interrupt_signal: Option<Arc<AtomicI32>>,
     /// How often, at most, the run's position is written as a `Progress` record (and the
     /// interrupt flag looked at). The writer's own flush interval bounds how long either
     /// waits in memory.
@@ -56,6 +62,7 @@ impl Settings {
             entry: "_start".into(),
             max_steps: None,
             interrupt: None,
+            interrupt_signal: None,
             progress_interval: Duration::from_millis(100),
         }
     }
@@ -279,7 +286,12 @@ pub fn record<T: 'static, W: Write + Send + 'static>(
             s.push(deja_traces::DebugEvent {
                 position: Position(position),
                 kind: EventKind::Interrupted(if interrupted {
-                    Interruption::Signal
+                    let signal = settings.interrupt_signal.as_ref();
+                    if signal.is_some_and(|s| s.load(Ordering::SeqCst) == SIGTERM) {
+                        Interruption::Terminated
+                    } else {
+                        Interruption::Signal
+                    }
                 } else {
                     Interruption::StepBudget
                 }),

@@ -76,12 +76,14 @@ pub enum EventKind {
     rkyv::Deserialize,
 )]
 pub enum Interruption {
-    /// The user asked (Ctrl-C).
+    /// The user asked (Ctrl-C): SIGINT. (Before format 1.3, SIGTERM too.)
     Signal,
     /// The configured step budget ran out.
     StepBudget,
     /// Anything else, described.
     Other(String),
+    /// SIGTERM asked the run to end (format 1.3).
+    Terminated,
 }
 
 /// One Wasm frame of a backtrace.
@@ -128,6 +130,9 @@ impl std::fmt::Display for EventKind {
                 f.write_str("interrupted at the step budget")
             }
             EventKind::Interrupted(Interruption::Other(why)) => write!(f, "interrupted: {why}"),
+            EventKind::Interrupted(Interruption::Terminated) => {
+                f.write_str("interrupted by SIGTERM")
+            }
             EventKind::Exception { tag, caught } => write!(
                 f,
                 "exception with tag {} {}",

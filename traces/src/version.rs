@@ -21,7 +21,9 @@ use std::fmt;
 ///   `record --chaos` run); 1.0 files read with it `None`.
 /// - **1.2** — the record variant `Progress` (the run's position, written periodically so a
 ///   killed recording says how far it got); older files contain none.
-pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 2 };
+/// - **1.3** — the interruption `Terminated` (SIGTERM; older files say `Signal` for it as for
+///   SIGINT), appended after the other interruptions; older files contain none.
+pub const FORMAT_VERSION: FormatVersion = FormatVersion { major: 1, minor: 3 };
 
 /// A trace format version, `major.minor`.
 #[derive(

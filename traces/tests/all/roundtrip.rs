@@ -71,6 +71,7 @@ fn debug_event(position: u64) -> impl Strategy<Value = DebugEvent> {
         }),
         Just(EventKind::Interrupted(Interruption::Signal)),
         Just(EventKind::Interrupted(Interruption::StepBudget)),
+        Just(EventKind::Interrupted(Interruption::Terminated)),
         ".{0,20}".prop_map(|m| EventKind::Interrupted(Interruption::Other(m))),
     ];
     let frame = (any::<u32>(), any::<u32>()).prop_map(|(func, pc)| BacktraceFrame {

@@ -570,12 +570,47 @@ fn dump_backtraces_have_names_and_lines() {
     assert!(!text.contains("BacktraceFrame"), "{text}");
 }
 
-/// Sends SIGINT to process `pid` (the shell's `kill`, always there).
-fn sigint(pid: u32) -> std::process::ExitStatus {
+/// Sends signal `name` (`INT`, `TERM`) to process `pid` (the shell's `kill`, always there).
+fn signal(pid: u32, name: &str) -> std::process::ExitStatus {
     Command::new("sh")
-        .args(["-c", &format!("kill -INT {pid}")])
+        .args(["-c", &format!("kill -{name} {pid}")])
         .status()
         .expect("sh")
+}
+
+/// Sends SIGINT to process `pid`.
+fn sigint(pid: u32) -> std::process::ExitStatus {
+    signal(pid, "INT")
+}
+
+/// Starts `deja record` of the endless loop example on `engine` into `dir/name`.
+fn record_spin(dir: &std::path::Path, engine: &str, name: &str) -> std::process::Child {
+    let spin = support::repo().join("examples/wat/loop.wat");
+    Command::new(env!("CARGO_BIN_EXE_deja"))
+        .args(["record", "--force", "--engine", engine, "-o", name])
+        .arg(&spin)
+        .current_dir(dir)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start deja")
+}
+
+/// Checks that `trace`, interrupted at position `at`, replays on `engine` to there and exits
+/// with `code`, as its recording did.
+fn replays_interrupted(dir: &std::path::Path, engine: &str, trace: &str, at: u64, code: i32) {
+    let replay = support::deja_in(dir, &["replay", "--engine", engine, trace]);
+    let text = support::text(&replay.stderr);
+    assert!(
+        text.contains(&format!(
+            "replay matches: interrupted by a signal, after {at} steps"
+        )),
+        "{engine}: {text}"
+    );
+    assert_eq!(
+        replay.status.code(),
+        Some(code),
+        "exits as the recording did"
+    );
 }
 
 /// SIGTERM, like SIGINT, ends a recording cleanly at an exact position; the trace says which
@@ -583,20 +618,9 @@ fn sigint(pid: u32) -> std::process::ExitStatus {
 #[test]
 fn sigterm_ends_a_recording_and_its_replay_exits_as_the_recording_did() {
     let dir = support::scratch("sigterm");
-    let spin = support::repo().join("examples/wat/loop.wat");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deja"))
-        .args(["record", "--force", "-o", "term.deja"])
-        .arg(&spin)
-        .current_dir(&dir)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start deja");
+    let mut child = record_spin(&dir, "jit", "term.deja");
     std::thread::sleep(std::time::Duration::from_millis(1000));
-    let kill = Command::new("sh")
-        .args(["-c", &format!("kill -TERM {}", child.id())])
-        .status()
-        .expect("sh");
-    assert!(kill.success());
+    assert!(signal(child.id(), "TERM").success());
     let status = wait_for(&mut child, 30);
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
@@ -608,19 +632,7 @@ fn sigterm_ends_a_recording_and_its_replay_exits_as_the_recording_did() {
         info.contains(&format!("interrupted at position {at} (by SIGTERM)")),
         "{info}"
     );
-    let replay = support::deja_in(&dir, &["replay", "term.deja"]);
-    let text = support::text(&replay.stderr);
-    assert!(
-        text.contains(&format!(
-            "replay matches: interrupted by a signal, after {at} steps"
-        )),
-        "{text}"
-    );
-    assert_eq!(
-        replay.status.code(),
-        Some(143),
-        "exits as the recording did"
-    );
+    replays_interrupted(&dir, "jit", "term.deja", at, 143);
 }
 
 /// Waits for `child` at most `secs` seconds.
@@ -659,17 +671,8 @@ fn number_after(text: &str, key: &str) -> u64 {
 #[test]
 fn sigint_ends_a_recording_cleanly_and_sigkill_keeps_a_recent_position() {
     let dir = support::scratch("signals");
-    let spin = support::repo().join("examples/wat/loop.wat");
     for engine in ["interp", "jit"] {
-        let spawn = |name: &str| {
-            Command::new(env!("CARGO_BIN_EXE_deja"))
-                .args(["record", "--force", "--engine", engine, "-o", name])
-                .arg(&spin)
-                .current_dir(&dir)
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("start deja")
-        };
+        let spawn = |name: &str| record_spin(&dir, engine, name);
         let mut child = spawn("int.deja");
         std::thread::sleep(std::time::Duration::from_millis(1000));
         let kill = sigint(child.id());
@@ -686,19 +689,7 @@ fn sigint_ends_a_recording_cleanly_and_sigkill_keeps_a_recent_position() {
             info.contains(&format!("interrupted at position {at} (by a signal)")),
             "{engine}: {info}"
         );
-        let replay = support::deja_in(&dir, &["replay", "--engine", engine, "int.deja"]);
-        let text = support::text(&replay.stderr);
-        assert!(
-            text.contains(&format!(
-                "replay matches: interrupted by a signal, after {at} steps"
-            )),
-            "{engine}: {text}"
-        );
-        assert_eq!(
-            replay.status.code(),
-            Some(130),
-            "exits as the recording did"
-        );
+        replays_interrupted(&dir, engine, "int.deja", at, 130);
 
         let mut child = spawn("kill.deja");
         std::thread::sleep(std::time::Duration::from_millis(1000));

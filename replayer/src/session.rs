@@ -588,6 +588,16 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         }
     }
 
+    /// The last checkpoint at or before `target` (the start's, at least).
+    fn base_for(&self, target: u64) -> u64 {
+        *self
+            .checkpoints
+            .range(..=target)
+            .next_back()
+            .expect("the start checkpoint")
+            .0
+    }
+
     fn restore(&mut self, at: u64) -> Result<(), Error> {
         let ck = &self.checkpoints[&at];
         self.store
@@ -689,12 +699,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                 // interpreter takes it exactly. Whatever happened beyond the target (running
                 // out of a truncated trace's records, say) happens again only if it is reached.
                 self.lock().read_error = None;
-                let base = *self
-                    .checkpoints
-                    .range(..=target)
-                    .next_back()
-                    .expect("the start checkpoint")
-                    .0;
+                let base = self.base_for(target);
                 self.restore(base)?;
                 passed = 0;
                 exact = true;
@@ -754,12 +759,7 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
         let target = target.clamp(self.start, self.end);
         let here = self.position();
         if here != target {
-            let base = *self
-                .checkpoints
-                .range(..=target)
-                .next_back()
-                .expect("the start checkpoint")
-                .0;
+            let base = self.base_for(target);
             if !(here <= target && base <= here && !self.finished) {
                 self.restore(base)?;
             }

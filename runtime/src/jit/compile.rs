@@ -626,17 +626,30 @@ fn install(
         .map_err(|e| cl_error("finalize", e))?;
     for (def, id, c) in done {
         let p = jm.get_finalized_function(id);
-        if !c.sites.is_empty() {
-            signals::register(p as usize, c.bytes.len(), c.sites);
-            st.regions.push(p as usize);
-        }
-        // Before anything can call it: callers that enter from now on keep room for the
-        // largest frame (one that entered before relies on the stack margin, `jit/mod.rs`).
-        max_frame.fetch_max(c.frame, Ordering::Release);
-        table[def as usize].store(p.cast_mut(), Ordering::Release);
+        publish(&mut st.regions, p, *c, &table[def as usize], max_frame);
         st.first_tier.push(def);
     }
     Ok(())
+}
+
+/// Makes the installed code `p` of `c` what calls of its function reach: its trap sites
+/// registered (and listed in `regions`), the module's largest frame updated, then its code
+/// table entry.
+fn publish(
+    regions: &mut Vec<usize>,
+    p: *const u8,
+    c: Compiled,
+    entry: &AtomicPtr<u8>,
+    max_frame: &AtomicU64,
+) {
+    if !c.sites.is_empty() {
+        signals::register(p as usize, c.bytes.len(), c.sites);
+        regions.push(p as usize);
+    }
+    // Before anything can call it: callers that enter from now on keep room for the largest
+    // frame (one that entered before relies on the stack margin, `jit/mod.rs`).
+    max_frame.fetch_max(c.frame, Ordering::Release);
+    entry.store(p.cast_mut(), Ordering::Release);
 }
 
 /// Installs the second tier of `def` and points the code table at it.
@@ -662,12 +675,7 @@ fn install_second_tier(
     jm.finalize_definitions()
         .map_err(|e| cl_error("finalize", e))?;
     let p = jm.get_finalized_function(id);
-    if !c.sites.is_empty() {
-        signals::register(p as usize, c.bytes.len(), c.sites);
-        st.regions.push(p as usize);
-    }
-    max_frame.fetch_max(c.frame, Ordering::Release);
-    table[def.index()].store(p.cast_mut(), Ordering::Release);
+    publish(&mut st.regions, p, c, &table[def.index()], max_frame);
     Ok(())
 }
 

@@ -9,12 +9,19 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn tmux(args: &[&str]) -> std::process::Output {
-    Command::new("tmux").args(args).output().expect("run tmux")
+/// Runs tmux on the server of `session` alone (`-L`): tests that share one server race, since
+/// it exits when its last session ends, also while another test's `new-session` connects.
+fn tmux(session: &str, args: &[&str]) -> std::process::Output {
+    Command::new("tmux")
+        .args(["-L", session])
+        .args(args)
+        .output()
+        .expect("run tmux")
 }
 
 fn capture(session: &str) -> String {
-    String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", session]).stdout).into_owned()
+    String::from_utf8_lossy(&tmux(session, &["capture-pane", "-p", "-t", session]).stdout)
+        .into_owned()
 }
 
 /// Waits until the screen contains `text`; returns the screen.
@@ -58,7 +65,7 @@ struct Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = tmux(&["kill-session", "-t", &self.session]);
+        let _ = tmux(&self.session, &["kill-session", "-t", &self.session]);
         let _ = std::fs::remove_dir_all(&self.work);
     }
 }
@@ -83,19 +90,22 @@ impl Tmux {
         prepare(&work);
         let t = Tmux { session, work };
         let cmd = format!("{} {args}", env!("CARGO_BIN_EXE_deja"));
-        let out = tmux(&[
-            "new-session",
-            "-d",
-            "-s",
+        let out = tmux(
             &t.session,
-            "-x",
-            "100",
-            "-y",
-            "30",
-            "-c",
-            t.work.to_str().unwrap(),
-            &cmd,
-        ]);
+            &[
+                "new-session",
+                "-d",
+                "-s",
+                &t.session,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                "-c",
+                t.work.to_str().unwrap(),
+                &cmd,
+            ],
+        );
         assert!(
             out.status.success(),
             "{}",
@@ -106,7 +116,7 @@ impl Tmux {
 
     fn keys(&self, keys: &[&str]) {
         for k in keys {
-            tmux(&["send-keys", "-t", &self.session, k]);
+            tmux(&self.session, &["send-keys", "-t", &self.session, k]);
         }
     }
 
@@ -204,7 +214,10 @@ fn debug_in_tmux_finds_where_the_failing_value_came_from() {
     // Quit: the program ends and the pane's command is gone.
     t.keys(&["q"]);
     let start = Instant::now();
-    while tmux(&["has-session", "-t", &session]).status.success() {
+    while tmux(&session, &["has-session", "-t", &session])
+        .status
+        .success()
+    {
         assert!(
             start.elapsed() < Duration::from_secs(5),
             "deja did not quit"

@@ -154,6 +154,8 @@ pub struct EngineStats {
     pub interp_calls: u64,
     /// JIT calls handed over to the interpreter at an exact position.
     pub hand_overs: u64,
+    /// Restored call stacks resumed in JIT code (each frame re-entered at its stop point).
+    pub resumes: u64,
     /// Traps of JIT code taken as a hardware trap (a `ud2` and its signal, on x86-64 Linux),
     /// not through a cold trap block.
     pub hardware_traps: u64,

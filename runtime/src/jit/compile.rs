@@ -78,9 +78,24 @@ pub(crate) const HOT_CALLS: u64 = 200;
 const IDLE_MIN: std::time::Duration = std::time::Duration::from_millis(1);
 const IDLE_MAX: std::time::Duration = std::time::Duration::from_millis(64);
 
+/// Which code of a function to compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tier {
+    /// Fast to compile, counts its calls.
+    First,
+    /// The backtracking register allocator, for hot functions.
+    Second,
+    /// The resume variant, for the frames of a resumed snapshot (`env::JitEnv::resume_point`):
+    /// first-tier code with resume points.
+    Resume,
+}
+
 /// A module's code, compiled function by function.
 pub(crate) struct JitCode {
     entries: Box<[AtomicPtr<u8>]>,
+    /// Each function's resume variant, null until a resume needs it, and its entry trampoline.
+    resume: Box<[AtomicPtr<u8>]>,
+    resume_entries: Box<[AtomicPtr<u8>]>,
     inputs: Arc<Inputs>,
     plan: Arc<Plan>,
     /// The module, for the background thread; weak, because the module owns its code.
@@ -285,7 +300,7 @@ impl JitCode {
                         ))
                     });
                     drop(st);
-                    let r = compile(&self.inputs, m, def, false, &mut cx.0, &mut cx.1);
+                    let r = compile(&self.inputs, m, def, Tier::First, &mut cx.0, &mut cx.1);
                     st = self.plan.lock();
                     st.spare = Some(cx);
                     st.finish(i, r, false);
@@ -325,8 +340,71 @@ impl JitCode {
                 // table holds, the second tier once it is installed.
                 debug_assert!(!native.is_null());
                 let slot = std::ptr::from_ref(&self.plan.table[def.index()]);
-                p = entry(&mut st, &self.inputs, m, def, slot.cast())?.cast_mut();
+                p = entry(&mut st, &self.inputs, m, def, slot.cast(), "entry")?.cast_mut();
                 self.entries[def.index()].store(p, Ordering::Release);
+            }
+        }
+        // SAFETY: the trampoline was compiled with exactly this signature.
+        Ok(unsafe { std::mem::transmute::<*mut u8, EntryFn>(p) })
+    }
+
+    /// The resume variant of defined function `def` of `m`, compiled on this thread (and
+    /// installed) if it is not yet.
+    pub(crate) fn resumable(&self, m: &ModuleInner, def: DefinedFuncIndex) -> Result<*const u8> {
+        let i = def.index();
+        let p = self.resume[i].load(Ordering::Acquire);
+        if !p.is_null() {
+            return Ok(p);
+        }
+        let mut cx = self.plan.lock().spare.take().unwrap_or_else(|| {
+            Box::new((
+                cranelift_codegen::Context::new(),
+                FunctionBuilderContext::new(),
+            ))
+        });
+        let r = compile(&self.inputs, m, def, Tier::Resume, &mut cx.0, &mut cx.1);
+        let mut st = self.plan.lock();
+        st.spare = Some(cx);
+        let p = self.resume[i].load(Ordering::Acquire);
+        if !p.is_null() {
+            return Ok(p);
+        }
+        let c = r?;
+        let jm = st
+            .jm
+            .as_mut()
+            .expect("the module lives as long as its code");
+        let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
+        let sig = wasm_signature(&m.types[m.funcs[fi]]);
+        let id = jm
+            .declare_function(&format!("resume{}", def.as_u32()), Linkage::Local, &sig)
+            .map_err(|e| cl_error("declare", e))?;
+        jm.define_function_bytes(id, c.align, &c.bytes, &[])
+            .map_err(|e| cl_error(&format!("function {}", fi.as_u32()), e))?;
+        jm.finalize_definitions()
+            .map_err(|e| cl_error("finalize", e))?;
+        let p = jm.get_finalized_function(id);
+        publish(
+            &mut st.regions,
+            p,
+            c,
+            &self.resume[i],
+            &self.inputs.max_frame,
+        );
+        Ok(p)
+    }
+
+    /// The entry trampoline of the resume variant of `def`.
+    pub(crate) fn resume_entry(&self, m: &ModuleInner, def: DefinedFuncIndex) -> Result<EntryFn> {
+        let mut p = self.resume_entries[def.index()].load(Ordering::Acquire);
+        if p.is_null() {
+            self.resumable(m, def)?;
+            let mut st = self.plan.lock();
+            p = self.resume_entries[def.index()].load(Ordering::Acquire);
+            if p.is_null() {
+                let slot = std::ptr::from_ref(&self.resume[def.index()]);
+                p = entry(&mut st, &self.inputs, m, def, slot.cast(), "resume_entry")?.cast_mut();
+                self.resume_entries[def.index()].store(p, Ordering::Release);
             }
         }
         // SAFETY: the trampoline was compiled with exactly this signature.
@@ -373,7 +451,8 @@ fn compile_ahead(plan: &Plan, inputs: &Inputs, module: &Weak<ModuleInner>) {
             return;
         };
         let def = DefinedFuncIndex::from_u32(def);
-        let r = compile(inputs, &m, def, hot, &mut ctx, &mut fctx);
+        let tier = if hot { Tier::Second } else { Tier::First };
+        let r = compile(inputs, &m, def, tier, &mut ctx, &mut fctx);
         {
             let mut st = plan.lock();
             if !hot {
@@ -480,6 +559,8 @@ fn prepare(module: &Module, canon: bool, signals: bool) -> Result<JitCode> {
     };
     Ok(JitCode {
         entries: nulls(),
+        resume: nulls(),
+        resume_entries: nulls(),
         inputs: Arc::new(Inputs {
             max_frame: AtomicU64::new(0),
             isa,
@@ -524,7 +605,7 @@ fn compile(
     inputs: &Inputs,
     m: &ModuleInner,
     def: DefinedFuncIndex,
-    hot: bool,
+    tier: Tier,
     ctx: &mut cranelift_codegen::Context,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<Compiled> {
@@ -542,7 +623,8 @@ fn compile(
         max_frame: std::ptr::from_ref(&inputs.max_frame) as usize,
         libcalls: &inputs.libcalls,
         frontend: inputs.isa.frontend_config(),
-        count_calls: !hot,
+        count_calls: tier == Tier::First,
+        resumable: tier == Tier::Resume,
     };
     let (source, range) = &inputs.sources[def.index()];
     let func = FuncToValidate {
@@ -572,7 +654,11 @@ fn compile(
         env.finish()
     };
     let what = || format!("function {}", fi.as_u32());
-    let isa = if hot { &inputs.isa_hot } else { &inputs.isa };
+    let isa = if tier == Tier::Second {
+        &inputs.isa_hot
+    } else {
+        &inputs.isa
+    };
     ctx.compile(&**isa, &mut ControlPlane::default())
         .map_err(|e| cl_error(&what(), format!("{:?}", e.inner)))?;
     let (_, sites) = site_offsets(ctx, &sites)?;
@@ -687,6 +773,7 @@ fn entry(
     m: &ModuleInner,
     def: DefinedFuncIndex,
     slot: *const *const u8,
+    name: &str,
 ) -> Result<*const u8> {
     let jm = st
         .jm
@@ -699,7 +786,7 @@ fn entry(
     entry_sig.params.push(AbiParam::new(types::I64));
     let id = jm
         .declare_function(
-            &format!("entry{}", def.as_u32()),
+            &format!("{name}{}", def.as_u32()),
             Linkage::Local,
             &entry_sig,
         )

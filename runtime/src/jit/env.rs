@@ -74,7 +74,14 @@ pub(crate) struct ModuleEnv<'m> {
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
     /// Count the function's calls (first-tier code, see `compile.rs`).
     pub count_calls: bool,
+    /// Compile the function's *resume variant* (see [`JitEnv::resume_point`]).
+    pub resumable: bool,
 }
+
+/// A resume variant stops adding resume points once their blocks would load this many values
+/// (a stop after that is not resumable, and the frame goes on on the interpreter): each point
+/// reloads every local, so a big function with many calls would take long to compile.
+const RESUME_LOADS: usize = 1 << 18;
 
 pub(crate) struct JitEnv<'a, 'm> {
     pub b: FunctionBuilder<'a>,
@@ -124,6 +131,12 @@ pub(crate) struct JitEnv<'a, 'm> {
     k_consts: Vec<ir::Inst>,
     /// The function's trap exit block, once a trap site needs it.
     trap_exit: Option<ir::Block>,
+    /// A resume variant's dispatch block, once the entry check branches to it, and its
+    /// resume points by key (see [`JitEnv::resume_point`]).
+    dispatch: Option<ir::Block>,
+    resume_points: Vec<(u64, ir::Block)>,
+    resume_keys: std::collections::HashSet<u64>,
+    resume_loads: usize,
     sig_refs: Vec<Option<ir::SigRef>>,
     lib_sigs: LibSigs,
     r_vmctx: AliasRegion,
@@ -308,6 +321,10 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             total_steps: 0,
             k_consts: Vec::new(),
             trap_exit: None,
+            dispatch: None,
+            resume_points: Vec::new(),
+            resume_keys: Default::default(),
+            resume_loads: 0,
             sig_refs: vec![None; m.types.len()],
             lib_sigs: LibSigs::default(),
             r_vmctx,
@@ -323,6 +340,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     pub(crate) fn finish(mut self) -> (Vec<signals::Site>, Vec<u32>) {
         self.close_run();
         self.fill_trap_exit();
+        self.fill_dispatch();
         let k = i64::from(self.total_steps.max(1));
         for inst in std::mem::take(&mut self.k_consts) {
             self.b.func.replace(inst).iconst(types::I64, k);
@@ -413,14 +431,31 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 let cont = self.b.create_block();
                 self.b.set_cold_block(exit);
                 self.b.ins().jump(check, &[]);
+                self.resume_point(u64::from(inst.pc) << 1, check, false);
                 self.b.switch_to_block(check);
-                if std::mem::take(&mut self.entry_check) {
+                let entry = std::mem::take(&mut self.entry_check);
+                if entry {
                     self.check_stack(inst);
                 }
                 let limit = self.limit_value();
                 let over = self.over_limit(limit);
                 self.b.ins().brif(over, exit, &[], cont, &[]);
                 self.b.switch_to_block(exit);
+                if entry && self.m.resumable {
+                    // A resume variant is entered to resume a frame (the limit is 0 then).
+                    let fl = self.fl_vm();
+                    let resuming = self
+                        .b
+                        .ins()
+                        .load(types::I64, fl, self.shared, shared::RESUMING);
+                    let dispatch = self.b.create_block();
+                    let stop = self.b.create_block();
+                    self.b.set_cold_block(dispatch);
+                    self.b.set_cold_block(stop);
+                    self.b.ins().brif(resuming, dispatch, &[], stop, &[]);
+                    self.dispatch = Some(dispatch);
+                    self.b.switch_to_block(stop);
+                }
                 let types = self.stack.clone();
                 self.store_state(inst.pc, &types);
                 self.leave_for_budget(check);
@@ -678,6 +713,91 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         self.b.ins().trap(Self::never_trap_code());
     }
 
+    /// In a resume variant, a point where a frame can be resumed: a new block, entered from the
+    /// dispatch block when the frame resumes here, reloads the locals and the operand stack
+    /// from the state slot (which the `resume_frame` libcall filled in from the snapshot), and
+    /// the position and limit from the shared state, then goes on at `target`: a run head's
+    /// check, which checks the restored limit before any step (key `pc << 1`), or a call's
+    /// block (key `pc << 1 | 1`), given the callee's code (its own resume variant, from
+    /// `resolved`) and the current depth. The builder's block must be filled; it is left in
+    /// the new one, filled too.
+    ///
+    /// Normal code has no resume points: a merge of the reloaded values into every check and
+    /// every call would make it slower and slower to compile. Only the frames of a resumed
+    /// snapshot run a resume variant, until they return.
+    fn resume_point(&mut self, key: u64, target: ir::Block, call: bool) {
+        if !self.m.resumable || self.resume_loads > RESUME_LOADS || !self.resume_keys.insert(key) {
+            return;
+        }
+        self.resume_loads += self.locals.len() + self.stack.len() + 4;
+        let r = self.b.create_block();
+        self.b.set_cold_block(r);
+        self.b.switch_to_block(r);
+        let fl = self.fl_vm();
+        for i in 0..self.locals.len() {
+            let (var, ty) = self.locals[i];
+            let off = (slot::VALUES as i32 + self.local_cells[i] as i32) * 8;
+            let v = load_cells(&mut self.b, fl, ty, self.slot, off);
+            self.b.def_var(var, v);
+        }
+        for h in 0..self.stack.len() {
+            let ty = self.stack[h];
+            let off = self.operand_offset(h);
+            let v = load_cells(&mut self.b, fl, ty, self.slot, off);
+            let var = self.var(h, ty);
+            self.b.def_var(var, v);
+        }
+        self.reload_pos();
+        if call {
+            let p = self
+                .b
+                .ins()
+                .load(types::I64, fl, self.shared, shared::RESOLVED);
+            let d = self
+                .b
+                .ins()
+                .load(types::I64, fl, self.shared, shared::DEPTH);
+            self.b
+                .ins()
+                .jump(target, &[BlockArg::Value(p), BlockArg::Value(d)]);
+        } else {
+            self.b.ins().jump(target, &[]);
+        }
+        self.resume_points.push((key, r));
+    }
+
+    /// Fills a resume variant's dispatch block: the `resume_frame` libcall fills the state
+    /// slot in and names the resume point, or a key that none has, and then the frame hands
+    /// over (the engine goes on from the snapshot on the interpreter).
+    fn fill_dispatch(&mut self) {
+        let Some(dispatch) = self.dispatch.take() else {
+            return;
+        };
+        self.b.set_srcloc(ir::SourceLoc::default());
+        self.b.switch_to_block(dispatch);
+        let key = self.libcall(
+            self.m.libcalls.resume_frame,
+            &[types::I64, types::I64],
+            &[types::I64],
+            &[self.vmctx, self.slot],
+        )[0];
+        let fail = self.b.create_block();
+        self.b.set_cold_block(fail);
+        let mut sw = cranelift_frontend::Switch::new();
+        for (k, block) in std::mem::take(&mut self.resume_points) {
+            sw.set_entry(u128::from(k), block);
+        }
+        sw.emit(&mut self.b, key, fail);
+        self.b.switch_to_block(fail);
+        self.libcall(
+            self.m.libcalls.stack_exhausted,
+            &[types::I64],
+            &[],
+            &[self.vmctx],
+        );
+        self.b.ins().trap(Self::never_trap_code());
+    }
+
     /// Calls a Rust function of the runtime (`extern "C"`, the host's calling convention).
     fn libcall(
         &mut self,
@@ -829,6 +949,27 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let args_off = i64::from(self.operand_offset(self.stack.len() - nargs));
         let results: Vec<Value> = match how {
             CallHow::Direct(f) | CallHow::Native(f) => {
+                let p = match (how, f) {
+                    (CallHow::Direct(_), CallTarget::Defined(def)) => self.code_of(def),
+                    (_, CallTarget::Ptr(p)) => p,
+                    _ => unreachable!("a direct call names a defined function"),
+                };
+                // A resume variant resumes a caller here: the callee's code and the depth
+                // come from the resume (see `resume_point`).
+                let (p, depth) = if self.m.resumable {
+                    let call_b = self.b.create_block();
+                    self.b.append_block_param(call_b, types::I64);
+                    self.b.append_block_param(call_b, types::I64);
+                    self.b
+                        .ins()
+                        .jump(call_b, &[BlockArg::Value(p), BlockArg::Value(depth)]);
+                    self.resume_point((u64::from(inst.pc) << 1) | 1, call_b, true);
+                    self.b.switch_to_block(call_b);
+                    let params = self.b.block_params(call_b);
+                    (params[0], params[1])
+                } else {
+                    (p, depth)
+                };
                 let mut args = Vec::with_capacity(nargs + 1);
                 args.push(self.vmctx);
                 let arg_types = self.peek_types(nargs).to_vec();
@@ -838,11 +979,6 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 }
                 let d1 = self.b.ins().iadd_imm_s(depth, 1);
                 self.b.ins().store(fl, d1, self.shared, shared::DEPTH);
-                let p = match (how, f) {
-                    (CallHow::Direct(_), CallTarget::Defined(def)) => self.code_of(def),
-                    (_, CallTarget::Ptr(p)) => p,
-                    _ => unreachable!("a direct call names a defined function"),
-                };
                 let sig = self.sig_ref(type_index);
                 let call = self.b.ins().call_indirect(sig, p, &args);
                 self.b.ins().store(fl, depth, self.shared, shared::DEPTH);

@@ -47,6 +47,7 @@ pub(crate) struct Libcalls {
     pub simd: usize,
     pub v128_load_x: usize,
     pub v128_store_x: usize,
+    pub resume_frame: usize,
 }
 
 impl Libcalls {
@@ -81,6 +82,7 @@ impl Libcalls {
             simd: simd as *const () as usize,
             v128_load_x: v128_load_x as *const () as usize,
             v128_store_x: v128_store_x as *const () as usize,
+            resume_frame: resume_frame as *const () as usize,
         }
     }
 }
@@ -441,6 +443,58 @@ fn compiled<T>(r: crate::Result<T>) -> T {
         Err(e) => {
             eprintln!("deja: internal error: {e}");
             std::process::exit(110)
+        }
+    }
+}
+
+/// A frame of a resumed snapshot entered its resume variant (`env::JitEnv::fill_dispatch`):
+/// fills its state slot `slot` in from the snapshot's next frame, and returns the key of its
+/// resume point. A caller resumes at its call, of the next frame's resume variant (in
+/// `resolved`), with the callee's parameters as the call's arguments. For the innermost
+/// frame the limits come back, and the resume is over. `u64::MAX` if the frame cannot be
+/// resumed (the function then hands over, and the engine goes on from the snapshot on the
+/// interpreter).
+unsafe extern "C" fn resume_frame(vmctx: *mut VmCtx, slot: *mut u64) -> u64 {
+    // SAFETY: called by JIT code; `slot` is the calling function's state slot, which has room
+    // for its locals and its operand stack's maximum.
+    unsafe {
+        let (sh, store) = parts(vmctx);
+        let Some(r) = sh.resume.as_mut() else {
+            return u64::MAX;
+        };
+        let Some(f) = r.state.frames.get(r.next).copied() else {
+            return u64::MAX;
+        };
+        let id = (u64::from(f.instance.as_u32()) << 32) | u64::from(f.def.as_u32());
+        if *slot.add(1) != id {
+            return u64::MAX;
+        }
+        let next = r.state.frames.get(r.next + 1).copied();
+        let end = next.map_or(r.state.values.len(), |n| n.base as usize);
+        let values = &r.state.values[f.base as usize..end];
+        let dst = slot.add(super::slot::VALUES);
+        std::ptr::copy_nonoverlapping(values.as_ptr(), dst, values.len());
+        *slot.add(2) = u64::from(f.pc);
+        r.next += 1;
+        match next {
+            Some(n) => {
+                // The call's arguments: the callee's parameters, its first locals.
+                let params = ValType::cells_of(store.funcs[n.func].ty.params());
+                let args = &r.state.values[n.base as usize..n.base as usize + params];
+                std::ptr::copy_nonoverlapping(args.as_ptr(), dst.add(values.len()), args.len());
+                let m = &store.instances[n.instance].module.inner;
+                match (*vmctx).code.resumable(m, n.def) {
+                    Ok(p) => sh.resolved = p as u64,
+                    Err(_) => return u64::MAX,
+                }
+                (u64::from(f.pc) << 1) | 1
+            }
+            None => {
+                sh.limit = r.limit;
+                sh.call_limit = r.call_limit;
+                sh.resuming = 0;
+                u64::from(f.pc) << 1
+            }
         }
     }
 }

@@ -38,8 +38,22 @@
 //! snapshot. So does a function entry whose native stack has less room than the module's
 //! largest frame plus a margin (`env::JitEnv::check_stack`): frame sizes are only known once
 //! compiled, and the interpreter's stack is not native, so the call-depth limit stays exact.
-//! Resuming JIT code from a snapshot is not built yet: after a hand-over the call finishes on
-//! the interpreter.
+//! After a hand-over the call finishes on the interpreter.
+//!
+//! # Resuming a snapshot in JIT code
+//! A restored call stack ([`Engine::restore`], from a snapshot of either engine) runs in JIT
+//! code when every frame stopped where JIT code can resume it: each caller at a `call` or
+//! `call_indirect` of its callee's type, the innermost frame at a check (function entry or
+//! loop head), all in one instance. Each frame is re-entered in its function's *resume
+//! variant*, compiled on first need: first-tier code whose entry check, while the shared
+//! state says a resume is on, goes to a dispatch block instead of stopping. There the
+//! `resume_frame` libcall writes the frame's locals and operands into its state slot and
+//! names its resume point; the point's block reloads them into the function's variables and
+//! goes on at the check (the innermost frame, which checks the restored limit before any
+//! step) or at the call (a caller, which calls its callee's resume variant the same way).
+//! Normal code has no resume points, so this costs it nothing; a resumed frame runs its
+//! resume variant until it returns. A frame that cannot be resumed there (an interpreter's
+//! snapshot between two checks) leaves the whole stack to the interpreter, as before.
 //!
 //! # Memory and traps
 //! On x86-64 Linux (unless `Config::signals_based_traps` is off) a 32-bit memory 0 is
@@ -96,6 +110,7 @@ pub(crate) mod shared {
     pub const TRAP_UNCOUNTED: i32 = 56;
     pub const CALL_LIMIT: i32 = 64;
     pub const STACK_FLOOR: i32 = 72;
+    pub const RESUMING: i32 = 80;
 }
 
 /// Layout of a state slot, in bytes for the header fields and cells for the values.
@@ -157,6 +172,8 @@ pub(crate) struct Shared {
     /// The lowest stack address a function may start at, less its module's largest frame:
     /// the guest stack's end plus [`STACK_MARGIN`].
     stack_floor: u64,
+    /// Non-zero while the frames of a snapshot are being resumed (see [`Resume`]).
+    resuming: u64,
     // Not read by JIT code:
     store: *mut StoreInner,
     yielder: *const Yielder<(), Exit>,
@@ -170,6 +187,21 @@ pub(crate) struct Shared {
     results: Vec<u64>,
     vmctxs: Vec<Option<Box<VmCtx>>>,
     canon: bool,
+    /// The snapshot's call stack being resumed in JIT code, while [`Shared::resuming`].
+    resume: Option<Box<Resume>>,
+}
+
+/// A call stack being resumed in JIT code: each frame, outermost first, enters its
+/// function's resume variant, whose dispatch block asks the `resume_frame` libcall for its
+/// state and its resume point.
+struct Resume {
+    state: EngineState,
+    /// The next frame to resume.
+    next: usize,
+    /// The limits to restore when the innermost frame resumes (they are 0 until then, so that
+    /// each function's entry check leaves for its dispatch).
+    limit: u64,
+    call_limit: u64,
 }
 
 struct Fiber(Coroutine<(), Exit, Exit, DefaultStack>);
@@ -209,6 +241,9 @@ pub(crate) struct JitEngine {
     soft_paused: bool,
     /// A breakpoint skip requested before a hand-over.
     skip_breakpoint: bool,
+    /// A restored call stack (restored on the interpreter too) that the next run resumes in
+    /// JIT code, if it can ([`JitEngine::start_resume`]).
+    pending: Option<EngineState>,
     stats: EngineStats,
     /// The state slots of the paused call, outermost first, once walked (see
     /// [`JitEngine::slots`]); emptied whenever JIT code runs.
@@ -232,6 +267,7 @@ impl Default for JitEngine {
                 trap_uncounted: 0,
                 call_limit: 0,
                 stack_floor: 0,
+                resuming: 0,
                 store: std::ptr::null_mut(),
                 yielder: std::ptr::null(),
                 uncounted: 0,
@@ -240,11 +276,13 @@ impl Default for JitEngine {
                 results: vec![0; 16],
                 vmctxs: Vec::new(),
                 canon: true,
+                resume: None,
             }),
             values: Vec::new(),
             host_returned: false,
             soft_paused: false,
             skip_breakpoint: false,
+            pending: None,
             stats: EngineStats::default(),
             slot_cache: Default::default(),
         }
@@ -374,9 +412,113 @@ impl JitEngine {
             unsafe { f.0.force_reset() };
         }
         self.shared.top = std::ptr::null_mut();
+        self.shared.resuming = 0;
+        self.shared.resume = None;
         self.host_returned = false;
         self.soft_paused = false;
         self.mode = Mode::Interp;
+    }
+
+    /// Runs `entry` (a trampoline of `vmctx`'s code) with [`JitEngine::values`] on a new
+    /// coroutine at the next [`JitEngine::resume`].
+    fn launch(&mut self, store: &StoreInner, vmctx: *mut VmCtx, entry: compile::EntryFn) {
+        let values = self.values.as_mut_ptr();
+        let shared: *mut Shared = &mut *self.shared;
+        self.shared.depth = 1;
+        self.shared.top = std::ptr::null_mut();
+        let stack = DefaultStack::new(stack_size(store)).expect("reserve a stack for JIT code");
+        // The limit includes the guard pages, which the margin covers.
+        self.shared.stack_floor = stack.limit().get() as u64 + STACK_MARGIN;
+        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Exit>, ()| {
+            // SAFETY: `shared` and `values` live in the engine, which outlives its fiber; the
+            // entry trampoline has the signature `compile.rs` gives it.
+            unsafe {
+                (*shared).yielder = y;
+                entry(vmctx, values);
+            }
+            Exit::Returned
+        });
+        self.fiber = Some(Fiber(co));
+        self.mode = Mode::Jit;
+    }
+
+    /// Sets up the resumption of `state` in JIT code, if every frame can be resumed there:
+    /// one instance, each caller at a `call` or `call_indirect` of its callee's type, the
+    /// innermost frame not right after a call. Each frame then enters its function's resume
+    /// variant, outermost first, and goes on at its stop point (`env::JitEnv::resume_point`);
+    /// a frame whose pc has no resume point there (an interpreter's snapshot between two
+    /// checks, say) makes the engine go on from `state` on the interpreter instead
+    /// ([`JitEngine::run`]).
+    fn start_resume(&mut self, store: &StoreInner, state: EngineState) -> bool {
+        let Some(first) = state.frames.first().copied() else {
+            return false;
+        };
+        let module = &store.instances[first.instance].module.inner;
+        for (i, f) in state.frames.iter().enumerate() {
+            if f.instance != first.instance || f.returning || f.after_call {
+                return false;
+            }
+            let next = state.frames.get(i + 1);
+            let end = next.map_or(state.values.len(), |n| n.base as usize);
+            let Some(shape) = module.shapes[f.def].stack_at(f.pc) else {
+                return false;
+            };
+            let live = match next {
+                None => shape.len(),
+                Some(n) => {
+                    let op = module.bytes.get(f.pc as usize).copied();
+                    if !matches!(op, Some(0x10 | 0x11)) {
+                        return false;
+                    }
+                    let ty = call_type(module, f.pc);
+                    if *ty != store.funcs[n.func].ty {
+                        return false;
+                    }
+                    let under = usize::from(op == Some(0x11)) + ty.params().len();
+                    let Some(live) = shape.len().checked_sub(under) else {
+                        return false;
+                    };
+                    live
+                }
+            };
+            let cells =
+                ValType::cells_of(&module.local_types[f.def]) + ValType::cells_of(&shape[..live]);
+            if end.checked_sub(f.base as usize) != Some(cells) {
+                return false;
+            }
+        }
+        self.shared.canon = store.config.nan_canonicalization;
+        let mut vmctx = None;
+        for (i, _) in store.instances.iter() {
+            match self.shared.vmctx(store, i) {
+                Ok(v) if i == first.instance => vmctx = Some(v),
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        let vmctx = vmctx.expect("the frame's instance exists");
+        // SAFETY: the context was just made or refreshed and is owned by `shared`.
+        let Ok(entry) = (unsafe { (*vmctx).code.resume_entry(module, first.def) }) else {
+            return false;
+        };
+        let ty = &store.funcs[first.func].ty;
+        self.values.clear();
+        self.values.resize(
+            ValType::cells_of(ty.params())
+                .max(ValType::cells_of(ty.results()))
+                .max(1),
+            0,
+        );
+        self.skip_breakpoint = state.skip_breakpoint;
+        self.launch(store, vmctx, entry);
+        self.shared.resume = Some(Box::new(Resume {
+            state,
+            next: 0,
+            limit: 0,
+            call_limit: 0,
+        }));
+        self.shared.resuming = 1;
+        true
     }
 
     /// Resumes JIT code until its next exit.
@@ -392,6 +534,15 @@ impl JitEngine {
             limit
         };
         sh.max_depth = u64::from(store.config.max_call_depth);
+        if sh.resuming != 0
+            && let Some(r) = sh.resume.as_mut()
+        {
+            // Every frame's entry check leaves for its dispatch until the innermost resumes.
+            r.limit = sh.limit;
+            r.call_limit = sh.call_limit;
+            sh.limit = 0;
+            sh.call_limit = 0;
+        }
         self.host_returned = false;
         self.soft_paused = false;
         // Frames change below the top as well as at it.
@@ -562,6 +713,7 @@ impl Engine for JitEngine {
         args: &[u64],
     ) {
         self.reset_fiber();
+        self.pending = None;
         self.skip_breakpoint = false;
         self.shared.canon = store.config.nan_canonicalization;
         // Every instance's code, so that calls between instances never find one missing.
@@ -605,32 +757,33 @@ impl Engine for JitEngine {
                 .max(1),
             0,
         );
-        let values = self.values.as_mut_ptr();
-        let shared: *mut Shared = &mut *self.shared;
-        self.shared.depth = 1;
-        self.shared.top = std::ptr::null_mut();
-        let stack = DefaultStack::new(stack_size(store)).expect("reserve a stack for JIT code");
-        // The limit includes the guard pages, which the margin covers.
-        self.shared.stack_floor = stack.limit().get() as u64 + STACK_MARGIN;
-        let co = Coroutine::with_stack(stack, move |y: &Yielder<(), Exit>, ()| {
-            // SAFETY: `shared` and `values` live in the engine, which outlives its fiber; the
-            // entry trampoline has the signature `compile.rs` gives it.
-            unsafe {
-                (*shared).yielder = y;
-                entry(vmctx, values);
-            }
-            Exit::Returned
-        });
-        self.fiber = Some(Fiber(co));
-        self.mode = Mode::Jit;
+        self.launch(store, vmctx, entry);
     }
 
     fn run(&mut self, store: &mut StoreInner) -> Exit {
         if self.mode == Mode::Interp {
-            return self.interp.run(store);
+            let resumed = match self.pending.take() {
+                Some(state) => self.start_resume(store, state),
+                None => false,
+            };
+            if !resumed {
+                return self.interp.run(store);
+            }
         }
         let limit = Self::limit(store);
-        match self.resume(store, limit) {
+        let exit = self.resume(store, limit);
+        if self.shared.resuming != 0 {
+            // A frame could not be resumed (it stopped where its resume variant has no resume
+            // point): the interpreter has it, from the snapshot.
+            let r = self.shared.resume.take().expect("resuming");
+            self.reset_fiber();
+            self.interp.restore(store, &r.state);
+            return self.interp.run(store);
+        }
+        if self.shared.resume.take().is_some() {
+            self.stats.resumes += 1;
+        }
+        match exit {
             // A soft pause (`Store::set_soft_budget`) stays in JIT code: the position is exact
             // at every check, so the pause is exact, only sooner (or later, after a return).
             Exit::StepBudget if store.soft_budget && limit == store.stop_at => {
@@ -653,6 +806,9 @@ impl Engine for JitEngine {
     }
 
     fn skip_breakpoint(&mut self) {
+        if let Some(p) = &mut self.pending {
+            p.skip_breakpoint = true;
+        }
         match self.mode {
             Mode::Interp => self.interp.skip_breakpoint(),
             Mode::Jit => self.skip_breakpoint = true,
@@ -709,6 +865,7 @@ impl Engine for JitEngine {
     }
 
     fn host_return(&mut self, n: usize, results: &[u64]) {
+        self.pending = None;
         match self.mode {
             Mode::Interp => self.interp.host_return(n, results),
             Mode::Jit => {
@@ -731,6 +888,7 @@ impl Engine for JitEngine {
 
     fn clear(&mut self) {
         self.reset_fiber();
+        self.pending = None;
         self.interp.clear();
     }
 
@@ -744,6 +902,9 @@ impl Engine for JitEngine {
     fn restore(&mut self, store: &StoreInner, state: &EngineState) {
         self.reset_fiber();
         self.interp.restore(store, state);
+        // Resumed in JIT code at the next run, if it can be; until then (and otherwise) the
+        // interpreter shows it.
+        self.pending = Some(state.clone());
     }
 
     fn stats(&self) -> EngineStats {

@@ -248,6 +248,89 @@ fn soft_budget_pauses_stay_in_jit_code() {
     assert_eq!(stats.hand_overs, 0, "{stats:?}");
 }
 
+/// A snapshot taken at a soft pause resumes in JIT code: every frame re-entered at its stop
+/// point (a recursion of direct calls, a `call_indirect`, a loop head), with the interpreter's
+/// frames, result, final position and host calls, and no hand-over.
+#[test]
+fn a_snapshot_taken_at_a_soft_pause_resumes_in_jit_code() {
+    let (expected, total, host_calls, _) = run(EngineKind::Interp, "main", &[Val::I32(22)]);
+    let (mut store, instance) = store(EngineKind::Jit);
+    let f = store.get_func(instance, "main").expect("export");
+    store.set_soft_budget(true);
+    let every = total / 40;
+    store.set_step_budget(Some(every));
+    let mut result = store.call_resumable(f, &[Val::I32(22)]).expect("runs");
+    let backtrace = |store: &Store<Vec<HostCallSeen>>| -> Vec<(u32, u32)> {
+        store
+            .backtrace()
+            .iter()
+            .map(|f| (f.func.as_u32(), f.pc))
+            .collect()
+    };
+    let mut snapshots = Vec::new();
+    while let Some(pause) = result.paused() {
+        if snapshots.len() < 12 || pause.position > total * 9 / 10 {
+            let snap = store.snapshot().expect("snapshot");
+            snapshots.push((pause.position, backtrace(&store), snap));
+        }
+        store.set_step_budget(Some(every));
+        result = store.resume().expect("resumes");
+    }
+    assert_eq!(result.returned().map(Ok), Some(expected.clone()));
+    let depths: Vec<usize> = snapshots.iter().map(|s| s.1.len()).collect();
+    assert!(depths.iter().any(|d| *d > 5), "{depths:?}");
+    assert!(depths.contains(&2), "{depths:?}");
+    let before = store.engine_stats();
+    for (k, (position, frames, snap)) in snapshots.iter().enumerate() {
+        store.data_mut().clear();
+        store.restore(snap).expect("restore");
+        assert_eq!(store.position(), *position);
+        assert_eq!(backtrace(&store), *frames, "restored at {position}");
+        // Every other one pauses again on the way, softly, and shows the interpreter's frames.
+        let r = if k.is_multiple_of(2) || position + every / 2 > total {
+            store.set_step_budget(None);
+            store.resume().expect("resumes")
+        } else {
+            store.set_step_budget(Some(every / 3));
+            let r = store.resume().expect("resumes");
+            let pause = r.paused().unwrap_or_else(|| {
+                panic!(
+                    "pauses again: {r:?} at {} from {position}, {:?}",
+                    store.position(),
+                    store.engine_stats()
+                )
+            });
+            let (mut other, oi) = self::store(EngineKind::Interp);
+            let g = other.get_func(oi, "main").expect("export");
+            other.set_step_budget(Some(pause.position));
+            let p = other.call_resumable(g, &[Val::I32(22)]).expect("runs");
+            assert_eq!(p.paused().map(|p| p.position), Some(pause.position));
+            assert_eq!(
+                backtrace(&store),
+                backtrace(&other),
+                "at {}",
+                pause.position
+            );
+            store.set_step_budget(None);
+            store.resume().expect("resumes")
+        };
+        assert_eq!(
+            r.returned().map(Ok),
+            Some(expected.clone()),
+            "from {position}"
+        );
+        assert_eq!(store.position(), total, "from {position}");
+        assert_eq!(store.data_mut()[..], host_calls[..], "from {position}");
+    }
+    let stats = store.engine_stats();
+    assert_eq!(
+        stats.resumes - before.resumes,
+        snapshots.len() as u64,
+        "{stats:?}"
+    );
+    assert_eq!(stats.hand_overs, 0, "{stats:?}");
+}
+
 /// A hard stop set at a soft pause is exact: the JIT checks the new limit where it resumes,
 /// before any step (it used to run on to its next check and overshoot).
 #[test]

@@ -20,6 +20,7 @@ struct Stats {
     jit_calls: u64,
     interp_calls: u64,
     hand_overs: u64,
+    resumes: u64,
     hardware_traps: u64,
 }
 
@@ -37,6 +38,9 @@ struct Runner {
     /// 3.0 (several memories, for one), which deja implements in part; it only has to be
     /// refused by WebAssembly 2.0's rules.
     wasm2: bool,
+    /// Invocations split so far in snapshot mode: on the JIT every other one pauses softly
+    /// (at a check, in JIT code), and its snapshot resumes in JIT code.
+    splits: u64,
 }
 
 /// The outcome of one invocation, compared between runs.
@@ -228,6 +232,7 @@ impl Runner {
             engine,
             seen: Default::default(),
             wasm2: false,
+            splits: 0,
         }
     }
 
@@ -293,6 +298,7 @@ impl Runner {
         self.seen.jit_calls += s.jit_calls;
         self.seen.interp_calls += s.interp_calls;
         self.seen.hand_overs += s.hand_overs;
+        self.seen.resumes += s.resumes;
         self.seen.hardware_traps += s.hardware_traps;
         if s.last_compile_error.is_some() {
             self.seen.last_compile_error = s.last_compile_error;
@@ -320,13 +326,18 @@ impl Runner {
         let end_position = self.store.position();
         self.store.restore(&before).map_err(|e| e.to_string())?;
         let mid = steps / 2;
+        // A soft pause comes at a check at or before midway (or later, after a call returns).
+        self.splits += 1;
+        let soft = self.engine == EngineKind::Jit && self.splits.is_multiple_of(2);
+        self.store.set_soft_budget(soft);
         self.store.set_step_budget(Some(mid));
         let start = self.store.position();
         let first = self.store.call_resumable(func, args);
         self.store.set_step_budget(None);
+        self.store.set_soft_budget(false);
         match first {
             Ok(Resumable::Paused(Pause { position, .. })) => {
-                if position != start + mid {
+                if position != start + mid && !soft {
                     return Err(format!("paused at {position}, expected {}", start + mid));
                 }
                 let snap = self.store.snapshot().map_err(|e| e.to_string())?;
@@ -655,6 +666,7 @@ fn run_file(
     stats.jit_calls += s.jit_calls;
     stats.interp_calls += s.interp_calls;
     stats.hand_overs += s.hand_overs;
+    stats.resumes += s.resumes;
     stats.hardware_traps += s.hardware_traps;
     if let Some(e) = s.last_compile_error {
         stats.failed += 1;
@@ -708,13 +720,19 @@ fn run_suite_with(snapshot_mode: bool, engine: EngineKind, config: &Config) {
         (false, EngineKind::Jit) => {
             "spec core-2.0 on the JIT (each call checked against the interpreter)"
         }
-        (true, EngineKind::Jit) => "spec core-2.0 on the JIT (snapshot midway, hand-over)",
+        (true, EngineKind::Jit) => {
+            "spec core-2.0 on the JIT (snapshot midway: hand-over, or a soft pause resumed in JIT code)"
+        }
     };
     println!("{label}: {} passed, {} failed", stats.passed, stats.failed);
     if engine == EngineKind::Jit {
         println!(
-            "JIT: {} calls started in JIT code, {} on the interpreter, {} handed over, {} traps through signals",
-            stats.jit_calls, stats.interp_calls, stats.hand_overs, stats.hardware_traps
+            "JIT: {} calls started in JIT code, {} on the interpreter, {} handed over, {} snapshots resumed in JIT code, {} traps through signals",
+            stats.jit_calls,
+            stats.interp_calls,
+            stats.hand_overs,
+            stats.resumes,
+            stats.hardware_traps
         );
         assert!(stats.jit_calls > 0, "the JIT ran nothing");
         assert_eq!(stats.interp_calls, 0, "every call starts in JIT code");
@@ -730,6 +748,10 @@ fn run_suite_with(snapshot_mode: bool, engine: EngineKind, config: &Config) {
             assert!(
                 stats.hand_overs > 0,
                 "midway pauses hand over to the interpreter"
+            );
+            assert!(
+                stats.resumes > 0,
+                "snapshots of soft pauses resume in JIT code"
             );
         }
     }
@@ -786,7 +808,7 @@ fn run_suite_3_0_with(engine: EngineKind, snapshot_mode: bool, config: &Config) 
         return;
     };
     let files = wast_files(&dir);
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut resumes) = (0, 0, 0);
     let mut table = String::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
@@ -801,6 +823,7 @@ fn run_suite_3_0_with(engine: EngineKind, snapshot_mode: bool, config: &Config) 
         table.push_str(&format!("{name} {} {}\n", stats.passed, stats.failed));
         passed += stats.passed;
         failed += stats.failed;
+        resumes += stats.resumes;
     }
     let split = if snapshot_mode {
         ", every invocation split by a snapshot midway"
@@ -813,6 +836,10 @@ fn run_suite_3_0_with(engine: EngineKind, snapshot_mode: bool, config: &Config) 
         ", without signals-based traps"
     };
     println!("spec core-3.0 ({engine:?}{split}{traps}): {passed} passed, {failed} failed");
+    if snapshot_mode && engine == EngineKind::Jit {
+        println!("JIT: {resumes} snapshots resumed in JIT code");
+        assert!(resumes > 0, "snapshots of soft pauses resume in JIT code");
+    }
     let expected_path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec-core-3.0.txt");
     if std::env::var_os("BLESS").is_some()

@@ -60,6 +60,9 @@ pub(crate) struct Breakpoints {
     set: BTreeSet<(usize, FuncIndex, u32)>,
     /// Watched memory ranges: (memory, start, end exclusive).
     watches: Vec<(Memory, u64, u64)>,
+    /// Changes with every breakpoint or watchpoint added or removed (the JIT's per-function
+    /// flags are recomputed then, and the driver makes the next run single-step).
+    generation: u64,
 }
 
 impl Breakpoints {
@@ -83,6 +86,23 @@ impl Breakpoints {
 
     pub(crate) fn bits(&self, module: usize, def: DefinedFuncIndex) -> &[u64] {
         self.bits.get(&(module, def)).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether function `def` of the module with pointer id `module` has a breakpoint.
+    pub(crate) fn in_function(&self, module: usize, def: DefinedFuncIndex) -> bool {
+        self.bits(module, def).iter().any(|w| *w != 0)
+    }
+
+    /// The functions of the module with pointer id `module` that have a breakpoint.
+    pub(crate) fn functions(&self, module: usize) -> impl Iterator<Item = DefinedFuncIndex> + '_ {
+        self.bits
+            .iter()
+            .filter(move |((m, _), bits)| *m == module && bits.iter().any(|w| *w != 0))
+            .map(|((_, def), _)| *def)
     }
 }
 
@@ -122,6 +142,7 @@ impl<T> Store<T> {
         }
         bits[op >> 6] |= 1 << (op & 63);
         bp.set.insert((module.ptr_id(), func, actual));
+        bp.generation += 1;
         // The fast loop never checks breakpoints: make the next resume single-step.
         self.engine.single_step_next(&mut self.inner);
         Ok(actual)
@@ -141,6 +162,7 @@ impl<T> Store<T> {
         if !bp.set.remove(&(module.ptr_id(), func, pc)) {
             return false;
         }
+        bp.generation += 1;
         if let Some(def) = module.defined_func_index(func) {
             let code = &module.inner.code[def];
             if let Some(op) = code.op_at_pc(pc)
@@ -154,7 +176,11 @@ impl<T> Store<T> {
 
     /// Removes every breakpoint and watchpoint.
     pub fn clear_breakpoints(&mut self) {
-        self.inner.breakpoints = Breakpoints::default();
+        let generation = self.inner.breakpoints.generation + 1;
+        self.inner.breakpoints = Breakpoints {
+            generation,
+            ..Breakpoints::default()
+        };
     }
 
     /// Watches `len` bytes of `memory` at `addr`: execution pauses with
@@ -164,23 +190,24 @@ impl<T> Store<T> {
     /// ([`Caller::request_pause`](crate::Caller::request_pause)).
     pub fn add_watchpoint(&mut self, memory: Memory, addr: u64, len: u64) {
         if len > 0 {
-            self.inner
-                .breakpoints
-                .watches
-                .push((memory, addr, addr.saturating_add(len)));
+            let bp = &mut self.inner.breakpoints;
+            bp.watches.push((memory, addr, addr.saturating_add(len)));
+            bp.generation += 1;
             self.engine.single_step_next(&mut self.inner);
         }
     }
 
     /// Removes a watchpoint added with the same arguments; returns whether it existed.
     pub fn remove_watchpoint(&mut self, memory: Memory, addr: u64, len: u64) -> bool {
-        let w = &mut self.inner.breakpoints.watches;
-        match w
+        let bp = &mut self.inner.breakpoints;
+        match bp
+            .watches
             .iter()
             .position(|x| *x == (memory, addr, addr.saturating_add(len)))
         {
             Some(i) => {
-                w.remove(i);
+                bp.watches.remove(i);
+                bp.generation += 1;
                 true
             }
             None => false,

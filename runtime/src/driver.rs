@@ -197,10 +197,12 @@ impl<T> Store<T> {
                 }
                 Exit::Host(f) => {
                     let stop_at = self.inner.stop_at;
+                    let stops = self.inner.breakpoints.generation();
                     self.host_call(f)?;
                     // The host may have set stop points or a budget. A budget set before the
-                    // call is already being observed.
-                    if !self.inner.breakpoints.is_empty() || self.inner.stop_at != stop_at {
+                    // call, and stop points set before it, are already being observed.
+                    if self.inner.breakpoints.generation() != stops || self.inner.stop_at != stop_at
+                    {
                         self.engine.single_step_next(&mut self.inner);
                     }
                     if !std::mem::take(&mut self.inner.pause_requested) {

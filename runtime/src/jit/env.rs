@@ -89,6 +89,8 @@ pub(crate) struct JitEnv<'a, 'm> {
     vmctx: Value,
     shared: Value,
     slot: Value,
+    /// The function's index among the module's defined functions.
+    def: u32,
     prev: Value,
     locals: Vec<(Variable, ValType)>,
     /// Per local, its first cell in the state slot (a `v128` takes two cells).
@@ -295,6 +297,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             m,
             vmctx: vmctx_v,
             shared: shared_v,
+            def,
             slot: slot_v,
             prev,
             locals,
@@ -436,6 +439,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 let entry = std::mem::take(&mut self.entry_check);
                 if entry {
                     self.check_stack(inst);
+                    self.check_breakpoints(inst);
                 }
                 let limit = self.limit_value();
                 let over = self.over_limit(limit);
@@ -500,12 +504,33 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let types = self.stack.clone();
         self.store_state(inst.pc, &types);
         self.spill_pos();
-        self.libcall(
-            self.m.libcalls.stack_exhausted,
-            &[types::I64],
-            &[],
-            &[self.vmctx],
-        );
+        self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
+        self.b.ins().trap(Self::never_trap_code());
+        self.b.switch_to_block(cont);
+    }
+
+    /// At function entry, before any step: if the function has a breakpoint, the frame stores
+    /// its state and the call goes on on the interpreter, which stops at the breakpoint exactly
+    /// (a function with breakpoints never runs in JIT code; see `JitEngine::limit`).
+    fn check_breakpoints(&mut self, inst: Inst) {
+        let set = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(set);
+        let fl = self.fl_vm();
+        let flags = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.vmctx, vmctx::BREAKPOINTS);
+        let flag = self
+            .b
+            .ins()
+            .uload8(types::I32, mem_flags(self.r_other), flags, self.def as i32);
+        self.b.ins().brif(flag, set, &[], cont, &[]);
+        self.b.switch_to_block(set);
+        let types = self.stack.clone();
+        self.store_state(inst.pc, &types);
+        self.spill_pos();
+        self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
         self.b.ins().trap(Self::never_trap_code());
         self.b.switch_to_block(cont);
     }
@@ -789,12 +814,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
         sw.emit(&mut self.b, key, fail);
         self.b.switch_to_block(fail);
-        self.libcall(
-            self.m.libcalls.stack_exhausted,
-            &[types::I64],
-            &[],
-            &[self.vmctx],
-        );
+        self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
         self.b.ins().trap(Self::never_trap_code());
     }
 

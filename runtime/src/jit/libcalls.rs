@@ -21,7 +21,7 @@ pub(crate) struct Libcalls {
     pub call_conv: CallConv,
     pub trap: usize,
     pub budget: usize,
-    pub stack_exhausted: usize,
+    pub hand_over: usize,
     pub throw: usize,
     pub call: usize,
     pub resolve: usize,
@@ -56,7 +56,7 @@ impl Libcalls {
             call_conv,
             trap: trap as *const () as usize,
             budget: budget as *const () as usize,
-            stack_exhausted: stack_exhausted as *const () as usize,
+            hand_over: hand_over as *const () as usize,
             throw: throw as *const () as usize,
             call: call as *const () as usize,
             resolve: resolve as *const () as usize,
@@ -151,9 +151,10 @@ unsafe extern "C" fn budget(vmctx: *mut VmCtx) {
     unsafe { suspend(vmctx, Exit::StepBudget) }
 }
 
-/// The native stack is short at a function's entry (its state stored, no step taken): the
+/// JIT code stopped at an exact position with its state stored (the native stack is short at
+/// a function's entry, the function has a breakpoint, a frame cannot be resumed): the
 /// interpreter takes the call over from there.
-unsafe extern "C" fn stack_exhausted(vmctx: *mut VmCtx) {
+unsafe extern "C" fn hand_over(vmctx: *mut VmCtx) {
     // SAFETY: called by JIT code.
     unsafe { suspend_for_good(vmctx, Exit::HandOver) }
 }

@@ -96,6 +96,7 @@ pub(crate) mod vmctx {
     pub const INSTANCE_TAG: i32 = 48;
     pub const CODE_TABLE: i32 = 56;
     pub const CALL_COUNTS: i32 = 64;
+    pub const BREAKPOINTS: i32 = 72;
 }
 
 /// Byte offsets of [`Shared`] fields that JIT code reads and writes.
@@ -142,12 +143,17 @@ pub(crate) struct VmCtx {
     code_table: *const *const u8,
     /// Calls of each defined function's first-tier code (`compile.rs`).
     call_counts: *mut u64,
+    /// Per defined function, non-zero if it has a breakpoint: its entry hands over.
+    breakpoints: *const u8,
     // Not read by JIT code:
     instance: Instance,
     code: Arc<JitCode>,
     global_ptrs: Vec<*mut u64>,
     /// Whether memory 0 is a guard reservation (its faults are traps, see `signals.rs`).
     mem_guarded: bool,
+    /// What `breakpoints` points at, as of the store's breakpoints of `generation`.
+    flags: Vec<u8>,
+    generation: u64,
 }
 
 /// State shared by all JIT frames of a call (first fields, `repr(C)`, are read by JIT code).
@@ -353,10 +359,13 @@ impl Shared {
                 instance_tag: (instance.index() as u64) << 32,
                 code_table: code.table(),
                 call_counts: code.call_counts(),
+                breakpoints: std::ptr::null(),
                 instance,
                 code,
                 global_ptrs: Vec::new(),
                 mem_guarded: false,
+                flags: vec![0; data.module.inner.code.len()],
+                generation: u64::MAX,
             }));
         }
         Ok(&mut **self.vmctxs[i].as_mut().expect("made above"))
@@ -390,6 +399,15 @@ impl Shared {
         }
         v.globals = v.global_ptrs.as_ptr();
         v.funcs = data.funcs.as_ptr().cast();
+        let bp = &store.breakpoints;
+        if v.generation != bp.generation() {
+            v.generation = bp.generation();
+            v.flags.fill(0);
+            for def in bp.functions(data.module.ptr_id()) {
+                v.flags[def.index()] = 1;
+            }
+        }
+        v.breakpoints = v.flags.as_ptr();
     }
 }
 
@@ -444,7 +462,8 @@ impl JitEngine {
 
     /// Sets up the resumption of `state` in JIT code, if every frame can be resumed there:
     /// one instance, each caller at a `call` or `call_indirect` of its callee's type, the
-    /// innermost frame not right after a call. Each frame then enters its function's resume
+    /// innermost frame not right after a call, no frame in a function with a breakpoint, and no
+    /// watchpoint. Each frame then enters its function's resume
     /// variant, outermost first, and goes on at its stop point (`env::JitEnv::resume_point`);
     /// a frame whose pc has no resume point there (an interpreter's snapshot between two
     /// checks, say) makes the engine go on from `state` on the interpreter instead
@@ -453,9 +472,17 @@ impl JitEngine {
         let Some(first) = state.frames.first().copied() else {
             return false;
         };
+        if store.breakpoints.watching() {
+            return false;
+        }
+        let module_id = store.instances[first.instance].module.ptr_id();
         let module = &store.instances[first.instance].module.inner;
         for (i, f) in state.frames.iter().enumerate() {
-            if f.instance != first.instance || f.returning || f.after_call {
+            if f.instance != first.instance
+                || f.returning
+                || f.after_call
+                || store.breakpoints.in_function(module_id, f.def)
+            {
                 return false;
             }
             let next = state.frames.get(i + 1);
@@ -682,11 +709,13 @@ impl JitEngine {
     }
 
     fn limit(store: &StoreInner) -> u64 {
-        if store.breakpoints.is_empty() && !store.breakpoints.watching() {
-            store.stop_at
-        } else {
-            // Breakpoints and watchpoints are the interpreter's: stop at the next run head.
+        if store.breakpoints.watching() {
+            // Watchpoints are the interpreter's: stop at the next run head.
             0
+        } else {
+            // Breakpoints are too, but JIT code hands over only at the entry of a function
+            // that has one (no JIT frame is in such a function).
+            store.stop_at
         }
     }
 }

@@ -55,7 +55,14 @@ struct HostCallSeen {
 }
 
 fn store(engine: EngineKind) -> (Store<Vec<HostCallSeen>>, deja_runtime::Instance) {
-    let module = Module::new(PROGRAM.as_bytes()).expect("loads");
+    store_of(engine, &Module::new(PROGRAM.as_bytes()).expect("loads"))
+}
+
+/// A store on `engine` with `module` (of [`PROGRAM`]) instantiated.
+fn store_of(
+    engine: EngineKind,
+    module: &Module,
+) -> (Store<Vec<HostCallSeen>>, deja_runtime::Instance) {
     let mut store = Store::new(Config::default(), Vec::new());
     store.set_engine(engine).expect("idle");
     let mut linker: Linker<Vec<HostCallSeen>> = Linker::new();
@@ -80,7 +87,7 @@ fn store(engine: EngineKind) -> (Store<Vec<HostCallSeen>>, deja_runtime::Instanc
         },
     );
     let instance = linker
-        .instantiate(&mut store, &module)
+        .instantiate(&mut store, module)
         .expect("instantiates");
     (store, instance)
 }
@@ -329,6 +336,61 @@ fn a_snapshot_taken_at_a_soft_pause_resumes_in_jit_code() {
         "{stats:?}"
     );
     assert_eq!(stats.hand_overs, 0, "{stats:?}");
+}
+
+/// Breakpoints leave JIT code only at the entry of a function that has one: a breakpoint in
+/// a function never called costs no hand-over, one in `$sum` (entered through
+/// `call_indirect`) and one at `$fib`'s entry stop where the interpreter stops, with the same
+/// frames, and the call then finishes with the same result.
+#[test]
+fn breakpoints_hand_over_at_the_entry_of_their_function_only() {
+    let (expected, total, _, _) = run(EngineKind::Interp, "main", &[Val::I32(22)]);
+    let module = Module::new(PROGRAM.as_bytes()).expect("loads");
+    // Function indices: $log 0, $fib 1, $sum 2, main 3, divide 4, $inner 5, $deep 6.
+    let stops = |engine: EngineKind, bps: &[(u32, u32)]| {
+        let (mut store, instance) = store_of(engine, &module);
+        let f = store.get_func(instance, "main").expect("export");
+        // (function, bytes after its first instruction)
+        for (func, after) in bps {
+            let func = deja_runtime::FuncIndex::from_u32(*func);
+            let first = store
+                .add_breakpoint(&module, func, 0)
+                .expect("a breakpoint");
+            if *after > 0 {
+                store.remove_breakpoint(&module, func, first);
+                store
+                    .add_breakpoint(&module, func, first + after)
+                    .expect("a breakpoint");
+            }
+        }
+        let mut stops = Vec::new();
+        let mut r = store.call_resumable(f, &[Val::I32(22)]).expect("runs");
+        while let Some(p) = r.paused() {
+            let frames: Vec<(u32, u32)> = store
+                .backtrace()
+                .iter()
+                .map(|f| (f.func.as_u32(), f.pc))
+                .collect();
+            stops.push((p.position, frames));
+            if stops.len() == 3 {
+                store.clear_breakpoints();
+            }
+            r = store.resume().expect("resumes");
+        }
+        assert_eq!(r.returned().map(Ok), Some(expected.clone()));
+        assert_eq!(store.position(), total);
+        (stops, store.engine_stats())
+    };
+    let (none, stats) = stops(EngineKind::Jit, &[(6, 0)]);
+    assert!(none.is_empty());
+    assert_eq!(stats.hand_overs, 0, "{stats:?}");
+    for bps in [&[(6, 0), (2, 0)][..], &[(1, 0)], &[(2, 12)]] {
+        let (jit, stats) = stops(EngineKind::Jit, bps);
+        let (interp, _) = stops(EngineKind::Interp, bps);
+        assert!(!jit.is_empty(), "{bps:?}");
+        assert_eq!(jit, interp, "{bps:?}");
+        assert_eq!(stats.hand_overs, 1, "{bps:?}: {stats:?}");
+    }
 }
 
 /// A hard stop set at a soft pause is exact: the JIT checks the new limit where it resumes,

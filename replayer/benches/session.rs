@@ -5,7 +5,9 @@
 //! open a session at the end (one full replay taking checkpoints); reverse-step latency at 100
 //! random positions, both right after seeking there ("warm") and from a position reached by a
 //! forward continue with no checkpoint near it ("cold"); reverse-continue to a breakpoint hit
-//! only at the very beginning; and the process's peak memory (VmHWM).
+//! only at the very beginning, and to a watchpoint written only there; and the process's peak
+//! memory (VmHWM). The recording and the session's forward passes run on the JIT, or with
+//! `DEJA_SESSION_ENGINE=interp` on the interpreter.
 
 use deja_recorder::{Settings, record};
 use deja_replayer::{Session, SessionOptions};
@@ -72,6 +74,8 @@ fn main() {
     let (stdout, _) = OutputSink::buffer();
     let ctx = WasiCtxBuilder::new().stdout(stdout).build().unwrap();
     let mut store = Store::new(Config::default(), ctx);
+    // Recorded on the engine of the forward passes, as `deja record` would.
+    store.set_engine(engine).unwrap();
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c);
     let file = std::fs::File::create(&path).unwrap();
@@ -115,6 +119,16 @@ fn main() {
     let t = Instant::now();
     let stop = s.reverse_continue().unwrap();
     let rcontinue_time = t.elapsed();
+    assert!(stop.position < 10, "{stop:?}");
+    // The same to a watchpoint on the word only `$mark` writes, at the start.
+    s.seek(end).unwrap();
+    for id in s.stop_points().keys().copied().collect::<Vec<_>>() {
+        s.delete(id);
+    }
+    s.add_watchpoint(0, 4);
+    let t = Instant::now();
+    let stop = s.reverse_continue().unwrap();
+    let watch_time = t.elapsed();
     assert!(stop.position < 10, "{stop:?}");
     // Peak memory with one session open (recording included, which streams).
     let peak = peak_memory_mib();
@@ -174,6 +188,10 @@ fn main() {
     println!(
         "| reverse-continue from the end to a breakpoint at the start | {:.0} ms |",
         ms(rcontinue_time)
+    );
+    println!(
+        "| reverse-continue from the end to a watchpoint written at the start | {:.0} ms |",
+        ms(watch_time)
     );
     println!("| peak memory with one session open (VmHWM); guest memory 16 MiB | {peak:.0} MiB |");
     let _ = std::fs::remove_file(&path);

@@ -75,6 +75,11 @@ impl Breakpoints {
         !self.watches.is_empty()
     }
 
+    /// Watched ranges: (memory, start, end exclusive).
+    pub(crate) fn watches(&self) -> &[(Memory, u64, u64)] {
+        &self.watches
+    }
+
     /// Whether a write of `len` bytes at `addr` of `memory` touches a watched range.
     pub(crate) fn watch_hit(&self, memory: Memory, addr: u64, len: u64) -> bool {
         len > 0

@@ -204,9 +204,9 @@ pub(crate) struct ModuleInner {
     /// Operand-stack types at every instruction of each defined function.
     pub shapes: PrimaryMap<DefinedFuncIndex, FrameShapes>,
     pub func_names: HashMap<FuncIndex, String>,
-    /// JIT code, compiled on first use, per NaN canonicalization and signals-based traps
-    /// (`jit::compile::code_for`).
-    pub jit: [std::sync::OnceLock<std::result::Result<Arc<crate::jit::JitCode>, String>>; 4],
+    /// JIT code, compiled on first use, per NaN canonicalization, signals-based traps and
+    /// watchpoint checks (`jit::compile::code_for`).
+    pub jit: [std::sync::OnceLock<std::result::Result<Arc<crate::jit::JitCode>, String>>; 8],
 }
 
 /// A validated, translated WebAssembly module. Cheap to clone.

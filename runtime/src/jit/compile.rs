@@ -121,6 +121,8 @@ struct Inputs {
     canon: bool,
     /// Trap sites are hardware traps and memory 0 has no bounds checks (`signals.rs`).
     signals: bool,
+    /// Stores check for watchpoints (`env::JitEnv::watch_check`).
+    watch: bool,
     host_cc: cranelift_codegen::isa::CallConv,
     background: bool,
 }
@@ -475,11 +477,16 @@ fn compile_ahead(plan: &Plan, inputs: &Inputs, module: &Weak<ModuleInner>) {
 
 /// The module's code for this canonicalization setting and trap mechanism (hardware traps
 /// only where [`signals::ENABLED`]), set up on first use (no function is compiled yet).
-pub(crate) fn code_for(module: &Module, canon: bool, signals: bool) -> Result<Arc<JitCode>> {
+pub(crate) fn code_for(
+    module: &Module,
+    canon: bool,
+    signals: bool,
+    watch: bool,
+) -> Result<Arc<JitCode>> {
     let signals = signals && signals::ENABLED;
-    module.inner.jit[usize::from(canon) + 2 * usize::from(signals)]
+    module.inner.jit[usize::from(canon) + 2 * usize::from(signals) + 4 * usize::from(watch)]
         .get_or_init(|| {
-            prepare(module, canon, signals)
+            prepare(module, canon, signals, watch)
                 .map(Arc::new)
                 .map_err(|e| e.to_string())
         })
@@ -498,7 +505,7 @@ fn background_allowed() -> bool {
 }
 
 /// The host ISA, a Cranelift module for it, and each function's validator input.
-fn prepare(module: &Module, canon: bool, signals: bool) -> Result<JitCode> {
+fn prepare(module: &Module, canon: bool, signals: bool, watch: bool) -> Result<JitCode> {
     let m = &*module.inner;
     let mut flags = settings::builder();
     for (k, v) in [
@@ -574,6 +581,7 @@ fn prepare(module: &Module, canon: bool, signals: bool) -> Result<JitCode> {
             tables64: m.tables.values().map(|t| t.table64).collect(),
             canon,
             signals,
+            watch,
             host_cc,
             background: n >= BACKGROUND_MIN_FUNCS && background_allowed(),
         }),
@@ -620,6 +628,7 @@ fn compile(
         num_imported_funcs: m.num_imported_funcs,
         canon: inputs.canon,
         signals: inputs.signals,
+        watch: inputs.watch,
         max_frame: std::ptr::from_ref(&inputs.max_frame) as usize,
         libcalls: &inputs.libcalls,
         frontend: inputs.isa.frontend_config(),

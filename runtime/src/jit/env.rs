@@ -67,6 +67,9 @@ pub(crate) struct ModuleEnv<'m> {
     /// Trap sites are hardware traps, memory 0 is guarded (`signals.rs`; only where
     /// [`signals::ENABLED`]).
     pub signals: bool,
+    /// Stores check for watchpoints ([`JitEnv::watch_check`]): the code of calls made while
+    /// something is watched.
+    pub watch: bool,
     /// Where the module's largest installed frame size is (an `AtomicU64` that lives as long
     /// as the code).
     pub max_frame: usize,
@@ -1264,6 +1267,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
 
     /// A store on the general path, as [`JitEnv::load_x`].
     fn store_x(&mut self, inst: Inst, memarg: &wasmparser::MemArg, size: u64) {
+        self.watch_gate(inst);
         let ty = *self.stack.last().expect("validated operand stack");
         let v = self.pop();
         let v = to_cell(&mut self.b, v, ty);
@@ -1300,9 +1304,17 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         if !self.fast_memory(memarg) {
             return self.store_x(inst, memarg, size);
         }
+        let before = if self.m.watch {
+            self.stack.clone()
+        } else {
+            Vec::new()
+        };
         let v = self.pop();
         let addr = self.pop();
         let (p, ea, fl) = self.address(inst, addr, memarg.offset, size);
+        if self.m.watch {
+            self.watch_check(inst, ea, size, &before);
+        }
         let vt = self.b.func.dfg.value_type(v);
         let ins = self.b.ins();
         match (size, vt.bytes() as u64) {
@@ -1321,6 +1333,86 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             _ => unreachable!("store sizes are 1, 2, 4 or the value's"),
         }
         self.mark_dirty(ea, size);
+    }
+
+    /// Before a store of `size` bytes at `ea` to memory 0 whose operand stack was `before`: if
+    /// it writes a watched byte, the frame stores its state as before the store, and the call
+    /// goes on on the interpreter, which stops right after the store (as it would have
+    /// there). The inline test is against the hull of memory 0's watched ranges (empty when
+    /// nothing is watched, so that the test fails); a libcall then tells exactly.
+    fn watch_check(&mut self, inst: Inst, ea: Value, size: u64, before: &[ValType]) {
+        let fl = self.fl_vm();
+        let start = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.vmctx, vmctx::WATCH_START);
+        let len = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.vmctx, vmctx::WATCH_LEN);
+        // ea <= end - 1 && ea + size - 1 >= start, as one unsigned comparison.
+        let last = self.b.ins().iadd_imm_s(ea, size as i64 - 1);
+        let t = self.b.ins().isub(last, start);
+        let span = self.b.ins().iadd_imm_s(len, size as i64 - 1);
+        let near = self.b.ins().icmp(IntCC::UnsignedLessThan, t, span);
+        let maybe = self.b.create_block();
+        let stop = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(maybe);
+        self.b.set_cold_block(stop);
+        self.b.ins().brif(near, maybe, &[], cont, &[]);
+        self.b.switch_to_block(maybe);
+        let n = self.b.ins().iconst(types::I64, size as i64);
+        let hit = self.libcall(
+            self.m.libcalls.watch_hit,
+            &[types::I64, types::I64, types::I64],
+            &[types::I32],
+            &[self.vmctx, ea, n],
+        )[0];
+        self.b.ins().brif(hit, stop, &[], cont, &[]);
+        self.b.switch_to_block(stop);
+        self.hand_over_before(inst, before);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Before an instruction that writes memory through the runtime (a general store, a
+    /// `v128` store, a bulk operation): while anything is watched, the call goes on on the
+    /// interpreter from right before it.
+    fn watch_gate(&mut self, inst: Inst) {
+        if !self.m.watch {
+            return;
+        }
+        let fl = self.fl_vm();
+        let watching = self
+            .b
+            .ins()
+            .load(types::I64, fl, self.vmctx, vmctx::WATCHING);
+        let stop = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(stop);
+        self.b.ins().brif(watching, stop, &[], cont, &[]);
+        self.b.switch_to_block(stop);
+        let before = self.stack.clone();
+        self.hand_over_before(inst, &before);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Ends a cold block: stores the frame's state as before `inst` (operands `before`), the
+    /// position before it, and hands the call over to the interpreter.
+    fn hand_over_before(&mut self, inst: Inst, before: &[ValType]) {
+        self.store_state(inst.pc, before);
+        let pos = self.b.use_var(self.pos);
+        // The steps of the run from `inst` on, patched when the run closes (as a trap's).
+        let uncounted = self.b.ins().iconst(types::I64, 0);
+        self.run_traps.push((
+            self.b.func.dfg.value_def(uncounted).unwrap_inst(),
+            inst.run_offset,
+        ));
+        let exact = self.b.ins().isub(pos, uncounted);
+        let fl = self.fl_vm();
+        self.b.ins().store(fl, exact, self.shared, shared::POS);
+        self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
+        self.b.ins().trap(Self::never_trap_code());
     }
 
     /// Marks the 4 KiB page of the first byte written dirty, and for a store of more than one
@@ -1889,6 +1981,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
             // Growth and the bulk operations go through the runtime for every memory (memory 0
             // included); only `memory.size` of a 32-bit memory 0 is inline.
             O::MemoryCopy { dst_mem, src_mem } => {
+                self.watch_gate(inst);
                 let n = self.pop();
                 let s = self.pop();
                 let d = self.pop();
@@ -1898,6 +1991,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 self.libcall_checked(inst, f, &[self.vmctx, dm, sm, d, s, n]);
             }
             O::MemoryFill { mem } => {
+                self.watch_gate(inst);
                 let n = self.pop();
                 let v = self.pop();
                 let d = self.pop();
@@ -1907,6 +2001,7 @@ impl FuncEnvironment for JitEnv<'_, '_> {
                 self.libcall_checked(inst, f, &[self.vmctx, m, d, v, n]);
             }
             O::MemoryInit { data_index, mem } => {
+                self.watch_gate(inst);
                 let n = self.pop();
                 let s = self.pop();
                 let d = self.pop();

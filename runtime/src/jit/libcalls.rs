@@ -48,6 +48,7 @@ pub(crate) struct Libcalls {
     pub v128_load_x: usize,
     pub v128_store_x: usize,
     pub resume_frame: usize,
+    pub watch_hit: usize,
 }
 
 impl Libcalls {
@@ -83,6 +84,7 @@ impl Libcalls {
             v128_load_x: v128_load_x as *const () as usize,
             v128_store_x: v128_store_x as *const () as usize,
             resume_frame: resume_frame as *const () as usize,
+            watch_hit: watch_hit as *const () as usize,
         }
     }
 }
@@ -497,6 +499,16 @@ unsafe extern "C" fn resume_frame(vmctx: *mut VmCtx, slot: *mut u64) -> u64 {
                 u64::from(f.pc) << 1
             }
         }
+    }
+}
+
+/// Whether a store of `len` bytes at `addr` of memory 0 writes a watched byte.
+unsafe extern "C" fn watch_hit(vmctx: *mut VmCtx, addr: u64, len: u64) -> u32 {
+    // SAFETY: called by JIT code.
+    unsafe {
+        let (_, store) = parts(vmctx);
+        let mem = store.instances[(*vmctx).instance].mem0;
+        u32::from(store.breakpoints.watch_hit(mem, addr, len))
     }
 }
 

@@ -97,6 +97,9 @@ pub(crate) mod vmctx {
     pub const CODE_TABLE: i32 = 56;
     pub const CALL_COUNTS: i32 = 64;
     pub const BREAKPOINTS: i32 = 72;
+    pub const WATCH_START: i32 = 80;
+    pub const WATCH_LEN: i32 = 88;
+    pub const WATCHING: i32 = 96;
 }
 
 /// Byte offsets of [`Shared`] fields that JIT code reads and writes.
@@ -145,6 +148,12 @@ pub(crate) struct VmCtx {
     call_counts: *mut u64,
     /// Per defined function, non-zero if it has a breakpoint: its entry hands over.
     breakpoints: *const u8,
+    /// The hull of memory 0's watched ranges (0 and 0 if none): stores into it ask the
+    /// runtime (`env::JitEnv::watch_check`).
+    watch_start: u64,
+    watch_len: u64,
+    /// Non-zero if anything is watched: writes through the runtime hand over.
+    watching: u64,
     // Not read by JIT code:
     instance: Instance,
     code: Arc<JitCode>,
@@ -191,8 +200,13 @@ pub(crate) struct Shared {
     args: *const u64,
     /// A host call's results, read by JIT code once it resumes.
     results: Vec<u64>,
+    /// Per instance, its context without and with watchpoint checks (index `2 * instance +
+    /// watch`).
     vmctxs: Vec<Option<Box<VmCtx>>>,
     canon: bool,
+    /// The call runs the code that checks for watchpoints (something was watched when it
+    /// started; a watchpoint added later hands the call over).
+    watch: bool,
     /// The snapshot's call stack being resumed in JIT code, while [`Shared::resuming`].
     resume: Option<Box<Resume>>,
 }
@@ -282,6 +296,7 @@ impl Default for JitEngine {
                 results: vec![0; 16],
                 vmctxs: Vec::new(),
                 canon: true,
+                watch: false,
                 resume: None,
             }),
             values: Vec::new(),
@@ -328,7 +343,7 @@ fn stack_size(store: &StoreInner) -> usize {
 impl Shared {
     /// The context of `instance`, created (and its module compiled) on first use.
     fn vmctx(&mut self, store: &StoreInner, instance: Instance) -> crate::Result<*mut VmCtx> {
-        let i = instance.index();
+        let i = 2 * instance.index() + usize::from(self.watch);
         if self.vmctxs.len() <= i {
             self.vmctxs.resize_with(i + 1, || None);
         }
@@ -347,8 +362,12 @@ impl Shared {
                         .into(),
                 ));
             }
-            let code =
-                compile::code_for(&data.module, self.canon, store.config.signals_based_traps)?;
+            let code = compile::code_for(
+                &data.module,
+                self.canon,
+                store.config.signals_based_traps,
+                self.watch,
+            )?;
             self.vmctxs[i] = Some(Box::new(VmCtx {
                 shared: self,
                 mem_base: std::ptr::null_mut(),
@@ -360,6 +379,9 @@ impl Shared {
                 code_table: code.table(),
                 call_counts: code.call_counts(),
                 breakpoints: std::ptr::null(),
+                watch_start: 0,
+                watch_len: 0,
+                watching: 0,
                 instance,
                 code,
                 global_ptrs: Vec::new(),
@@ -406,6 +428,15 @@ impl Shared {
             for def in bp.functions(data.module.ptr_id()) {
                 v.flags[def.index()] = 1;
             }
+            v.watching = u64::from(bp.watching());
+            let hull = bp
+                .watches()
+                .iter()
+                .filter(|w| !data.memories.is_empty() && w.0 == data.mem0)
+                .fold(None, |h: Option<(u64, u64)>, w| {
+                    Some(h.map_or((w.1, w.2), |(s, e)| (s.min(w.1), e.max(w.2))))
+                });
+            (v.watch_start, v.watch_len) = hull.map_or((0, 0), |(s, e)| (s, e - s));
         }
         v.breakpoints = v.flags.as_ptr();
     }
@@ -462,8 +493,7 @@ impl JitEngine {
 
     /// Sets up the resumption of `state` in JIT code, if every frame can be resumed there:
     /// one instance, each caller at a `call` or `call_indirect` of its callee's type, the
-    /// innermost frame not right after a call, no frame in a function with a breakpoint, and no
-    /// watchpoint. Each frame then enters its function's resume
+    /// innermost frame not right after a call, and no frame in a function with a breakpoint. Each frame then enters its function's resume
     /// variant, outermost first, and goes on at its stop point (`env::JitEnv::resume_point`);
     /// a frame whose pc has no resume point there (an interpreter's snapshot between two
     /// checks, say) makes the engine go on from `state` on the interpreter instead
@@ -472,9 +502,6 @@ impl JitEngine {
         let Some(first) = state.frames.first().copied() else {
             return false;
         };
-        if store.breakpoints.watching() {
-            return false;
-        }
         let module_id = store.instances[first.instance].module.ptr_id();
         let module = &store.instances[first.instance].module.inner;
         for (i, f) in state.frames.iter().enumerate() {
@@ -515,6 +542,7 @@ impl JitEngine {
             }
         }
         self.shared.canon = store.config.nan_canonicalization;
+        self.shared.watch = store.breakpoints.watching();
         let mut vmctx = None;
         for (i, _) in store.instances.iter() {
             match self.shared.vmctx(store, i) {
@@ -708,15 +736,11 @@ impl JitEngine {
         self.mode = Mode::Interp;
     }
 
+    /// Breakpoints and watchpoints are the interpreter's, but JIT code hands over only at the
+    /// entry of a function that has a breakpoint (no JIT frame is in such a function), and
+    /// right before a store that writes a watched byte.
     fn limit(store: &StoreInner) -> u64 {
-        if store.breakpoints.watching() {
-            // Watchpoints are the interpreter's: stop at the next run head.
-            0
-        } else {
-            // Breakpoints are too, but JIT code hands over only at the entry of a function
-            // that has one (no JIT frame is in such a function).
-            store.stop_at
-        }
+        store.stop_at
     }
 }
 
@@ -745,6 +769,7 @@ impl Engine for JitEngine {
         self.pending = None;
         self.skip_breakpoint = false;
         self.shared.canon = store.config.nan_canonicalization;
+        self.shared.watch = store.breakpoints.watching();
         // Every instance's code, so that calls between instances never find one missing.
         let mut vmctx = None;
         for (i, _) in store.instances.iter() {

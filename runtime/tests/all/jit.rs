@@ -393,6 +393,48 @@ fn breakpoints_hand_over_at_the_entry_of_their_function_only() {
     }
 }
 
+/// Watchpoints leave JIT code only right before a store that writes a watched byte: the
+/// interpreter stops right after it, where it would have stopped itself. Nothing written
+/// there, no hand-over; two ranges far apart (their hull holds most stores) still stop only
+/// at the stores into them.
+#[test]
+fn watchpoints_hand_over_right_before_a_write_into_them() {
+    let (expected, total, _, _) = run(EngineKind::Interp, "main", &[Val::I32(22)]);
+    let stops = |engine: EngineKind, watches: &[(u64, u64)]| {
+        let (mut store, instance) = store(engine);
+        let f = store.get_func(instance, "main").expect("export");
+        let mem = store.instance_memory(instance).expect("a memory");
+        for (addr, len) in watches {
+            store.add_watchpoint(mem, *addr, *len);
+        }
+        let mut stops = Vec::new();
+        let mut r = store.call_resumable(f, &[Val::I32(22)]).expect("runs");
+        while let Some(p) = r.paused() {
+            assert_eq!(p.reason, PauseReason::Watchpoint);
+            let frames: Vec<(u32, u32)> = store
+                .backtrace()
+                .iter()
+                .map(|f| (f.func.as_u32(), f.pc))
+                .collect();
+            stops.push((p.position, store.watch_write(), frames));
+            r = store.resume().expect("resumes");
+        }
+        assert_eq!(r.returned().map(Ok), Some(expected.clone()));
+        assert_eq!(store.position(), total);
+        (stops, store.engine_stats())
+    };
+    let (none, stats) = stops(EngineKind::Jit, &[(60_000, 4)]);
+    assert!(none.is_empty());
+    assert_eq!(stats.hand_overs, 0, "{stats:?}");
+    for watches in [&[(40, 4)][..], &[(9, 1), (3000, 8)]] {
+        let (jit, stats) = stops(EngineKind::Jit, watches);
+        let (interp, _) = stops(EngineKind::Interp, watches);
+        assert!(!jit.is_empty(), "{watches:?}");
+        assert_eq!(jit, interp, "{watches:?}");
+        assert_eq!(stats.hand_overs, 1, "{watches:?}: {stats:?}");
+    }
+}
+
 /// A hard stop set at a soft pause is exact: the JIT checks the new limit where it resumes,
 /// before any step (it used to run on to its next check and overshoot).
 #[test]

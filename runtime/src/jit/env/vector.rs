@@ -693,6 +693,7 @@ impl JitEnv<'_, '_> {
     }
 
     fn v128_store(&mut self, inst: Inst, memarg: &wasmparser::MemArg) {
+        self.watch_gate(inst);
         let v = self.pop();
         let addr = self.pop();
         let a = self.simd_address(inst, memarg, addr, 16, false);
@@ -711,6 +712,7 @@ impl JitEnv<'_, '_> {
     }
 
     fn v128_store_lane(&mut self, inst: Inst, bytes: u8, lane: u8, memarg: &wasmparser::MemArg) {
+        self.watch_gate(inst);
         let ty = lane_vector(bytes);
         let v = self.pop_vec(ty);
         let addr = self.pop();

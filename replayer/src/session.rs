@@ -564,8 +564,10 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
     fn thin(&mut self) {
         self.added_since_thinning = 0;
         let current = self.store.position();
-        while self.checkpoints.len() > 2 && self.checkpoint_bytes() > self.options.checkpoint_budget
-        {
+        // Measured once, then less what each dropped checkpoint held alone (their pages are
+        // shared, so the sum over all is not what they hold together).
+        let mut bytes = self.checkpoint_bytes();
+        while self.checkpoints.len() > 2 && bytes > self.options.checkpoint_budget {
             let positions: Vec<u64> = self.checkpoints.keys().copied().collect();
             let mut victim = None;
             let mut best = f64::INFINITY;
@@ -581,7 +583,9 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
             }
             match victim {
                 Some(p) => {
+                    let freed = self.checkpoints[&p].snapshot.unshared_bytes();
                     self.checkpoints.remove(&p);
+                    bytes = bytes.saturating_sub(freed);
                 }
                 None => break,
             }

@@ -32,6 +32,31 @@ const CHUNK_PAGES: usize = 64;
 
 type Page = [u8; PAGE_SIZE];
 
+/// A hasher for pointers (`account`'s sets hold tens of thousands; SipHash dominated
+/// thinning a session's checkpoints).
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PtrHasher(u64);
+
+impl std::hash::Hasher for PtrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_usize(&mut self, x: usize) {
+        self.0 = (x as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        // The product's high bits depend on all of the pointer's; the table indexes by the low.
+        self.0 ^ (self.0 >> 32)
+    }
+}
+
+pub(crate) type PtrHash = std::hash::BuildHasherDefault<PtrHasher>;
+type HashSet<K, S> = std::collections::HashSet<K, S>;
+
 static ZERO_PAGE: LazyLock<Arc<Page>> = LazyLock::new(|| Arc::new([0; PAGE_SIZE]));
 static ZERO_CHUNK: LazyLock<Arc<Chunk>> = LazyLock::new(|| {
     Arc::new(Chunk {
@@ -64,8 +89,25 @@ impl MemImage {
         self.chunks.get(p / CHUNK_PAGES)?.pages.get(p % CHUNK_PAGES)
     }
 
+    /// The bytes that dropping this image (its last owner) frees: the chunks and pages nothing
+    /// else holds.
+    pub(crate) fn unshared(&self) -> usize {
+        let mut bytes = self.chunks.len() * std::mem::size_of::<usize>();
+        for chunk in &self.chunks {
+            if Arc::strong_count(chunk) == 1 {
+                bytes += std::mem::size_of::<Chunk>() + CHUNK_PAGES * std::mem::size_of::<usize>();
+                for page in &chunk.pages {
+                    if Arc::strong_count(page) == 1 {
+                        bytes += PAGE_SIZE;
+                    }
+                }
+            }
+        }
+        bytes
+    }
+
     /// Adds the distinct pages and chunks of this image to `seen`, returning the bytes they add.
-    pub(crate) fn account(&self, seen: &mut std::collections::HashSet<usize>) -> usize {
+    pub(crate) fn account(&self, seen: &mut HashSet<usize, PtrHash>) -> usize {
         let mut bytes = 0;
         for chunk in &self.chunks {
             if seen.insert(Arc::as_ptr(chunk) as *const u8 as usize) {

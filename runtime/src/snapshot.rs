@@ -15,6 +15,15 @@ use crate::store::{CallState, SegmentState, Store};
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// Bytes of a snapshot besides its memories.
+fn own_bytes(s: &Snapshot) -> usize {
+    std::mem::size_of::<Snapshot>()
+        + s.tables.iter().map(|t| t.len() * 8).sum::<usize>()
+        + s.globals.len() * 16
+        + s.frames.values.len() * 8
+        + s.frames.frames.len() * std::mem::size_of::<crate::engine::FrameState>()
+}
+
 /// The complete execution state of a store at one position.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
@@ -41,18 +50,28 @@ impl Snapshot {
 
     /// Bytes held by a set of snapshots together, counting shared memory pages once.
     pub fn footprint<'a>(snapshots: impl IntoIterator<Item = &'a Snapshot>) -> usize {
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::with_hasher(crate::memory::PtrHash::default());
         let mut bytes = 0;
         for s in snapshots {
-            bytes += std::mem::size_of::<Snapshot>();
-            bytes += s.tables.iter().map(|t| t.len() * 8).sum::<usize>();
-            bytes += s.globals.len() * 16 + s.frames.values.len() * 8;
-            bytes += s.frames.frames.len() * std::mem::size_of::<crate::engine::FrameState>();
+            bytes += own_bytes(s);
             for m in &s.memories {
                 bytes += m.account(&mut seen);
             }
         }
         bytes
+    }
+
+    /// The bytes that dropping this snapshot frees: its own, and the memory pages that no
+    /// other snapshot (nor the store's memories) shares. Cheap, unlike [`Snapshot::footprint`]:
+    /// it reads reference counts.
+    pub fn unshared_bytes(&self) -> usize {
+        own_bytes(self)
+            + self
+                .memories
+                .iter()
+                .filter(|m| Arc::strong_count(m) == 1)
+                .map(|m| m.unshared())
+                .sum::<usize>()
     }
 }
 

@@ -61,11 +61,58 @@ enum Outcome {
 /// exported globals.
 type Calls = Vec<(String, Outcome, u64, u64)>;
 
+/// Snapshots resumed in JIT code by split runs, over the whole test.
+static RESUMES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Runs `func` to its end or 20,000 steps, as one call; with `split`, pauses it softly on the
+/// way (in JIT code), takes a snapshot, runs on, restores the snapshot and runs on from there
+/// (so that the result is a resumed snapshot's).
+fn call_bounded<T>(
+    store: &mut Store<T>,
+    func: deja_runtime::Func,
+    args: &[Val],
+    split: bool,
+) -> deja_runtime::Result<Resumable> {
+    let end = store.position() + 20_000;
+    if split {
+        let before = store.snapshot().expect("a snapshot between calls");
+        store.set_soft_budget(true);
+        store.set_stop_position(Some(end - 15_000));
+        let first = store.call_resumable(func, args);
+        store.set_soft_budget(false);
+        if let Ok(Resumable::Paused(p)) = first
+            && p.position < end
+        {
+            let snap = store.snapshot().expect("a snapshot at a pause");
+            store.set_stop_position(Some(end));
+            let _ = store.resume();
+            store.abandon();
+            store.restore(&snap).expect("restore");
+            let resumes = store.engine_stats().resumes;
+            store.set_stop_position(Some(end));
+            let r = store.resume();
+            RESUMES.fetch_add(
+                store.engine_stats().resumes - resumes,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            return r;
+        }
+        // It ended, or paused too late (after a call returns): once more, unsplit.
+        if store.is_paused() {
+            store.abandon();
+        }
+        store.restore(&before).expect("restore");
+    }
+    store.set_stop_position(Some(end));
+    store.call_resumable(func, args)
+}
+
 /// Instantiation outcome, then every exported function's call, in name order.
 fn run(
     engine: EngineKind,
     module: &Module,
     signals_based_traps: bool,
+    split: bool,
 ) -> (Result<(), String>, Calls) {
     let config = Config {
         signals_based_traps,
@@ -86,8 +133,7 @@ fn run(
         let ty = module.func_type(*f).expect("exported function").clone();
         let args: Vec<Val> = ty.params().iter().map(|t| Val::default_for(*t)).collect();
         let func = store.get_func(instance, name).expect("export");
-        store.set_step_budget(Some(20_000));
-        let outcome = match store.call_resumable(func, &args) {
+        let outcome = match call_bounded(&mut store, func, &args, split) {
             Ok(Resumable::Returned(v)) => Outcome::Returned(v),
             Ok(Resumable::Paused(p)) => {
                 store.abandon();
@@ -105,7 +151,7 @@ fn run(
             },
             Err(e) => Outcome::Failed(e.to_string()),
         };
-        store.set_step_budget(None);
+        store.set_stop_position(None);
         let mut h = DefaultHasher::new();
         if let Some(m) = store.instance_memory(instance) {
             store.memory_data(m).hash(&mut h);
@@ -161,10 +207,12 @@ fn generated_modules_behave_the_same_on_both_engines() {
         let wasm = m.to_bytes();
         let module = Module::from_binary(&wasm)
             .unwrap_or_else(|e| panic!("wasm-smith produced a module deja refuses: {e}"));
-        let interp = run(EngineKind::Interp, &module, true);
-        // Every other module on the JIT's trap path for hosts without deja's signal handlers.
+        let interp = run(EngineKind::Interp, &module, true, false);
+        // Every other module on the JIT's trap path for hosts without deja's signal handlers;
+        // every third split by a snapshot resumed in JIT code.
         let signals = modules % 2 == 0;
-        let jit = run(EngineKind::Jit, &module, signals);
+        let split = modules % 3 == 1;
+        let jit = run(EngineKind::Jit, &module, signals, split);
         if jit != interp {
             let path = std::env::temp_dir().join("deja-jit-differential.wasm");
             std::fs::write(&path, &wasm).expect("keep the module");
@@ -186,9 +234,11 @@ fn generated_modules_behave_the_same_on_both_engines() {
             }
         }
     }
+    let resumes = RESUMES.load(std::sync::atomic::Ordering::Relaxed);
     println!(
-        "JIT differential: {modules} modules, {calls} calls ({traps} trapped, {uncaught} of them by an uncaught exception, {pauses} paused at the budget) in {secs} s: no difference"
+        "JIT differential: {modules} modules, {calls} calls ({traps} trapped, {uncaught} of them by an uncaught exception, {pauses} paused at the budget, {resumes} resumed from a snapshot in JIT code) in {secs} s: no difference"
     );
+    assert!(resumes > 0, "no split call resumed in JIT code");
     assert!(
         modules >= 10 && calls >= 10,
         "too few cases: {modules} modules, {calls} calls"

@@ -102,6 +102,26 @@ impl Breakpoints {
         self.bits(module, def).iter().any(|w| *w != 0)
     }
 
+    /// Whether every breakpoint of function `def` (of the module with pointer id `module`,
+    /// code `code`) is at its entry, its first instruction.
+    pub(crate) fn only_at_entry(
+        &self,
+        module: usize,
+        def: DefinedFuncIndex,
+        code: &crate::code::CompiledFunc,
+    ) -> bool {
+        let Some(first) = code.ops.iter().position(|op| op.is_step()) else {
+            return false;
+        };
+        self.bits(module, def)
+            .iter()
+            .enumerate()
+            .all(|(w, bits)| match w.cmp(&(first >> 6)) {
+                std::cmp::Ordering::Equal => bits & !(1 << (first & 63)) == 0,
+                _ => *bits == 0,
+            })
+    }
+
     /// The functions of the module with pointer id `module` that have a breakpoint.
     pub(crate) fn functions(&self, module: usize) -> impl Iterator<Item = DefinedFuncIndex> + '_ {
         self.bits

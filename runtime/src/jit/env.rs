@@ -437,12 +437,17 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 let cont = self.b.create_block();
                 self.b.set_cold_block(exit);
                 self.b.ins().jump(check, &[]);
-                self.resume_point(u64::from(inst.pc) << 1, check, false);
-                self.b.switch_to_block(check);
                 let entry = std::mem::take(&mut self.entry_check);
+                // A frame resumed at its entry has been entered: it checks the limit only (it
+                // may be leaving a breakpoint there).
+                let limit_check = if entry { self.b.create_block() } else { check };
+                self.resume_point(u64::from(inst.pc) << 1, limit_check, false);
+                self.b.switch_to_block(check);
                 if entry {
                     self.check_stack(inst);
                     self.check_breakpoints(inst);
+                    self.b.ins().jump(limit_check, &[]);
+                    self.b.switch_to_block(limit_check);
                 }
                 let limit = self.limit_value();
                 let over = self.over_limit(limit);
@@ -530,6 +535,19 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             .uload8(types::I32, mem_flags(self.r_other), flags, self.def as i32);
         self.b.ins().brif(flag, set, &[], cont, &[]);
         self.b.switch_to_block(set);
+        if self.m.resumable {
+            // Re-entered to resume a frame that is past its entry (or leaving a breakpoint
+            // there): `JitEngine::start_resume` allowed it.
+            let fl = self.fl_vm();
+            let resuming = self
+                .b
+                .ins()
+                .load(types::I64, fl, self.shared, shared::RESUMING);
+            let stop = self.b.create_block();
+            self.b.set_cold_block(stop);
+            self.b.ins().brif(resuming, cont, &[], stop, &[]);
+            self.b.switch_to_block(stop);
+        }
         let types = self.stack.clone();
         self.store_state(inst.pc, &types);
         self.spill_pos();
@@ -817,6 +835,11 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
         sw.emit(&mut self.b, key, fail);
         self.b.switch_to_block(fail);
+        // Still resuming (the innermost frame's call cleared it): the engine goes on from the
+        // snapshot, not from the state slots.
+        let fl = self.fl_vm();
+        let one = self.b.ins().iconst(types::I64, 1);
+        self.b.ins().store(fl, one, self.shared, shared::RESUMING);
         self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
         self.b.ins().trap(Self::never_trap_code());
     }

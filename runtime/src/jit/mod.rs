@@ -264,6 +264,10 @@ pub(crate) struct JitEngine {
     /// A restored call stack (restored on the interpreter too) that the next run resumes in
     /// JIT code, if it can ([`JitEngine::start_resume`]).
     pending: Option<EngineState>,
+    /// The interpreter (after a hand-over) stopped at a breakpoint: the next run tries to go
+    /// on in JIT code from there (a breakpoint at a function's entry is a stop JIT code can
+    /// resume from).
+    retry: bool,
     stats: EngineStats,
     /// The state slots of the paused call, outermost first, once walked (see
     /// [`JitEngine::slots`]); emptied whenever JIT code runs.
@@ -304,6 +308,7 @@ impl Default for JitEngine {
             soft_paused: false,
             skip_breakpoint: false,
             pending: None,
+            retry: false,
             stats: EngineStats::default(),
             slot_cache: Default::default(),
         }
@@ -493,7 +498,8 @@ impl JitEngine {
 
     /// Sets up the resumption of `state` in JIT code, if every frame can be resumed there:
     /// one instance, each caller at a `call` or `call_indirect` of its callee's type, the
-    /// innermost frame not right after a call, and no frame in a function with a breakpoint. Each frame then enters its function's resume
+    /// innermost frame not right after a call, and no frame in a function with a breakpoint
+    /// other than at its entry (nor the innermost frame at that breakpoint, unless it leaves it). Each frame then enters its function's resume
     /// variant, outermost first, and goes on at its stop point (`env::JitEnv::resume_point`);
     /// a frame whose pc has no resume point there (an interpreter's snapshot between two
     /// checks, say) makes the engine go on from `state` on the interpreter instead
@@ -505,12 +511,25 @@ impl JitEngine {
         let module_id = store.instances[first.instance].module.ptr_id();
         let module = &store.instances[first.instance].module.inner;
         for (i, f) in state.frames.iter().enumerate() {
-            if f.instance != first.instance
-                || f.returning
-                || f.after_call
-                || store.breakpoints.in_function(module_id, f.def)
-            {
+            if f.instance != first.instance || f.returning || f.after_call {
                 return false;
+            }
+            // JIT code of a function with breakpoints stops only at its entry: a frame past it
+            // (or leaving a breakpoint there) runs in JIT code if that is its only breakpoint.
+            if store.breakpoints.in_function(module_id, f.def) {
+                let code = &module.code[f.def];
+                let innermost = i + 1 == state.frames.len();
+                let at_entry = code
+                    .ops
+                    .iter()
+                    .zip(code.pcs.iter())
+                    .find(|(op, _)| op.is_step())
+                    .is_some_and(|(_, pc)| *pc == f.pc);
+                if !store.breakpoints.only_at_entry(module_id, f.def, code)
+                    || (innermost && at_entry && !state.skip_breakpoint)
+                {
+                    return false;
+                }
             }
             let next = state.frames.get(i + 1);
             let end = next.map_or(state.values.len(), |n| n.base as usize);
@@ -742,6 +761,13 @@ impl JitEngine {
     fn limit(store: &StoreInner) -> u64 {
         store.stop_at
     }
+
+    /// Runs the call on the interpreter; after a breakpoint, the next run tries JIT code again.
+    fn run_interp(&mut self, store: &mut StoreInner) -> Exit {
+        let exit = self.interp.run(store);
+        self.retry = exit == Exit::Breakpoint;
+        exit
+    }
 }
 
 /// The type of the function called by the `call`, `call_indirect` or tail call at `pc`.
@@ -767,6 +793,7 @@ impl Engine for JitEngine {
     ) {
         self.reset_fiber();
         self.pending = None;
+        self.retry = false;
         self.skip_breakpoint = false;
         self.shared.canon = store.config.nan_canonicalization;
         self.shared.watch = store.breakpoints.watching();
@@ -816,23 +843,30 @@ impl Engine for JitEngine {
 
     fn run(&mut self, store: &mut StoreInner) -> Exit {
         if self.mode == Mode::Interp {
-            let resumed = match self.pending.take() {
-                Some(state) => self.start_resume(store, state),
-                None => false,
+            let pending = match self.pending.take() {
+                Some(state) => Some(state),
+                None if std::mem::take(&mut self.retry) => Some(self.interp.capture(store)),
+                None => None,
             };
+            let resumed = pending.is_some_and(|state| self.start_resume(store, state));
             if !resumed {
-                return self.interp.run(store);
+                return self.run_interp(store);
             }
         }
         let limit = Self::limit(store);
+        let at = store.position;
         let exit = self.resume(store, limit);
+        if store.position != at {
+            // A breakpoint skip is for the position it was asked at.
+            self.skip_breakpoint = false;
+        }
         if self.shared.resuming != 0 {
             // A frame could not be resumed (it stopped where its resume variant has no resume
             // point): the interpreter has it, from the snapshot.
             let r = self.shared.resume.take().expect("resuming");
             self.reset_fiber();
             self.interp.restore(store, &r.state);
-            return self.interp.run(store);
+            return self.run_interp(store);
         }
         if self.shared.resume.take().is_some() {
             self.stats.resumes += 1;
@@ -846,7 +880,7 @@ impl Engine for JitEngine {
             }
             Exit::StepBudget | Exit::HandOver => {
                 self.hand_over(store);
-                self.interp.run(store)
+                self.run_interp(store)
             }
             exit => exit,
         }
@@ -920,6 +954,7 @@ impl Engine for JitEngine {
 
     fn host_return(&mut self, n: usize, results: &[u64]) {
         self.pending = None;
+        self.retry = false;
         match self.mode {
             Mode::Interp => self.interp.host_return(n, results),
             Mode::Jit => {
@@ -943,6 +978,7 @@ impl Engine for JitEngine {
     fn clear(&mut self) {
         self.reset_fiber();
         self.pending = None;
+        self.retry = false;
         self.interp.clear();
     }
 
@@ -956,6 +992,7 @@ impl Engine for JitEngine {
     fn restore(&mut self, store: &StoreInner, state: &EngineState) {
         self.reset_fiber();
         self.interp.restore(store, state);
+        self.retry = false;
         // Resumed in JIT code at the next run, if it can be; until then (and otherwise) the
         // interpreter shows it.
         self.pending = Some(state.clone());

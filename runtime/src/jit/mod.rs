@@ -268,6 +268,12 @@ pub(crate) struct JitEngine {
     /// on in JIT code from there (a breakpoint at a function's entry is a stop JIT code can
     /// resume from).
     retry: bool,
+    /// Back-off of those retries: breakpoint stops to leave to the interpreter before the next
+    /// one, what the next back-off will be, and where the last retry went back to JIT code.
+    /// Breakpoints hit every few steps would otherwise cost a coroutine and a hand-over each.
+    retry_skip: u32,
+    retry_backoff: u32,
+    retried_at: Option<u64>,
     stats: EngineStats,
     /// The state slots of the paused call, outermost first, once walked (see
     /// [`JitEngine::slots`]); emptied whenever JIT code runs.
@@ -309,6 +315,9 @@ impl Default for JitEngine {
             skip_breakpoint: false,
             pending: None,
             retry: false,
+            retry_skip: 0,
+            retry_backoff: 0,
+            retried_at: None,
             stats: EngineStats::default(),
             slot_cache: Default::default(),
         }
@@ -330,6 +339,11 @@ impl std::fmt::Debug for JitEngine {
 /// frame is its module's). A frame more than this much larger than the largest installed
 /// one can still overflow the stack.
 const STACK_MARGIN: u64 = 1 << 20;
+
+/// A call that went back to JIT code from a breakpoint and handed over again within this many
+/// steps makes the next breakpoint stops stay on the interpreter ([`JitEngine::retry_skip`]).
+const RETRY_MIN_STEPS: u64 = 1 << 20;
+const RETRY_MAX_BACKOFF: u32 = 1 << 12;
 
 /// Native stack for one call: room for the deepest call stack the configuration allows, as
 /// far as the frames' sizes can be guessed before they are compiled. A call that needs more
@@ -746,6 +760,14 @@ impl JitEngine {
     /// Hands the call over to the interpreter at the run head where JIT code stopped.
     fn hand_over(&mut self, store: &StoreInner) {
         self.stats.hand_overs += 1;
+        if let Some(at) = self.retried_at.take() {
+            if store.position - at < RETRY_MIN_STEPS {
+                self.retry_backoff = (self.retry_backoff * 2).clamp(1, RETRY_MAX_BACKOFF);
+                self.retry_skip = self.retry_backoff;
+            } else {
+                self.retry_backoff = 0;
+            }
+        }
         let state = self.capture_jit(store);
         self.reset_fiber();
         self.interp.restore(store, &state);
@@ -762,10 +784,14 @@ impl JitEngine {
         store.stop_at
     }
 
-    /// Runs the call on the interpreter; after a breakpoint, the next run tries JIT code again.
+    /// Runs the call on the interpreter; after a breakpoint, the next run tries JIT code again
+    /// (unless the last tries handed over again soon).
     fn run_interp(&mut self, store: &mut StoreInner) -> Exit {
         let exit = self.interp.run(store);
-        self.retry = exit == Exit::Breakpoint;
+        self.retry = exit == Exit::Breakpoint && self.retry_skip == 0;
+        if exit == Exit::Breakpoint {
+            self.retry_skip = self.retry_skip.saturating_sub(1);
+        }
         exit
     }
 }
@@ -794,6 +820,9 @@ impl Engine for JitEngine {
         self.reset_fiber();
         self.pending = None;
         self.retry = false;
+        self.retry_skip = 0;
+        self.retry_backoff = 0;
+        self.retried_at = None;
         self.skip_breakpoint = false;
         self.shared.canon = store.config.nan_canonicalization;
         self.shared.watch = store.breakpoints.watching();
@@ -845,7 +874,10 @@ impl Engine for JitEngine {
         if self.mode == Mode::Interp {
             let pending = match self.pending.take() {
                 Some(state) => Some(state),
-                None if std::mem::take(&mut self.retry) => Some(self.interp.capture(store)),
+                None if std::mem::take(&mut self.retry) => {
+                    self.retried_at = Some(store.position);
+                    Some(self.interp.capture(store))
+                }
                 None => None,
             };
             let resumed = pending.is_some_and(|state| self.start_resume(store, state));
@@ -993,6 +1025,9 @@ impl Engine for JitEngine {
         self.reset_fiber();
         self.interp.restore(store, state);
         self.retry = false;
+        self.retry_skip = 0;
+        self.retry_backoff = 0;
+        self.retried_at = None;
         // Resumed in JIT code at the next run, if it can be; until then (and otherwise) the
         // interpreter shows it.
         self.pending = Some(state.clone());

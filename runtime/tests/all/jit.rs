@@ -387,14 +387,19 @@ fn breakpoints_hand_over_at_the_entry_of_their_function_only() {
     assert_eq!(stats.hand_overs, 0, "{stats:?}");
     // From a breakpoint at a function's first instruction JIT code goes on (`resumes`), and
     // hands over again at the next hit (the test clears them after 3; `$sum`'s is at its loop
-    // head); from one inside a function the interpreter goes on.
-    for (bps, resumes) in [(&[(6, 0), (2, 0)][..], 3), (&[(1, 0)], 3), (&[(2, 12)], 0)] {
+    // head, hit every iteration, so that the engine soon leaves them to the interpreter); from
+    // one inside a function the interpreter goes on.
+    for (bps, entry) in [
+        (&[(6, 0), (2, 0)][..], true),
+        (&[(1, 0)], true),
+        (&[(2, 12)], false),
+    ] {
         let (jit, stats) = stops(EngineKind::Jit, bps);
         let (interp, _) = stops(EngineKind::Interp, bps);
         assert!(!jit.is_empty(), "{bps:?}");
         assert_eq!(jit, interp, "{bps:?}");
-        assert_eq!(stats.hand_overs, resumes.max(1), "{bps:?}: {stats:?}");
-        assert_eq!(stats.resumes, resumes, "{bps:?}: {stats:?}");
+        assert_eq!(stats.resumes > 0, entry, "{bps:?}: {stats:?}");
+        assert!(stats.hand_overs >= 1, "{bps:?}: {stats:?}");
     }
 }
 

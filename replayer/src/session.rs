@@ -585,7 +585,13 @@ impl<R: Read + Seek + Send + 'static> Session<R> {
                 Some(p) => {
                     let freed = self.checkpoints[&p].snapshot.unshared_bytes();
                     self.checkpoints.remove(&p);
-                    bytes = bytes.saturating_sub(freed);
+                    // What else holds a dropped checkpoint's pages (the store's own image, a
+                    // clone) is not counted as freed: measure again rather than drop more.
+                    bytes = if freed == 0 {
+                        self.checkpoint_bytes()
+                    } else {
+                        bytes.saturating_sub(freed)
+                    };
                 }
                 None => break,
             }

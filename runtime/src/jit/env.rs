@@ -518,8 +518,9 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     }
 
     /// At function entry, before any step: if the function has a breakpoint, the frame stores
-    /// its state and the call goes on on the interpreter, which stops at the breakpoint exactly
-    /// (a function with breakpoints never runs in JIT code; see `JitEngine::limit`).
+    /// its state and the call goes on on the interpreter, which stops at the breakpoint exactly.
+    /// JIT code checks breakpoints nowhere else: a frame of such a function runs in JIT code
+    /// only past its entry, and only if that is its one breakpoint (`JitEngine::start_resume`).
     fn check_breakpoints(&mut self, inst: Inst) {
         let set = self.b.create_block();
         let cont = self.b.create_block();
@@ -835,8 +836,8 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         }
         sw.emit(&mut self.b, key, fail);
         self.b.switch_to_block(fail);
-        // Still resuming (the innermost frame's call cleared it): the engine goes on from the
-        // snapshot, not from the state slots.
+        // Set `resuming` again (the innermost frame's `resume_frame` cleared it), so that the
+        // engine goes on from the snapshot, not from the state slots.
         let fl = self.fl_vm();
         let one = self.b.ins().iconst(types::I64, 1);
         self.b.ins().store(fl, one, self.shared, shared::RESUMING);

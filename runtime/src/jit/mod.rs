@@ -33,12 +33,16 @@
 //! could cross the step limit. If so it stores its state and stops there (the position is
 //! exact at those points), and the engine hands the whole call stack ([`EngineState`]) to the
 //! interpreter, which single-steps the rest. After a call, the state slot already holds the
-//! locals and operands stored before the call, so the exit only adds the results. Breakpoints and watchpoints force that hand-over at the next run head (the
-//! limit becomes 0), so they behave exactly as on the interpreter; so does any restore from a
-//! snapshot. So does a function entry whose native stack has less room than the module's
-//! largest frame plus a margin (`env::JitEnv::check_stack`): frame sizes are only known once
-//! compiled, and the interpreter's stack is not native, so the call-depth limit stays exact.
-//! After a hand-over the call finishes on the interpreter.
+//! locals and operands stored before the call, so the exit only adds the results. A function
+//! with a breakpoint hands over at its entry (a flag per function, `env::JitEnv::
+//! check_breakpoints`), and while something is watched, a store that writes a watched byte
+//! hands over right before it (separately compiled code, `env::JitEnv::watch_check`): the
+//! interpreter then stops exactly where it would have. So does a function entry whose native
+//! stack has less room than the module's largest frame plus a margin
+//! (`env::JitEnv::check_stack`): frame sizes are only known once compiled, and the
+//! interpreter's stack is not native, so the call-depth limit stays exact. After a hand-over
+//! the call goes on on the interpreter, except that from a breakpoint stop the engine tries to
+//! resume it in JIT code (below), backing off when that hands over again soon.
 //!
 //! # Resuming a snapshot in JIT code
 //! A restored call stack ([`Engine::restore`], from a snapshot of either engine) runs in JIT
@@ -53,7 +57,10 @@
 //! step) or at the call (a caller, which calls its callee's resume variant the same way).
 //! Normal code has no resume points, so this costs it nothing; a resumed frame runs its
 //! resume variant until it returns. A frame that cannot be resumed there (an interpreter's
-//! snapshot between two checks) leaves the whole stack to the interpreter, as before.
+//! snapshot between two checks) leaves the whole stack to the interpreter, as before. So does
+//! a frame of a function with a breakpoint other than at its entry (JIT code checks
+//! breakpoints only at entries), or the innermost frame at its entry breakpoint unless it is
+//! leaving it.
 //!
 //! # Memory and traps
 //! On x86-64 Linux (unless `Config::signals_based_traps` is off) a 32-bit memory 0 is
@@ -177,7 +184,8 @@ pub(crate) struct Shared {
     /// Wasm frames on the call stack.
     depth: u64,
     max_depth: u64,
-    /// A libcall's second result: the function `resolve` found, a table element.
+    /// A libcall's second result: the function `resolve` found, a table element; for a
+    /// resumed caller, its callee's resume variant (`resume_frame`).
     resolved: u64,
     /// A trap site's code and uncounted steps, for the function's trap exit.
     trap_code: u64,
@@ -455,7 +463,12 @@ impl Shared {
                 .fold(None, |h: Option<(u64, u64)>, w| {
                     Some(h.map_or((w.1, w.2), |(s, e)| (s.min(w.1), e.max(w.2))))
                 });
-            (v.watch_start, v.watch_len) = hull.map_or((0, 0), |(s, e)| (s, e - s));
+            // No 32-bit memory 0 reaches 2^34: a hull clipped there cannot make the inline
+            // test's sums overflow (an end saturated at u64::MAX would).
+            (v.watch_start, v.watch_len) = match hull {
+                Some((s, e)) if s < e.min(1 << 34) => (s, e.min(1 << 34) - s),
+                _ => (0, 0),
+            };
         }
         v.breakpoints = v.flags.as_ptr();
     }
@@ -762,8 +775,7 @@ impl JitEngine {
         self.stats.hand_overs += 1;
         if let Some(at) = self.retried_at.take() {
             if store.position - at < RETRY_MIN_STEPS {
-                self.retry_backoff = (self.retry_backoff * 2).clamp(1, RETRY_MAX_BACKOFF);
-                self.retry_skip = self.retry_backoff;
+                self.back_off();
             } else {
                 self.retry_backoff = 0;
             }
@@ -778,10 +790,16 @@ impl JitEngine {
     }
 
     /// Breakpoints and watchpoints are the interpreter's, but JIT code hands over only at the
-    /// entry of a function that has a breakpoint (no JIT frame is in such a function), and
-    /// right before a store that writes a watched byte.
+    /// entry of a function that has a breakpoint (a JIT frame of such a function is past its
+    /// only breakpoint, at its entry) and right before a store that writes a watched byte.
     fn limit(store: &StoreInner) -> u64 {
         store.stop_at
+    }
+
+    /// Leaves the next breakpoint stops to the interpreter, twice as many as last time.
+    fn back_off(&mut self) {
+        self.retry_backoff = (self.retry_backoff * 2).clamp(1, RETRY_MAX_BACKOFF);
+        self.retry_skip = self.retry_backoff;
     }
 
     /// Runs the call on the interpreter; after a breakpoint, the next run tries JIT code again
@@ -880,8 +898,14 @@ impl Engine for JitEngine {
                 }
                 None => None,
             };
+            let retried = self.retried_at.is_some();
             let resumed = pending.is_some_and(|state| self.start_resume(store, state));
             if !resumed {
+                if retried {
+                    // Refused outright: back off as for a retry that handed over soon.
+                    self.retried_at = None;
+                    self.back_off();
+                }
                 return self.run_interp(store);
             }
         }

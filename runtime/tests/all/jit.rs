@@ -436,7 +436,8 @@ fn watchpoints_hand_over_right_before_a_write_into_them() {
     let (none, stats) = stops(EngineKind::Jit, &[(60_000, 4)]);
     assert!(none.is_empty());
     assert_eq!(stats.hand_overs, 0, "{stats:?}");
-    for watches in [&[(40, 4)][..], &[(9, 1), (3000, 8)]] {
+    // The last: a range to the end of the address space (its end saturates).
+    for watches in [&[(40, 4)][..], &[(9, 1), (3000, 8)], &[(0, u64::MAX)]] {
         let (jit, stats) = stops(EngineKind::Jit, watches);
         let (interp, _) = stops(EngineKind::Interp, watches);
         assert!(!jit.is_empty(), "{watches:?}");

@@ -889,6 +889,12 @@ impl CompiledFunc {
         }
     }
 
+    /// The op index of the function's first instruction (its entry, where an entry breakpoint
+    /// stops), if it has one.
+    pub fn first_step(&self) -> Option<usize> {
+        self.ops.iter().position(|op| op.is_step())
+    }
+
     /// The op index whose Wasm instruction starts at `pc`, if any op does.
     pub fn op_at_pc(&self, pc: u32) -> Option<usize> {
         self.pcs

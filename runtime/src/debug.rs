@@ -110,7 +110,7 @@ impl Breakpoints {
         def: DefinedFuncIndex,
         code: &crate::code::CompiledFunc,
     ) -> bool {
-        let Some(first) = code.ops.iter().position(|op| op.is_step()) else {
+        let Some(first) = code.first_step() else {
             return false;
         };
         self.bits(module, def)

@@ -55,7 +55,10 @@ impl std::hash::Hasher for PtrHasher {
 }
 
 pub(crate) type PtrHash = std::hash::BuildHasherDefault<PtrHasher>;
-type HashSet<K, S> = std::collections::HashSet<K, S>;
+
+/// Bytes of a chunk besides its pages.
+const CHUNK_BYTES: usize =
+    std::mem::size_of::<Chunk>() + CHUNK_PAGES * std::mem::size_of::<usize>();
 
 static ZERO_PAGE: LazyLock<Arc<Page>> = LazyLock::new(|| Arc::new([0; PAGE_SIZE]));
 static ZERO_CHUNK: LazyLock<Arc<Chunk>> = LazyLock::new(|| {
@@ -95,7 +98,7 @@ impl MemImage {
         let mut bytes = self.chunks.len() * std::mem::size_of::<usize>();
         for chunk in &self.chunks {
             if Arc::strong_count(chunk) == 1 {
-                bytes += std::mem::size_of::<Chunk>() + CHUNK_PAGES * std::mem::size_of::<usize>();
+                bytes += CHUNK_BYTES;
                 for page in &chunk.pages {
                     if Arc::strong_count(page) == 1 {
                         bytes += PAGE_SIZE;
@@ -107,11 +110,11 @@ impl MemImage {
     }
 
     /// Adds the distinct pages and chunks of this image to `seen`, returning the bytes they add.
-    pub(crate) fn account(&self, seen: &mut HashSet<usize, PtrHash>) -> usize {
+    pub(crate) fn account(&self, seen: &mut std::collections::HashSet<usize, PtrHash>) -> usize {
         let mut bytes = 0;
         for chunk in &self.chunks {
             if seen.insert(Arc::as_ptr(chunk) as *const u8 as usize) {
-                bytes += std::mem::size_of::<Chunk>() + CHUNK_PAGES * std::mem::size_of::<usize>();
+                bytes += CHUNK_BYTES;
                 for page in &chunk.pages {
                     if seen.insert(Arc::as_ptr(page) as *const u8 as usize) {
                         bytes += PAGE_SIZE;

@@ -371,28 +371,15 @@ impl JitCode {
         if !p.is_null() {
             return Ok(p);
         }
-        let c = r?;
-        let jm = st
-            .jm
-            .as_mut()
-            .expect("the module lives as long as its code");
-        let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
-        let sig = wasm_signature(&m.types[m.funcs[fi]]);
-        let id = jm
-            .declare_function(&format!("resume{}", def.as_u32()), Linkage::Local, &sig)
-            .map_err(|e| cl_error("declare", e))?;
-        jm.define_function_bytes(id, c.align, &c.bytes, &[])
-            .map_err(|e| cl_error(&format!("function {}", fi.as_u32()), e))?;
-        jm.finalize_definitions()
-            .map_err(|e| cl_error("finalize", e))?;
-        let p = jm.get_finalized_function(id);
-        publish(
-            &mut st.regions,
-            p,
-            c,
+        let p = install_one(
+            &mut st,
+            m,
+            def,
+            r?,
+            "resume",
             &self.resume[i],
             &self.inputs.max_frame,
-        );
+        )?;
         Ok(p)
     }
 
@@ -756,6 +743,20 @@ fn install_second_tier(
     table: &[AtomicPtr<u8>],
     max_frame: &AtomicU64,
 ) -> Result<()> {
+    install_one(st, m, def, c, "hot", &table[def.index()], max_frame).map(|_| ())
+}
+
+/// Installs one more compilation `c` of `def` (named `name` and its index) on its own and
+/// publishes it at `entry` (see [`publish`]).
+fn install_one(
+    st: &mut State,
+    m: &ModuleInner,
+    def: DefinedFuncIndex,
+    c: Compiled,
+    name: &str,
+    entry: &AtomicPtr<u8>,
+    max_frame: &AtomicU64,
+) -> Result<*const u8> {
     let jm = st
         .jm
         .as_mut()
@@ -763,15 +764,15 @@ fn install_second_tier(
     let fi = FuncIndex::from_u32(m.num_imported_funcs + def.as_u32());
     let sig = wasm_signature(&m.types[m.funcs[fi]]);
     let id = jm
-        .declare_function(&format!("hot{}", def.as_u32()), Linkage::Local, &sig)
+        .declare_function(&format!("{name}{}", def.as_u32()), Linkage::Local, &sig)
         .map_err(|e| cl_error("declare", e))?;
     jm.define_function_bytes(id, c.align, &c.bytes, &[])
         .map_err(|e| cl_error(&format!("function {}", fi.as_u32()), e))?;
     jm.finalize_definitions()
         .map_err(|e| cl_error("finalize", e))?;
     let p = jm.get_finalized_function(id);
-    publish(&mut st.regions, p, c, &table[def.index()], max_frame);
-    Ok(())
+    publish(&mut st.regions, p, c, entry, max_frame);
+    Ok(p)
 }
 
 /// Compiles the entry trampoline of defined function `def`, which calls the code `slot` (its

@@ -441,7 +441,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                 // A frame resumed at its entry has been entered: it checks the limit only (it
                 // may be leaving a breakpoint there).
                 let limit_check = if entry { self.b.create_block() } else { check };
-                self.resume_point(u64::from(inst.pc) << 1, limit_check, false);
+                self.resume_point(inst.pc, limit_check, false);
                 self.b.switch_to_block(check);
                 if entry {
                     self.check_stack(inst);
@@ -509,11 +509,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let short = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, need);
         self.b.ins().brif(short, low, &[], cont, &[]);
         self.b.switch_to_block(low);
-        let types = self.stack.clone();
-        self.store_state(inst.pc, &types);
-        self.spill_pos();
-        self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
-        self.b.ins().trap(Self::never_trap_code());
+        self.hand_over_here(inst);
         self.b.switch_to_block(cont);
     }
 
@@ -549,12 +545,23 @@ impl<'a, 'm> JitEnv<'a, 'm> {
             self.b.ins().brif(resuming, cont, &[], stop, &[]);
             self.b.switch_to_block(stop);
         }
+        self.hand_over_here(inst);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Ends a cold block at a run head (no step of the run taken): stores the frame's state
+    /// and the position, and hands the call over to the interpreter.
+    fn hand_over_here(&mut self, inst: Inst) {
         let types = self.stack.clone();
         self.store_state(inst.pc, &types);
         self.spill_pos();
+        self.leave_for_good();
+    }
+
+    /// Ends a cold block whose state is stored: the `hand_over` libcall, which never returns.
+    fn leave_for_good(&mut self) {
         self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
         self.b.ins().trap(Self::never_trap_code());
-        self.b.switch_to_block(cont);
     }
 
     /// The step limit of run heads (function entries, loop heads).
@@ -764,15 +771,16 @@ impl<'a, 'm> JitEnv<'a, 'm> {
     /// dispatch block when the frame resumes here, reloads the locals and the operand stack
     /// from the state slot (which the `resume_frame` libcall filled in from the snapshot), and
     /// the position and limit from the shared state, then goes on at `target`: a run head's
-    /// check, which checks the restored limit before any step (key `pc << 1`), or a call's
-    /// block (key `pc << 1 | 1`), given the callee's code (its own resume variant, from
-    /// `resolved`) and the current depth. The builder's block must be filled; it is left in
-    /// the new one, filled too.
+    /// check, which checks the restored limit before any step, or with `call` the block of
+    /// the call at `pc` (keyed by [`super::resume_key`]), given the callee's code (its own
+    /// resume variant, from `resolved`) and the current depth. The builder's block must be
+    /// filled; it is left in the new one, filled too.
     ///
     /// Normal code has no resume points: a merge of the reloaded values into every check and
     /// every call would make it slower and slower to compile. Only the frames of a resumed
     /// snapshot run a resume variant, until they return.
-    fn resume_point(&mut self, key: u64, target: ir::Block, call: bool) {
+    fn resume_point(&mut self, pc: u32, target: ir::Block, call: bool) {
+        let key = super::resume_key(pc, call);
         if !self.m.resumable || self.resume_loads > RESUME_LOADS || !self.resume_keys.insert(key) {
             return;
         }
@@ -841,8 +849,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let fl = self.fl_vm();
         let one = self.b.ins().iconst(types::I64, 1);
         self.b.ins().store(fl, one, self.shared, shared::RESUMING);
-        self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
-        self.b.ins().trap(Self::never_trap_code());
+        self.leave_for_good();
     }
 
     /// Calls a Rust function of the runtime (`extern "C"`, the host's calling convention).
@@ -1010,7 +1017,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
                     self.b
                         .ins()
                         .jump(call_b, &[BlockArg::Value(p), BlockArg::Value(depth)]);
-                    self.resume_point((u64::from(inst.pc) << 1) | 1, call_b, true);
+                    self.resume_point(inst.pc, call_b, true);
                     self.b.switch_to_block(call_b);
                     let params = self.b.block_params(call_b);
                     (params[0], params[1])
@@ -1435,8 +1442,7 @@ impl<'a, 'm> JitEnv<'a, 'm> {
         let exact = self.b.ins().isub(pos, uncounted);
         let fl = self.fl_vm();
         self.b.ins().store(fl, exact, self.shared, shared::POS);
-        self.libcall(self.m.libcalls.hand_over, &[types::I64], &[], &[self.vmctx]);
-        self.b.ins().trap(Self::never_trap_code());
+        self.leave_for_good();
     }
 
     /// Marks the 4 KiB page of the first byte written dirty, and for a store of more than one

@@ -490,13 +490,13 @@ unsafe extern "C" fn resume_frame(vmctx: *mut VmCtx, slot: *mut u64) -> u64 {
                     Ok(p) => sh.resolved = p as u64,
                     Err(_) => return u64::MAX,
                 }
-                (u64::from(f.pc) << 1) | 1
+                super::resume_key(f.pc, true)
             }
             None => {
                 sh.limit = r.limit;
                 sh.call_limit = r.call_limit;
                 sh.resuming = 0;
-                u64::from(f.pc) << 1
+                super::resume_key(f.pc, false)
             }
         }
     }

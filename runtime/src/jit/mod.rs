@@ -219,6 +219,12 @@ pub(crate) struct Shared {
     resume: Option<Box<Resume>>,
 }
 
+/// The key of a resume point (`env::JitEnv::resume_point`): a frame's check at `pc`, or with
+/// `call` its call at `pc`.
+pub(crate) fn resume_key(pc: u32, call: bool) -> u64 {
+    (u64::from(pc) << 1) | u64::from(call)
+}
+
 /// A call stack being resumed in JIT code: each frame, outermost first, enters its
 /// function's resume variant, whose dispatch block asks the `resume_frame` libcall for its
 /// state and its resume point.
@@ -500,6 +506,44 @@ impl JitEngine {
         self.mode = Mode::Interp;
     }
 
+    /// The context of `instance` for a new call (the store's canonicalization, watch checks if
+    /// anything is watched), after making every instance's, so that calls between instances
+    /// never find one missing.
+    fn contexts(&mut self, store: &StoreInner, instance: Instance) -> crate::Result<*mut VmCtx> {
+        self.shared.canon = store.config.nan_canonicalization;
+        self.shared.watch = store.breakpoints.watching();
+        let mut vmctx = None;
+        for (i, _) in store.instances.iter() {
+            let v = self.shared.vmctx(store, i)?;
+            if i == instance {
+                vmctx = Some(v);
+            }
+        }
+        Ok(vmctx.expect("the instance exists"))
+    }
+
+    /// The outermost call's values for `func`: its arguments `args` (or zeros), room for its
+    /// results.
+    fn set_values(&mut self, store: &StoreInner, func: Func, args: &[u64]) {
+        let ty = &store.funcs[func].ty;
+        self.values.clear();
+        self.values.extend_from_slice(args);
+        self.values.resize(
+            ValType::cells_of(ty.params())
+                .max(ValType::cells_of(ty.results()))
+                .max(1),
+            0,
+        );
+    }
+
+    /// Forgets the retries from breakpoint stops and their back-off (a new call, a restore).
+    fn reset_retry(&mut self) {
+        self.retry = false;
+        self.retry_skip = 0;
+        self.retry_backoff = 0;
+        self.retried_at = None;
+    }
+
     /// Runs `entry` (a trampoline of `vmctx`'s code) with [`JitEngine::values`] on a new
     /// coroutine at the next [`JitEngine::resume`].
     fn launch(&mut self, store: &StoreInner, vmctx: *mut VmCtx, entry: compile::EntryFn) {
@@ -546,12 +590,7 @@ impl JitEngine {
             if store.breakpoints.in_function(module_id, f.def) {
                 let code = &module.code[f.def];
                 let innermost = i + 1 == state.frames.len();
-                let at_entry = code
-                    .ops
-                    .iter()
-                    .zip(code.pcs.iter())
-                    .find(|(op, _)| op.is_step())
-                    .is_some_and(|(_, pc)| *pc == f.pc);
+                let at_entry = code.first_step().is_some_and(|op| code.pcs[op] == f.pc);
                 if !store.breakpoints.only_at_entry(module_id, f.def, code)
                     || (innermost && at_entry && !state.skip_breakpoint)
                 {
@@ -587,29 +626,14 @@ impl JitEngine {
                 return false;
             }
         }
-        self.shared.canon = store.config.nan_canonicalization;
-        self.shared.watch = store.breakpoints.watching();
-        let mut vmctx = None;
-        for (i, _) in store.instances.iter() {
-            match self.shared.vmctx(store, i) {
-                Ok(v) if i == first.instance => vmctx = Some(v),
-                Ok(_) => {}
-                Err(_) => return false,
-            }
-        }
-        let vmctx = vmctx.expect("the frame's instance exists");
+        let Ok(vmctx) = self.contexts(store, first.instance) else {
+            return false;
+        };
         // SAFETY: the context was just made or refreshed and is owned by `shared`.
         let Ok(entry) = (unsafe { (*vmctx).code.resume_entry(module, first.def) }) else {
             return false;
         };
-        let ty = &store.funcs[first.func].ty;
-        self.values.clear();
-        self.values.resize(
-            ValType::cells_of(ty.params())
-                .max(ValType::cells_of(ty.results()))
-                .max(1),
-            0,
-        );
+        self.set_values(store, first.func, &[]);
         self.skip_breakpoint = state.skip_breakpoint;
         self.launch(store, vmctx, entry);
         self.shared.resume = Some(Box::new(Resume {
@@ -837,29 +861,18 @@ impl Engine for JitEngine {
     ) {
         self.reset_fiber();
         self.pending = None;
-        self.retry = false;
-        self.retry_skip = 0;
-        self.retry_backoff = 0;
-        self.retried_at = None;
+        self.reset_retry();
         self.skip_breakpoint = false;
-        self.shared.canon = store.config.nan_canonicalization;
-        self.shared.watch = store.breakpoints.watching();
-        // Every instance's code, so that calls between instances never find one missing.
-        let mut vmctx = None;
-        for (i, _) in store.instances.iter() {
-            match self.shared.vmctx(store, i) {
-                Ok(v) if i == instance => vmctx = Some(v),
-                Ok(_) => {}
-                Err(e) => {
-                    // Not compilable here: the interpreter runs the call.
-                    self.stats.interp_calls += 1;
-                    self.stats.last_compile_error = Some(e.to_string());
-                    self.interp.start(store, func, instance, def, args);
-                    return;
-                }
+        let vmctx = match self.contexts(store, instance) {
+            Ok(v) => v,
+            Err(e) => {
+                // Not compilable here: the interpreter runs the call.
+                self.stats.interp_calls += 1;
+                self.stats.last_compile_error = Some(e.to_string());
+                self.interp.start(store, func, instance, def, args);
+                return;
             }
-        }
-        let vmctx = vmctx.expect("the called instance exists");
+        };
         self.stats.jit_calls += 1;
         // SAFETY: the context was just made or refreshed and is owned by `shared`.
         let entry = match unsafe {
@@ -876,15 +889,7 @@ impl Engine for JitEngine {
                 return;
             }
         };
-        let ty = &store.funcs[func].ty;
-        self.values.clear();
-        self.values.extend_from_slice(args);
-        self.values.resize(
-            ValType::cells_of(ty.params())
-                .max(ValType::cells_of(ty.results()))
-                .max(1),
-            0,
-        );
+        self.set_values(store, func, args);
         self.launch(store, vmctx, entry);
     }
 
@@ -1048,10 +1053,7 @@ impl Engine for JitEngine {
     fn restore(&mut self, store: &StoreInner, state: &EngineState) {
         self.reset_fiber();
         self.interp.restore(store, state);
-        self.retry = false;
-        self.retry_skip = 0;
-        self.retry_backoff = 0;
-        self.retried_at = None;
+        self.reset_retry();
         // Resumed in JIT code at the next run, if it can be; until then (and otherwise) the
         // interpreter shows it.
         self.pending = Some(state.clone());

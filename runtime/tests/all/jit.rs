@@ -92,6 +92,15 @@ fn store_of(
     (store, instance)
 }
 
+/// The current call's frames, innermost first, as (function index, pc).
+fn frames_of<T>(store: &Store<T>) -> Vec<(u32, u32)> {
+    store
+        .backtrace()
+        .iter()
+        .map(|f| (f.func.as_u32(), f.pc))
+        .collect()
+}
+
 /// Runs `name(args)` on `engine`: outcome, final position, host calls seen, engine statistics.
 fn run(
     engine: EngineKind,
@@ -181,11 +190,7 @@ fn a_step_budget_hands_over_at_the_exact_position() {
             let pause = paused.paused().expect("pauses");
             assert_eq!(pause.reason, PauseReason::StepBudget);
             assert_eq!(pause.position, stop, "{engine:?}");
-            let frames: Vec<(u32, u32)> = store
-                .backtrace()
-                .iter()
-                .map(|f| (f.func.as_u32(), f.pc))
-                .collect();
+            let frames = frames_of(&store);
             store.set_step_budget(None);
             let Resumable::Returned(r) = store.resume().expect("resumes") else {
                 panic!("pauses again");
@@ -222,11 +227,7 @@ fn soft_budget_pauses_stay_in_jit_code() {
         let asked = store.stop_position().expect("a budget");
         assert!(pause.position <= asked, "{} > {asked}", pause.position);
         assert!(pauses.last().is_none_or(|p| *p < pause.position));
-        let frames: Vec<(u32, u32)> = store
-            .backtrace()
-            .iter()
-            .map(|f| (f.func.as_u32(), f.pc))
-            .collect();
+        let frames = frames_of(&store);
         pauses.push(pause.position);
         if pauses.len() % 7 == 1 {
             // The interpreter, stopped exactly there, shows the same frames.
@@ -235,11 +236,7 @@ fn soft_budget_pauses_stay_in_jit_code() {
             other.set_step_budget(Some(pause.position));
             let p = other.call_resumable(g, &[Val::I32(22)]).expect("runs");
             assert_eq!(p.paused().map(|p| p.position), Some(pause.position));
-            let theirs: Vec<(u32, u32)> = other
-                .backtrace()
-                .iter()
-                .map(|f| (f.func.as_u32(), f.pc))
-                .collect();
+            let theirs = frames_of(&other);
             assert_eq!(frames, theirs, "at {}", pause.position);
         }
         store.set_step_budget(Some(every));
@@ -267,18 +264,11 @@ fn a_snapshot_taken_at_a_soft_pause_resumes_in_jit_code() {
     let every = total / 40;
     store.set_step_budget(Some(every));
     let mut result = store.call_resumable(f, &[Val::I32(22)]).expect("runs");
-    let backtrace = |store: &Store<Vec<HostCallSeen>>| -> Vec<(u32, u32)> {
-        store
-            .backtrace()
-            .iter()
-            .map(|f| (f.func.as_u32(), f.pc))
-            .collect()
-    };
     let mut snapshots = Vec::new();
     while let Some(pause) = result.paused() {
         if snapshots.len() < 12 || pause.position > total * 9 / 10 {
             let snap = store.snapshot().expect("snapshot");
-            snapshots.push((pause.position, backtrace(&store), snap));
+            snapshots.push((pause.position, frames_of(&store), snap));
         }
         store.set_step_budget(Some(every));
         result = store.resume().expect("resumes");
@@ -292,7 +282,7 @@ fn a_snapshot_taken_at_a_soft_pause_resumes_in_jit_code() {
         store.data_mut().clear();
         store.restore(snap).expect("restore");
         assert_eq!(store.position(), *position);
-        assert_eq!(backtrace(&store), *frames, "restored at {position}");
+        assert_eq!(frames_of(&store), *frames, "restored at {position}");
         // Every other one pauses again on the way, softly, and shows the interpreter's frames.
         let r = if k.is_multiple_of(2) || position + every / 2 > total {
             store.set_step_budget(None);
@@ -313,8 +303,8 @@ fn a_snapshot_taken_at_a_soft_pause_resumes_in_jit_code() {
             let p = other.call_resumable(g, &[Val::I32(22)]).expect("runs");
             assert_eq!(p.paused().map(|p| p.position), Some(pause.position));
             assert_eq!(
-                backtrace(&store),
-                backtrace(&other),
+                frames_of(&store),
+                frames_of(&other),
                 "at {}",
                 pause.position
             );
@@ -367,11 +357,7 @@ fn breakpoints_hand_over_at_the_entry_of_their_function_only() {
         let mut stops = Vec::new();
         let mut r = store.call_resumable(f, &[Val::I32(22)]).expect("runs");
         while let Some(p) = r.paused() {
-            let frames: Vec<(u32, u32)> = store
-                .backtrace()
-                .iter()
-                .map(|f| (f.func.as_u32(), f.pc))
-                .collect();
+            let frames = frames_of(&store);
             stops.push((p.position, frames));
             if stops.len() == 3 {
                 store.clear_breakpoints();
@@ -421,11 +407,7 @@ fn watchpoints_hand_over_right_before_a_write_into_them() {
         let mut r = store.call_resumable(f, &[Val::I32(22)]).expect("runs");
         while let Some(p) = r.paused() {
             assert_eq!(p.reason, PauseReason::Watchpoint);
-            let frames: Vec<(u32, u32)> = store
-                .backtrace()
-                .iter()
-                .map(|f| (f.func.as_u32(), f.pc))
-                .collect();
+            let frames = frames_of(&store);
             stops.push((p.position, store.watch_write(), frames));
             r = store.resume().expect("resumes");
         }
